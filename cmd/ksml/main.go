@@ -1,0 +1,41 @@
+// Command ksml runs KSML definitions: Kafka Streams pipelines described in
+// YAML with functions in Python.
+//
+// Each subcommand lives in its own file and registers itself on rootCmd from
+// an init function, so the commands stay independent of each other.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+var rootCmd = &cobra.Command{
+	Use:           "ksml",
+	Short:         "Run KSML stream-processing definitions on Kafka",
+	Long:          "ksml runs KSML definitions (YAML pipelines with Python functions) with Kafka Streams semantics.",
+	Version:       version,
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+// exitError carries a process exit code without printing anything more;
+// commands that already reported their findings return it.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	if err := rootCmd.Execute(); err != nil {
+		if ee, ok := err.(exitError); ok {
+			os.Exit(ee.code)
+		}
+		fmt.Fprintln(os.Stderr, "ksml:", err)
+		os.Exit(1)
+	}
+}
