@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"ksml/internal/broker"
+)
+
+// brokerCmd runs only the embedded broker, so several `ksml run` instances
+// or other Kafka clients can share one.
+var brokerCmd = &cobra.Command{
+	Use:   "broker",
+	Short: "Run only the embedded Kafka broker",
+	Long: `Runs the embedded Kafka broker until interrupted (SIGINT or SIGTERM).
+
+Any Kafka client can connect to it (ksml run with kafka.bootstrap.servers set
+to its address, kcat, Java clients). With --data-dir, topics, records and
+committed offsets survive a restart. Topics are created on first use with one
+partition; compaction and retention run every 30 seconds.
+
+The default address is loopback only. Listening on 0.0.0.0 exposes an
+unauthenticated broker to the network; use --advertise to tell remote clients
+which address to connect to.`,
+	Args: cobra.NoArgs,
+	RunE: runBroker,
+}
+
+var brokerFlags struct {
+	listen     string
+	advertise  string
+	dataDir    string
+	partitions int
+	logLevel   string
+}
+
+func init() {
+	f := brokerCmd.Flags()
+	f.StringVar(&brokerFlags.listen, "listen", broker.DefaultListen, "address to listen on, host:port")
+	f.StringVar(&brokerFlags.advertise, "advertise", "", "host:port clients are told to connect to (default: the listen address, loopback for a wildcard host)")
+	f.StringVar(&brokerFlags.dataDir, "data-dir", "", "directory that persists topics, records and offsets (default: in memory)")
+	f.IntVar(&brokerFlags.partitions, "partitions", 1, "partitions of automatically created topics")
+	f.StringVar(&brokerFlags.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	rootCmd.AddCommand(brokerCmd)
+}
+
+func runBroker(cmd *cobra.Command, _ []string) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(brokerFlags.logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", brokerFlags.logLevel)
+	}
+	if brokerFlags.partitions < 1 {
+		return fmt.Errorf("--partitions %d: want at least 1", brokerFlags.partitions)
+	}
+	logger := newBrokerLogger(level)
+
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b, err := broker.Start(context.Background(), broker.Options{
+		Listen:     brokerFlags.listen,
+		Advertise:  brokerFlags.advertise,
+		DataDir:    brokerFlags.dataDir,
+		Partitions: brokerFlags.partitions,
+		Logger:     logger,
+	})
+	if err != nil {
+		return err
+	}
+	attrs := []any{"listen", b.Addr(), "bootstrap.servers", b.BootstrapServers()}
+	if brokerFlags.dataDir != "" {
+		attrs = append(attrs, "dataDir", brokerFlags.dataDir)
+	} else {
+		attrs = append(attrs, "dataDir", "(in memory)")
+	}
+	logger.Info("embedded Kafka broker started", attrs...)
+
+	<-ctx.Done()
+	logger.Info("stopping embedded Kafka broker")
+	if err := b.Close(); err != nil {
+		return err
+	}
+	logger.Info("embedded Kafka broker stopped")
+	return nil
+}
+
+// newBrokerLogger logs text to stderr, or JSON lines with
+// KSML_LOG_FORMAT=json.
+func newBrokerLogger(level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if os.Getenv("KSML_LOG_FORMAT") == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
