@@ -1,0 +1,48 @@
+package store
+
+import (
+	"fmt"
+
+	"ksml/internal/streams"
+)
+
+// KeyValueBuilder creates a key/value store per task. Serdes are kept with
+// the builder so typed views (Python, assertions) can be made for any task's
+// store.
+type KeyValueBuilder struct {
+	StoreName  string
+	KeySerde   streams.Serde
+	ValueSerde streams.Serde
+	// Persistent asks for a disk-backed store; until the persistent backend
+	// exists such stores live in memory with the same semantics.
+	IsPersistent bool
+	LoggingOn    bool
+}
+
+var _ streams.StoreBuilder = (*KeyValueBuilder)(nil)
+
+// Name returns the store name.
+func (b *KeyValueBuilder) Name() string { return b.StoreName }
+
+// Kind returns keyValue.
+func (b *KeyValueBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
+
+// Logging reports whether changes go to a changelog topic.
+func (b *KeyValueBuilder) Logging() bool { return b.LoggingOn }
+
+// Build returns a fresh empty store.
+func (b *KeyValueBuilder) Build(streams.TaskID) (streams.StateStore, error) {
+	if b.StoreName == "" {
+		return nil, fmt.Errorf("key/value store has no name")
+	}
+	return NewMemoryKeyValue(b.StoreName), nil
+}
+
+// Typed returns a typed view of a store built by b.
+func (b *KeyValueBuilder) Typed(s streams.StateStore) (*KeyValue, error) {
+	kv, ok := s.(streams.KeyValueStore)
+	if !ok {
+		return nil, fmt.Errorf("store %q is not a key/value store", s.Name())
+	}
+	return NewKeyValue(kv, b.KeySerde, b.ValueSerde), nil
+}

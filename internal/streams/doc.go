@@ -1,0 +1,18 @@
+// Package streams is the runtime core: it moves records through a processor
+// graph with Kafka Streams semantics, independent of where records come from.
+//
+// A Topology is a graph of source, processor and sink nodes plus the state
+// stores connected to them. Build splits it into sub-topologies (connected
+// components; repartition topics cut the graph because they are written by a
+// sink and read again by a source). At runtime a Task is created per
+// (sub-topology, partition): it owns fresh processor instances, its stores,
+// its stream time and its punctuators, and processes one record at a time,
+// depth first, from the source that reads the record's topic to every sink.
+//
+// The I/O boundary is small on purpose: an I/O layer (the in-memory test
+// driver in streams/testdriver, or the Kafka client layer) hands raw records
+// to Task.Process and receives produced records through a RecordCollector.
+// Processors never learn which layer feeds them. Errors are returned, never
+// panicked: a processor error aborts the record and is reported with the node
+// name; what to do with it (stop, log and continue) is the caller's policy.
+package streams

@@ -1,0 +1,208 @@
+// Package testdriver runs a topology in memory, synchronously and
+// deterministically: the equivalent of Kafka Streams' TopologyTestDriver.
+//
+// Every topic has one partition and one task per sub-topology runs
+// partition 0. A record piped in is processed to completion before Pipe
+// returns; records the topology writes are kept per topic, and records
+// written to a topic the topology itself reads (repartition topics, or
+// pipelines chained through a topic) are fed back in the order they were
+// written, after the record that caused them. Processing errors are
+// returned from Pipe; the driver stays usable for the next record.
+package testdriver
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"ksml/internal/streams"
+)
+
+// OutputRecord is a record written to a topic.
+type OutputRecord struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Timestamp int64
+	Headers   []streams.Header
+}
+
+// Options tune a Driver.
+type Options struct {
+	// WallClockStart is the initial wall-clock time in epoch ms.
+	WallClockStart int64
+}
+
+// Driver feeds records to the tasks of a topology and captures its output.
+type Driver struct {
+	topo      *streams.Topology
+	tasks     []*streams.Task
+	byTopic   map[string]*streams.Task
+	written   map[string][]OutputRecord
+	read      map[string]int
+	offsets   map[string]int64
+	pending   []OutputRecord
+	wallClock int64
+	closed    bool
+}
+
+// New builds topo (if needed) and creates one task per sub-topology.
+func New(topo *streams.Topology, opts Options) (*Driver, error) {
+	if err := topo.Build(); err != nil {
+		return nil, err
+	}
+	d := &Driver{
+		topo:      topo,
+		byTopic:   map[string]*streams.Task{},
+		written:   map[string][]OutputRecord{},
+		read:      map[string]int{},
+		offsets:   map[string]int64{},
+		wallClock: opts.WallClockStart,
+	}
+	for _, sub := range topo.SubTopologies() {
+		t, err := streams.NewTask(topo, sub, 0, (*collector)(d))
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.tasks = append(d.tasks, t)
+		for _, tp := range sub.SourceTopics() {
+			d.byTopic[tp] = t
+		}
+	}
+	return d, nil
+}
+
+// Pipe writes one record to topic and processes it and everything it causes
+// to completion. A record for a topic no source reads is only stored.
+func (d *Driver) Pipe(topic string, key, value []byte, timestamp int64, headers []streams.Header) error {
+	if d.closed {
+		return errors.New("test driver is closed")
+	}
+	d.pending = d.pending[:0]
+	d.pending = append(d.pending, d.append(topic, key, value, timestamp, headers))
+	var errs []error
+	for i := 0; i < len(d.pending); i++ {
+		rec := d.pending[i]
+		t, ok := d.byTopic[rec.Topic]
+		if !ok {
+			continue
+		}
+		err := t.Process(&streams.RawRecord{Topic: rec.Topic, Partition: 0, Offset: rec.Offset, Timestamp: rec.Timestamp,
+			TimestampType: streams.TimestampTypeCreateTime, Key: rec.Key, Value: rec.Value, Headers: rec.Headers})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	d.pending = d.pending[:0]
+	return errors.Join(errs...)
+}
+
+func (d *Driver) append(topic string, key, value []byte, ts int64, headers []streams.Header) OutputRecord {
+	off := d.offsets[topic]
+	d.offsets[topic] = off + 1
+	rec := OutputRecord{Topic: topic, Offset: off, Key: key, Value: value, Timestamp: ts, Headers: headers}
+	d.written[topic] = append(d.written[topic], rec)
+	return rec
+}
+
+// AdvanceWallClock moves the wall clock forward and fires wall-clock
+// punctuators of every task.
+func (d *Driver) AdvanceWallClock(ms int64) error {
+	if ms < 0 {
+		return fmt.Errorf("cannot move the wall clock back (%d ms)", ms)
+	}
+	d.wallClock += ms
+	var errs []error
+	for _, t := range d.tasks {
+		d.pending = d.pending[:0]
+		if err := t.PunctuateWallClock(d.wallClock); err != nil {
+			errs = append(errs, err)
+		}
+		errs = append(errs, d.drainPending())
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Driver) drainPending() error {
+	var errs []error
+	for i := 0; i < len(d.pending); i++ {
+		rec := d.pending[i]
+		if t, ok := d.byTopic[rec.Topic]; ok {
+			if err := t.Process(&streams.RawRecord{Topic: rec.Topic, Offset: rec.Offset, Timestamp: rec.Timestamp,
+				TimestampType: streams.TimestampTypeCreateTime, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	d.pending = d.pending[:0]
+	return errors.Join(errs...)
+}
+
+// Output returns every record written to topic so far (including records
+// piped in), without consuming them.
+func (d *Driver) Output(topic string) []OutputRecord { return d.written[topic] }
+
+// ReadOutput returns the records written to topic since the last
+// ReadOutput call for it, like reading an output topic to the end.
+func (d *Driver) ReadOutput(topic string) []OutputRecord {
+	all := d.written[topic]
+	from := d.read[topic]
+	d.read[topic] = len(all)
+	return all[from:]
+}
+
+// Topics returns the names of all topics that hold records, sorted.
+func (d *Driver) Topics() []string {
+	out := make([]string, 0, len(d.written))
+	for t := range d.written {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Store returns the store called name from whichever task owns it.
+func (d *Driver) Store(name string) (streams.StateStore, bool) {
+	for _, t := range d.tasks {
+		if s, ok := t.Store(name); ok {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// Tasks returns the driver's tasks, one per sub-topology.
+func (d *Driver) Tasks() []*streams.Task { return d.tasks }
+
+// Close closes all tasks.
+func (d *Driver) Close() error {
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	var errs []error
+	for _, t := range d.tasks {
+		errs = append(errs, t.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// collector is the driver seen as the tasks' RecordCollector.
+type collector Driver
+
+func (c *collector) Send(topic string, partition int32, key, value []byte, ts int64, headers []streams.Header) error {
+	d := (*Driver)(c)
+	if partition > 0 {
+		return fmt.Errorf("topic %q has 1 partition in the test driver; partition %d does not exist", topic, partition)
+	}
+	rec := d.append(topic, key, value, ts, headers)
+	d.pending = append(d.pending, rec)
+	return nil
+}
+
+func (c *collector) Partitions(string) (int, error) { return 1, nil }
+
+func (c *collector) Flush() error { return nil }
