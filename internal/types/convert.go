@@ -1,0 +1,751 @@
+package types
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// ConvertError is a value that does not fit a type and cannot be converted
+// to it.
+type ConvertError struct {
+	Value any      // the value, after resolving a Deferred
+	To    DataType // the target type
+	Msg   string   // why, when more can be said than "cannot convert"
+}
+
+func (e *ConvertError) Error() string {
+	s := "cannot convert " + describe(e.Value) + " to " + typeString(e.To)
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	return s
+}
+
+func describe(v any) string {
+	t := TypeOf(v)
+	f := Format(v)
+	if len(f) > 200 {
+		f = f[:200] + "..."
+	}
+	if _, ok := v.(string); ok {
+		f = strconv.Quote(f)
+	}
+	return t.String() + " " + f
+}
+
+func convErr(v any, to DataType, format string, args ...any) error {
+	return &ConvertError{Value: v, To: to, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Normalize returns v with Go types outside the data model mapped into it:
+// other integer types become int64, float32 becomes float64, map[string]any
+// becomes a *Struct with sorted keys (Go maps have no order). Values already in
+// the model are returned as is; unknown types are returned unchanged.
+func Normalize(v any) any {
+	switch x := v.(type) {
+	case int:
+		return int64(x)
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return int64(x)
+		}
+		return float64(x)
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x)
+		}
+		return float64(x)
+	case float32:
+		return float64(x)
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		s := NewStruct(len(keys))
+		for _, k := range keys {
+			s.Set(k, Normalize(x[k]))
+		}
+		return s
+	}
+	return v
+}
+
+// Convert converts v to type to following upstream's rules for function
+// results (and convertKey/convertValue after notation converters ran):
+//
+//   - a value that already fits is returned unchanged; null stays null;
+//   - anything converts to string (Format's spelling: structs as
+//     {"a": 1, "b": "x"}, lists as [1, 2]);
+//   - numbers convert to any numeric type with a range check; a fraction is
+//     truncated when converting to an integer type; strings parse to numbers
+//     and to boolean (true/false, any case);
+//   - strings holding JSON convert to lists, maps and structs, and to tuples
+//     (also "(a, b)"); a string converts to an enum when it is a symbol;
+//   - lists and tuples convert element-wise to lists and tuples of the same
+//     size; maps and structs convert into each other;
+//   - a union takes the value as is when a member accepts it, else the first
+//     member it converts to.
+//
+// A Deferred value is resolved first unless to is any. The error is a
+// *ConvertError naming the value and the type.
+func Convert(v any, to DataType) (any, error) {
+	if to == nil {
+		return v, nil
+	}
+	if _, ok := to.(AnyType); ok {
+		return v, nil
+	}
+	if d, ok := v.(Deferred); ok {
+		r, err := d.Resolve()
+		if err != nil {
+			return nil, err
+		}
+		v = r
+	}
+	return convert(Normalize(v), to, 0)
+}
+
+const maxConvertDepth = 1000
+
+func convert(v any, to DataType, depth int) (any, error) {
+	if depth > maxConvertDepth {
+		return nil, convErr(v, to, "value nested too deeply")
+	}
+	if v == nil {
+		return nil, nil
+	}
+	switch t := to.(type) {
+	case nil, AnyType:
+		return v, nil
+	case NotationType:
+		return convert(v, elemOrAny(t.Default), depth)
+	case Primitive:
+		return convertPrimitive(v, t)
+	case EnumType:
+		s, ok := v.(string)
+		if !ok {
+			return nil, convErr(v, to, "")
+		}
+		if !t.Has(s) {
+			return nil, convErr(v, to, "%q is not one of the symbols", s)
+		}
+		return s, nil
+	case UnionType:
+		if Fits(v, t) {
+			return v, nil
+		}
+		for _, m := range t.Members {
+			if r, err := convert(v, m, depth+1); err == nil {
+				return r, nil
+			}
+		}
+		return nil, convErr(v, to, "no member of the union accepts it")
+	case ListType:
+		switch x := v.(type) {
+		case []any:
+			return convertElems(x, elemOrAny(t.Elem), to, depth)
+		case Tuple:
+			return convertElems(x, elemOrAny(t.Elem), to, depth)
+		case string:
+			parsed, err := DecodeJSON([]byte(x))
+			if err != nil {
+				return nil, convErr(v, to, "%v", err)
+			}
+			if l, ok := parsed.([]any); ok {
+				return convertElems(l, elemOrAny(t.Elem), to, depth)
+			}
+			return nil, convErr(v, to, "the string does not hold a JSON array")
+		}
+	case TupleType:
+		var elems []any
+		switch x := v.(type) {
+		case Tuple:
+			elems = x
+		case []any:
+			elems = x
+		case string:
+			text := strings.TrimSpace(x)
+			if strings.HasPrefix(text, "(") && strings.HasSuffix(text, ")") {
+				text = "[" + text[1:len(text)-1] + "]"
+			}
+			parsed, err := DecodeJSON([]byte(text))
+			if err != nil {
+				return nil, convErr(v, to, "%v", err)
+			}
+			l, ok := parsed.([]any)
+			if !ok {
+				return nil, convErr(v, to, "the string does not hold a tuple or JSON array")
+			}
+			elems = l
+		default:
+			return nil, convErr(v, to, "")
+		}
+		if len(elems) != len(t.Elems) {
+			return nil, convErr(v, to, "it has %d elements, the tuple type %d", len(elems), len(t.Elems))
+		}
+		out := make(Tuple, len(elems))
+		for i, e := range elems {
+			r, err := convert(Normalize(e), elemOrAny(t.Elems[i]), depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("tuple element %d: %w", i, err)
+			}
+			out[i] = r
+		}
+		return out, nil
+	case MapType:
+		s, err := structFrom(v, to)
+		if err != nil {
+			return nil, err
+		}
+		val := elemOrAny(t.Value)
+		if _, ok := val.(AnyType); ok {
+			return s, nil
+		}
+		out := NewStruct(s.Len())
+		for i, k := range s.keys {
+			r, err := convert(Normalize(s.vals[i]), val, depth+1)
+			if err != nil {
+				return nil, fmt.Errorf("map entry %q: %w", k, err)
+			}
+			out.Set(k, r)
+		}
+		return out, nil
+	case StructType:
+		s, err := structFrom(v, to)
+		if err != nil {
+			return nil, err
+		}
+		if t.SchemaName == "" && t.Schema == nil {
+			return s, nil
+		}
+		if s.Schema != nil {
+			if sameSchemaName(t.schemaIdentity(), s.Schema.Name) {
+				return s, nil
+			}
+			return nil, convErr(v, to, "it has schema %s", s.Schema.Name)
+		}
+		if t.Schema == nil {
+			return s, nil // schemaless struct, unresolved target: the notation checks fields
+		}
+		out := s.Clone()
+		out.Schema = t.Schema
+		return out, nil
+	case WindowedType:
+		w, ok := v.(Windowed)
+		if !ok {
+			return nil, convErr(v, to, "")
+		}
+		k, err := convert(Normalize(w.Key), elemOrAny(t.Key), depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("windowed key: %w", err)
+		}
+		w.Key = k
+		return w, nil
+	}
+	return nil, convErr(v, to, "")
+}
+
+func convertElems(xs []any, elem, to DataType, depth int) (any, error) {
+	out := make([]any, len(xs))
+	for i, e := range xs {
+		r, err := convert(Normalize(e), elem, depth+1)
+		if err != nil {
+			return nil, fmt.Errorf("list element %d: %w", i, err)
+		}
+		out[i] = r
+	}
+	return out, nil
+}
+
+// structFrom returns v as a struct: a struct itself, or a string holding a
+// JSON object.
+func structFrom(v any, to DataType) (*Struct, error) {
+	switch x := v.(type) {
+	case *Struct:
+		return x, nil
+	case string:
+		parsed, err := DecodeJSON([]byte(x))
+		if err != nil {
+			return nil, convErr(v, to, "%v", err)
+		}
+		if s, ok := parsed.(*Struct); ok {
+			return s, nil
+		}
+		return nil, convErr(v, to, "the string does not hold a JSON object")
+	}
+	return nil, convErr(v, to, "")
+}
+
+var intRanges = [...]struct{ min, max int64 }{
+	KindByte:  {math.MinInt8, math.MaxInt8},
+	KindShort: {math.MinInt16, math.MaxInt16},
+	KindInt:   {math.MinInt32, math.MaxInt32},
+	KindLong:  {math.MinInt64, math.MaxInt64},
+}
+
+func convertPrimitive(v any, to Primitive) (any, error) {
+	k := to.Kind
+	switch k {
+	case KindNull:
+		if _, ok := v.(string); ok {
+			return nil, nil // upstream turns any string into null for a null type
+		}
+		return nil, convErr(v, to, "")
+	case KindString:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+		return Format(v), nil
+	case KindBoolean:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			switch {
+			case strings.EqualFold(x, "true"):
+				return true, nil
+			case strings.EqualFold(x, "false"):
+				return false, nil
+			}
+			return nil, convErr(v, to, "expected true or false")
+		}
+		return nil, convErr(v, to, "")
+	case KindBytes:
+		if b, ok := v.([]byte); ok {
+			return b, nil
+		}
+		return nil, convErr(v, to, "")
+	}
+	// Numbers.
+	switch x := v.(type) {
+	case int64:
+		if k.IsInteger() {
+			r := intRanges[k]
+			if x < r.min || x > r.max {
+				return nil, convErr(v, to, "out of range for %s", k)
+			}
+			return x, nil
+		}
+		if k == KindFloat {
+			return float64(float32(x)), nil
+		}
+		return float64(x), nil
+	case float64:
+		if k.IsInteger() {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, convErr(v, to, "not a finite number")
+			}
+			t := math.Trunc(x)
+			r := intRanges[k]
+			if t < float64(r.min) || t >= -float64(r.min) {
+				return nil, convErr(v, to, "out of range for %s", k)
+			}
+			return int64(t), nil
+		}
+		if k == KindFloat {
+			if !math.IsInf(x, 0) && !math.IsNaN(x) && math.Abs(x) > math.MaxFloat32 {
+				return nil, convErr(v, to, "out of range for float")
+			}
+			return float64(float32(x)), nil
+		}
+		return x, nil
+	case string:
+		if k.IsInteger() {
+			s := x
+			if strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "+-") {
+				s = s[1:]
+			}
+			bits := map[Kind]int{KindByte: 8, KindShort: 16, KindInt: 32, KindLong: 64}[k]
+			n, err := strconv.ParseInt(s, 10, bits)
+			if err != nil {
+				return nil, convErr(v, to, "not a valid %s", k)
+			}
+			return n, nil
+		}
+		s := strings.TrimSpace(x)
+		s = strings.TrimRight(s, "dDfF")
+		bits := 64
+		if k == KindFloat {
+			bits = 32
+		}
+		f, err := strconv.ParseFloat(s, bits)
+		if err != nil || strings.ContainsAny(s, "xXpP_") {
+			if s == "NaN" || s == "Infinity" || s == "+Infinity" || s == "-Infinity" {
+				f, _ = strconv.ParseFloat(s, 64)
+				return f, nil
+			}
+			return nil, convErr(v, to, "not a valid %s", k)
+		}
+		return f, nil
+	}
+	return nil, convErr(v, to, "")
+}
+
+// Fits reports whether value v may be used as type t without conversion:
+// the value-level counterpart of IsAssignableFrom. Null fits every type, as
+// upstream allows; an integer fits a narrower integer type when in range;
+// a string fits an enum when it is one of the symbols.
+func Fits(v any, t DataType) bool {
+	return fits(v, t, 0)
+}
+
+func fits(v any, t DataType, depth int) bool {
+	if v == nil || depth > maxConvertDepth {
+		return v == nil
+	}
+	switch tt := t.(type) {
+	case nil, AnyType:
+		return true
+	case NotationType:
+		return fits(v, elemOrAny(tt.Default), depth)
+	case Primitive:
+		switch x := v.(type) {
+		case bool:
+			return tt.Kind == KindBoolean
+		case int64:
+			if !tt.Kind.IsInteger() {
+				return false
+			}
+			r := intRanges[tt.Kind]
+			return x >= r.min && x <= r.max
+		case float64:
+			return tt.Kind == KindDouble || tt.Kind == KindFloat
+		case string:
+			return tt.Kind == KindString
+		case []byte:
+			return tt.Kind == KindBytes
+		}
+		return false
+	case EnumType:
+		s, ok := v.(string)
+		return ok && tt.Has(s)
+	case UnionType:
+		for _, m := range tt.Members {
+			if fits(v, m, depth+1) {
+				return true
+			}
+		}
+		return false
+	case ListType:
+		l, ok := v.([]any)
+		if !ok {
+			return false
+		}
+		for _, e := range l {
+			if !fits(e, elemOrAny(tt.Elem), depth+1) {
+				return false
+			}
+		}
+		return true
+	case TupleType:
+		tu, ok := v.(Tuple)
+		if !ok || len(tu) != len(tt.Elems) {
+			return false
+		}
+		for i, e := range tu {
+			if !fits(e, elemOrAny(tt.Elems[i]), depth+1) {
+				return false
+			}
+		}
+		return true
+	case MapType:
+		s, ok := v.(*Struct)
+		if !ok {
+			return false
+		}
+		for _, e := range s.vals {
+			if !fits(e, elemOrAny(tt.Value), depth+1) {
+				return false
+			}
+		}
+		return true
+	case StructType:
+		s, ok := v.(*Struct)
+		if !ok {
+			return false
+		}
+		if tt.SchemaName == "" && tt.Schema == nil {
+			return true
+		}
+		return s.Schema != nil && sameSchemaName(tt.schemaIdentity(), s.Schema.Name)
+	case WindowedType:
+		w, ok := v.(Windowed)
+		return ok && fits(w.Key, elemOrAny(tt.Key), depth+1)
+	}
+	return false
+}
+
+// TypeOf infers the type of a data-model value: int64 is long, float64
+// double, a list's element type is the common type of its elements (any when
+// they differ or the list is empty), a struct with a schema is that schema's
+// struct type. A Deferred value is resolved (any when that fails); Go types
+// outside the model are any.
+func TypeOf(v any) DataType {
+	switch x := Normalize(v).(type) {
+	case nil:
+		return Null
+	case bool:
+		return Boolean
+	case int64:
+		return Long
+	case float64:
+		return Double
+	case string:
+		return String
+	case []byte:
+		return Bytes
+	case []any:
+		var elem DataType
+		for _, e := range x {
+			et := TypeOf(e)
+			if elem == nil {
+				elem = et
+			} else if elem.String() != et.String() {
+				elem = Any
+				break
+			}
+		}
+		if elem == nil {
+			elem = Any
+		}
+		return ListType{Elem: elem}
+	case Tuple:
+		elems := make([]DataType, len(x))
+		for i, e := range x {
+			elems[i] = TypeOf(e)
+		}
+		return TupleType{Elems: elems}
+	case *Struct:
+		if x != nil && x.Schema != nil {
+			return StructType{Notation: x.Schema.Notation, SchemaName: x.Schema.Name, Schema: x.Schema}
+		}
+		return StructType{}
+	case Windowed:
+		return WindowedType{Key: TypeOf(x.Key)}
+	case Deferred:
+		r, err := x.Resolve()
+		if err != nil {
+			return Any
+		}
+		if _, again := r.(Deferred); again {
+			return Any
+		}
+		return TypeOf(r)
+	}
+	return Any
+}
+
+// TypesEqual reports whether two types are the same type, compared by their
+// canonical spelling (a resolved schema compares by name).
+func TypesEqual(a, b DataType) bool {
+	return typeString(a) == typeString(b)
+}
+
+// Clone returns a shallow copy of s: the fields are copied, their values
+// shared.
+func (s *Struct) Clone() *Struct {
+	out := &Struct{
+		Schema: s.Schema,
+		keys:   append([]string(nil), s.keys...),
+		vals:   append([]any(nil), s.vals...),
+	}
+	if s.index != nil {
+		out.index = make(map[string]int, len(s.index))
+		for k, i := range s.index {
+			out.index[k] = i
+		}
+	}
+	return out
+}
+
+// Equal reports whether a and b are the same value. Structs compare by their
+// set of fields regardless of field order (upstream structs are maps), and
+// ignore the schema; numbers compare by numeric value across int64 and
+// float64 (as Python does: 1 == 1.0); tuples equal only tuples and lists
+// only lists. Deferred values are resolved; a value that fails to resolve is
+// equal to nothing.
+func Equal(a, b any) bool {
+	return equal(Normalize(a), Normalize(b), 0)
+}
+
+func equal(a, b any, depth int) bool {
+	if depth > maxConvertDepth {
+		return false
+	}
+	if d, ok := a.(Deferred); ok {
+		r, err := d.Resolve()
+		if err != nil {
+			return false
+		}
+		a = Normalize(r)
+	}
+	if d, ok := b.(Deferred); ok {
+		r, err := d.Resolve()
+		if err != nil {
+			return false
+		}
+		b = Normalize(r)
+	}
+	switch x := a.(type) {
+	case nil:
+		return b == nil
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case int64:
+		switch y := b.(type) {
+		case int64:
+			return x == y
+		case float64:
+			return float64(x) == y && int64(y) == x
+		}
+		return false
+	case float64:
+		switch y := b.(type) {
+		case float64:
+			return x == y || math.IsNaN(x) && math.IsNaN(y)
+		case int64:
+			return x == float64(y) && int64(x) == y
+		}
+		return false
+	case []byte:
+		y, ok := b.([]byte)
+		return ok && bytes.Equal(x, y)
+	case []any:
+		y, ok := b.([]any)
+		return ok && equalSlices(x, y, depth)
+	case Tuple:
+		y, ok := b.(Tuple)
+		return ok && equalSlices(x, y, depth)
+	case *Struct:
+		y, ok := b.(*Struct)
+		if !ok || x == nil || y == nil {
+			return ok && x == y
+		}
+		if x.Len() != y.Len() {
+			return false
+		}
+		for i, k := range x.keys {
+			yv, ok := y.Get(k)
+			if !ok || !equal(Normalize(x.vals[i]), Normalize(yv), depth+1) {
+				return false
+			}
+		}
+		return true
+	case Windowed:
+		y, ok := b.(Windowed)
+		return ok && x.Start == y.Start && x.End == y.End && equal(Normalize(x.Key), Normalize(y.Key), depth+1)
+	}
+	return false
+}
+
+func equalSlices(x, y []any, depth int) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !equal(Normalize(x[i]), Normalize(y[i]), depth+1) {
+			return false
+		}
+	}
+	return true
+}
+
+// Format spells a value as upstream's toString does, which is also what a
+// conversion to string produces: a top-level string as is, nested strings
+// quoted, structs as {"a": 1, "b": "x"}, lists as [1, 2], tuples as (1, 2),
+// floats as Java prints them (1.0), bytes as base64, null as null.
+func Format(v any) string {
+	var b []byte
+	b = appendFormat(b, Normalize(v), false, 0)
+	return string(b)
+}
+
+func appendFormat(dst []byte, v any, nested bool, depth int) []byte {
+	if depth > maxConvertDepth {
+		return append(dst, "..."...)
+	}
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...)
+	case bool:
+		return strconv.AppendBool(dst, x)
+	case int64:
+		return strconv.AppendInt(dst, x, 10)
+	case float64:
+		return AppendJavaFloat(dst, x, 64)
+	case string:
+		if nested {
+			return AppendJSONString(dst, x)
+		}
+		return append(dst, x...)
+	case []byte:
+		b, _ := AppendJSON(nil, x)
+		if nested {
+			return append(dst, b...)
+		}
+		return append(dst, b[1:len(b)-1]...)
+	case []any:
+		return appendFormatSeq(dst, x, '[', ']', depth)
+	case Tuple:
+		return appendFormatSeq(dst, x, '(', ')', depth)
+	case *Struct:
+		if x == nil {
+			return append(dst, "null"...)
+		}
+		dst = append(dst, '{')
+		for i, k := range x.keys {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = AppendJSONString(dst, k)
+			dst = append(dst, ": "...)
+			dst = appendFormat(dst, Normalize(x.vals[i]), true, depth+1)
+		}
+		return append(dst, '}')
+	case Windowed:
+		return appendFormat(dst, WindowedStruct(x), nested, depth)
+	case Deferred:
+		r, err := x.Resolve()
+		if err != nil {
+			return fmt.Appendf(dst, "<unresolvable %T: %v>", x, err)
+		}
+		if _, again := r.(Deferred); again {
+			return fmt.Appendf(dst, "<%T>", r)
+		}
+		return appendFormat(dst, Normalize(r), nested, depth)
+	}
+	return fmt.Appendf(dst, "%v", v)
+}
+
+func appendFormatSeq(dst []byte, xs []any, open, close byte, depth int) []byte {
+	dst = append(dst, open)
+	for i, e := range xs {
+		if i > 0 {
+			dst = append(dst, ", "...)
+		}
+		dst = appendFormat(dst, Normalize(e), true, depth+1)
+	}
+	return append(dst, close)
+}
