@@ -181,7 +181,7 @@ func (p *punctuating) Init(ctx *streams.ProcessorContext) error {
 	return err
 }
 func (p *punctuating) Process(ctx *streams.ProcessorContext, r streams.Record) error { return nil }
-func (p *punctuating) Close() error                                                 { return nil }
+func (p *punctuating) Close() error                                                  { return nil }
 
 func TestStreamTimePunctuation(t *testing.T) {
 	topo := streams.NewTopology("app")
@@ -228,9 +228,9 @@ func TestTopologyRejectsBadGraphs(t *testing.T) {
 	must(t, topo.AddSource("in", []string{"input"}, streams.SourceOptions{}))
 	cases := map[string]error{
 		`a node named "in" already exists in the topology`: topo.AddSource("in", []string{"other"}, streams.SourceOptions{}),
-		`topic "input" is already read by source "in"`:      topo.AddSource("in2", []string{"input"}, streams.SourceOptions{}),
-		`node "p": unknown parent "nope"`:                   topo.AddProcessor("p", func() streams.Processor { return nil }, "nope"),
-		`sink "s" has no parent`:                            topo.AddSink("s", "t", streams.SinkOptions{}),
+		`topic "input" is already read by source "in"`:     topo.AddSource("in2", []string{"input"}, streams.SourceOptions{}),
+		`node "p": unknown parent "nope"`:                  topo.AddProcessor("p", func() streams.Processor { return nil }, "nope"),
+		`sink "s" has no parent`:                           topo.AddSink("s", "t", streams.SinkOptions{}),
 	}
 	for want, err := range cases {
 		if err == nil || err.Error() != want {
@@ -238,4 +238,3 @@ func TestTopologyRejectsBadGraphs(t *testing.T) {
 		}
 	}
 }
-

@@ -1,0 +1,638 @@
+package topology
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"ksml/internal/definition"
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// stream is the builder's view of a KStream under construction: the node
+// whose output it is and the declared key and value types.
+type stream struct {
+	node  string
+	key   types.UserType
+	value types.UserType
+}
+
+type builder struct {
+	opts    Options
+	topo    *streams.Topology
+	res     *Result
+	def     *definition.Definition
+	fns     map[*definition.FunctionDef]Function
+	sources map[string]stream // topic -> source
+	results map[*definition.Pipeline]stream
+	names   map[string]bool
+}
+
+// Build creates the topology of all definitions (one application, as
+// upstream builds all definitions of a runner into one topology).
+func Build(defs []*definition.Definition, opts Options) (*Result, error) {
+	if opts.Functions == nil || opts.Serdes == nil {
+		return nil, fmt.Errorf("topology: a function compiler and a serde provider are required")
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	b := &builder{
+		opts:    opts,
+		topo:    streams.NewTopology(opts.ApplicationID),
+		res:     &Result{Stores: map[string]*store.KeyValueBuilder{}},
+		fns:     map[*definition.FunctionDef]Function{},
+		sources: map[string]stream{},
+		results: map[*definition.Pipeline]stream{},
+		names:   map[string]bool{},
+	}
+	b.res.Topology = b.topo
+	for _, d := range defs {
+		b.def = d
+		for _, sd := range d.Stores {
+			if err := b.addStore(sd, types.UserType{}, types.UserType{}); err != nil {
+				return nil, err
+			}
+		}
+		for _, p := range d.Pipelines {
+			if err := b.pipeline(p); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := b.topo.Build(); err != nil {
+		return nil, err
+	}
+	return b.res, nil
+}
+
+func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) error {
+	if b.topo.HasStore(sd.Name) {
+		return nil
+	}
+	if sd.Type != definition.StoreKeyValue {
+		return errAt(sd.Pos, "%s store %q is not supported yet", sd.Type, sd.Name)
+	}
+	var err error
+	if key, err = b.userType(sd.KeyType, key); err != nil {
+		return err
+	}
+	if value, err = b.userType(sd.ValueType, value); err != nil {
+		return err
+	}
+	ks, err := b.opts.Serdes.Serde(key, true)
+	if err != nil {
+		return errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+	}
+	vs, err := b.opts.Serdes.Serde(value, false)
+	if err != nil {
+		return errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+	}
+	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
+	b.res.Stores[sd.Name] = kb
+	return b.topo.AddStateStore(kb)
+}
+
+var anyType = types.UserType{Notation: types.DefaultNotation, Type: types.Any}
+
+// userType parses a declared type; an empty reference yields fallback (or
+// the unknown type).
+func (b *builder) userType(ref definition.TypeRef, fallback types.UserType) (types.UserType, error) {
+	if ref.IsZero() {
+		if fallback.Type == nil {
+			return anyType, nil
+		}
+		return fallback, nil
+	}
+	u, err := types.ParseUserType(ref.Text)
+	if err != nil {
+		return types.UserType{}, errAt(ref.Pos, "%v", err)
+	}
+	return u, nil
+}
+
+// elemType is the user type of one element of a composite type, inheriting
+// the notation of the whole.
+func elemType(parent types.UserType, t types.DataType) types.UserType {
+	if nt, ok := t.(types.NotationType); ok {
+		return types.UserType{Notation: nt.Notation, Type: t}
+	}
+	return types.UserType{Notation: parent.Notation, Type: t}
+}
+
+// uniqueName makes a node name unique with upstream's _001, _002 suffixes.
+func (b *builder) uniqueName(name string) string {
+	if !b.names[name] {
+		b.names[name] = true
+		return name
+	}
+	for i := 1; ; i++ {
+		n := fmt.Sprintf("%s_%03d", name, i)
+		if !b.names[n] {
+			b.names[n] = true
+			return n
+		}
+	}
+}
+
+func (b *builder) nodeName(explicit, derived string) string {
+	if explicit != "" {
+		return b.uniqueName(b.def.Namespace + "_" + explicit)
+	}
+	return b.uniqueName(b.def.Namespace + "_" + derived)
+}
+
+func (b *builder) function(ref *definition.FunctionRef, what string, pos definition.Pos) (Function, *definition.FunctionDef, error) {
+	if ref == nil || ref.Def == nil {
+		return nil, nil, errAt(pos, "%s: function is missing", what)
+	}
+	if f, ok := b.fns[ref.Def]; ok {
+		return f, ref.Def, nil
+	}
+	f, err := b.opts.Functions.Compile(b.def, ref.Def)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.fns[ref.Def] = f
+	return f, ref.Def, nil
+}
+
+// connectFunctionStores gives the node access to the stores the function
+// declares.
+func (b *builder) connectFunctionStores(node string, fn *definition.FunctionDef) error {
+	if fn == nil {
+		return nil
+	}
+	for _, sr := range fn.Stores {
+		name := sr.Name
+		if sr.Def != nil {
+			if err := b.addStore(sr.Def, types.UserType{}, types.UserType{}); err != nil {
+				return err
+			}
+			name = sr.Def.Name
+		}
+		if !b.topo.HasStore(name) {
+			if sd := b.def.Store(name); sd != nil {
+				if err := b.addStore(sd, types.UserType{}, types.UserType{}); err != nil {
+					return err
+				}
+			} else {
+				return errAt(sr.Pos, "unknown store %q", name)
+			}
+		}
+		if err := b.topo.ConnectStore(node, name); err != nil {
+			return errAt(sr.Pos, "%v", err)
+		}
+	}
+	return nil
+}
+
+func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, error) {
+	if td.Kind != definition.KindStream {
+		return stream{}, errAt(pos, "reading %q as a %s is not supported yet", td.Name, td.Kind)
+	}
+	if s, ok := b.sources[td.Topic]; ok {
+		return s, nil
+	}
+	key, err := b.userType(td.KeyType, types.UserType{})
+	if err != nil {
+		return stream{}, err
+	}
+	value, err := b.userType(td.ValueType, types.UserType{})
+	if err != nil {
+		return stream{}, err
+	}
+	opts := streams.SourceOptions{}
+	if opts.KeySerde, err = b.opts.Serdes.Serde(key, true); err != nil {
+		return stream{}, errAt(td.KeyType.Pos, "%v", err)
+	}
+	if opts.ValueSerde, err = b.opts.Serdes.Serde(value, false); err != nil {
+		return stream{}, errAt(td.ValueType.Pos, "%v", err)
+	}
+	if td.OffsetResetPolicy != nil {
+		opts.OffsetReset = streams.OffsetReset{Policy: td.OffsetResetPolicy.Policy, DurationMs: td.OffsetResetPolicy.Duration.Milliseconds()}
+	}
+	if td.TimestampExtractor != nil {
+		f, _, err := b.function(td.TimestampExtractor, "timestampExtractor", td.Pos)
+		if err != nil {
+			return stream{}, err
+		}
+		opts.TimestampExtractor = timestampExtractor(f)
+	}
+	name := b.uniqueName(td.Topic)
+	if err := b.topo.AddSource(name, []string{td.Topic}, opts); err != nil {
+		return stream{}, errAt(pos, "%v", err)
+	}
+	s := stream{node: name, key: key, value: value}
+	b.sources[td.Topic] = s
+	return s, nil
+}
+
+func (b *builder) resolveRef(ref *definition.TopicRef) (stream, error) {
+	switch {
+	case ref.Pipeline != nil:
+		s, ok := b.results[ref.Pipeline]
+		if !ok {
+			return stream{}, errAt(ref.Pos, "pipeline %q must be defined before it is used", ref.Name)
+		}
+		if s.node == "" {
+			return stream{}, errAt(ref.Pos, "the result of pipeline %q is not a stream; only streams are supported yet", ref.Name)
+		}
+		return s, nil
+	case ref.Def != nil:
+		return b.source(ref.Def, ref.Pos)
+	}
+	return stream{}, errAt(ref.Pos, "unresolved stream reference %q", ref.Name)
+}
+
+func (b *builder) pipeline(p *definition.Pipeline) error {
+	s, err := b.resolveRef(&p.From)
+	if err != nil {
+		return err
+	}
+	s, err = b.operations(s, p.Via)
+	if err != nil {
+		return err
+	}
+	return b.sink(s, p, p.Sink)
+}
+
+func (b *builder) operations(s stream, ops []*definition.Operation) (stream, error) {
+	var err error
+	for _, op := range ops {
+		if s, err = b.operation(s, op); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+func (b *builder) addProcessor(name string, parent string, proc func() streams.Processor, fns ...*definition.FunctionDef) error {
+	if err := b.topo.AddProcessor(name, proc, parent); err != nil {
+		return err
+	}
+	for _, fn := range fns {
+		if err := b.connectFunctionStores(name, fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) operation(s stream, op *definition.Operation) (stream, error) {
+	name := b.nodeName(op.Name, op.DerivedName)
+	fail := func(err error) (stream, error) {
+		if _, ok := err.(*BuildError); ok {
+			return s, err
+		}
+		return s, errAt(op.Pos, "%v", err)
+	}
+	switch op.Type {
+	case definition.OpFilter, definition.OpFilterNot:
+		f, fd, err := b.function(op.If, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		keep := op.Type == definition.OpFilter
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &filterProc{f: f, keep: keep} }, fd); err != nil {
+			return fail(err)
+		}
+	case definition.OpTransformKey:
+		f, fd, err := b.function(op.Mapper, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &mapKeyProc{f: f} }, fd); err != nil {
+			return fail(err)
+		}
+		if s.key, err = b.userType(fd.ResultType, anyType); err != nil {
+			return fail(err)
+		}
+	case definition.OpTransformValue:
+		f, fd, err := b.function(op.Mapper, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &mapValueProc{f: f} }, fd); err != nil {
+			return fail(err)
+		}
+		if s.value, err = b.userType(fd.ResultType, s.value); err != nil {
+			return fail(err)
+		}
+	case definition.OpTransformKeyValue:
+		f, fd, err := b.function(op.Mapper, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &mapProc{f: f} }, fd); err != nil {
+			return fail(err)
+		}
+		if s.key, s.value, err = b.pairTypes(fd.ResultType, s); err != nil {
+			return fail(err)
+		}
+	case definition.OpTransformKeyValueToKeyValueList:
+		f, fd, err := b.function(op.Mapper, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &flatMapProc{f: f} }, fd); err != nil {
+			return fail(err)
+		}
+		lt, err := b.userType(fd.ResultType, anyType)
+		if err != nil {
+			return fail(err)
+		}
+		if l, ok := lt.Type.(types.ListType); ok {
+			if t, ok := l.Elem.(types.TupleType); ok && len(t.Elems) == 2 {
+				s.key, s.value = elemType(lt, t.Elems[0]), elemType(lt, t.Elems[1])
+			}
+		}
+	case definition.OpTransformKeyValueToValueList:
+		f, fd, err := b.function(op.Mapper, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &flatMapValuesProc{f: f} }, fd); err != nil {
+			return fail(err)
+		}
+		lt, err := b.userType(fd.ResultType, anyType)
+		if err != nil {
+			return fail(err)
+		}
+		if l, ok := lt.Type.(types.ListType); ok {
+			s.value = elemType(lt, l.Elem)
+		}
+	case definition.OpTransformMetadata:
+		f, fd, err := b.function(op.Mapper, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &metadataProc{f: f} }, fd); err != nil {
+			return fail(err)
+		}
+	case definition.OpPeek:
+		f, fd, err := b.function(op.ForEach, string(op.Type), op.Pos)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &peekProc{f: f, forward: true} }, fd); err != nil {
+			return fail(err)
+		}
+	case definition.OpConvertKey, definition.OpConvertValue, definition.OpConvertKeyValue:
+		return b.convert(s, op, name)
+	case definition.OpMerge:
+		if op.Target == nil {
+			return fail(fmt.Errorf("merge needs a stream"))
+		}
+		other, err := b.resolveRef(op.Target)
+		if err != nil {
+			return fail(err)
+		}
+		if err := b.topo.AddProcessor(name, func() streams.Processor { return passThrough }, s.node, other.node); err != nil {
+			return fail(err)
+		}
+	case definition.OpRepartition:
+		return b.repartition(s, op, name)
+	default:
+		return s, errAt(op.Pos, "operation %q is not supported yet", op.Keyword)
+	}
+	s.node = name
+	return s, nil
+}
+
+var passThrough = streams.ProcessorFunc(func(ctx *streams.ProcessorContext, r streams.Record) error { return ctx.Forward(r) })
+
+func (b *builder) pairTypes(ref definition.TypeRef, s stream) (types.UserType, types.UserType, error) {
+	if ref.IsZero() {
+		return anyType, anyType, nil
+	}
+	u, err := b.userType(ref, anyType)
+	if err != nil {
+		return s.key, s.value, err
+	}
+	t, ok := u.Type.(types.TupleType)
+	if !ok || len(t.Elems) != 2 {
+		return s.key, s.value, errAt(ref.Pos, "resultType must be a (key, value) tuple, got %s", ref.Text)
+	}
+	return elemType(u, t.Elems[0]), elemType(u, t.Elems[1]), nil
+}
+
+// convert changes the declared type of key and/or value. Values cross
+// notations by serializing with the current type and reading back with the
+// target type; within one notation they pass unchanged.
+func (b *builder) convert(s stream, op *definition.Operation, name string) (stream, error) {
+	into, err := b.userType(op.Into, types.UserType{})
+	if err != nil {
+		return s, err
+	}
+	if op.Into.IsZero() {
+		return s, errAt(op.Pos, "%s needs 'into'", op.Keyword)
+	}
+	var keyConv, valueConv *converter
+	newKey, newValue := s.key, s.value
+	switch op.Type {
+	case definition.OpConvertKey:
+		newKey = into
+	case definition.OpConvertValue:
+		newValue = into
+	case definition.OpConvertKeyValue:
+		t, ok := into.Type.(types.TupleType)
+		if !ok || len(t.Elems) != 2 {
+			return s, errAt(op.Into.Pos, "convertKeyValue needs a (key, value) tuple type, got %s", op.Into.Text)
+		}
+		newKey, newValue = elemType(into, t.Elems[0]), elemType(into, t.Elems[1])
+	}
+	if keyConv, err = b.converter(s.key, newKey, true); err != nil {
+		return s, errAt(op.Into.Pos, "%v", err)
+	}
+	if valueConv, err = b.converter(s.value, newValue, false); err != nil {
+		return s, errAt(op.Into.Pos, "%v", err)
+	}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { return &convertProc{key: keyConv, value: valueConv} }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	s.node, s.key, s.value = name, newKey, newValue
+	return s, nil
+}
+
+func (b *builder) converter(from, to types.UserType, isKey bool) (*converter, error) {
+	if from.Notation == to.Notation && from.Type != nil && to.Type != nil && from.Type.String() == to.Type.String() {
+		return nil, nil
+	}
+	fs, err := b.opts.Serdes.Serde(from, isKey)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := b.opts.Serdes.Serde(to, isKey)
+	if err != nil {
+		return nil, err
+	}
+	return &converter{from: fs, to: ts, target: to.String()}, nil
+}
+
+func (b *builder) repartition(s stream, op *definition.Operation, name string) (stream, error) {
+	topic := streams.RepartitionTopic(b.opts.ApplicationID, name)
+	ks, err := b.opts.Serdes.Serde(s.key, true)
+	if err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	vs, err := b.opts.Serdes.Serde(s.value, false)
+	if err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	sink := streams.SinkOptions{KeySerde: ks, ValueSerde: vs}
+	if op.Partitioner != nil {
+		f, _, err := b.function(op.Partitioner, "partitioner", op.Pos)
+		if err != nil {
+			return s, err
+		}
+		sink.Partitioner = partitioner(f)
+	}
+	b.topo.AddInternalTopic(streams.InternalTopic{Name: topic, Kind: "repartition", Partitions: op.NumberOfPartitions})
+	sinkName := b.uniqueName(name + "-repartition-sink")
+	if err := b.topo.AddSink(sinkName, topic, sink, s.node); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	srcName := b.uniqueName(name + "-repartition-source")
+	if err := b.topo.AddSource(srcName, []string{topic}, streams.SourceOptions{KeySerde: ks, ValueSerde: vs}); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	s.node = srcName
+	return s, nil
+}
+
+func (b *builder) sink(s stream, p *definition.Pipeline, sk *definition.Sink) error {
+	if sk == nil {
+		b.results[p] = s
+		return nil
+	}
+	name := b.nodeName("", sk.DerivedName)
+	switch sk.Type {
+	case definition.SinkAs:
+		b.results[p] = s
+		return nil
+	case definition.SinkTo:
+		if sk.To == nil || sk.To.Def == nil {
+			return errAt(sk.Pos, "to: needs a topic")
+		}
+		td := sk.To.Def
+		key, err := b.userType(td.KeyType, s.key)
+		if err != nil {
+			return err
+		}
+		value, err := b.userType(td.ValueType, s.value)
+		if err != nil {
+			return err
+		}
+		opts := streams.SinkOptions{}
+		if opts.KeySerde, err = b.opts.Serdes.Serde(key, true); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+		if opts.ValueSerde, err = b.opts.Serdes.Serde(value, false); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+		pref := sk.Partitioner
+		if pref == nil {
+			pref = td.Partitioner
+		}
+		if pref != nil {
+			f, _, err := b.function(pref, "partitioner", sk.Pos)
+			if err != nil {
+				return err
+			}
+			opts.Partitioner = partitioner(f)
+		}
+		if err := b.topo.AddSink(name, td.Topic, opts, s.node); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+	case definition.SinkToTopicNameExtract:
+		f, _, err := b.function(sk.TopicNameExtractor, "topicNameExtractor", sk.Pos)
+		if err != nil {
+			return err
+		}
+		opts := streams.SinkOptions{TopicExtractor: topicExtractor(f)}
+		if opts.KeySerde, err = b.opts.Serdes.Serde(s.key, true); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+		if opts.ValueSerde, err = b.opts.Serdes.Serde(s.value, false); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+		if sk.Partitioner != nil {
+			pf, _, err := b.function(sk.Partitioner, "partitioner", sk.Pos)
+			if err != nil {
+				return err
+			}
+			opts.Partitioner = partitioner(pf)
+		}
+		if err := b.topo.AddSink(name, "", opts, s.node); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+	case definition.SinkForEach:
+		f, fd, err := b.function(sk.ForEach, "forEach", sk.Pos)
+		if err != nil {
+			return err
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &peekProc{f: f} }, fd); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+	case definition.SinkPrint:
+		pp := &printProc{label: name, out: b.opts.Stdout}
+		if sk.Print != nil {
+			if sk.Print.Label != "" {
+				pp.label = sk.Print.Label
+			}
+			pp.filename = sk.Print.Filename
+			if sk.Print.Mapper != nil {
+				f, _, err := b.function(sk.Print.Mapper, "keyValuePrinter", sk.Pos)
+				if err != nil {
+					return err
+				}
+				pp.mapper = f
+			}
+		}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *pp; return &c }); err != nil {
+			return errAt(sk.Pos, "%v", err)
+		}
+	case definition.SinkBranch:
+		return b.branch(s, p, sk, name)
+	default:
+		return errAt(sk.Pos, "sink %q is not supported yet", sk.Type)
+	}
+	return nil
+}
+
+func (b *builder) branch(s stream, p *definition.Pipeline, sk *definition.Sink, name string) error {
+	preds := make([]Function, len(sk.Branches))
+	var fds []*definition.FunctionDef
+	for i, br := range sk.Branches {
+		if br.If != nil {
+			f, fd, err := b.function(br.If, "branch predicate", br.Pos)
+			if err != nil {
+				return err
+			}
+			preds[i] = f
+			fds = append(fds, fd)
+		}
+	}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { return &branchProc{preds: preds} }, fds...); err != nil {
+		return errAt(sk.Pos, "%v", err)
+	}
+	for i, br := range sk.Branches {
+		child := b.uniqueName(name + "-branch" + strconv.Itoa(i+1))
+		if err := b.topo.AddProcessor(child, func() streams.Processor { return passThrough }, name); err != nil {
+			return errAt(br.Pos, "%v", err)
+		}
+		bs := s
+		bs.node = child
+		bs, err := b.operations(bs, br.Via)
+		if err != nil {
+			return err
+		}
+		if err := b.sink(bs, p, br.Sink); err != nil {
+			return err
+		}
+	}
+	return nil
+}

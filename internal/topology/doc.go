@@ -1,0 +1,13 @@
+// Package topology turns parsed definitions into a streams.Topology: one
+// source per topic, one processor per operation, sinks, stores and
+// repartition topics, named as upstream KSML names them
+// (<namespace>_pipelines_<pipeline>_via_step<N>_<op>, sources after their
+// topic, internal topics <application.id>-<name>-repartition).
+//
+// It knows neither Python nor serialization formats: user functions come
+// from a FunctionCompiler and serdes from a SerdeProvider, so the same
+// builder serves `ksml run`, `ksml test` and Go tests. Everything that can
+// be checked before records flow is checked here; an operation that is not
+// implemented yet fails the build with a "not supported yet" error naming
+// its position, never at run time.
+package topology
