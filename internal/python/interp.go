@@ -1,0 +1,132 @@
+package python
+
+import (
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultFunctionTimeout is how long a call may run when Options leaves
+// FunctionTimeout zero (upstream's ksml.pythonContext.functionTimeout).
+const DefaultFunctionTimeout = 10 * time.Second
+
+// NoTimeout disables the function timeout (functionTimeout: 0 upstream).
+const NoTimeout time.Duration = -1
+
+// Context holds upstream's ksml.pythonContext permissions. The zero value
+// denies everything, as upstream does by default.
+type Context struct {
+	AllowHostFileAccess         bool
+	AllowHostSocketAccess       bool
+	AllowNativeAccess           bool // ctypes
+	AllowCreateProcess          bool
+	AllowCreateThread           bool
+	InheritEnvironmentVariables bool
+}
+
+// Options configures the interpreter.
+type Options struct {
+	// ModulePaths are put on sys.path (pythonContext.modulePath and the test
+	// runner's moduleDirectory).
+	ModulePaths []string
+	// Context holds the permissions enforced by audit hooks.
+	Context Context
+	// FunctionTimeout bounds each call; zero means DefaultFunctionTimeout
+	// and NoTimeout disables it.
+	FunctionTimeout time.Duration
+	// Logger receives the `log` calls of Python code; nil discards them.
+	// Each record carries the upstream logger name in the "logger" attribute.
+	Logger *slog.Logger
+	// Metrics receives the `metrics` calls of Python code; nil discards them.
+	Metrics MetricsSink
+}
+
+// Interpreter is the process-wide embedded CPython.
+type Interpreter struct {
+	timeout  time.Duration
+	watchdog sync.Once
+	stop     chan struct{}
+}
+
+var (
+	initMu  sync.Mutex
+	current *Interpreter
+)
+
+// Init starts CPython (once per process) and applies opts. A later Init
+// replaces the logger, metrics sink, timeout and guards process-wide and
+// adds module paths; hiding the environment cannot be undone.
+func Init(opts Options) (*Interpreter, error) {
+	if err := startRuntime(); err != nil {
+		return nil, err
+	}
+	initMu.Lock()
+	defer initMu.Unlock()
+	paths := make([]any, len(opts.ModulePaths))
+	for i, p := range opts.ModulePaths {
+		paths[i] = p
+	}
+	if _, err := helper("configure", paths, opts.Context.InheritEnvironmentVariables); err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	hostState.Store(&hostConfig{logger: logger, metrics: opts.Metrics})
+	setGuards(opts.Context)
+	timeout := opts.FunctionTimeout
+	if timeout == 0 {
+		timeout = DefaultFunctionTimeout
+	}
+	if current == nil {
+		current = &Interpreter{stop: make(chan struct{})}
+	}
+	current.setTimeout(timeout)
+	return current, nil
+}
+
+var timeoutNanos atomic.Int64
+
+func (in *Interpreter) setTimeout(d time.Duration) {
+	if d < 0 {
+		timeoutNanos.Store(0)
+		return
+	}
+	timeoutNanos.Store(int64(d))
+	in.watchdog.Do(func() { go runWatchdog() })
+}
+
+// Module is the Python namespace of one definition file.
+type Module struct {
+	namespace string
+	file      string
+	globals   *pyRef
+	mu        sync.Mutex
+	names     map[string]bool
+}
+
+// NewModule creates the namespace of one definition file. properties is the
+// definition's configuration.properties, visible to Python as the read-only
+// mapping `properties`.
+func (in *Interpreter) NewModule(namespace, file string, properties map[string]any) (*Module, error) {
+	var props any = map[string]any{}
+	if properties != nil {
+		props = properties
+	}
+	res, err := helper("new_module", namespace, props)
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := res.(*pyRef)
+	if !ok {
+		return nil, errors.New("python: module creation returned no namespace")
+	}
+	return &Module{namespace: namespace, file: file, globals: ref, names: map[string]bool{}}, nil
+}
+
+// Namespace returns the namespace the module was created with.
+func (m *Module) Namespace() string { return m.namespace }
+

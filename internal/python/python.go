@@ -1,0 +1,160 @@
+// Package python runs KSML functions on an embedded CPython interpreter.
+//
+// One interpreter serves the whole process. Each definition file gets its
+// own Module (a Python namespace): functions of a file share globals and can
+// call each other, as upstream KSML does. A Function is built from the
+// function's code, expression and globalCode through Python's syntax tree, so
+// tracebacks and errors name the YAML file and line.
+//
+// The bridge takes the GIL inside one C call per function call, on a Python
+// thread state cached per OS thread. Arguments cross as a compact byte
+// encoding that C turns straight into Python objects (raw JSON is decoded by
+// Python's C scanner), and results come back the same way, so the per-record
+// path builds no intermediate Go maps. Host callbacks (log, metrics, stores)
+// run with the GIL held: the Go code behind them must never wait for a
+// goroutine that itself waits for Python.
+//
+// The pythonContext guards are enforced with CPython audit hooks. They stop
+// ordinary code from opening files, sockets, processes and threads, but they
+// are a guard against mistakes, not a sandbox boundary: determined code can
+// get around audit hooks.
+package python
+
+/*
+#cgo pkg-config: python3-embed
+#include <stdlib.h>
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	_ "embed"
+	"errors"
+	"sync"
+	"unsafe"
+
+	"ksml/internal/types"
+)
+
+//go:embed bootstrap.py
+var bootstrapSource string
+
+var (
+	runtimeOnce sync.Once
+	runtimeErr  error
+)
+
+// startRuntime initializes CPython once per process. The interpreter is
+// configured in isolated mode, so PYTHONHOME/PYTHONPATH of the environment
+// (for example from pyenv) never point it at a mismatched standard library.
+func startRuntime() error {
+	runtimeOnce.Do(func() {
+		src := C.CString(bootstrapSource)
+		defer C.free(unsafe.Pointer(src))
+		var errBuf C.ksml_buf
+		if rc := C.ksml_init(src, &errBuf); rc != C.KSML_OK {
+			runtimeErr = errors.New("python: cannot start the interpreter: " + bufString(&errBuf))
+		}
+		C.ksml_buf_free(&errBuf)
+	})
+	return runtimeErr
+}
+
+func bufString(b *C.ksml_buf) string {
+	if b.len == 0 {
+		return ""
+	}
+	return C.GoStringN(b.data, C.int(b.len))
+}
+
+func bufBytes(b *C.ksml_buf) []byte {
+	if b.len == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len))
+}
+
+// outBufs recycles C-allocated output buffers between calls.
+var outBufs = sync.Pool{New: func() any { return new(C.ksml_buf) }}
+
+// helper calls a function of the bootstrap module. Objects without a value
+// form come back as *pyRef (owned references).
+func helper(name string, args ...any) (any, error) {
+	var enc encoder
+	for _, a := range args {
+		if err := enc.value(a); err != nil {
+			return nil, err
+		}
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	out := outBufs.Get().(*C.ksml_buf)
+	defer outBufs.Put(out)
+	var inPtr *C.char
+	if len(enc.buf) > 0 {
+		inPtr = (*C.char)(unsafe.Pointer(&enc.buf[0]))
+	}
+	rc := C.ksml_helper(cname, inPtr, C.size_t(len(enc.buf)), C.int(len(args)), out)
+	switch rc {
+	case C.KSML_OK:
+		return decodeValue(bufBytes(out), true)
+	case C.KSML_PYERR:
+		return nil, decodePyError(bufBytes(out))
+	default:
+		return nil, errors.New("python: " + bufString(out))
+	}
+}
+
+// pyRef is an owned reference to a Python object that has no value form
+// (a function, a module namespace).
+type pyRef struct{ p unsafe.Pointer }
+
+func (r *pyRef) release() {
+	if r != nil && r.p != nil {
+		C.ksml_decref(r.p)
+		r.p = nil
+	}
+}
+
+// pyError is an exception raised by Python code, before it is attributed
+// to a function.
+type pyError struct {
+	Type      string
+	Message   string
+	File      string
+	Line      int
+	Traceback string
+	Timeout   bool
+}
+
+func (e *pyError) Error() string {
+	s := e.Type + ": " + e.Message
+	if e.File != "" {
+		return e.File + ":" + itoa(e.Line) + ": " + s
+	}
+	return s
+}
+
+func decodePyError(b []byte) error {
+	v, err := decodeValue(b, false)
+	if err != nil {
+		return errors.New("python: undecodable error: " + err.Error())
+	}
+	if s, ok := v.(string); ok {
+		return errors.New(s)
+	}
+	t, ok := v.(types.Tuple)
+	if !ok || len(t) != 6 {
+		return errors.New("python: malformed error description")
+	}
+	pe := &pyError{}
+	pe.Type, _ = t[0].(string)
+	pe.Message, _ = t[1].(string)
+	pe.File, _ = t[2].(string)
+	if l, ok := t[3].(int64); ok {
+		pe.Line = int(l)
+	}
+	pe.Traceback, _ = t[4].(string)
+	pe.Timeout, _ = t[5].(bool)
+	return pe
+}

@@ -1,0 +1,374 @@
+package python
+
+/*
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"runtime/cgo"
+
+	"ksml/internal/types"
+)
+
+// CallContext carries what differs per task or record: the state stores a
+// function may use, by name. A nil *CallContext means no stores.
+type CallContext struct {
+	// Stores maps store names to KeyValueStore, WindowStore or SessionStore
+	// implementations.
+	Stores map[string]Store
+}
+
+// Store is what every state store offers to Python code.
+type Store interface {
+	Name() string
+	Persistent() bool
+	IsOpen() bool
+	Flush() error
+}
+
+// KeyValue is one store entry. For window stores Key is a types.Windowed
+// (or the window start time in epoch millis for single-key range fetches);
+// for session stores it is a types.Windowed.
+type KeyValue struct {
+	Key   any
+	Value any
+}
+
+// Iterator walks store entries. The bridge drains it into a Python iterator
+// when user code asks for one, and closes it.
+type Iterator interface {
+	Next() (KeyValue, bool)
+	Close() error
+}
+
+// KeyValueStore is the Python API of a key/value store.
+type KeyValueStore interface {
+	Store
+	Get(key any) (any, error)
+	Put(key, value any) error
+	PutIfAbsent(key, value any) (any, error)
+	Delete(key any) (any, error)
+	All() (Iterator, error)
+	ApproximateNumEntries() (int64, error)
+}
+
+// WindowStore is the Python API of a window store. Time arguments are epoch
+// millis; backward asks for descending time order.
+type WindowStore interface {
+	Store
+	Put(key, value any, windowStart int64) error
+	Fetch(key any, time int64) (any, error)
+	FetchRange(key any, from, to int64, backward bool) (Iterator, error)
+	FetchKeyRange(keyFrom, keyTo any, from, to int64, backward bool) (Iterator, error)
+	FetchAll(from, to int64, backward bool) (Iterator, error)
+	All(backward bool) (Iterator, error)
+}
+
+// SessionStore is the Python API of a session store. Sessions are keyed by
+// types.Windowed (Start and End are the session bounds); Python passes them
+// as dicts {key, start, end}.
+type SessionStore interface {
+	Store
+	Fetch(key any, backward bool) (Iterator, error)
+	FetchKeyRange(keyFrom, keyTo any, backward bool) (Iterator, error)
+	FindSessions(key any, earliestSessionEnd, latestSessionStart int64, backward bool) (Iterator, error)
+	FetchSession(key any, start, end int64) (any, error)
+	Put(session types.Windowed, value any) error
+	Remove(session types.Windowed) error
+}
+
+// Store operation codes; they match the OP_ constants of bootstrap.py.
+const (
+	opName = iota
+	opPersistent
+	opIsOpen
+	opFlush
+	opKVGet
+	opKVPut
+	opKVPutIfAbsent
+	opKVDelete
+	opKVAll
+	opKVCount
+	opWPut
+	opWFetch
+	opWFetchRange
+	opWFetchKeys
+	opWFetchAll
+	opWAll
+	opWBFetchRange
+	opWBFetchKeys
+	opWBFetchAll
+	opWBAll
+	opSFetch
+	opSFetchKeys
+	opSFind
+	opSFetchSession
+	opSPut
+	opSRemove
+	opSBFetch
+	opSBFetchKeys
+	opSBFind
+)
+
+// errUnknownStore makes Python raise KeyError.
+var errUnknownStore = errors.New("unknown store")
+
+//export ksmlHostStore
+func ksmlHostStore(ctx C.uintptr_t, name *C.char, n C.size_t, op C.int, args *C.char, alen C.size_t, nargs C.int, out *C.ksml_buf) C.int {
+	cc, _ := cgo.Handle(ctx).Value().(*CallContext)
+	storeName := C.GoStringN(name, C.int(n))
+	var in []byte
+	if alen > 0 {
+		in = C.GoBytes(unsafePtr(args), C.int(alen))
+	}
+	d := decoder{b: in}
+	vals := make([]any, int(nargs))
+	for i := range vals {
+		v, err := d.value()
+		if err != nil {
+			putBuf(out, []byte(err.Error()))
+			return 1
+		}
+		vals[i] = v
+	}
+	var st Store
+	if cc != nil {
+		st = cc.Stores[storeName]
+	}
+	if st == nil {
+		putBuf(out, []byte("state store "+storeName+" is not available to this function"))
+		return 2
+	}
+	res, err := storeOp(st, int(op), vals)
+	if err != nil {
+		putBuf(out, []byte(fmt.Sprintf("state store %s: %v", storeName, err)))
+		return 1
+	}
+	var enc encoder
+	if err := enc.value(res); err != nil {
+		putBuf(out, []byte(fmt.Sprintf("state store %s: %v", storeName, err)))
+		return 1
+	}
+	putBuf(out, enc.buf)
+	return 0
+}
+
+func argInt(vals []any, i int) (int64, error) {
+	switch x := vals[i].(type) {
+	case int64:
+		return x, nil
+	case float64:
+		return int64(x), nil
+	}
+	return 0, fmt.Errorf("argument %d must be a timestamp (int), got %T", i+1, vals[i])
+}
+
+func argWindow(v any) (types.Windowed, error) {
+	s, ok := v.(*types.Struct)
+	if !ok {
+		return types.Windowed{}, fmt.Errorf("a session key must be a dict {key, start, end}, got %T", v)
+	}
+	var w types.Windowed
+	w.Key, _ = s.Get("key")
+	st, ok1 := s.Get("start")
+	en, ok2 := s.Get("end")
+	si, ok3 := st.(int64)
+	ei, ok4 := en.(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return w, errors.New("a session key needs int fields start and end")
+	}
+	w.Start, w.End = si, ei
+	return w, nil
+}
+
+// drain turns an iterator into the list of {key, value} dicts Python sees.
+func drain(it Iterator, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	if it == nil {
+		return []any{}, nil
+	}
+	defer it.Close()
+	list := []any{}
+	for {
+		kv, ok := it.Next()
+		if !ok {
+			break
+		}
+		s := types.NewStruct(2)
+		s.Set("key", kv.Key)
+		s.Set("value", kv.Value)
+		list = append(list, s)
+	}
+	return list, nil
+}
+
+func storeOp(st Store, op int, v []any) (any, error) {
+	need := func(n int) error {
+		if len(v) != n {
+			return fmt.Errorf("expected %d arguments, got %d", n, len(v))
+		}
+		return nil
+	}
+	switch op {
+	case opName:
+		return st.Name(), nil
+	case opPersistent:
+		return st.Persistent(), nil
+	case opIsOpen:
+		return st.IsOpen(), nil
+	case opFlush:
+		return nil, st.Flush()
+	}
+	if op >= opKVGet && op <= opKVCount {
+		kv, ok := st.(KeyValueStore)
+		if !ok {
+			return nil, errors.New("not a key/value store")
+		}
+		switch op {
+		case opKVGet:
+			if err := need(1); err != nil {
+				return nil, err
+			}
+			return kv.Get(v[0])
+		case opKVPut:
+			if err := need(2); err != nil {
+				return nil, err
+			}
+			return nil, kv.Put(v[0], v[1])
+		case opKVPutIfAbsent:
+			if err := need(2); err != nil {
+				return nil, err
+			}
+			return kv.PutIfAbsent(v[0], v[1])
+		case opKVDelete:
+			if err := need(1); err != nil {
+				return nil, err
+			}
+			return kv.Delete(v[0])
+		case opKVAll:
+			return drain(kv.All())
+		case opKVCount:
+			return kv.ApproximateNumEntries()
+		}
+	}
+	if op >= opWPut && op <= opWBAll {
+		ws, ok := st.(WindowStore)
+		if !ok {
+			return nil, errors.New("not a window store")
+		}
+		backward := op >= opWBFetchRange
+		switch op {
+		case opWPut:
+			if err := need(3); err != nil {
+				return nil, err
+			}
+			t, err := argInt(v, 2)
+			if err != nil {
+				return nil, err
+			}
+			return nil, ws.Put(v[0], v[1], t)
+		case opWFetch:
+			if err := need(2); err != nil {
+				return nil, err
+			}
+			t, err := argInt(v, 1)
+			if err != nil {
+				return nil, err
+			}
+			return ws.Fetch(v[0], t)
+		case opWFetchRange, opWBFetchRange:
+			if err := need(3); err != nil {
+				return nil, err
+			}
+			from, err1 := argInt(v, 1)
+			to, err2 := argInt(v, 2)
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			return drain(ws.FetchRange(v[0], from, to, backward))
+		case opWFetchKeys, opWBFetchKeys:
+			if err := need(4); err != nil {
+				return nil, err
+			}
+			from, err1 := argInt(v, 2)
+			to, err2 := argInt(v, 3)
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			return drain(ws.FetchKeyRange(v[0], v[1], from, to, backward))
+		case opWFetchAll, opWBFetchAll:
+			if err := need(2); err != nil {
+				return nil, err
+			}
+			from, err1 := argInt(v, 0)
+			to, err2 := argInt(v, 1)
+			if err := errors.Join(err1, err2); err != nil {
+				return nil, err
+			}
+			return drain(ws.FetchAll(from, to, backward))
+		case opWAll, opWBAll:
+			return drain(ws.All(backward))
+		}
+	}
+	ss, ok := st.(SessionStore)
+	if !ok {
+		return nil, errors.New("not a session store")
+	}
+	backward := op >= opSBFetch
+	switch op {
+	case opSFetch, opSBFetch:
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		return drain(ss.Fetch(v[0], backward))
+	case opSFetchKeys, opSBFetchKeys:
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		return drain(ss.FetchKeyRange(v[0], v[1], backward))
+	case opSFind, opSBFind:
+		if err := need(3); err != nil {
+			return nil, err
+		}
+		from, err1 := argInt(v, 1)
+		to, err2 := argInt(v, 2)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		return drain(ss.FindSessions(v[0], from, to, backward))
+	case opSFetchSession:
+		if err := need(3); err != nil {
+			return nil, err
+		}
+		from, err1 := argInt(v, 1)
+		to, err2 := argInt(v, 2)
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		return ss.FetchSession(v[0], from, to)
+	case opSPut:
+		if err := need(2); err != nil {
+			return nil, err
+		}
+		w, err := argWindow(v[0])
+		if err != nil {
+			return nil, err
+		}
+		return nil, ss.Put(w, v[1])
+	case opSRemove:
+		if err := need(1); err != nil {
+			return nil, err
+		}
+		w, err := argWindow(v[0])
+		if err != nil {
+			return nil, err
+		}
+		return nil, ss.Remove(w)
+	}
+	return nil, fmt.Errorf("unknown store operation %d", op)
+}
