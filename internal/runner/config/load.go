@@ -139,7 +139,9 @@ func (d *decoder) checkDuplicates(n *yaml.Node, depth int) {
 	}
 }
 
-func isMergeKey(k *yaml.Node) bool { return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" }
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge"
+}
 
 type pair struct{ key, value *yaml.Node }
 
