@@ -85,6 +85,7 @@ type Definition struct {
 	storeIndex    map[string]*StoreDef
 	functionIndex map[string]*FunctionDef
 	pipelineIndex map[string]*Pipeline // by the name registered with `as` (or implicit as)
+	branchIndex   map[string]*Branch   // branches ending in `as`
 }
 
 // Topic returns the stream, table or globalTable declared under name.
@@ -99,6 +100,9 @@ func (d *Definition) Function(name string) *FunctionDef { return d.functionIndex
 // PipelineResult returns the pipeline whose result is registered under name
 // (by `as:` or the implicit `as`).
 func (d *Definition) PipelineResult(name string) *Pipeline { return d.pipelineIndex[name] }
+
+// BranchResult returns the branch whose `as:` registered name.
+func (d *Definition) BranchResult(name string) *Branch { return d.branchIndex[name] }
 
 // TypeRef is a KSML type string as written, such as "avro:SensorData" or
 // "(string, json)". The types package parses Text into a UserType.
@@ -272,12 +276,13 @@ type FunctionRef struct {
 }
 
 // TopicRef points at a stream, table, globalTable or earlier pipeline
-// result, or holds an inline topic definition. Exactly one of Def and
-// Pipeline is set after resolution.
+// result, or holds an inline topic definition. After resolution exactly one
+// of Def, Pipeline and Branch is set.
 type TopicRef struct {
 	Name     string
 	Def      *TopicDef
 	Pipeline *Pipeline // set when the name is an earlier pipeline's result
+	Branch   *Branch   // set when the name is registered by `as` inside a branch
 	Inline   bool
 	Pos      Pos
 }

@@ -1,0 +1,25 @@
+package definition_test
+
+import (
+	"ksml/internal/definition"
+	"ksml/internal/python"
+)
+
+// pythonChecker compiles code with the embedded CPython.
+func pythonChecker() definition.CodeChecker {
+	return definition.CodeCheckerFunc(func(src string, kind definition.CodeKind) *definition.CodeError {
+		var k python.CodeKind
+		switch kind {
+		case definition.FunctionBody:
+			k = python.FunctionBody
+		case definition.Expression:
+			k = python.Expression
+		default:
+			k = python.GlobalCode
+		}
+		if e := python.CheckSyntax(src, k); e != nil {
+			return &definition.CodeError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,184 @@
+package definition
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file holds the YAML plumbing: reading a document into position-
+// carrying nodes, following aliases and merge keys, finding duplicate keys,
+// and locating the text of code scalars.
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML reads the first document of src. Syntax errors are reported at
+// the line yaml.v3 names; an empty document yields nil without error.
+func (p *parser) parseYAML(src []byte) *yaml.Node {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		msg := err.Error()
+		line := 1
+		for _, part := range strings.Split(msg, "\n") {
+			part = strings.TrimSpace(part)
+			if m := yamlLineRe.FindStringSubmatch(part); m != nil {
+				line, _ = strconv.Atoi(m[1])
+				msg = m[2]
+				break
+			}
+			msg = strings.TrimPrefix(part, "yaml: ")
+		}
+		p.d.add(Pos{File: p.file, Line: line, Col: 1}, "YAML syntax error: %s", msg)
+		return nil
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil
+	}
+	return doc.Content[0]
+}
+
+// deref follows alias nodes.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func (p *parser) pos(n *yaml.Node) Pos {
+	if n == nil {
+		return Pos{File: p.file}
+	}
+	return Pos{File: p.file, Line: n.Line, Col: n.Column}
+}
+
+// pair is one key/value entry of a mapping, after merge keys are expanded.
+type pair struct {
+	key   *yaml.Node
+	value *yaml.Node
+}
+
+// pairs lists the entries of mapping node n, expanding `<<` merge keys
+// (explicit entries win over merged ones).
+func pairs(n *yaml.Node) []pair {
+	return pairsDepth(n, 0)
+}
+
+func pairsDepth(n *yaml.Node, depth int) []pair {
+	n = deref(n)
+	if n == nil || n.Kind != yaml.MappingNode || depth > 20 {
+		return nil
+	}
+	var own, merged []pair
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" {
+			src := deref(v)
+			if src != nil && src.Kind == yaml.SequenceNode {
+				for _, s := range src.Content {
+					merged = append(merged, pairsDepth(s, depth+1)...)
+				}
+			} else {
+				merged = append(merged, pairsDepth(src, depth+1)...)
+			}
+			continue
+		}
+		own = append(own, pair{k, v})
+	}
+	if len(merged) == 0 {
+		return own
+	}
+	seen := map[string]bool{}
+	for _, e := range own {
+		seen[e.key.Value] = true
+	}
+	out := own
+	for _, e := range merged {
+		if !seen[e.key.Value] {
+			seen[e.key.Value] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// checkDuplicates reports every mapping key that appears twice in the same
+// mapping, anywhere in the document (upstream treats them as fatal).
+func (p *parser) checkDuplicates(n *yaml.Node, depth int) {
+	if n == nil || depth > 200 {
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind == yaml.ScalarNode && !(k.Value == "<<" && k.Tag == "!!merge") {
+				if prev, ok := first[k.Value]; ok {
+					p.d.add(p.pos(k), "duplicate key %q (first defined at line %d)", k.Value, prev.Line)
+				} else {
+					first[k.Value] = k
+				}
+			}
+			p.checkDuplicates(n.Content[i+1], depth+1)
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			p.checkDuplicates(c, depth+1)
+		}
+	}
+}
+
+// kindName describes a node kind for error messages.
+func kindName(n *yaml.Node) string {
+	n = deref(n)
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an unknown node"
+}
+
+func isNull(n *yaml.Node) bool {
+	n = deref(n)
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+// codePos returns where the first line of a code scalar's text sits in the
+// file. For block scalars (| and >) that is the first content line, at the
+// block's indentation; for flow scalars it is the scalar itself (one column
+// further for quoted ones).
+func (p *parser) codePos(n *yaml.Node) Pos {
+	pos := p.pos(n)
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		line := n.Line + 1
+		pos.Line = line
+		pos.Col = 1
+		// The first non-blank line after the indicator gives the indentation.
+		for l := line; l <= len(p.lines); l++ {
+			text := p.lines[l-1]
+			if strings.TrimSpace(text) == "" {
+				continue
+			}
+			pos.Col = len(text) - len(strings.TrimLeft(text, " ")) + 1
+			break
+		}
+		return pos
+	}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		pos.Col++
+	}
+	return pos
+}
