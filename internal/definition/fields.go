@@ -251,7 +251,7 @@ func didYouMean(word string, candidates []string) string {
 	if limit < 2 {
 		limit = 2
 	}
-	if best != "" && bestD <= limit {
+	if best != "" && bestD <= limit && bestD < len(word) {
 		return "; did you mean \"" + best + "\"?"
 	}
 	return ""

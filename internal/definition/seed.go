@@ -126,6 +126,7 @@ func seedType(o *obj, typeField, schemaField string) TypeRef {
 			o.p.d.add(o.keyPos(schemaField), "%s %q needs a schema-based %s such as AVRO, not %q", schemaField, schema, typeField, n.Value)
 		} else {
 			t.Text = t.Text + ":" + schema
+			t.Pos = o.p.pos(o.node(schemaField))
 		}
 	}
 	o.p.checkType(t, typeField)

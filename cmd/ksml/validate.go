@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"ksml/internal/definition"
+	"ksml/internal/python"
+)
+
+func init() {
+	var schemaDirs []string
+	cmd := &cobra.Command{
+		Use:   "validate [--schema-dir DIR]... FILE...",
+		Short: "Check definitions without running them",
+		Long: "validate parses every definition, resolves its references, checks types, schemas and\n" +
+			"Python syntax, and prints each problem as file:line:col: message.\n" +
+			"It exits 0 when every file is valid and 1 otherwise.",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			failed := false
+			for _, file := range args {
+				opts := definition.Options{SchemaDirs: schemaDirs, Code: pythonSyntaxChecker{}}
+				_, err := definition.Load(file, opts)
+				if err == nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "ok: %s\n", file)
+					continue
+				}
+				failed = true
+				var ds definition.Diagnostics
+				if errors.As(err, &ds) {
+					for _, d := range ds {
+						fmt.Fprintln(cmd.ErrOrStderr(), d.Error())
+					}
+				} else {
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", file, err)
+				}
+			}
+			if failed {
+				return exitError{code: 1}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&schemaDirs, "schema-dir", nil, "directory to search for schema files (repeatable, searched in order; default: the definition's directory)")
+	rootCmd.AddCommand(cmd)
+}
+
+// pythonSyntaxChecker compiles definition code with the embedded CPython.
+type pythonSyntaxChecker struct{}
+
+func (pythonSyntaxChecker) CheckSyntax(src string, kind definition.CodeKind) *definition.CodeError {
+	k := python.GlobalCode
+	switch kind {
+	case definition.FunctionBody:
+		k = python.FunctionBody
+	case definition.Expression:
+		k = python.Expression
+	}
+	if e := python.CheckSyntax(src, k); e != nil {
+		return &definition.CodeError{Line: e.Line, Col: e.Col, Msg: e.Msg}
+	}
+	return nil
+}
