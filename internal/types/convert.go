@@ -403,8 +403,19 @@ func convertPrimitive(v any, to Primitive) (any, error) {
 // the value-level counterpart of IsAssignableFrom. Null fits every type, as
 // upstream allows; an integer fits a narrower integer type when in range;
 // a string fits an enum when it is one of the symbols.
+// A Deferred value is resolved unless t is any.
 func Fits(v any, t DataType) bool {
-	return fits(v, t, 0)
+	if _, ok := t.(AnyType); ok || t == nil {
+		return true
+	}
+	if d, ok := v.(Deferred); ok {
+		r, err := d.Resolve()
+		if err != nil {
+			return false
+		}
+		v = r
+	}
+	return fits(Normalize(v), t, 0)
 }
 
 func fits(v any, t DataType, depth int) bool {

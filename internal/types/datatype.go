@@ -98,7 +98,7 @@ type AnyType struct{}
 // Any is the unknown type.
 var Any = AnyType{}
 
-func (AnyType) String() string                { return "?" }
+func (AnyType) String() string                 { return "?" }
 func (AnyType) IsAssignableFrom(DataType) bool { return true }
 
 // ListType is a list whose elements all have type Elem. Spelled "[T]" or

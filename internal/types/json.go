@@ -58,8 +58,27 @@ func DecodeJSON(b []byte) (any, error) {
 }
 
 type jsonDecoder struct {
-	b []byte
-	i int
+	b    []byte
+	i    int
+	skip bool // only validate: build no values
+}
+
+// ValidateJSON checks that b holds exactly one well-formed JSON value without
+// building it, and returns the first non-space byte of that value ('{', '[',
+// '"', 't', 'f', 'n' or a number's first byte). It accepts exactly what
+// DecodeJSON accepts.
+func ValidateJSON(b []byte) (byte, error) {
+	d := jsonDecoder{b: b, skip: true}
+	d.space()
+	start := d.i
+	if _, err := d.value(0); err != nil {
+		return 0, err
+	}
+	d.space()
+	if d.i < len(d.b) {
+		return 0, d.errf("unexpected %q after the JSON value", d.b[d.i])
+	}
+	return b[start], nil
 }
 
 func (d *jsonDecoder) errf(format string, args ...any) *JSONError {
@@ -115,7 +134,10 @@ func (d *jsonDecoder) lit(word string) error {
 
 func (d *jsonDecoder) object(depth int) (any, error) {
 	d.i++ // '{'
-	s := NewStruct(8)
+	var s *Struct
+	if !d.skip {
+		s = NewStruct(8)
+	}
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == '}' {
 		d.i++
@@ -143,7 +165,9 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.Set(k, v)
+		if !d.skip {
+			s.Set(k, v)
+		}
 		d.space()
 		if d.i >= len(d.b) {
 			return nil, d.errf("unexpected end of input in object")
@@ -162,7 +186,10 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 
 func (d *jsonDecoder) array(depth int) (any, error) {
 	d.i++ // '['
-	out := make([]any, 0, 4)
+	var out []any
+	if !d.skip {
+		out = make([]any, 0, 4)
+	}
 	d.space()
 	if d.i < len(d.b) && d.b[d.i] == ']' {
 		d.i++
@@ -174,7 +201,9 @@ func (d *jsonDecoder) array(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		if !d.skip {
+			out = append(out, v)
+		}
 		d.space()
 		if d.i >= len(d.b) {
 			return nil, d.errf("unexpected end of input in array")
@@ -195,12 +224,22 @@ func (d *jsonDecoder) str() (string, error) {
 	d.i++ // opening quote
 	start := d.i
 	// Fast path: no escapes.
+	high := false
 	for d.i < len(d.b) {
 		c := d.b[d.i]
 		if c == '"' {
-			s := string(d.b[start:d.i])
+			if high && !utf8.Valid(d.b[start:d.i]) {
+				return "", &JSONError{Offset: start, Msg: "invalid UTF-8 in string"}
+			}
+			var s string
+			if !d.skip {
+				s = string(d.b[start:d.i])
+			}
 			d.i++
 			return s, nil
+		}
+		if c >= utf8.RuneSelf {
+			high = true
 		}
 		if c == '\\' {
 			break
@@ -215,6 +254,9 @@ func (d *jsonDecoder) str() (string, error) {
 		c := d.b[d.i]
 		switch {
 		case c == '"':
+			if !utf8.Valid(buf) {
+				return "", &JSONError{Offset: start, Msg: "invalid UTF-8 in string"}
+			}
 			d.i++
 			return string(buf), nil
 		case c < 0x20:
@@ -324,6 +366,9 @@ func (d *jsonDecoder) number() (any, error) {
 		if digits() == 0 {
 			return nil, d.errf("missing digits in exponent")
 		}
+	}
+	if d.skip {
+		return nil, nil
 	}
 	text := string(d.b[start:d.i])
 	if integral {

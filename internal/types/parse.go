@@ -22,9 +22,9 @@ type SchemaUsage uint8
 
 // Schema usages, as upstream notations declare them.
 const (
-	SchemaOptional     SchemaUsage = iota // avro, protobuf, xml, jsonschema, unknown notations
-	SchemalessOnly                        // binary, json
-	SchemaRequired                        // csv
+	SchemaOptional SchemaUsage = iota // avro, protobuf, xml, jsonschema, unknown notations
+	SchemalessOnly                    // binary, json
+	SchemaRequired                    // csv
 )
 
 // NotationInfo is what the type parser needs to know about a notation.
