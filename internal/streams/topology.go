@@ -350,7 +350,8 @@ func (t *Topology) Describe() string {
 				if len(n.Topics) > 0 {
 					fmt.Fprintf(&b, "    Sink: %s (topic: %s)\n", n.Name, n.Topics[0])
 				} else {
-					fmt.Fprintf(&b, "    Sink: %s (extractor class: topic name extractor)\n", n.Name)
+					// The class name upstream prints, so descriptions compare equal.
+					fmt.Fprintf(&b, "    Sink: %s (extractor class: io.axual.ksml.user.UserTopicNameExtractor)\n", n.Name)
 				}
 			}
 			if n.Kind != SinkNode {

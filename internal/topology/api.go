@@ -35,6 +35,10 @@ type Options struct {
 	Serdes        SerdeProvider
 	// Stdout receives print sinks without a filename (default os.Stdout).
 	Stdout io.Writer
+	// Stores, when not nil, is filled with the key/value store builders as
+	// they are registered (it becomes Result.Stores), so a FunctionCompiler
+	// can find store serdes while the topology is still being built.
+	Stores map[string]*store.KeyValueBuilder
 }
 
 // Result is a built topology with what callers need to inspect it.

@@ -49,6 +49,9 @@ func Build(defs []*definition.Definition, opts Options) (*Result, error) {
 		names:   map[string]bool{},
 	}
 	b.res.Topology = b.topo
+	if opts.Stores != nil {
+		b.res.Stores = opts.Stores
+	}
 	for _, d := range defs {
 		b.def = d
 		for _, sd := range d.Stores {
@@ -620,7 +623,7 @@ func (b *builder) branch(s stream, p *definition.Pipeline, sk *definition.Sink, 
 		return errAt(sk.Pos, "%v", err)
 	}
 	for i, br := range sk.Branches {
-		child := b.uniqueName(name + "-branch" + strconv.Itoa(i+1))
+		child := b.uniqueName(name + strconv.Itoa(i))
 		if err := b.topo.AddProcessor(child, func() streams.Processor { return passThrough }, name); err != nil {
 			return errAt(br.Pos, "%v", err)
 		}
