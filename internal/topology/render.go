@@ -135,7 +135,9 @@ func sortedMap(m map[string]string) func(func(string, string) bool) {
 type NoSerdes struct{}
 
 // Serde implements SerdeProvider.
-func (NoSerdes) Serde(t types.UserType, _ bool) (streams.Serde, error) { return noSerde(t.String()), nil }
+func (NoSerdes) Serde(t types.UserType, _ bool) (streams.Serde, error) {
+	return noSerde(t.String()), nil
+}
 
 type noSerde string
 
