@@ -269,13 +269,11 @@ metrics = Metrics()
 
 # ---------------------------------------------------------------- stores
 
-# Operation codes shared with store.go.
-(OP_NAME, OP_PERSISTENT, OP_ISOPEN, OP_FLUSH,
- OP_KV_GET, OP_KV_PUT, OP_KV_PUTIFABSENT, OP_KV_DELETE, OP_KV_ALL, OP_KV_COUNT,
- OP_W_PUT, OP_W_FETCH, OP_W_FETCH_RANGE, OP_W_FETCH_KEYS, OP_W_FETCH_ALL, OP_W_ALL,
- OP_W_BFETCH_RANGE, OP_W_BFETCH_KEYS, OP_W_BFETCH_ALL, OP_W_BALL,
- OP_S_FETCH, OP_S_FETCH_KEYS, OP_S_FIND, OP_S_FETCH_SESSION, OP_S_PUT, OP_S_REMOVE,
- OP_S_BFETCH, OP_S_BFETCH_KEYS, OP_S_BFIND) = range(29)
+# Operation codes shared with store.go; Go picks the variant from the kind
+# of store and the number of arguments.
+(OP_NAME, OP_PERSISTENT, OP_ISOPEN, OP_FLUSH, OP_GET, OP_PUT, OP_PUTIFABSENT, OP_DELETE, OP_ALL,
+ OP_COUNT, OP_FETCH, OP_BFETCH, OP_FETCHALL, OP_BFETCHALL, OP_BALL, OP_FIND, OP_BFIND,
+ OP_FETCHSESSION, OP_REMOVE) = range(19)
 
 
 class StoreIterator:
@@ -312,7 +310,8 @@ class StoreIterator:
         self.close()
 
 
-class _Store:
+class StateStore:
+    """A declared state store: key/value, window or session, with upstream's API."""
     __slots__ = ("_n",)
 
     def __init__(self, name):
@@ -321,81 +320,36 @@ class _Store:
     def name(self): return _host.store(self._n, OP_NAME)
     def persistent(self): return _host.store(self._n, OP_PERSISTENT)
     def isOpen(self): return _host.store(self._n, OP_ISOPEN)
-    def flush(self): return _host.store(self._n, OP_FLUSH)
-
-    def __repr__(self):
-        return "<ksml %s %s>" % (type(self).__name__, self._n)
-
-
-class KeyValueStore(_Store):
-    __slots__ = ()
-    def get(self, key): return _host.store(self._n, OP_KV_GET, key)
-    def put(self, key, value): _host.store(self._n, OP_KV_PUT, key, value)
-    def putIfAbsent(self, key, value): return _host.store(self._n, OP_KV_PUTIFABSENT, key, value)
-    def delete(self, key): return _host.store(self._n, OP_KV_DELETE, key)
-    def all(self): return StoreIterator(_host.store(self._n, OP_KV_ALL))
-    def approximateNumEntries(self): return _host.store(self._n, OP_KV_COUNT)
-
-
-class WindowStore(_Store):
-    __slots__ = ()
-
-    def put(self, key, value, windowStartTimestamp):
-        _host.store(self._n, OP_W_PUT, key, value, windowStartTimestamp)
+    def flush(self): _host.store(self._n, OP_FLUSH)
+    def get(self, key): return _host.store(self._n, OP_GET, key)
+    def put(self, *args): _host.store(self._n, OP_PUT, *args)
+    def putIfAbsent(self, key, value): return _host.store(self._n, OP_PUTIFABSENT, key, value)
+    def delete(self, key): return _host.store(self._n, OP_DELETE, key)
+    def remove(self, sessionKey): _host.store(self._n, OP_REMOVE, sessionKey)
+    def approximateNumEntries(self): return _host.store(self._n, OP_COUNT)
+    def all(self): return StoreIterator(_host.store(self._n, OP_ALL))
+    def backwardAll(self): return StoreIterator(_host.store(self._n, OP_BALL))
+    def fetchSession(self, key, sessionStartTime, sessionEndTime):
+        return _host.store(self._n, OP_FETCHSESSION, key, sessionStartTime, sessionEndTime)
 
     def fetch(self, *args):
-        if len(args) == 2:
-            return _host.store(self._n, OP_W_FETCH, *args)
-        if len(args) == 3:
-            return StoreIterator(_host.store(self._n, OP_W_FETCH_RANGE, *args))
-        if len(args) == 4:
-            return StoreIterator(_host.store(self._n, OP_W_FETCH_KEYS, *args))
-        raise TypeError("fetch takes (key, time), (key, timeFrom, timeTo) or (keyFrom, keyTo, timeFrom, timeTo)")
+        # fetch(key, time) on a window store is one value; other fetches iterate.
+        many, r = _host.store(self._n, OP_FETCH, *args)
+        return StoreIterator(r) if many else r
 
-    def backwardFetch(self, *args):
-        if len(args) == 3:
-            return StoreIterator(_host.store(self._n, OP_W_BFETCH_RANGE, *args))
-        if len(args) == 4:
-            return StoreIterator(_host.store(self._n, OP_W_BFETCH_KEYS, *args))
-        raise TypeError("backwardFetch takes (key, timeFrom, timeTo) or (keyFrom, keyTo, timeFrom, timeTo)")
-
-    def fetchAll(self, timeFrom, timeTo): return StoreIterator(_host.store(self._n, OP_W_FETCH_ALL, timeFrom, timeTo))
-    def backwardFetchAll(self, timeFrom, timeTo): return StoreIterator(_host.store(self._n, OP_W_BFETCH_ALL, timeFrom, timeTo))
-    def all(self): return StoreIterator(_host.store(self._n, OP_W_ALL))
-    def backwardAll(self): return StoreIterator(_host.store(self._n, OP_W_BALL))
-
-
-class SessionStore(_Store):
-    __slots__ = ()
-
-    def fetch(self, *args):
-        if len(args) == 1:
-            return StoreIterator(_host.store(self._n, OP_S_FETCH, *args))
-        if len(args) == 2:
-            return StoreIterator(_host.store(self._n, OP_S_FETCH_KEYS, *args))
-        raise TypeError("fetch takes (key) or (keyFrom, keyTo)")
-
-    def backwardFetch(self, *args):
-        if len(args) == 1:
-            return StoreIterator(_host.store(self._n, OP_S_BFETCH, *args))
-        if len(args) == 2:
-            return StoreIterator(_host.store(self._n, OP_S_BFETCH_KEYS, *args))
-        raise TypeError("backwardFetch takes (key) or (keyFrom, keyTo)")
+    def backwardFetch(self, *args): return StoreIterator(_host.store(self._n, OP_BFETCH, *args))
+    def fetchAll(self, timeFrom, timeTo): return StoreIterator(_host.store(self._n, OP_FETCHALL, timeFrom, timeTo))
+    def backwardFetchAll(self, timeFrom, timeTo):
+        return StoreIterator(_host.store(self._n, OP_BFETCHALL, timeFrom, timeTo))
 
     def findSessions(self, key, earliestSessionEndTime, latestSessionStartTime):
-        return StoreIterator(_host.store(self._n, OP_S_FIND, key, earliestSessionEndTime, latestSessionStartTime))
+        return StoreIterator(_host.store(self._n, OP_FIND, key, earliestSessionEndTime, latestSessionStartTime))
 
     def backwardFindSessions(self, key, earliestSessionEndTime, latestSessionStartTime):
-        return StoreIterator(_host.store(self._n, OP_S_BFIND, key, earliestSessionEndTime, latestSessionStartTime))
+        return StoreIterator(_host.store(self._n, OP_BFIND, key, earliestSessionEndTime, latestSessionStartTime))
 
-    def fetchSession(self, key, sessionStartTime, sessionEndTime):
-        return _host.store(self._n, OP_S_FETCH_SESSION, key, sessionStartTime, sessionEndTime)
-
-    def put(self, sessionKey, aggregate): _host.store(self._n, OP_S_PUT, sessionKey, aggregate)
-    def remove(self, sessionKey): _host.store(self._n, OP_S_REMOVE, sessionKey)
-
-
-_store_classes = {"keyValue": KeyValueStore, "window": WindowStore, "session": SessionStore}
+    def __repr__(self):
+        return "<ksml state store %s>" % self._n
 
 
 # ---------------------------------------------------------------- modules
@@ -407,6 +361,15 @@ def configure(module_paths, inherit_env):
     if not inherit_env:
         os.environ = {}
         os.environb = {}
+
+
+class Namespace:
+    """Holds the globals of one definition file for Go (a dict would be
+    converted to a value)."""
+    __slots__ = ("g",)
+
+    def __init__(self, g):
+        self.g = g
 
 
 def new_module(namespace, properties):
@@ -422,7 +385,7 @@ def new_module(namespace, properties):
         "stores": {},
         "__ksml_logger__": get_logger,
     }
-    return g
+    return Namespace(g)
 
 
 class _InjectLog(ast.NodeTransformer):
@@ -461,7 +424,8 @@ def define(g, namespace, kind, name, params, nrequired, defaults, global_code, c
     params are all parameter names (built-in first); the ones after
     nrequired default to None. defaults is a list of (name, mode, value):
     mode "expr" parses value as Python, "const" uses it as is. Sources are
-    (text, file, line) or None. stores is a list of (name, kind)."""
+    (text, file, line) or None. stores lists store names."""
+    g = g.g
     prefix = namespace + "." + kind + "."
     if global_code is not None:
         text, filename, line = global_code
@@ -530,14 +494,16 @@ def define(g, namespace, kind, name, params, nrequired, defaults, global_code, c
         body = [ast.Return(value=None, lineno=first_line, col_offset=0, end_lineno=first_line, end_col_offset=0)]
     body = prologue + body
 
-    kwonly = ["log", "metrics"] + [s for s, _ in stores]
+    kwonly = ["log", "metrics"] + list(stores)
     args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
                          kwonlyargs=[ast.arg(arg=k) for k in kwonly],
                          kw_defaults=[ast.Constant(value=None) for _ in kwonly], kwarg=None,
                          defaults=[ast.Constant(value=None) for _ in params[nrequired:]])
     pyname = _identifier(name)
     fdef = ast.FunctionDef(name=pyname, args=args, body=body, decorator_list=[], returns=None,
-                           type_comment=None, lineno=first_line, col_offset=0)
+                           type_comment=None, lineno=first_line, col_offset=0,
+                           end_lineno=max(getattr(n, "end_lineno", first_line) or first_line for n in body),
+                           end_col_offset=0)
     mod = ast.Module(body=[fdef], type_ignores=[])
     ast.fix_missing_locations(mod)
     ns = {}
@@ -545,10 +511,10 @@ def define(g, namespace, kind, name, params, nrequired, defaults, global_code, c
     fn = ns[pyname]
     kw = {"log": get_logger(prefix + name), "metrics": metrics}
     declared = g["stores"]
-    for sname, skind in stores:
+    for sname in stores:
         proxy = declared.get(sname)
-        if proxy is None or type(proxy) is not _store_classes[skind]:
-            proxy = declared[sname] = _store_classes[skind](sname)
+        if proxy is None:
+            proxy = declared[sname] = StateStore(sname)
         kw[sname] = proxy
     fn.__kwdefaults__ = kw
     g[pyname] = fn

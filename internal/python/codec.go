@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
-	"time"
 	"unsafe"
 
 	"ksml/internal/types"
@@ -38,24 +37,6 @@ const (
 	tagMap   = 'M'
 	tagRef   = 'P'
 )
-
-// JSONSource is a value that holds raw JSON text. The bridge hands the bytes
-// to Python's C JSON scanner instead of converting them through Go values.
-// Notation packages implement it on their deferred JSON values.
-type JSONSource interface {
-	JSONBytes() []byte
-}
-
-// RawJSON is JSON text used as a value: it enters Python as the decoded
-// object and resolves to the data model on demand.
-type RawJSON []byte
-
-// JSONBytes returns the JSON text.
-func (r RawJSON) JSONBytes() []byte { return r }
-
-// Resolve decodes the JSON text into the data model (objects become
-// *types.Struct with keys in document order, numbers int64 or float64).
-func (r RawJSON) Resolve() (any, error) { return decodeJSON(r) }
 
 type encoder struct {
 	buf   []byte
@@ -157,9 +138,9 @@ func (e *encoder) value(v any) error {
 		e.key("end")
 		e.i64(x.End)
 		e.key("startTime")
-		e.str(instantString(x.Start))
+		e.str(types.FormatInstant(x.Start))
 		e.key("endTime")
-		e.str(instantString(x.End))
+		e.str(types.FormatInstant(x.End))
 		e.key("key")
 		return e.value(x.Key)
 	case *pyRef:
@@ -167,8 +148,12 @@ func (e *encoder) value(v any) error {
 		var p [8]byte
 		*(*unsafe.Pointer)(unsafe.Pointer(&p[0])) = x.p
 		e.buf = append(e.buf, p[:]...)
-	case JSONSource:
-		b := x.JSONBytes()
+	case types.JSONMarshaler:
+		// Raw JSON (a notation's deferred value) goes to Python's C scanner.
+		b, err := x.KSMLJSON()
+		if err != nil {
+			return err
+		}
 		e.tag(tagJSON)
 		e.u32(len(b))
 		e.buf = append(e.buf, b...)
@@ -250,19 +235,6 @@ func (e *encoder) structValue(s *types.Struct) error {
 		}
 	}
 	return nil
-}
-
-// instantString formats epoch millis like Java's Instant.toString.
-func instantString(ms int64) string {
-	t := time.UnixMilli(ms).UTC()
-	s := t.Format("2006-01-02T15:04:05")
-	if frac := ms % 1000; frac != 0 {
-		if frac < 0 {
-			frac += 1000
-		}
-		s += fmt.Sprintf(".%03d", frac)
-	}
-	return s + "Z"
 }
 
 type decoder struct {

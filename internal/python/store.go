@@ -86,31 +86,21 @@ const (
 	opPersistent
 	opIsOpen
 	opFlush
-	opKVGet
-	opKVPut
-	opKVPutIfAbsent
-	opKVDelete
-	opKVAll
-	opKVCount
-	opWPut
-	opWFetch
-	opWFetchRange
-	opWFetchKeys
-	opWFetchAll
-	opWAll
-	opWBFetchRange
-	opWBFetchKeys
-	opWBFetchAll
-	opWBAll
-	opSFetch
-	opSFetchKeys
-	opSFind
-	opSFetchSession
-	opSPut
-	opSRemove
-	opSBFetch
-	opSBFetchKeys
-	opSBFind
+	opGet
+	opPut
+	opPutIfAbsent
+	opDelete
+	opAll
+	opCount
+	opFetch
+	opBackwardFetch
+	opFetchAll
+	opBackwardFetchAll
+	opBackwardAll
+	opFindSessions
+	opBackwardFindSessions
+	opFetchSession
+	opRemove
 )
 
 // errUnknownStore makes Python raise KeyError.
@@ -214,6 +204,17 @@ func storeOp(st Store, op int, v []any) (any, error) {
 		}
 		return nil
 	}
+	ints := func(idx ...int) ([]int64, error) {
+		out := make([]int64, len(idx))
+		for i, at := range idx {
+			n, err := argInt(v, at)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	}
 	switch op {
 	case opName:
 		return st.Name(), nil
@@ -224,151 +225,146 @@ func storeOp(st Store, op int, v []any) (any, error) {
 	case opFlush:
 		return nil, st.Flush()
 	}
-	if op >= opKVGet && op <= opKVCount {
-		kv, ok := st.(KeyValueStore)
-		if !ok {
-			return nil, errors.New("not a key/value store")
-		}
+	switch s := st.(type) {
+	case KeyValueStore:
 		switch op {
-		case opKVGet:
+		case opGet:
 			if err := need(1); err != nil {
 				return nil, err
 			}
-			return kv.Get(v[0])
-		case opKVPut:
+			return s.Get(v[0])
+		case opPut:
 			if err := need(2); err != nil {
 				return nil, err
 			}
-			return nil, kv.Put(v[0], v[1])
-		case opKVPutIfAbsent:
+			return nil, s.Put(v[0], v[1])
+		case opPutIfAbsent:
 			if err := need(2); err != nil {
 				return nil, err
 			}
-			return kv.PutIfAbsent(v[0], v[1])
-		case opKVDelete:
+			return s.PutIfAbsent(v[0], v[1])
+		case opDelete:
 			if err := need(1); err != nil {
 				return nil, err
 			}
-			return kv.Delete(v[0])
-		case opKVAll:
-			return drain(kv.All())
-		case opKVCount:
-			return kv.ApproximateNumEntries()
+			return s.Delete(v[0])
+		case opAll:
+			return drain(s.All())
+		case opCount:
+			return s.ApproximateNumEntries()
 		}
-	}
-	if op >= opWPut && op <= opWBAll {
-		ws, ok := st.(WindowStore)
-		if !ok {
-			return nil, errors.New("not a window store")
-		}
-		backward := op >= opWBFetchRange
+		return nil, errors.New("operation not supported by a key/value store")
+	case WindowStore:
 		switch op {
-		case opWPut:
+		case opPut:
 			if err := need(3); err != nil {
 				return nil, err
 			}
-			t, err := argInt(v, 2)
+			t, err := ints(2)
 			if err != nil {
 				return nil, err
 			}
-			return nil, ws.Put(v[0], v[1], t)
-		case opWFetch:
+			return nil, s.Put(v[0], v[1], t[0])
+		case opFetch, opBackwardFetch:
+			backward := op == opBackwardFetch
+			var res any
+			var err error
+			switch {
+			case len(v) == 2 && !backward:
+				t, err := ints(1)
+				if err != nil {
+					return nil, err
+				}
+				one, err := s.Fetch(v[0], t[0])
+				return types.Tuple{false, one}, err
+			case len(v) == 3:
+				t, e := ints(1, 2)
+				if e != nil {
+					return nil, e
+				}
+				res, err = drain(s.FetchRange(v[0], t[0], t[1], backward))
+			case len(v) == 4:
+				t, e := ints(2, 3)
+				if e != nil {
+					return nil, e
+				}
+				res, err = drain(s.FetchKeyRange(v[0], v[1], t[0], t[1], backward))
+			default:
+				return nil, errors.New("fetch takes (key, time), (key, timeFrom, timeTo) or (keyFrom, keyTo, timeFrom, timeTo)")
+			}
+			if backward {
+				return res, err
+			}
+			return types.Tuple{true, res}, err
+		case opFetchAll, opBackwardFetchAll:
 			if err := need(2); err != nil {
 				return nil, err
 			}
-			t, err := argInt(v, 1)
+			t, err := ints(0, 1)
 			if err != nil {
 				return nil, err
 			}
-			return ws.Fetch(v[0], t)
-		case opWFetchRange, opWBFetchRange:
+			return drain(s.FetchAll(t[0], t[1], op == opBackwardFetchAll))
+		case opAll, opBackwardAll:
+			return drain(s.All(op == opBackwardAll))
+		}
+		return nil, errors.New("operation not supported by a window store")
+	case SessionStore:
+		switch op {
+		case opFetch, opBackwardFetch:
+			backward := op == opBackwardFetch
+			var res any
+			var err error
+			switch len(v) {
+			case 1:
+				res, err = drain(s.Fetch(v[0], backward))
+			case 2:
+				res, err = drain(s.FetchKeyRange(v[0], v[1], backward))
+			default:
+				return nil, errors.New("fetch takes (key) or (keyFrom, keyTo)")
+			}
+			if backward {
+				return res, err
+			}
+			return types.Tuple{true, res}, err
+		case opFindSessions, opBackwardFindSessions:
 			if err := need(3); err != nil {
 				return nil, err
 			}
-			from, err1 := argInt(v, 1)
-			to, err2 := argInt(v, 2)
-			if err := errors.Join(err1, err2); err != nil {
+			t, err := ints(1, 2)
+			if err != nil {
 				return nil, err
 			}
-			return drain(ws.FetchRange(v[0], from, to, backward))
-		case opWFetchKeys, opWBFetchKeys:
-			if err := need(4); err != nil {
+			return drain(s.FindSessions(v[0], t[0], t[1], op == opBackwardFindSessions))
+		case opFetchSession:
+			if err := need(3); err != nil {
 				return nil, err
 			}
-			from, err1 := argInt(v, 2)
-			to, err2 := argInt(v, 3)
-			if err := errors.Join(err1, err2); err != nil {
+			t, err := ints(1, 2)
+			if err != nil {
 				return nil, err
 			}
-			return drain(ws.FetchKeyRange(v[0], v[1], from, to, backward))
-		case opWFetchAll, opWBFetchAll:
+			return s.FetchSession(v[0], t[0], t[1])
+		case opPut:
 			if err := need(2); err != nil {
 				return nil, err
 			}
-			from, err1 := argInt(v, 0)
-			to, err2 := argInt(v, 1)
-			if err := errors.Join(err1, err2); err != nil {
+			w, err := argWindow(v[0])
+			if err != nil {
 				return nil, err
 			}
-			return drain(ws.FetchAll(from, to, backward))
-		case opWAll, opWBAll:
-			return drain(ws.All(backward))
+			return nil, s.Put(w, v[1])
+		case opRemove:
+			if err := need(1); err != nil {
+				return nil, err
+			}
+			w, err := argWindow(v[0])
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.Remove(w)
 		}
+		return nil, errors.New("operation not supported by a session store")
 	}
-	ss, ok := st.(SessionStore)
-	if !ok {
-		return nil, errors.New("not a session store")
-	}
-	backward := op >= opSBFetch
-	switch op {
-	case opSFetch, opSBFetch:
-		if err := need(1); err != nil {
-			return nil, err
-		}
-		return drain(ss.Fetch(v[0], backward))
-	case opSFetchKeys, opSBFetchKeys:
-		if err := need(2); err != nil {
-			return nil, err
-		}
-		return drain(ss.FetchKeyRange(v[0], v[1], backward))
-	case opSFind, opSBFind:
-		if err := need(3); err != nil {
-			return nil, err
-		}
-		from, err1 := argInt(v, 1)
-		to, err2 := argInt(v, 2)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
-		}
-		return drain(ss.FindSessions(v[0], from, to, backward))
-	case opSFetchSession:
-		if err := need(3); err != nil {
-			return nil, err
-		}
-		from, err1 := argInt(v, 1)
-		to, err2 := argInt(v, 2)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, err
-		}
-		return ss.FetchSession(v[0], from, to)
-	case opSPut:
-		if err := need(2); err != nil {
-			return nil, err
-		}
-		w, err := argWindow(v[0])
-		if err != nil {
-			return nil, err
-		}
-		return nil, ss.Put(w, v[1])
-	case opSRemove:
-		if err := need(1); err != nil {
-			return nil, err
-		}
-		w, err := argWindow(v[0])
-		if err != nil {
-			return nil, err
-		}
-		return nil, ss.Remove(w)
-	}
-	return nil, fmt.Errorf("unknown store operation %d", op)
+	return nil, fmt.Errorf("store type %T offers no Python API", st)
 }
