@@ -73,6 +73,9 @@ type parser struct {
 
 	// pipeline kinds by registered name, filled while pipelines are built
 	resultKinds map[string]flow
+	// misapplied is set by need when the current operation does not apply
+	// to the stream kind at hand.
+	misapplied bool
 }
 
 func (p *parser) parseRoot(root *yaml.Node) {

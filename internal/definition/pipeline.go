@@ -156,6 +156,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	st := func(name string, want StoreType) *StoreRef { return p.storeRef(o, name, want, fp) }
 	next := cur
 
+	p.misapplied = false
 	switch t {
 	case OpFilter, OpFilterNot:
 		op.If = fn("if")
@@ -347,6 +348,10 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	case OpJoin, OpLeftJoin, OpOuterJoin:
 		next = p.parseJoin(o, op, cur, fp)
 	}
+	if p.misapplied {
+		// What follows a misapplied operation is unknown; do not cascade.
+		next.kind = kUnknown
+	}
 	return op, next
 }
 
@@ -488,6 +493,7 @@ func (p *parser) need(op *Operation, cur flow, kinds ...streamKind) {
 			return
 		}
 	}
+	p.misapplied = true
 	var want []string
 	for _, k := range kinds {
 		want = append(want, kindNames[k])
