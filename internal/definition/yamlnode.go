@@ -63,14 +63,17 @@ type pair struct {
 // pairs lists the entries of mapping node n, expanding `<<` merge keys
 // (explicit entries win over merged ones).
 func pairs(n *yaml.Node) []pair {
-	return pairsDepth(n, 0)
+	return pairsDepth(n, 0, map[*yaml.Node]bool{})
 }
 
-func pairsDepth(n *yaml.Node, depth int) []pair {
+// pairsDepth expands merges; each mapping is expanded once per call, so
+// hostile alias graphs cannot blow up the work.
+func pairsDepth(n *yaml.Node, depth int, seen map[*yaml.Node]bool) []pair {
 	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode || depth > 20 {
+	if n == nil || n.Kind != yaml.MappingNode || depth > 20 || seen[n] {
 		return nil
 	}
+	seen[n] = true
 	var own, merged []pair
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -78,10 +81,10 @@ func pairsDepth(n *yaml.Node, depth int) []pair {
 			src := deref(v)
 			if src != nil && src.Kind == yaml.SequenceNode {
 				for _, s := range src.Content {
-					merged = append(merged, pairsDepth(s, depth+1)...)
+					merged = append(merged, pairsDepth(s, depth+1, seen)...)
 				}
 			} else {
-				merged = append(merged, pairsDepth(src, depth+1)...)
+				merged = append(merged, pairsDepth(src, depth+1, seen)...)
 			}
 			continue
 		}
@@ -90,14 +93,14 @@ func pairsDepth(n *yaml.Node, depth int) []pair {
 	if len(merged) == 0 {
 		return own
 	}
-	seen := map[string]bool{}
+	have := map[string]bool{}
 	for _, e := range own {
-		seen[e.key.Value] = true
+		have[e.key.Value] = true
 	}
 	out := own
 	for _, e := range merged {
-		if !seen[e.key.Value] {
-			seen[e.key.Value] = true
+		if !have[e.key.Value] {
+			have[e.key.Value] = true
 			out = append(out, e)
 		}
 	}

@@ -1,0 +1,37 @@
+package definition_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"ksml/internal/definition"
+)
+
+// FuzzParse feeds arbitrary bytes to the parser: it must never panic, and a
+// result without error must carry a dialect and no diagnostics.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*/*.yaml")
+	more, _ := filepath.Glob("../../../shared/acceptance/seed/definitions/*.yaml")
+	for _, p := range append(seeds, more...) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("pipelines: [{name: x, inputs: [{topic: a}], operations: [{type: branch}], outputs: [{name: y, topic: b}]}]"))
+	f.Add([]byte("a: &a {b: *a}\n<<: *a"))
+	f.Add([]byte("functions: {f: {type: predicate, code: 1, stores: [x]}}"))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		def, err := definition.Parse("fuzz.yaml", src, definition.Options{SchemaDirs: []string{"testdata"}})
+		if err == nil && def == nil {
+			t.Fatal("nil definition without error")
+		}
+		if ds, ok := err.(definition.Diagnostics); ok {
+			for _, d := range ds {
+				if d.Msg == "" {
+					t.Fatal("empty diagnostic")
+				}
+			}
+		}
+	})
+}
