@@ -1,0 +1,246 @@
+// Package notation turns data-model values into record bytes and back.
+//
+// A Notation is a serialization format known by name (binary, json, and
+// later avro, csv, xml, protobuf, jsonschema); it hands out a Serde per data
+// type. A Registry holds the notations of one runner by name, with aliases
+// such as "default" -> "binary" or a configured "avro" -> confluent_avro
+// instance, and converts values between notations for convertKey and
+// convertValue. Packages for further notations implement Notation and
+// register themselves; nothing here needs to change for them.
+//
+// Serdes never panic on bad input: a payload that does not decode is an error
+// naming what failed, a value that does not fit the serde's type is an error
+// naming the value and the type.
+package notation
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// Header is a Kafka record header, as the engine carries it.
+type Header = streams.Header
+
+// Serde serializes values of one data type in one notation.
+//
+// The topic and whether the data is a record key are passed on every call
+// because registry-backed formats need them: Confluent and Apicurio look up
+// or register the schema of subject "<topic>-key" or "<topic>-value". A nil
+// value serializes to nil bytes (a tombstone) and nil bytes deserialize to
+// nil.
+//
+// Serialize may add headers (Apicurio can carry the schema id in a header
+// instead of the payload); headers is nil when the caller has no record to
+// attach them to, and a serde that needs headers then writes the id in the
+// payload or fails. Deserialize may return a value that aliases b (the json
+// serde's RawJSON does), so callers must not modify b afterwards.
+//
+// A Serde is safe for concurrent use.
+type Serde interface {
+	Serialize(v any, topic string, isKey bool, headers *[]Header) ([]byte, error)
+	Deserialize(b []byte, topic string, isKey bool) (any, error)
+}
+
+// Notation is a serialization format.
+type Notation interface {
+	// Name is the notation's own name (binary, json, confluent_avro, ...),
+	// used in error messages.
+	Name() string
+	// Info tells the type parser what the notation holds when named alone
+	// and whether it takes schema names.
+	Info() types.NotationInfo
+	// Serde returns a serde for values of type t, or an error when the
+	// notation cannot hold t.
+	Serde(t types.DataType, isKey bool) (Serde, error)
+}
+
+// Converter is implemented by notations that can convert values to and from
+// their own forms, such as json turning a struct into JSON text and back. It
+// runs before the generic conversion (types.Convert) in Registry.Convert.
+type Converter interface {
+	// ConvertValue converts v to type to. ok is false when the notation has
+	// nothing to contribute; err is set when it should have but failed.
+	ConvertValue(v any, to types.DataType) (out any, ok bool, err error)
+}
+
+// UnavailableError is a notation name that is not registered.
+type UnavailableError struct {
+	Name  string
+	Known []string
+}
+
+func (e *UnavailableError) Error() string {
+	return fmt.Sprintf("notation %q is not available (available: %s)", e.Name, strings.Join(e.Known, ", "))
+}
+
+// Registry holds notations by name. It is safe for concurrent use; register
+// everything before serdes are created.
+type Registry struct {
+	mu        sync.RWMutex
+	notations map[string]Notation
+	aliases   map[string]string
+}
+
+// NewRegistry returns a registry with the notations that need no
+// configuration: binary (also named "default", the notation of types written
+// without one) and json.
+func NewRegistry() *Registry {
+	r := &Registry{notations: map[string]Notation{}, aliases: map[string]string{}}
+	r.Register("binary", Binary{})
+	r.Register("json", JSON{})
+	r.Alias(types.DefaultNotation, "binary")
+	return r
+}
+
+// Register makes n available under name, replacing what was there.
+func (r *Registry) Register(name string, n Notation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notations[name] = n
+	delete(r.aliases, name)
+}
+
+// Alias makes name refer to the notation registered as target (which may be
+// registered later). Aliases do not chain beyond a few steps; a cycle is
+// reported by Lookup.
+func (r *Registry) Alias(name, target string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.aliases[name] = target
+	delete(r.notations, name)
+}
+
+// Lookup returns the notation registered as name, following aliases. The
+// error is an *UnavailableError listing what is available.
+func (r *Registry) Lookup(name string) (Notation, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	seen := name
+	for range 8 {
+		if n, ok := r.notations[name]; ok {
+			return n, nil
+		}
+		target, ok := r.aliases[name]
+		if !ok {
+			break
+		}
+		name = target
+	}
+	return nil, &UnavailableError{Name: seen, Known: r.namesLocked()}
+}
+
+// Names returns the registered names and aliases, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.namesLocked()
+}
+
+func (r *Registry) namesLocked() []string {
+	out := make([]string, 0, len(r.notations)+len(r.aliases))
+	for n := range r.notations {
+		out = append(out, n)
+	}
+	for n := range r.aliases {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TypeInfo answers the type parser for the registered notations; use it as
+// types.Parser{Notation: reg.TypeInfo} so configured aliases parse. Names
+// that are built-in but not registered still parse (their absence is reported
+// when a serde is asked for, naming the notation).
+func (r *Registry) TypeInfo(name string) (types.NotationInfo, bool) {
+	if n, err := r.Lookup(name); err == nil {
+		return n.Info(), true
+	}
+	return types.BuiltinNotation(name)
+}
+
+// Serde returns the serde for a declared type. Primitives (and enums) use the
+// binary notation's Kafka serializations whatever the notation, as upstream
+// falls back to the default notation for them; everything else goes to the
+// type's notation.
+func (r *Registry) Serde(ut types.UserType, isKey bool) (Serde, error) {
+	name := ut.Notation
+	if name == "" {
+		name = types.DefaultNotation
+	}
+	switch ut.Type.(type) {
+	case types.Primitive, types.EnumType:
+		name = types.DefaultNotation
+	}
+	n, err := r.Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	s, err := n.Serde(ut.Type, isKey)
+	if err != nil {
+		return nil, fmt.Errorf("type %s: %w", ut, err)
+	}
+	return s, nil
+}
+
+// StreamSerde returns the serde for a declared type bound to the key or value
+// side, in the shape the engine uses (streams.Serde).
+func (r *Registry) StreamSerde(ut types.UserType, isKey bool) (streams.Serde, error) {
+	s, err := r.Serde(ut, isKey)
+	if err != nil {
+		return nil, err
+	}
+	return Bound{Serde: s, IsKey: isKey}, nil
+}
+
+// Bound is a Serde fixed to the key or value side, satisfying streams.Serde.
+type Bound struct {
+	Serde Serde
+	IsKey bool
+}
+
+// Serialize serializes v for topic.
+func (b Bound) Serialize(topic string, v any) ([]byte, error) {
+	return b.Serde.Serialize(v, topic, b.IsKey, nil)
+}
+
+// Deserialize deserializes data read from topic.
+func (b Bound) Deserialize(topic string, data []byte) (any, error) {
+	return b.Serde.Deserialize(data, topic, b.IsKey)
+}
+
+// Convert converts v, declared as type from, to type to, as convertKey,
+// convertValue and producers do: the target notation's converter first, then
+// the source notation's, then the generic conversion (types.Convert). A
+// value already of the target type passes unchanged.
+func (r *Registry) Convert(v any, from, to types.UserType) (any, error) {
+	if _, ok := to.Type.(types.AnyType); ok || to.Type == nil {
+		return v, nil
+	}
+	for _, name := range [2]string{to.Notation, from.Notation} {
+		if name == "" {
+			continue
+		}
+		n, err := r.Lookup(name)
+		if err != nil {
+			continue // an unavailable notation has no converter; serde creation reports it
+		}
+		c, ok := n.(Converter)
+		if !ok {
+			continue
+		}
+		out, ok, err := c.ConvertValue(v, to.Type)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return out, nil
+		}
+	}
+	return types.Convert(v, to.Type)
+}
