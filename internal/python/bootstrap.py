@@ -12,6 +12,7 @@ import os
 import sys
 import time as _time
 import traceback
+import _thread
 import types as _types
 
 import _ksmlhost as _host
@@ -354,13 +355,34 @@ class StateStore:
 
 # ---------------------------------------------------------------- modules
 
+_host_environ, _host_environb = os.environ, os.environb
+_thread_start = _thread.start_new_thread
+
+
+def _guarded_start_new_thread(function, args, kwargs=None):
+    # CPython 3.11 raises no audit event for new threads; raise one so the
+    # audit hook can apply allowCreateThread.
+    sys.audit("_thread.start_new_thread", function, args, kwargs)
+    if kwargs is None:
+        return _thread_start(function, args)
+    return _thread_start(function, args, kwargs)
+
+
+_thread.start_new_thread = _guarded_start_new_thread
+if "threading" in sys.modules:
+    sys.modules["threading"]._start_new_thread = _guarded_start_new_thread
+
+
 def configure(module_paths, inherit_env):
     for p in module_paths:
         if p not in sys.path:
             sys.path.insert(0, p)
-    if not inherit_env:
-        os.environ = {}
-        os.environb = {}
+    # Without inheritEnvironmentVariables Python sees an empty environment;
+    # the process environment itself is left alone.
+    if inherit_env:
+        os.environ, os.environb = _host_environ, _host_environb
+    else:
+        os.environ, os.environb = {}, {}
 
 
 class Namespace:

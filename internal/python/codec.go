@@ -145,9 +145,8 @@ func (e *encoder) value(v any) error {
 		return e.value(x.Key)
 	case *pyRef:
 		e.tag(tagRef)
-		var p [8]byte
-		*(*unsafe.Pointer)(unsafe.Pointer(&p[0])) = x.p
-		e.buf = append(e.buf, p[:]...)
+		p := x.p
+		e.buf = append(e.buf, (*[8]byte)(unsafe.Pointer(&p))[:]...)
 	case types.JSONMarshaler:
 		// Raw JSON (a notation's deferred value) goes to Python's C scanner.
 		b, err := x.KSMLJSON()
@@ -356,7 +355,8 @@ func (d *decoder) value() (any, error) {
 		if len(d.b)-d.pos < 8 {
 			return nil, errTruncated
 		}
-		ref := &pyRef{p: *(*unsafe.Pointer)(unsafe.Pointer(&d.b[d.pos]))}
+		ref := &pyRef{}
+		copy((*[8]byte)(unsafe.Pointer(&ref.p))[:], d.b[d.pos:d.pos+8])
 		d.pos += 8
 		if !d.allowRef {
 			ref.release()

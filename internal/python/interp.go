@@ -57,7 +57,7 @@ var (
 
 // Init starts CPython (once per process) and applies opts. A later Init
 // replaces the logger, metrics sink, timeout and guards process-wide and
-// adds module paths; hiding the environment cannot be undone.
+// adds module paths.
 func Init(opts Options) (*Interpreter, error) {
 	if err := startRuntime(); err != nil {
 		return nil, err

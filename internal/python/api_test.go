@@ -1,0 +1,478 @@
+package python
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"ksml/internal/types"
+)
+
+func TestLog(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "ns")
+	define(t, m, FunctionSpec{Name: "helpers", GlobalCode: src("def shout(x):\n  '''doc'''\n  log.warn('shout {}', x)\n  return x\n", 1)})
+	f := define(t, m, FunctionSpec{Name: "logit", Type: "forEach", Code: src(strings.Join([]string{
+		"log.trace('t')",
+		"log.debug('d {}', 1)",
+		"log.info('key={} value={} extra={}', key, value)",
+		"log.warn('literal \\\\{} and {}', None)",
+		"log.error('plain')",
+		"shout(key)",
+		"assert log.getName() == 'ns.function.logit'",
+		"assert log.isErrorEnabled()",
+	}, "\n"), 1)})
+	call(t, f, nil, "k", structOf("a", int64(1)))
+	got := env.logs.take()
+	want := []logRecord{
+		{slog.LevelDebug - 4, "ns.function.logit", "t"},
+		{slog.LevelDebug, "ns.function.logit", "d 1"},
+		{slog.LevelInfo, "ns.function.logit", "key=k value={'a': 1} extra={}"},
+		{slog.LevelWarn, "ns.function.logit", "literal {} and null"},
+		{slog.LevelError, "ns.function.logit", "plain"},
+		{slog.LevelWarn, "ns.function.shout", "shout k"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("log records:\n got %v\nwant %v", got, want)
+	}
+	// Disabled levels are not formatted or sent.
+	env.logs.level = slog.LevelError
+	call(t, f, nil, "k", nil)
+	if got := env.logs.take(); len(got) != 1 || got[0].Msg != "plain" {
+		t.Errorf("with level error: %v", got)
+	}
+	g := define(t, m, FunctionSpec{Name: "gen", Type: "generator", LoggerKind: "generator", Code: src("log.error('x')", 1), Expression: src("None", 2)})
+	call(t, g, nil)
+	if got := env.logs.take(); len(got) != 1 || got[0].Logger != "ns.generator.gen" {
+		t.Errorf("generator logger: %v", got)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "met")
+	f := define(t, m, FunctionSpec{Name: "count", Type: "forEach", Code: src(strings.Join([]string{
+		"metrics.counter('records').increment()",
+		"metrics.counter('records', {'color': value}).increment(2)",
+		"metrics.meter('rate').mark()",
+		"metrics.timer('lat', {'b': 1, 'a': 'x'}).updateMillis(3)",
+		"metrics.timer('lat', {'b': 1, 'a': 'x'}).updateSeconds(1)",
+		"metrics.timer('lat', {'b': 1, 'a': 'x'}).updateNanos(5)",
+	}, "\n"), 1)})
+	call(t, f, nil, "k", "red")
+	call(t, f, nil, "k", "red")
+	checks := map[string]float64{
+		"counter records ":          2,
+		"counter records color=red": 4,
+		"meter rate ":               2,
+		"timer lat a=x,b=1":         2 * (3e6 + 1e9 + 5),
+	}
+	for k, want := range checks {
+		if got := env.metrics.get(k); got != want {
+			t.Errorf("%s = %v, want %v", k, got, want)
+		}
+	}
+	bad := define(t, m, FunctionSpec{Name: "bad", Type: "forEach", Code: src("metrics.counter('x', ['not', 'a', 'dict'])", 7)})
+	if _, err := bad.Call(nil, "k", "v"); err == nil || !strings.Contains(err.Error(), "metric tags must be a dict") {
+		t.Errorf("bad tags: %v", err)
+	}
+}
+
+func TestInjectedNames(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "inj")
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src(strings.Join([]string{
+		"now = int(time.time() * 1000)",
+		"assert now > 1600000000000",
+		"assert null is None",
+		"try:",
+		"  properties['x'] = 1",
+		"  ro = False",
+		"except TypeError:",
+		"  ro = True",
+		"return (properties['service.discovery.url'], properties.get('answer'), properties.get('none', 'dflt'), ro)",
+	}, "\n"), 1)})
+	if got := show(call(t, f, nil, "k", nil)); got != `("http://registry:8500", 42, "dflt", true)` {
+		t.Errorf("got %s", got)
+	}
+}
+
+// memKV is a key/value store over a Go map, keyed by the key's rendering.
+type memKV struct {
+	name string
+	keys map[string]any
+	vals map[string]any
+}
+
+func newMemKV(name string) *memKV {
+	return &memKV{name: name, keys: map[string]any{}, vals: map[string]any{}}
+}
+
+func (s *memKV) Name() string          { return s.name }
+func (s *memKV) Persistent() bool      { return false }
+func (s *memKV) IsOpen() bool          { return true }
+func (s *memKV) Flush() error          { return nil }
+func (s *memKV) Get(k any) (any, error) { return s.vals[show(k)], nil }
+func (s *memKV) Put(k, v any) error {
+	if v == nil {
+		delete(s.keys, show(k))
+		delete(s.vals, show(k))
+		return nil
+	}
+	s.keys[show(k)], s.vals[show(k)] = k, v
+	return nil
+}
+func (s *memKV) PutIfAbsent(k, v any) (any, error) {
+	if old, ok := s.vals[show(k)]; ok {
+		return old, nil
+	}
+	return nil, s.Put(k, v)
+}
+func (s *memKV) Delete(k any) (any, error) {
+	old := s.vals[show(k)]
+	delete(s.keys, show(k))
+	delete(s.vals, show(k))
+	return old, nil
+}
+func (s *memKV) All() (Iterator, error) {
+	ks := make([]string, 0, len(s.keys))
+	for k := range s.keys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	items := make([]KeyValue, len(ks))
+	for i, k := range ks {
+		items[i] = KeyValue{s.keys[k], s.vals[k]}
+	}
+	return &sliceIter{items: items}, nil
+}
+func (s *memKV) ApproximateNumEntries() (int64, error) { return int64(len(s.keys)), nil }
+
+type sliceIter struct {
+	items  []KeyValue
+	closed bool
+}
+
+func (it *sliceIter) Next() (KeyValue, bool) {
+	if len(it.items) == 0 {
+		return KeyValue{}, false
+	}
+	kv := it.items[0]
+	it.items = it.items[1:]
+	return kv, true
+}
+func (it *sliceIter) Close() error { it.closed = true; return nil }
+
+type memWindow struct{ memKV }
+
+func (s *memWindow) Put(k, v any, start int64) error {
+	s.memKV.keys[fmt.Sprint(start)] = types.Windowed{Key: k, Start: start, End: start + 10}
+	s.memKV.vals[fmt.Sprint(start)] = v
+	return nil
+}
+func (s *memWindow) Fetch(k any, t int64) (any, error) { return s.memKV.vals[fmt.Sprint(t)], nil }
+func (s *memWindow) FetchRange(k any, from, to int64, backward bool) (Iterator, error) {
+	var items []KeyValue
+	for i := from; i <= to; i++ {
+		if v, ok := s.memKV.vals[fmt.Sprint(i)]; ok {
+			items = append(items, KeyValue{i, v})
+		}
+	}
+	if backward {
+		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			items[i], items[j] = items[j], items[i]
+		}
+	}
+	return &sliceIter{items: items}, nil
+}
+func (s *memWindow) FetchKeyRange(kf, kt any, from, to int64, backward bool) (Iterator, error) {
+	return s.FetchAll(from, to, backward)
+}
+func (s *memWindow) FetchAll(from, to int64, backward bool) (Iterator, error) {
+	var items []KeyValue
+	for i := from; i <= to; i++ {
+		if v, ok := s.memKV.vals[fmt.Sprint(i)]; ok {
+			items = append(items, KeyValue{s.memKV.keys[fmt.Sprint(i)], v})
+		}
+	}
+	return &sliceIter{items: items}, nil
+}
+func (s *memWindow) All(backward bool) (Iterator, error) { return s.FetchAll(0, 1000, backward) }
+
+type memSession struct {
+	name     string
+	sessions []KeyValue
+}
+
+func (s *memSession) Name() string     { return s.name }
+func (s *memSession) Persistent() bool { return true }
+func (s *memSession) IsOpen() bool     { return true }
+func (s *memSession) Flush() error     { return nil }
+func (s *memSession) Fetch(k any, backward bool) (Iterator, error) {
+	return &sliceIter{items: append([]KeyValue(nil), s.sessions...)}, nil
+}
+func (s *memSession) FetchKeyRange(kf, kt any, backward bool) (Iterator, error) {
+	return s.Fetch(kf, backward)
+}
+func (s *memSession) FindSessions(k any, earliestEnd, latestStart int64, backward bool) (Iterator, error) {
+	var items []KeyValue
+	for _, kv := range s.sessions {
+		w := kv.Key.(types.Windowed)
+		if w.End >= earliestEnd && w.Start <= latestStart {
+			items = append(items, kv)
+		}
+	}
+	return &sliceIter{items: items}, nil
+}
+func (s *memSession) FetchSession(k any, start, end int64) (any, error) {
+	for _, kv := range s.sessions {
+		if w := kv.Key.(types.Windowed); w.Start == start && w.End == end {
+			return kv.Value, nil
+		}
+	}
+	return nil, nil
+}
+func (s *memSession) Put(w types.Windowed, v any) error {
+	s.sessions = append(s.sessions, KeyValue{w, v})
+	return nil
+}
+func (s *memSession) Remove(w types.Windowed) error {
+	for i, kv := range s.sessions {
+		if kv.Key.(types.Windowed) == w {
+			s.sessions = append(s.sessions[:i], s.sessions[i+1:]...)
+			return nil
+		}
+	}
+	return errors.New("no such session")
+}
+
+func TestStores(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "st")
+	kvStore := newMemKV("counts")
+	ctx := &CallContext{Stores: map[string]Store{"counts": kvStore}}
+	f := define(t, m, FunctionSpec{Name: "count", Type: "valueTransformer", Stores: []string{"counts"}, Code: src(strings.Join([]string{
+		"n = counts.get(key)",
+		"n = 1 if n is None else n + 1",
+		"counts.put(key, n)",
+		"assert stores['counts'] is counts",
+		"return n",
+	}, "\n"), 1)})
+	for i, want := range []string{"1", "2", "3"} {
+		if got := show(call(t, f, ctx, "a", nil)); got != want {
+			t.Errorf("call %d: %s", i, got)
+		}
+	}
+	call(t, f, ctx, "b", nil)
+	g := define(t, m, FunctionSpec{Name: "inspect", Type: "valueTransformer", Stores: []string{"counts"}, Code: src(strings.Join([]string{
+		"it = counts.all()",
+		"seen = []",
+		"while it.hasNext():",
+		"  kv = it.next()",
+		"  seen.append((kv['key'], kv['value']))",
+		"it.close()",
+		"old = counts.putIfAbsent('a', 100)",
+		"new = counts.putIfAbsent('c', 7)",
+		"gone = counts.delete('b')",
+		"return (seen, old, new, gone, counts.approximateNumEntries(), counts.name(), counts.persistent(), counts.isOpen(), [e['key'] for e in counts.all()])",
+	}, "\n"), 1)})
+	if got := show(call(t, g, ctx, "k", nil)); got != `([("a", 3), ("b", 1)], 3, None, 1, 2, "counts", false, true, ["a", "c"])` {
+		t.Errorf("kv api: %s", got)
+	}
+	// A store that is not in the context raises KeyError in Python.
+	_, err := f.Call(&CallContext{}, "a", nil)
+	if err == nil || !strings.Contains(err.Error(), "KeyError") || !strings.Contains(err.Error(), "state store counts is not available") {
+		t.Errorf("missing store: %v", err)
+	}
+
+	win := &memWindow{*newMemKV("win")}
+	ses := &memSession{name: "ses"}
+	ctx2 := &CallContext{Stores: map[string]Store{"win": win, "ses": ses}}
+	w := define(t, m, FunctionSpec{Name: "windows", Type: "valueTransformer", Stores: []string{"win", "ses"}, Code: src(strings.Join([]string{
+		"win.put(key, 'v1', 5)",
+		"win.put(key, 'v2', 7)",
+		"one = win.fetch(key, 5)",
+		"rng = [(e['key'], e['value']) for e in win.fetch(key, 0, 10)]",
+		"back = [e['key'] for e in win.backwardFetch(key, 0, 10)]",
+		"allw = [(e['key']['start'], e['key']['endTime'], e['value']) for e in win.fetchAll(0, 10)]",
+		"ses.put({'key': key, 'start': 1, 'end': 4}, 10)",
+		"ses.put({'key': key, 'start': 8, 'end': 9}, 20)",
+		"found = [(e['key']['start'], e['value']) for e in ses.findSessions(key, 3, 5)]",
+		"one_s = ses.fetchSession(key, 8, 9)",
+		"ses.remove({'key': key, 'start': 1, 'end': 4})",
+		"left = [e['value'] for e in ses.fetch(key)]",
+		"return (one, rng, back, allw, found, one_s, left)",
+	}, "\n"), 1)})
+	if got := show(call(t, w, ctx2, "k", nil)); got != `("v1", [(5, "v1"), (7, "v2")], [7, 5], [(5, "1970-01-01T00:00:00.015Z", "v1"), (7, "1970-01-01T00:00:00.017Z", "v2")], [(1, 10)], 20, [20])` {
+		t.Errorf("window/session api: %s", got)
+	}
+	bad := define(t, m, FunctionSpec{Name: "badStore", Type: "valueTransformer", Stores: []string{"ses"}, Code: src("ses.put('notakey', 1)", 1)})
+	if _, err := bad.Call(ctx2, "k", nil); err == nil || !strings.Contains(err.Error(), "a session key must be a dict {key, start, end}") {
+		t.Errorf("bad session key: %v", err)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	env := setup(t, Options{FunctionTimeout: 100 * time.Millisecond})
+	m := env.module(t, "slow")
+	f := define(t, m, FunctionSpec{Name: "spin", Type: "valueTransformer", Code: Source{Text: strings.Join([]string{
+		"while True:",
+		"  try:",
+		"    x = 1",
+		"  except Exception:",
+		"    pass",
+	}, "\n"), File: "slow.yaml", Line: 10}})
+	start := time.Now()
+	_, err := f.Call(nil, "k", nil)
+	elapsed := time.Since(start)
+	var fe *FunctionError
+	if !errors.As(err, &fe) || !fe.Timeout || fe.File != "slow.yaml" || fe.Line < 10 || fe.Line > 14 {
+		t.Fatalf("got %v (%+v)", err, fe)
+	}
+	if !strings.Contains(err.Error(), "FunctionTimeout: the call ran longer than ksml.pythonContext.functionTimeout (100ms)") {
+		t.Errorf("message: %v", err)
+	}
+	if elapsed > 5*time.Second {
+		t.Errorf("timeout took %v", elapsed)
+	}
+	// The interpreter stays usable and the timeout does not leak into the next call.
+	g := define(t, m, FunctionSpec{Name: "fast", Type: "valueTransformer", Expression: src("value + 1", 1)})
+	for i := 0; i < 3; i++ {
+		if got := show(call(t, g, nil, "k", int64(1))); got != "2" {
+			t.Fatalf("after timeout: %s", got)
+		}
+	}
+	// Sleeping code is interrupted too.
+	s := define(t, m, FunctionSpec{Name: "sleep", Type: "valueTransformer", Code: src("import time as t\nfor i in range(100):\n  t.sleep(0.05)\n", 1)})
+	if _, err := s.Call(nil, "k", nil); !errors.As(err, &fe) || !fe.Timeout {
+		t.Errorf("sleep: %v", err)
+	}
+	// NoTimeout disables the watchdog.
+	setup(t, Options{FunctionTimeout: NoTimeout})
+	q := define(t, m, FunctionSpec{Name: "slowish", Type: "valueTransformer", Code: src("import time as t\nt.sleep(0.3)\nreturn 1", 1)})
+	if got := show(call(t, q, nil, "k", nil)); got != "1" {
+		t.Errorf("no timeout: %s", got)
+	}
+}
+
+func TestGuards(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "data.txt")
+	if err := os.WriteFile(file, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	modDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(modDir, "ksmlhelpers.py"), []byte("def triple(x):\n  return 3 * x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name    string
+		code    string
+		setting string
+		allow   func(*Context)
+		want    string
+	}{
+		{"file", fmt.Sprintf("return open(%q).read()", file), "allowHostFileAccess", func(c *Context) { c.AllowHostFileAccess = true }, `"hello"`},
+		{"listdir", fmt.Sprintf("import os\nreturn len(os.listdir(%q))", dir), "allowHostFileAccess", func(c *Context) { c.AllowHostFileAccess = true }, "1"},
+		{"socket", "import socket\ns = socket.socket()\ns.close()\nreturn 'ok'", "allowHostSocketAccess", func(c *Context) { c.AllowHostSocketAccess = true }, `"ok"`},
+		{"process", "import subprocess\nreturn subprocess.run(['true']).returncode", "allowCreateProcess", func(c *Context) { c.AllowCreateProcess = true }, "0"},
+		{"system", "import os\nreturn os.system('true')", "allowCreateProcess", func(c *Context) { c.AllowCreateProcess = true }, "0"},
+		{"thread", "import threading\nt = threading.Thread(target=lambda: None)\nt.start()\nt.join()\nreturn 'ok'", "allowCreateThread", func(c *Context) { c.AllowCreateThread = true }, `"ok"`},
+		{"native", "import ctypes\nreturn ctypes.c_int(5).value", "allowNativeAccess", func(c *Context) { c.AllowNativeAccess = true }, "5"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := setup(t, Options{})
+			m := env.module(t, "guard_"+c.name)
+			f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src(c.code, 1)})
+			_, err := f.Call(nil, "k", nil)
+			if err == nil || !strings.Contains(err.Error(), "PermissionError") || !strings.Contains(err.Error(), "set ksml.pythonContext."+c.setting+": true") {
+				t.Fatalf("denied: got %v", err)
+			}
+			var ctx Context
+			c.allow(&ctx)
+			setup(t, Options{Context: ctx})
+			if got := show(call(t, f, nil, "k", nil)); got != c.want {
+				t.Errorf("allowed: got %s, want %s", got, c.want)
+			}
+		})
+	}
+	t.Run("imports", func(t *testing.T) {
+		// Imports read files on the user's behalf; they stay possible.
+		env := setup(t, Options{ModulePaths: []string{modDir}})
+		m := env.module(t, "guard_import")
+		f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src("import ksmlhelpers, uuid, decimal, fractions\nreturn ksmlhelpers.triple(value)", 1)})
+		if got := show(call(t, f, nil, "k", int64(3))); got != "9" {
+			t.Errorf("import from module path: %s", got)
+		}
+	})
+	t.Run("environment", func(t *testing.T) {
+		t.Setenv("KSML_TEST_SECRET", "s3cret")
+		env := setup(t, Options{Context: Context{InheritEnvironmentVariables: true}})
+		m := env.module(t, "guard_env")
+		f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src("import os\nreturn os.environ.get('KSML_TEST_SECRET')", 1)})
+		// The process environment was captured when Python started, before Setenv.
+		if got := show(call(t, f, nil, "k", nil)); got != "None" {
+			t.Errorf("inherit: %s", got)
+		}
+		if os.Getenv("PATH") == "" {
+			t.Skip("no PATH in the environment")
+		}
+		g := define(t, m, FunctionSpec{Name: "g", Type: "valueTransformer", Code: src("import os\nreturn 'PATH' in os.environ", 1)})
+		if got := show(call(t, g, nil, "k", nil)); got != "true" {
+			t.Errorf("inherit PATH: %s", got)
+		}
+		setup(t, Options{})
+		if got := show(call(t, g, nil, "k", nil)); got != "false" {
+			t.Errorf("hidden PATH: %s", got)
+		}
+	})
+}
+
+func TestInterpreterIsolation(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "iso")
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src("import sys, os, json\nreturn (sys.prefix, sys.flags.ignore_environment, os.__file__, sys.version_info[:2] == (3, 11))", 1)})
+	got := show(call(t, f, nil, "k", nil))
+	if got != `("/usr", 1, "/usr/lib/python3.11/os.py", true)` {
+		t.Errorf("interpreter: %s", got)
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "conc")
+	store := newMemKV("s")
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Expression: src("{'k': key, 'n': value['n'] * 2}", 1)})
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				v, err := f.Call(&CallContext{Stores: map[string]Store{"s": store}}, fmt.Sprint(g), structOf("n", int64(i)))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if got, want := show(v), fmt.Sprintf(`{k: "%d", n: %d}`, g, 2*i); got != want {
+					errs <- fmt.Errorf("got %s, want %s", got, want)
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
