@@ -104,8 +104,10 @@ func Normalize(v any) any {
 //   - a union takes the value as is when a member accepts it, else the first
 //     member it converts to.
 //
-// A Deferred value is resolved first unless to is any. The error is a
-// *ConvertError naming the value and the type.
+// A Deferred value is resolved first unless to is any. The result may share
+// structure with v (a struct that already fits is returned as is). The error
+// is a *ConvertError naming the value and the type, wrapped with the path
+// (list element, map entry, tuple element) when it is nested.
 func Convert(v any, to DataType) (any, error) {
 	if to == nil {
 		return v, nil
@@ -281,6 +283,8 @@ func structFrom(v any, to DataType) (*Struct, error) {
 	switch x := v.(type) {
 	case *Struct:
 		return x, nil
+	case Windowed:
+		return WindowedStruct(x), nil
 	case string:
 		parsed, err := DecodeJSON([]byte(x))
 		if err != nil {
@@ -686,7 +690,7 @@ func equalSlices(x, y []any, depth int) bool {
 // Format spells a value as upstream's toString does, which is also what a
 // conversion to string produces: a top-level string as is, nested strings
 // quoted, structs as {"a": 1, "b": "x"}, lists as [1, 2], tuples as (1, 2),
-// floats as Java prints them (1.0), bytes as base64, null as null.
+// floats as Java prints them (1.0), bytes as hex [01, FF], null as null.
 func Format(v any) string {
 	var b []byte
 	b = appendFormat(b, Normalize(v), false, 0)
@@ -712,11 +716,14 @@ func appendFormat(dst []byte, v any, nested bool, depth int) []byte {
 		}
 		return append(dst, x...)
 	case []byte:
-		b, _ := AppendJSON(nil, x)
-		if nested {
-			return append(dst, b...)
+		dst = append(dst, '[')
+		for i, c := range x {
+			if i > 0 {
+				dst = append(dst, ", "...)
+			}
+			dst = append(dst, upperHex[c>>4], upperHex[c&0xF])
 		}
-		return append(dst, b[1:len(b)-1]...)
+		return append(dst, ']')
 	case []any:
 		return appendFormatSeq(dst, x, '[', ']', depth)
 	case Tuple:
@@ -749,6 +756,8 @@ func appendFormat(dst []byte, v any, nested bool, depth int) []byte {
 	}
 	return fmt.Appendf(dst, "%v", v)
 }
+
+const upperHex = "0123456789ABCDEF"
 
 func appendFormatSeq(dst []byte, xs []any, open, close byte, depth int) []byte {
 	dst = append(dst, open)

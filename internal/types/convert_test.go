@@ -131,6 +131,7 @@ func TestConvert(t *testing.T) {
 		{"anything", "null", nil},
 		{Windowed{Key: "5", Start: 1, End: 2}, "windowed(int)", Windowed{Key: int64(5), Start: 1, End: 2}},
 		{[]byte{1, 2}, "bytes", []byte{1, 2}},
+		{Windowed{Key: "k", Start: 0, End: 1}, "json", st("start", int64(0), "end", int64(1), "startTime", "1970-01-01T00:00:00Z", "endTime", "1970-01-01T00:00:00.001Z", "key", "k")},
 	}
 	for _, c := range cases {
 		got, err := Convert(c.v, MustParseDataType(c.to))
@@ -299,7 +300,7 @@ func TestFormat(t *testing.T) {
 		{[]any{"a\"b", nil, true, 1.0, 0.001, 1e7, 1.5e-5, int64(-3)}, `["a\"b", null, true, 1.0, 0.001, 1.0E7, 1.5E-5, -3]`},
 		{st("k", st("n", []any{})), `{"k": {"n": []}}`},
 		{Tuple{"a", int64(1)}, `("a", 1)`},
-		{[]byte("hi"), "aGk="},
+		{[]byte{0x01, 0xab}, "[01, AB]"},
 		{Windowed{Key: "k", Start: 0, End: 1500}, `{"start": 0, "end": 1500, "startTime": "1970-01-01T00:00:00Z", "endTime": "1970-01-01T00:00:01.500Z", "key": "k"}`},
 	}
 	for _, c := range cases {
