@@ -464,6 +464,9 @@ func (b *builder) converter(from, to types.UserType, isKey bool) (*converter, er
 	if from.Notation == to.Notation && from.Type != nil && to.Type != nil && from.Type.String() == to.Type.String() {
 		return nil, nil
 	}
+	if vc, ok := b.opts.Serdes.(ValueConverter); ok {
+		return &converter{conv: vc, fromType: from, toType: to, target: to.String()}, nil
+	}
 	fs, err := b.opts.Serdes.Serde(from, isKey)
 	if err != nil {
 		return nil, err

@@ -5,13 +5,14 @@ import (
 	"ksml/internal/types"
 )
 
-// permissiveSerdes serves every notation with JSON so schema notations do
-// not stop a structural test.
+// permissiveSerdes serves every notation it does not know as json so
+// schema notations do not stop a structural test.
 type permissiveSerdes struct{}
 
 func (permissiveSerdes) Serde(t types.UserType, isKey bool) (streams.Serde, error) {
-	if s, err := (BuiltinSerdes{}).Serde(t, isKey); err == nil {
+	if s, err := DefaultSerdes().Serde(t, isKey); err == nil {
 		return s, nil
 	}
-	return jsonSerde{}, nil
+	u, _ := types.ParseUserType("json")
+	return DefaultSerdes().Serde(u, isKey)
 }

@@ -287,15 +287,25 @@ func headersFrom(v any) ([]streams.Header, error) {
 
 func mustGet(s *types.Struct, k string) any { v, _ := s.Get(k); return v }
 
-// converter re-reads a value in another type by way of its bytes.
+// converter changes a value's declared type: through the provider's
+// conversion rules when it has them, else by way of the value's bytes.
 type converter struct {
-	from, to streams.Serde
-	target   string
+	conv             ValueConverter
+	fromType, toType types.UserType
+	from, to         streams.Serde
+	target           string
 }
 
 func (c *converter) apply(topic string, v any) (any, error) {
 	if c == nil || v == nil {
 		return v, nil
+	}
+	if c.conv != nil {
+		out, err := c.conv.Convert(v, c.fromType, c.toType)
+		if err != nil {
+			return nil, fmt.Errorf("converting to %s: %w", c.target, err)
+		}
+		return out, nil
 	}
 	b, err := c.from.Serialize(topic, v)
 	if err != nil {

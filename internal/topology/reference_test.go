@@ -33,7 +33,7 @@ func TestReferenceTopologies(t *testing.T) {
 			t.Fatal(err)
 		}
 		def := loadDef(t, name, "test")
-		res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app", Functions: NoFunctions{}, Serdes: BuiltinSerdes{}})
+		res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app", Functions: NoFunctions{}, Serdes: DefaultSerdes()})
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue

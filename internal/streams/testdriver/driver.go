@@ -2,7 +2,8 @@
 // deterministically: the equivalent of Kafka Streams' TopologyTestDriver.
 //
 // Every topic has one partition and one task per sub-topology runs
-// partition 0. A record piped in is processed to completion before Pipe
+// partition 0; a partition chosen by a partitioner is recorded on the output
+// record but not checked against a partition count (as TopologyTestDriver). A record piped in is processed to completion before Pipe
 // returns; records the topology writes are kept per topic, and records
 // written to a topic the topology itself reads (repartition topics, or
 // pipelines chained through a topic) are fed back in the order they were
@@ -195,10 +196,13 @@ type collector Driver
 
 func (c *collector) Send(topic string, partition int32, key, value []byte, ts int64, headers []streams.Header) error {
 	d := (*Driver)(c)
-	if partition > 0 {
-		return fmt.Errorf("topic %q has 1 partition in the test driver; partition %d does not exist", topic, partition)
-	}
 	rec := d.append(topic, key, value, ts, headers)
+	if partition > 0 {
+		// Like TopologyTestDriver: every topic has one partition for
+		// processing, but the partition a partitioner chose is kept.
+		rec.Partition = partition
+		d.written[topic][len(d.written[topic])-1].Partition = partition
+	}
 	d.pending = append(d.pending, rec)
 	return nil
 }

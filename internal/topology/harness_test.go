@@ -1,0 +1,149 @@
+package topology
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ksml/internal/definition"
+	"ksml/internal/python"
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/streams/testdriver"
+	"ksml/internal/types"
+)
+
+// harness runs one definition on the test driver with real CPython.
+type harness struct {
+	t      *testing.T
+	drv    *testdriver.Driver
+	res    *Result
+	stdout *bytes.Buffer
+}
+
+func pythonInterp(t *testing.T) *python.Interpreter {
+	t.Helper()
+	in, err := python.Init(python.Options{})
+	if err != nil {
+		t.Fatalf("starting python: %v", err)
+	}
+	return in
+}
+
+// buildDef builds a loaded definition; err is the build error.
+func buildDef(t *testing.T, def *definition.Definition) (*harness, error) {
+	t.Helper()
+	stores := map[string]*store.KeyValueBuilder{}
+	out := &bytes.Buffer{}
+	res, err := Build([]*definition.Definition{def}, Options{
+		ApplicationID: "app", Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: DefaultSerdes(),
+		Stdout: out, Stores: stores,
+	})
+	if err != nil {
+		return nil, err
+	}
+	drv, err := testdriver.New(res.Topology, testdriver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drv.Close() })
+	return &harness{t: t, drv: drv, res: res, stdout: out}, nil
+}
+
+// corpusHarness loads an upstream pipeline definition.
+func corpusHarness(t *testing.T, name string) *harness {
+	t.Helper()
+	path := filepath.Join(corpus, "ksml/src/test/resources/pipelines", name)
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	h, err := buildDef(t, loadDef(t, path, "test"))
+	if err != nil {
+		t.Fatalf("building %s: %v", name, err)
+	}
+	return h
+}
+
+// yamlHarness parses a definition written in the test.
+func yamlHarness(t *testing.T, src string) *harness {
+	t.Helper()
+	h, err := yamlBuild(t, src)
+	if err != nil {
+		t.Fatalf("building: %v", err)
+	}
+	return h
+}
+
+func yamlBuild(t *testing.T, src string) (*harness, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "def.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := definition.Load(path, definition.Options{Namespace: "test"})
+	if err != nil {
+		t.Fatalf("loading: %v", err)
+	}
+	return buildDef(t, def)
+}
+
+func serde(t *testing.T, typ string, isKey bool) streams.Serde {
+	t.Helper()
+	u, err := types.ParseUserType(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := DefaultSerdes().Serde(u, isKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// pipe writes a record whose key and value are given in the types kt and vt.
+func (h *harness) pipe(topic, kt, vt string, key, value any, ts int64, headers ...streams.Header) error {
+	key, value = types.Normalize(key), types.Normalize(value)
+	kb, err := serde(h.t, kt, true).Serialize(topic, key)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	vb, err := serde(h.t, vt, false).Serialize(topic, value)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return h.drv.Pipe(topic, kb, vb, ts, headers)
+}
+
+func (h *harness) mustPipe(topic, kt, vt string, key, value any, ts int64, headers ...streams.Header) {
+	h.t.Helper()
+	if err := h.pipe(topic, kt, vt, key, value, ts, headers...); err != nil {
+		h.t.Fatalf("pipe: %v", err)
+	}
+}
+
+// out reads a topic as "key=value" lines (values formatted by Format).
+func (h *harness) out(topic, kt, vt string) []string {
+	h.t.Helper()
+	var lines []string
+	for _, r := range h.drv.ReadOutput(topic) {
+		k, err := serde(h.t, kt, true).Deserialize(topic, r.Key)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		v, err := serde(h.t, vt, false).Deserialize(topic, r.Value)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		lines = append(lines, Format(k)+"="+Format(v))
+	}
+	return lines
+}
+
+func expect(t *testing.T, what string, got []string, want ...string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("%s:\n got: %q\nwant: %q", what, got, want)
+	}
+}
