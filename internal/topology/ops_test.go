@@ -21,8 +21,8 @@ func TestUpstreamFlatMap(t *testing.T) {
 
 func TestUpstreamFlatMapValues(t *testing.T) {
 	for file, want := range map[string][]string{
-		"test-flatmapvalues-code.yaml":                       {"keyFirst=value1a", "keyFirst=value1b", "keyFirst=value1c"},
-		"test-flatmapvalues-expression.yaml":                 {"keyFirst=value1-1", "keyFirst=value1-2", "keyFirst=value1-3"},
+		"test-flatmapvalues-code.yaml":                      {"keyFirst=value1a", "keyFirst=value1b", "keyFirst=value1c"},
+		"test-flatmapvalues-expression.yaml":                {"keyFirst=value1-1", "keyFirst=value1-2", "keyFirst=value1-3"},
 		"test-transformkeyvaluetovaluelist-code.yaml":       {"keyFirst=value1a", "keyFirst=value1b", "keyFirst=value1c"},
 		"test-transformkeyvaluetovaluelist-expression.yaml": {"keyFirst=value1-1", "keyFirst=value1-2", "keyFirst=value1-3"},
 	} {
