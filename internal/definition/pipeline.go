@@ -348,6 +348,10 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	case OpJoin, OpLeftJoin, OpOuterJoin:
 		next = p.parseJoin(o, op, cur, fp)
 	}
+	p.checkResultShape(op.If, "if", FuncPredicate)
+	if op.Mapper != nil && spec.field("mapper") != nil {
+		p.checkResultShape(op.Mapper, "mapper of "+op.Keyword, spec.field("mapper").fn)
+	}
 	if p.misapplied {
 		// What follows a misapplied operation is unknown; do not cascade.
 		next.kind = kUnknown
@@ -637,6 +641,10 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur flow, inBranch
 		s.To = p.topicRef(o, "to", toTopicSpec, KindStream, path, false)
 		if s.To != nil && s.To.Def != nil {
 			s.Partitioner = s.To.Def.Partitioner
+			if cur.kind == kStream {
+				p.checkAssignable(s.To.Pos, "key", s.To.Def.KeyType, cur.key, s.To.Def.Topic)
+				p.checkAssignable(s.To.Pos, "value", s.To.Def.ValueType, cur.value, s.To.Def.Topic)
+			}
 		}
 		streamOnly()
 	case "toTopicNameExtractor":
@@ -666,6 +674,7 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur flow, inBranch
 			}
 			b := &Branch{Pos: p.pos(bo.n)}
 			b.If = p.functionRef(bo, "if", FuncPredicate, bpath)
+			p.checkResultShape(b.If, "if", FuncPredicate)
 			var bflow flow
 			b.Via, bflow = p.parseVia(bo, bpath, flow{kind: kStream, key: cur.key, value: cur.value})
 			b.Sink = p.parseSink(bo, bpath, "", bflow, true)
