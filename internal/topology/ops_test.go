@@ -430,7 +430,10 @@ pipelines:
       - type: groupByKey
       - type: count
       - type: toStream
-    to: out
+    to:
+      topic: counts
+      keyType: string
+      valueType: long
 `)
 	if err == nil || !strings.HasSuffix(err.Error(), `:16:9: operation "groupByKey" is not supported yet`) {
 		t.Fatalf("got %v", err)
