@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 
+	"ksml/internal/schemaregistry"
 	"ksml/internal/streams"
 	"ksml/internal/types"
 )
@@ -243,4 +244,67 @@ func (r *Registry) Convert(v any, from, to types.UserType) (any, error) {
 		}
 	}
 	return types.Convert(v, to.Type)
+}
+
+// Config is what a configured notation (an entry of the runner config's
+// ksml.notations) is created from.
+type Config struct {
+	// Name is the name types use, e.g. "avro" in avro:SensorData.
+	Name string
+	// Type is the implementation, e.g. "confluent_avro".
+	Type string
+	// Properties are the notation's config merged over its schema
+	// registry's config; never nil.
+	Properties map[string]any
+	// SchemaRegistry is the registry client, nil when none is configured.
+	SchemaRegistry schemaregistry.Registry
+	// SchemaDirs are where schema files (SensorData.avsc) are looked up.
+	SchemaDirs []string
+}
+
+// Factory creates a notation instance from its configuration. It fails when
+// the configuration is unusable (a registry-backed notation without a
+// registry, say), naming the problem.
+type Factory func(Config) (Notation, error)
+
+var (
+	factoriesMu sync.RWMutex
+	factories   = map[string]Factory{
+		"binary": func(Config) (Notation, error) { return Binary{}, nil },
+		"json":   func(Config) (Notation, error) { return JSON{}, nil },
+	}
+)
+
+// RegisterFactory makes a notation implementation available to Configure
+// under typ (e.g. "confluent_avro"). Notation packages call it from init.
+func RegisterFactory(typ string, f Factory) {
+	factoriesMu.Lock()
+	defer factoriesMu.Unlock()
+	factories[typ] = f
+}
+
+// Configure creates the notation cfg describes and registers it under
+// cfg.Name. An implementation type nobody registered is an error naming it
+// and listing the known ones.
+func (r *Registry) Configure(cfg Config) error {
+	factoriesMu.RLock()
+	f, ok := factories[cfg.Type]
+	known := make([]string, 0, len(factories))
+	for k := range factories {
+		known = append(known, k)
+	}
+	factoriesMu.RUnlock()
+	if !ok {
+		sort.Strings(known)
+		return fmt.Errorf("notation %q: type %q is not available (available: %s)", cfg.Name, cfg.Type, strings.Join(known, ", "))
+	}
+	if cfg.Properties == nil {
+		cfg.Properties = map[string]any{}
+	}
+	n, err := f(cfg)
+	if err != nil {
+		return fmt.Errorf("notation %q (%s): %w", cfg.Name, cfg.Type, err)
+	}
+	r.Register(cfg.Name, n)
+	return nil
 }

@@ -142,3 +142,33 @@ func TestRegistryConvert(t *testing.T) {
 		t.Errorf("Convert(300 -> byte) error = %v", err)
 	}
 }
+
+func TestRegistryConfigure(t *testing.T) {
+	RegisterFactory("test_avro", func(cfg Config) (Notation, error) {
+		if cfg.Properties["fail"] == true {
+			return nil, errors.New("bad config")
+		}
+		return fakeAvro{cfg.Type}, nil
+	})
+	r := NewRegistry()
+	if err := r.Configure(Config{Name: "avro", Type: "test_avro"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.Lookup("avro"); err != nil || n.Name() != "test_avro" {
+		t.Fatalf("Lookup(avro) = %v, %v", n, err)
+	}
+	if err := r.Configure(Config{Name: "j", Type: "json"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := r.Lookup("j"); n.Name() != "json" {
+		t.Fatalf("j is %s", n.Name())
+	}
+	err := r.Configure(Config{Name: "x", Type: "soap"})
+	if err == nil || !strings.Contains(err.Error(), `notation "x": type "soap" is not available (available: binary, json,`) {
+		t.Fatalf("unknown type error = %v", err)
+	}
+	err = r.Configure(Config{Name: "y", Type: "test_avro", Properties: map[string]any{"fail": true}})
+	if err == nil || err.Error() != `notation "y" (test_avro): bad config` {
+		t.Fatalf("factory error = %v", err)
+	}
+}

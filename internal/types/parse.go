@@ -222,6 +222,9 @@ func (p *typeParser) notationTerm(notation string, start, depth int) (UserType, 
 	bodyStart := p.pos
 	switch c := p.peek(); {
 	case c == 0 || c == ',' || c == ')' || c == ']':
+		if info.Schema == SchemaRequired {
+			return UserType{}, schemaRequired(start, notation)
+		}
 		return UserType{notation, NotationType{notation, info.Default}}, nil
 	case c == '[' || c == '(' || c == '?':
 		return p.term(notation, depth+1)
@@ -261,6 +264,9 @@ func (p *typeParser) named(name string, start int, notation string, explicit boo
 	}
 	if !explicit {
 		if info, ok := p.lookup(name); ok {
+			if info.Schema == SchemaRequired {
+				return UserType{}, schemaRequired(start, name)
+			}
 			return UserType{name, NotationType{name, info.Default}}, nil
 		}
 	}
@@ -275,6 +281,10 @@ func (p *typeParser) named(name string, start int, notation string, explicit boo
 		return UserType{}, p.errf(start, "schema %q can not be used with notation %s, which is schemaless; use %q", name, notation, notation)
 	}
 	return UserType{notation, StructType{Notation: notation, SchemaName: name}}, nil
+}
+
+func schemaRequired(off int, notation string) *ParseError {
+	return &ParseError{Offset: off, Msg: fmt.Sprintf("notation %s requires a schema: use %s:SchemaName", notation, notation)}
 }
 
 // isStructLike lets "xml:struct" and "json:map" through: the notation's

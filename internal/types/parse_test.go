@@ -160,6 +160,8 @@ func TestParseUserTypeErrors(t *testing.T) {
 		{"(string,)", 8, `unexpected ')' where a type is expected`},
 		{"[string]]", 8, `unexpected "]" after type`},
 		{"avro:a:b", 6, "only one notation prefix"},
+		{"csv", 0, "notation csv requires a schema: use csv:SchemaName"},
+		{"(string, csv:)", 9, "notation csv requires a schema"},
 		{"windowed(json:Foo)", 14, `schema "Foo" can not be used with notation json`},
 	}
 	for _, c := range cases {
