@@ -1,0 +1,95 @@
+package python
+
+import (
+	"testing"
+
+	"ksml/internal/types"
+)
+
+// The CQRS mapper of the seed document.
+const cqrsCode = `# Transform write model to read model
+event_type = value.get("eventType")
+entity_id = value.get("entityId")
+data = value.get("data")
+
+read_model = {
+  "id": entity_id,
+  "timestamp": int(time.time() * 1000),
+  "type": event_type
+}
+
+# Add specific fields based on event type
+if event_type == "USER_CREATED":
+    read_model["username"] = data.get("username")
+    read_model["email"] = data.get("email")
+elif event_type == "USER_UPDATED":
+    read_model["updatedFields"] = data.get("changedFields")
+
+return read_model
+`
+
+var cqrsInput = rawJSON(`{"eventType":"USER_CREATED","entityId":"user-42","data":{"username":"ann","email":"ann@example.com","plan":"pro"}}`)
+
+func BenchmarkPredicate(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	f := define(b, m, FunctionSpec{Name: "pred", Type: "predicate", Expression: src(`value["amount"] > 100 and value["currency"] == "EUR"`, 1)})
+	v := structOf("id", "tx-1", "amount", int64(250), "currency", "EUR")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := f.Call(nil, "k", v)
+		if err != nil || r != true {
+			b.Fatal(r, err)
+		}
+	}
+}
+
+// BenchmarkCQRSMapValuesGo converts the result through the data model and
+// writes JSON in Go, as a sink would without the C path.
+func BenchmarkCQRSMapValuesGo(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	f := define(b, m, FunctionSpec{Name: "cqrs", Type: "valueTransformer", Code: src(cqrsCode, 1)})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, err := f.Call(nil, "user-42", cqrsInput)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := types.MarshalJSON(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCQRSMapValuesJSON writes the result as JSON in C (CallJSON).
+func BenchmarkCQRSMapValuesJSON(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	f := define(b, m, FunctionSpec{Name: "cqrs", Type: "valueTransformer", Code: src(cqrsCode, 1)})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.CallJSON(nil, "user-42", cqrsInput); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkStoreGetPut(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	st := newMemKV("counts")
+	ctx := &CallContext{Stores: map[string]Store{"counts": st}}
+	f := define(b, m, FunctionSpec{Name: "count", Type: "valueTransformer", Stores: []string{"counts"},
+		Code: src("n = counts.get(key)\nn = 1 if n is None else n + 1\ncounts.put(key, n)\nreturn n", 1)})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.Call(ctx, "k", nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
