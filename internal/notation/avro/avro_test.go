@@ -93,7 +93,7 @@ func TestSensorDataRoundTripMatchesReferenceEncoder(t *testing.T) {
 	dir := filepath.Join(sharedDir(t), "ksml-corpus", "ksml-test-runner", "src", "test", "resources", "schemas")
 	mem := schemaregistry.NewMemory()
 	n := newNotation(t, Confluent, mem, dir, nil)
-	serde, err := n.Serde("io.axual.ksml.example.SensorData", "ksml_sensordata_avro", false)
+	serde, err := n.SerdeFor("io.axual.ksml.example.SensorData", "ksml_sensordata_avro", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func allTypesValue() *types.Struct {
 func TestAllTypesAndLogicalTypesRoundTrip(t *testing.T) {
 	dir := writeSchemas(t, map[string]string{"All": allTypesSchema})
 	n := newNotation(t, Confluent, schemaregistry.NewMemory(), dir, nil)
-	serde, err := n.Serde("test.types.All", "all", false)
+	serde, err := n.SerdeFor("test.types.All", "all", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +268,7 @@ func TestDecimalText(t *testing.T) {
 func TestWriteErrorsNameTheField(t *testing.T) {
 	dir := writeSchemas(t, map[string]string{"All": allTypesSchema})
 	n := newNotation(t, Confluent, schemaregistry.NewMemory(), dir, nil)
-	serde, err := n.Serde("All", "all", false)
+	serde, err := n.SerdeFor("All", "all", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestReadErrors(t *testing.T) {
 	dir := writeSchemas(t, map[string]string{"All": allTypesSchema})
 	mem := schemaregistry.NewMemory()
 	n := newNotation(t, Confluent, mem, dir, nil)
-	serde, err := n.Serde("All", "all", false)
+	serde, err := n.SerdeFor("All", "all", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,11 +411,11 @@ func TestSchemaEvolution(t *testing.T) {
 	mem := schemaregistry.NewMemory()
 	n1 := newNotation(t, Confluent, mem, dirV1, nil)
 	n2 := newNotation(t, Confluent, mem, dirV2, nil)
-	s1, err := n1.Serde("Event", "events", false)
+	s1, err := n1.SerdeFor("Event", "events", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s2, err := n2.Serde("Event", "events", false)
+	s2, err := n2.SerdeFor("Event", "events", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -445,7 +445,7 @@ func TestSchemaEvolution(t *testing.T) {
 	// default, and says so.
 	dirV1b := writeSchemas(t, map[string]string{"Event": strings.Replace(evoV1, `"type":"int"`, `"type":"long"`, 1)})
 	n1b := newNotation(t, Confluent, mem, dirV1b, nil)
-	s1b, err := n1b.Serde("Event", "events", false)
+	s1b, err := n1b.SerdeFor("Event", "events", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -459,7 +459,7 @@ func TestSchemaEvolution(t *testing.T) {
 	v2ReadByV1 := strings.Replace(strings.Replace(evoV1, `{"name":"legacy","type":"string"}`, `{"name":"legacy","type":"string","default":"none"}`, 1), `"type":"int"`, `"type":"long"`, 1)
 	dirV1c := writeSchemas(t, map[string]string{"Event": strings.Replace(v2ReadByV1, `{"name":"tags",`, `{"name":"tags","aliases":["labels"],`, 1)})
 	n1c := newNotation(t, Confluent, mem, dirV1c, nil)
-	s1c, err := n1c.Serde("Event", "events", false)
+	s1c, err := n1c.SerdeFor("Event", "events", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +511,7 @@ func TestLoaderNamesAndReferences(t *testing.T) {
 		t.Fatalf("inlined text does not parse on its own: %v", err)
 	}
 	n := newNotation(t, Confluent, schemaregistry.NewMemory(), dir, nil)
-	serde, err := n.Serde("com.acme.Order", "orders", false)
+	serde, err := n.SerdeFor("com.acme.Order", "orders", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestLoaderNamesAndReferences(t *testing.T) {
 	if _, err := l.Load("Broken"); err == nil || !strings.Contains(err.Error(), "Broken.avsc: invalid Avro schema") || !strings.Contains(err.Error(), "Nowhere") {
 		t.Fatalf("broken: err = %v", err)
 	}
-	if _, err := n.Serde("Address", "t", false); err != nil {
+	if _, err := n.SerdeFor("Address", "t", false); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -544,13 +544,13 @@ func TestBareTypeFromRegistry(t *testing.T) {
 	dir := writeSchemas(t, map[string]string{"Event": evoV1})
 	mem := schemaregistry.NewMemory()
 	n := newNotation(t, Confluent, mem, dir, nil)
-	if _, err := n.Serde("", "input_topic", false); err == nil || err.Error() != `type avro has no schema name and the schema registry has no subject "input_topic-value"; declare the type as avro:<SchemaName> or register the schema` {
+	if _, err := n.SerdeFor("", "input_topic", false); err == nil || err.Error() != `type avro has no schema name and the schema registry has no subject "input_topic-value"; declare the type as avro:<SchemaName> or register the schema` {
 		t.Fatalf("bare without subject: err = %v", err)
 	}
 	if id, err := n.Preregister("events", false, "Event"); err != nil || id != 1 {
 		t.Fatalf("preregister = %d, %v", id, err)
 	}
-	bare, err := n.Serde("", "events", false)
+	bare, err := n.SerdeFor("", "events", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +565,7 @@ func TestBareTypeFromRegistry(t *testing.T) {
 		t.Fatalf("bare serde wrote id %d, want the registered 1", binary.BigEndian.Uint32(data[1:5]))
 	}
 	noReg, _ := NewNotation("confluent_avro", Confluent, nil, NewLoader(dir), nil)
-	if _, err := noReg.Serde("", "events", false); err == nil || !strings.Contains(err.Error(), "no schema registry is configured") {
+	if _, err := noReg.SerdeFor("", "events", false); err == nil || !strings.Contains(err.Error(), "no schema registry is configured") {
 		t.Fatalf("no registry: err = %v", err)
 	}
 }
@@ -584,7 +584,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 	ccfg, _ := schemaregistry.ConfluentConfig(map[string]any{"schema.registry.url": srv.URL})
 	conf, _ := schemaregistry.NewConfluent(ccfg)
 	cn := newNotation(t, Confluent, conf, dir, nil)
-	cs, _ := cn.Serde("Event", "events", false)
+	cs, _ := cn.SerdeFor("Event", "events", false)
 	cdata, err := cs.Serialize("events", value)
 	if err != nil {
 		t.Fatal(err)
@@ -594,7 +594,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 	acfg, _ := schemaregistry.ApicurioConfig(map[string]any{"apicurio.registry.url": srv.URL + "/apis/registry/v3"})
 	ap, _ := schemaregistry.NewApicurio(acfg)
 	an := newNotation(t, Apicurio, ap, dir, nil)
-	as, _ := an.Serde("Event", "events", false)
+	as, _ := an.SerdeFor("Event", "events", false)
 	adata, err := as.Serialize("events", value)
 	if err != nil {
 		t.Fatal(err)
@@ -613,7 +613,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 	gcfg, _ := schemaregistry.ApicurioConfig(map[string]any{"apicurio.registry.url": srv.URL + "/apis/registry/v3", "apicurio.registry.use-id": "globalId"})
 	gap, _ := schemaregistry.NewApicurio(gcfg)
 	hn := newNotation(t, Apicurio, gap, dir, map[string]any{"apicurio.registry.headers.enabled": "true", "apicurio.registry.use-id": "globalId", "apicurio.registry.auto-register": true})
-	hs, _ := hn.Serde("Event", "other", true)
+	hs, _ := hn.SerdeFor("Event", "other", true)
 	hdata, headers, err := hs.SerializeWithHeaders("other", value)
 	if err != nil {
 		t.Fatal(err)
@@ -639,7 +639,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 	}
 	// Confluent with auto-registration off looks the schema up.
 	ln := newNotation(t, Confluent, conf, dir, map[string]any{"auto.register.schemas": false})
-	ls, _ := ln.Serde("Event", "events", false)
+	ls, _ := ln.SerdeFor("Event", "events", false)
 	if d, err := ls.Serialize("events", value); err != nil || !bytes.Equal(d, cdata) {
 		t.Fatalf("lookup serialize = % x, %v", d, err)
 	}

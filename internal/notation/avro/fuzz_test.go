@@ -20,7 +20,7 @@ func FuzzConfluentAvroDeserialize(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	all, err := n.Serde("All", "fuzz", false)
+	all, err := n.SerdeFor("All", "fuzz", false)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func FuzzConfluentAvroDeserialize(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	event, _ := n.Serde("Event", "fuzz", false)
+	event, _ := n.SerdeFor("Event", "fuzz", false)
 	ev, err := event.Serialize("fuzz", st("id", "a", "count", int64(1), "kind", "B", "legacy", "l", "tags", []any{"t", "u"}))
 	if err != nil {
 		f.Fatal(err)

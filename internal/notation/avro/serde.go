@@ -72,6 +72,8 @@ type Notation struct {
 	byID     sync.Map // int -> *Schema
 	ids      sync.Map // idKey -> idEntry
 	decoders sync.Map // decoderKey -> decodeFn
+	latest   sync.Map // subject -> *Schema, for bare types
+	ofRecord sync.Map // *avro.RecordSchema -> *Schema, for values carrying their schema
 }
 
 type subjectStrategy int
@@ -231,20 +233,20 @@ func (n *Notation) registry() (schemaregistry.Registry, error) {
 	return n.reg, nil
 }
 
-// Serde returns the serde for values of `<notation>:<schemaName>` on topic.
+// SerdeFor returns the serde for values of `<notation>:<schemaName>` on topic.
 // With a schema name the schema is loaded from the schema directories; it is
 // the reader schema and the schema values are written with. Without one (bare
 // `avro`), the latest schema of the topic's subject is fetched from the
 // registry now, as upstream does at startup; it fails when the registry has no
 // such subject.
-func (n *Notation) Serde(schemaName, topic string, isKey bool) (*Serde, error) {
+func (n *Notation) SerdeFor(schemaName, topic string, isKey bool) (*Serde, error) {
 	if schemaName != "" {
 		s, err := n.loader.Load(schemaName)
 		if err != nil {
 			return nil, err
 		}
-		if _, ok := deref(s.Avro).(*avro.RecordSchema); !ok {
-			return nil, fmt.Errorf("%s: AVRO schema %s is a %s, not a record", s.Source, schemaName, s.Avro.Type())
+		if err := requireRecord(s, schemaName); err != nil {
+			return nil, err
 		}
 		return &Serde{n: n, schema: s, isKey: isKey}, nil
 	}
@@ -263,17 +265,22 @@ func (n *Notation) SerdeWithSchema(s *Schema, isKey bool) *Serde {
 // FetchSchema returns the latest schema of the topic's subject
 // (TopicNameStrategy) from the registry.
 func (n *Notation) FetchSchema(topic string, isKey bool) (*Schema, error) {
+	return n.fetchSchema(n.name, topic, isKey)
+}
+
+// fetchSchema is FetchSchema naming the type as label in errors.
+func (n *Notation) fetchSchema(label, topic string, isKey bool) (*Schema, error) {
 	subject := Subject(topic, isKey)
 	reg, err := n.registry()
 	if err != nil {
-		return nil, fmt.Errorf("type %s has no schema name and %w", n.name, err)
+		return nil, fmt.Errorf("type %s has no schema name and %w", label, err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
 	defer cancel()
 	latest, err := reg.Latest(ctx, subject)
 	if err != nil {
 		if errors.Is(err, schemaregistry.ErrNotFound) {
-			return nil, fmt.Errorf("type %s has no schema name and the schema registry has no subject %q; declare the type as %s:<SchemaName> or register the schema", n.name, subject, n.name)
+			return nil, fmt.Errorf("type %s has no schema name and the schema registry has no subject %q; declare the type as %s:<SchemaName> or register the schema", label, subject, label)
 		}
 		return nil, fmt.Errorf("fetching the schema of subject %q: %w", subject, err)
 	}
@@ -390,24 +397,75 @@ func (n *Notation) decoder(id int, writer *Schema, reader avro.Schema) (decodeFn
 	return fn, nil
 }
 
-// Serde serializes and deserializes one Avro type on a topic. It implements
-// the engine's serde contract: Serialize(topic, v) and Deserialize(topic,
-// data); nil maps to nil both ways (tombstones).
+// Serde serializes and deserializes one Avro type on the key or value side.
+// Serialize(topic, v) and Deserialize(topic, data) have the engine's
+// streams.Serde shape; nil maps to nil both ways (tombstones).
+//
+// A serde without a schema (a bare `avro` type, made by NewBareSerde) reads
+// records in their writer schema and writes a value with the schema it
+// carries (a struct decoded from Avro), else with the latest schema of the
+// topic's subject.
 type Serde struct {
 	n      *Notation
-	schema *Schema // never nil
+	schema *Schema // nil for a bare type
 	isKey  bool
+	label  string // the type as declared, for messages; "" = the notation name
 }
 
-// Schema returns the serde's schema (the declared or fetched one).
+// NewBareSerde returns a serde for the bare notation type, which resolves
+// schemas per topic when used.
+func (n *Notation) NewBareSerde(isKey bool) *Serde {
+	return &Serde{n: n, isKey: isKey}
+}
+
+func (s *Serde) name() string {
+	if s.label != "" {
+		return s.label
+	}
+	return s.n.name
+}
+
+// Schema returns the serde's schema (the declared or fetched one), nil for a
+// bare serde.
 func (s *Serde) Schema() *Schema { return s.schema }
 
-// StructSchema returns the StructSchema values of this serde carry.
+// StructSchema returns the StructSchema values of this serde carry, nil for a
+// bare serde.
 func (s *Serde) StructSchema() *types.StructSchema {
+	if s.schema == nil {
+		return nil
+	}
 	if rs, ok := deref(s.schema.Avro).(*avro.RecordSchema); ok {
 		return structSchemaOf(rs)
 	}
 	return nil
+}
+
+// bareWriterSchema picks the schema a bare serde writes v with.
+func (n *Notation) bareWriterSchema(label, topic string, isKey bool, v any) (*Schema, error) {
+	if st, ok := v.(*types.Struct); ok && st.Schema != nil {
+		if rs, ok := st.Schema.Native.(*avro.RecordSchema); ok {
+			if s, ok := n.ofRecord.Load(rs); ok {
+				return s.(*Schema), nil
+			}
+			text, err := SchemaJSON(rs)
+			if err != nil {
+				return nil, fmt.Errorf("schema of %s: %w", rs.FullName(), err)
+			}
+			s, _ := n.ofRecord.LoadOrStore(rs, &Schema{Avro: rs, Text: text, Source: rs.FullName()})
+			return s.(*Schema), nil
+		}
+	}
+	subject := Subject(topic, isKey)
+	if s, ok := n.latest.Load(subject); ok {
+		return s.(*Schema), nil
+	}
+	s, err := n.fetchSchema(label, topic, isKey)
+	if err != nil {
+		return nil, err
+	}
+	n.latest.Store(subject, s)
+	return s, nil
 }
 
 // SerdeError is a failed serialization or deserialization. The engine adds
@@ -448,7 +506,7 @@ func (e *SerdeError) Error() string {
 func (e *SerdeError) Unwrap() error { return e.Err }
 
 func (s *Serde) fail(op, topic string, err error) error {
-	se := &SerdeError{Op: op, Notation: s.n.name, Topic: topic, Partition: -1, Offset: -1, Err: err}
+	se := &SerdeError{Op: op, Notation: s.name(), Topic: topic, Partition: -1, Offset: -1, Err: err}
 	var fe *FieldError
 	if errors.As(err, &fe) {
 		se.Field = fe.Field
@@ -484,6 +542,11 @@ func (s *Serde) serialize(dst []byte, topic string, v any) ([]byte, []Header, er
 		return nil, nil, nil
 	}
 	schema := s.schema
+	if schema == nil {
+		if schema, err = s.n.bareWriterSchema(s.name(), topic, s.isKey, v); err != nil {
+			return nil, nil, s.fail("serialize", topic, err)
+		}
+	}
 	subject := s.n.subject(topic, s.isKey, schema)
 	entry, err := s.n.writerID(subject, schema)
 	if err != nil {
@@ -536,7 +599,11 @@ func (s *Serde) DeserializeWithHeaders(topic string, headers []Header, data []by
 	if err != nil {
 		return nil, s.fail("deserialize", topic, err)
 	}
-	fn, err := s.n.decoder(id, writer, s.schema.Avro)
+	readAs := writer.Avro
+	if s.schema != nil {
+		readAs = s.schema.Avro
+	}
+	fn, err := s.n.decoder(id, writer, readAs)
 	if err != nil {
 		return nil, s.fail("deserialize", topic, err)
 	}
