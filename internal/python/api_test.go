@@ -404,6 +404,14 @@ func TestGuards(t *testing.T) {
 			}
 		})
 	}
+	t.Run("globalCode", func(t *testing.T) {
+		env := setup(t, Options{})
+		m := env.module(t, "guard_global")
+		_, err := m.Define(FunctionSpec{Name: "g", GlobalCode: Source{Text: fmt.Sprintf("import json\ndata = open(%q).read()\n", file), File: "g.yaml", Line: 3}})
+		if err == nil || !strings.HasPrefix(err.Error(), "g.yaml:4: error in function guard_global.g: PermissionError: host file access is not allowed (open); set ksml.pythonContext.allowHostFileAccess: true") {
+			t.Errorf("globalCode: %v", err)
+		}
+	})
 	t.Run("imports", func(t *testing.T) {
 		// Imports read files on the user's behalf; they stay possible.
 		env := setup(t, Options{ModulePaths: []string{modDir}})
@@ -474,5 +482,27 @@ func TestConcurrentCalls(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+func TestExceptionsNeverCrash(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "crash")
+	cases := map[string]string{
+		"import sys\nsys.exit(3)":             "SystemExit: 3",
+		"raise KeyboardInterrupt()":           "KeyboardInterrupt: ",
+		"def r(n):\n  return r(n + 1)\nr(0)":  "RecursionError: maximum recursion depth exceeded",
+		"x = []\nx.append(x)\nreturn x":      "result: value nests too deeply",
+		"return object()":                     "result: cannot convert Python object to a KSML value",
+		"return '\\udcff'":                   "result: 'utf-8' codec can't encode character",
+	}
+	i := 0
+	for code, want := range cases {
+		f := define(t, m, FunctionSpec{Name: "f" + itoa(i), Type: "valueTransformer", Code: src(code, 1)})
+		i++
+		_, err := f.Call(nil, "k", nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", code, err, want)
+		}
 	}
 }

@@ -459,7 +459,7 @@ def define(g, namespace, kind, name, params, nrequired, defaults, global_code, c
         tree = _InjectLog(prefix).visit(tree)
         ast.fix_missing_locations(tree)
         _shift(tree, line)
-        exec(compile(tree, filename, "exec", dont_inherit=True), g)
+        _host.run_user(exec, compile(tree, filename, "exec", dont_inherit=True), g)
 
     body = []
     filename, first_line = "<ksml>", 1

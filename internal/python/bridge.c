@@ -564,7 +564,26 @@ static PyObject *host_store(PyObject *self, PyObject *args) {
 	return res;
 }
 
+// host_run_user(fn, *args) calls fn with the pythonContext guards active,
+// for user code that bridge helpers run (globalCode at definition time).
+static PyObject *host_run_user(PyObject *self, PyObject *args) {
+	Py_ssize_t n = PyTuple_GET_SIZE(args);
+	if (n < 1) {
+		PyErr_SetString(PyExc_TypeError, "run_user needs a callable");
+		return NULL;
+	}
+	PyObject *rest = PyTuple_GetSlice(args, 1, n);
+	if (!rest) return NULL;
+	int saved = t_internal;
+	t_internal = 0;
+	PyObject *res = PyObject_Call(PyTuple_GET_ITEM(args, 0), rest, NULL);
+	t_internal = saved;
+	Py_DECREF(rest);
+	return res;
+}
+
 static PyMethodDef host_methods[] = {
+	{"run_user", host_run_user, METH_VARARGS, NULL},
 	{"log_enabled", host_log_enabled, METH_VARARGS, NULL},
 	{"log", host_log, METH_VARARGS, NULL},
 	{"logger", host_logger, METH_VARARGS, NULL},
