@@ -24,8 +24,8 @@ import (
 type Options struct {
 	// Stdout receives the output of print sinks (default os.Stdout).
 	Stdout io.Writer
-	// Serdes provides the serdes of declared types (default
-	// topology.DefaultSerdes()).
+	// Serdes provides the serdes of declared types. Default: per test,
+	// binary, json and the Avro notations over a fresh in-memory registry.
 	Serdes topology.SerdeProvider
 	// Now returns the wall-clock time used as the timestamp of messages
 	// without one (default time.Now).
@@ -80,9 +80,6 @@ func fileStem(path string) string {
 func RunFile(file string, opts Options) []Result {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
-	}
-	if opts.Serdes == nil {
-		opts.Serdes = topology.DefaultSerdes()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -173,6 +170,12 @@ func bindingSerdes(p topology.SerdeProvider, b *StreamBinding) (streamSerdes, er
 	if err != nil {
 		return s, fmt.Errorf("stream '%s': cannot resolve value type '%s': %v", b.Key, b.ValueType, err)
 	}
+	if err := checkBindingType(b, b.KeyType, kt); err != nil {
+		return s, err
+	}
+	if err := checkBindingType(b, b.ValueType, vt); err != nil {
+		return s, err
+	}
 	if s.key, err = p.Serde(kt, true); err != nil {
 		return s, fmt.Errorf("stream '%s': key type '%s': %v", b.Key, b.KeyType, err)
 	}
@@ -186,6 +189,12 @@ func bindingSerdes(p topology.SerdeProvider, b *StreamBinding) (streamSerdes, er
 // module, topology, stores and driver.
 func runTest(suite *Suite, tc *TestCase, defPath string, schemaDirs []string, env *pyEnv, opts Options) (Status, string) {
 	ns := sanitize(suite.Name + "_" + tc.Key)
+	if opts.Serdes == nil {
+		var err error
+		if opts.Serdes, err = testSerdes(schemaDirs, suite); err != nil {
+			return Error, err.Error()
+		}
+	}
 	def, err := definition.Load(defPath, definition.Options{Namespace: ns, SchemaDirs: schemaDirs, Code: codeChecker})
 	if err != nil {
 		return Error, err.Error()
