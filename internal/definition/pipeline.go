@@ -68,7 +68,12 @@ func (p *parser) parsePipeline(name string, n *yaml.Node) *Pipeline {
 		}
 	}
 	pl.Via, cur = p.parseVia(o, path, cur)
-	pl.Sink = p.parseSink(o, path, name, cur, false)
+	// An explicit name: is what later pipelines use for the implicit as.
+	resultName := name
+	if o.has("name") {
+		resultName = o.str("name")
+	}
+	pl.Sink = p.parseSink(o, path, resultName, cur, false)
 	if pl.Sink != nil && pl.Sink.Type == SinkAs {
 		if p.resultTaken(pl.Sink.As, pl.Sink.Pos) {
 			p.def.pipelineIndex[pl.Sink.As] = pl
@@ -348,6 +353,10 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	case OpJoin, OpLeftJoin, OpOuterJoin:
 		next = p.parseJoin(o, op, cur, fp)
 	}
+	switch t {
+	case OpCount, OpReduce, OpAggregate:
+		p.checkStoreKey(op.Store, cur.key)
+	}
 	p.checkResultShape(op.If, "if", FuncPredicate)
 	if op.Mapper != nil && spec.field("mapper") != nil {
 		p.checkResultShape(op.Mapper, "mapper of "+op.Keyword, spec.field("mapper").fn)
@@ -415,6 +424,8 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 		op.ThisStore = p.storeRef(o, "thisStore", StoreWindow, path)
 		op.OtherStore = p.storeRef(o, "otherStore", StoreWindow, path)
 		p.requireFields(o, op, "timeDifference", "thisStore", "otherStore")
+		p.checkJoinStore(op.ThisStore, "thisStore", op, cur.key)
+		p.checkJoinStore(op.OtherStore, "otherStore", op, cur.key)
 		for _, f := range []string{"stream", "timeDifference", "grace", "thisStore", "otherStore"} {
 			allowed[f] = true
 		}

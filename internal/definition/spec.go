@@ -89,7 +89,6 @@ var storeCapable = map[FunctionType]bool{
 	FuncForEach: true, FuncKeyTransformer: true, FuncKeyValueTransformer: true,
 	FuncKeyValueToKeyValueListTransformer: true, FuncKeyValueToValueListTransformer: true,
 	FuncMetadataTransformer: true, FuncPredicate: true, FuncValueTransformer: true,
-	FuncGeneric: true,
 }
 
 var paramSpec = &objSpec{name: "ParameterDefinition", doc: "A parameter of a function", fields: []field{
@@ -288,7 +287,7 @@ func init() {
 		fnField("merger", FuncMerger, false, "Merges two session aggregates"),
 		fnField("adder", FuncAggregator, false, "Adds a new value (grouped tables)"),
 		fnField("subtractor", FuncAggregator, false, "Removes an old value (grouped tables)"),
-		storeField("store", "", false, "The store of the aggregates"))
+		storeField("store", "", true, "The store of the aggregates"))
 	def(OpCogroup, "Cogroups a grouped stream", fnField("aggregator", FuncAggregator, true, "Adds a record to the aggregate"))
 	def(OpConvertKey, "Converts the key to another type", field{name: "into", kind: fType, required: true, doc: "The target type"})
 	def(OpConvertKeyValue, "Converts key and value to other types", field{name: "into", kind: fType, required: true, doc: "The target (key, value) type"})

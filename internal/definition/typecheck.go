@@ -143,3 +143,38 @@ func (p *parser) checkAssignable(pos Pos, what string, want, have TypeRef, topic
 			what, want.Text, topic, what, have.Text)
 	}
 }
+
+// checkJoinStore applies the Kafka Streams rules for the window stores of a
+// stream-stream join: duplicates retained, window size twice the time
+// difference, retention that plus the grace period.
+func (p *parser) checkJoinStore(ref *StoreRef, field string, op *Operation, key TypeRef) {
+	if ref == nil || ref.Def == nil || ref.Def.Type != StoreWindow {
+		return
+	}
+	s := ref.Def
+	if !s.RetainDuplicates {
+		p.d.add(ref.Pos, "%s of a stream-stream %s must set retainDuplicates: true", field, op.Keyword)
+	}
+	if op.TimeDifference > 0 {
+		if s.WindowSize != 0 && s.WindowSize != 2*op.TimeDifference {
+			p.d.add(ref.Pos, "%s windowSize (%v) must be twice the join's timeDifference (%v)", field, s.WindowSize, 2*op.TimeDifference)
+		}
+		if want := 2*op.TimeDifference + op.Grace; s.Retention != 0 && s.Retention != want {
+			p.d.add(ref.Pos, "%s retention (%v) must be twice the timeDifference plus the grace period (%v)", field, s.Retention, want)
+		}
+	}
+	p.checkStoreKey(ref, key)
+}
+
+// checkStoreKey reports a store whose declared key type cannot hold the
+// stream's keys.
+func (p *parser) checkStoreKey(ref *StoreRef, key TypeRef) {
+	if ref == nil || ref.Def == nil {
+		return
+	}
+	w, h := parsed(ref.Def.KeyType), parsed(key)
+	if w == nil || h == nil || w.IsAssignableFrom(h) {
+		return
+	}
+	p.d.add(ref.Pos, "state store %q has key type %q, which cannot hold the stream's key type %q", ref.Def.Name, ref.Def.KeyType.Text, key.Text)
+}
