@@ -128,7 +128,7 @@ func appendPrimitive(dst []byte, k types.Kind, v any) ([]byte, error) {
 			return nil, mismatch()
 		}
 		if k == types.KindFloat {
-			if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
+			if !math.IsInf(f, 0) && math.IsInf(float64(float32(f)), 0) {
 				return nil, fmt.Errorf("binary float: %v is out of range", f)
 			}
 			return binary.BigEndian.AppendUint32(dst, math.Float32bits(float32(f))), nil
@@ -192,7 +192,7 @@ func (s primitiveSerde) Deserialize(b []byte, topic string, isKey bool) (any, er
 	case types.KindLong:
 		return int64(binary.BigEndian.Uint64(b)), nil
 	case types.KindFloat:
-		return float64(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
+		return types.FloatValue(math.Float32frombits(binary.BigEndian.Uint32(b))), nil
 	}
 	return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
 }

@@ -39,6 +39,7 @@ func TestBinaryPrimitives(t *testing.T) {
 		{"byte", int64(43), []byte{43}},
 		{"byte", int64(-128), []byte{0x80}},
 		{"float", 1.5, []byte{0x3f, 0xc0, 0, 0}},
+		{"float", 0.1, []byte{0x3d, 0xcc, 0xcc, 0xcd}},
 		{"double", 1.5, []byte{0x3f, 0xf8, 0, 0, 0, 0, 0, 0}},
 		{"double", math.Copysign(0, -1), []byte{0x80, 0, 0, 0, 0, 0, 0, 0}},
 		{"boolean", true, []byte{1}},

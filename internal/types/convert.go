@@ -349,7 +349,7 @@ func convertPrimitive(v any, to Primitive) (any, error) {
 			return x, nil
 		}
 		if k == KindFloat {
-			return float64(float32(x)), nil
+			return FloatValue(float32(x)), nil
 		}
 		return float64(x), nil
 	case float64:
@@ -365,10 +365,10 @@ func convertPrimitive(v any, to Primitive) (any, error) {
 			return int64(t), nil
 		}
 		if k == KindFloat {
-			if !math.IsInf(x, 0) && !math.IsNaN(x) && math.Abs(x) > math.MaxFloat32 {
+			if !math.IsInf(x, 0) && math.IsInf(float64(float32(x)), 0) {
 				return nil, convErr(v, to, "out of range for float")
 			}
-			return float64(float32(x)), nil
+			return FloatValue(float32(x)), nil
 		}
 		return x, nil
 	case string:
@@ -398,9 +398,28 @@ func convertPrimitive(v any, to Primitive) (any, error) {
 			}
 			return nil, convErr(v, to, "not a valid %s", k)
 		}
+		if k == KindFloat {
+			return FloatValue(float32(f)), nil
+		}
 		return f, nil
 	}
 	return nil, convErr(v, to, "")
+}
+
+// FloatValue returns a float (32-bit) value in the data model: the float64
+// with the shortest decimal spelling that rounds to f, so 0.1f is 0.1 and
+// prints as upstream prints a Java float, not as 0.10000000149011612.
+func FloatValue(f float32) float64 {
+	if math.IsInf(float64(f), 0) || math.IsNaN(float64(f)) || f == 0 {
+		return float64(f)
+	}
+	var buf [32]byte
+	s := strconv.AppendFloat(buf[:0], float64(f), 'g', -1, 32)
+	v, err := strconv.ParseFloat(string(s), 64)
+	if err != nil {
+		return float64(f)
+	}
+	return v
 }
 
 // Fits reports whether value v may be used as type t without conversion:
