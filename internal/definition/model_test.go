@@ -190,3 +190,19 @@ func TestOperationKeywords(t *testing.T) {
 		t.Errorf("%d operation keywords, want 35", got)
 	}
 }
+
+func TestSignatures(t *testing.T) {
+	def := loadValid(t, "testdata/valid/full.yaml")
+	if got := def.Function("is_big").AllParams(); len(got) != 3 || got[0] != "key" || got[1] != "value" || got[2] != "limit" {
+		t.Errorf("is_big params = %v", got)
+	}
+	if got := definition.FuncStreamPartitioner.Signature().Params; len(got) != 4 || got[3] != "numPartitions" {
+		t.Errorf("streamPartitioner params = %v", got)
+	}
+	if s := definition.FuncAggregator.Signature(); s.DefaultExpression != "aggregatedValue" || !s.ResultRequired {
+		t.Errorf("aggregator signature = %+v", s)
+	}
+	if !definition.FuncForEach.Signature().NoResult {
+		t.Error("forEach must return nothing")
+	}
+}

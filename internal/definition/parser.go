@@ -373,11 +373,12 @@ func (p *parser) functionBody(o *obj, ft FunctionType, name string) *FunctionDef
 	f.Code = o.code("code")
 	f.Expression = o.code("expression")
 	f.ResultType = o.typ("resultType")
-	if ft == FuncForEach && !f.ResultType.IsZero() {
+	sig := ft.Signature()
+	if sig.NoResult && !f.ResultType.IsZero() {
 		// forEach returns nothing; upstream rejects a result type.
 		t := strings.TrimSpace(strings.ToLower(f.ResultType.Text))
 		if t != "none" && t != "null" {
-			p.d.add(f.ResultType.Pos, "a forEach function returns nothing; remove resultType %q", f.ResultType.Text)
+			p.d.add(f.ResultType.Pos, "a %s function returns nothing; remove resultType %q", ft, f.ResultType.Text)
 		}
 	}
 	if pn := o.node("parameters"); pn != nil && !isNull(pn) {
