@@ -55,6 +55,9 @@ func (JSON) Serde(t types.DataType, isKey bool) (Serde, error) {
 	s := jsonSerde{t: t}
 	switch tt := t.(type) {
 	case types.NotationType:
+		if tt.Default == nil {
+			return JSON{}.Serde(JSON{}.Info().Default, isKey)
+		}
 		return JSON{}.Serde(tt.Default, isKey)
 	case types.AnyType:
 		s.lazyObject, s.lazyArray, s.anyValue = true, true, true

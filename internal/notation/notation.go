@@ -199,6 +199,15 @@ func (r *Registry) StreamSerde(ut types.UserType, isKey bool) (streams.Serde, er
 	return Bound{Serde: s, IsKey: isKey}, nil
 }
 
+// StreamSerdes adapts a Registry to the engine's serde lookup (the shape of
+// topology.SerdeProvider): Serde returns streams.Serde values.
+type StreamSerdes struct{ Registry *Registry }
+
+// Serde returns the bound serde of a declared type; see Registry.StreamSerde.
+func (p StreamSerdes) Serde(ut types.UserType, isKey bool) (streams.Serde, error) {
+	return p.Registry.StreamSerde(ut, isKey)
+}
+
 // Bound is a Serde fixed to the key or value side, satisfying streams.Serde.
 type Bound struct {
 	Serde Serde

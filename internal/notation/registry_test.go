@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"ksml/internal/streams"
 	"ksml/internal/types"
 )
 
@@ -93,6 +94,16 @@ func TestStreamSerde(t *testing.T) {
 	v, err := s.Deserialize("topic", b)
 	if err != nil || v != any(int64(7)) {
 		t.Fatalf("Deserialize = %#v, %v", v, err)
+	}
+	var provider interface {
+		Serde(types.UserType, bool) (streams.Serde, error)
+	} = StreamSerdes{r}
+	js, err := provider.Serde(types.UserType{Notation: "json", Type: types.NotationType{Notation: "json"}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := js.Serialize("topic", obj("a", int64(1))); err != nil || string(b) != `{"a":1}` {
+		t.Fatalf("json Serialize = %s, %v", b, err)
 	}
 }
 
