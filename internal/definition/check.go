@@ -31,8 +31,7 @@ func init() {
 }
 
 // checkType parses a type string and checks that the schemas it names can
-// be found. It stores the parsed type in the TypeRef's owner via the
-// returned value (callers keep the TypeRef; see parseTypeRef).
+// be found in the schema directories.
 func (p *parser) checkType(t TypeRef, field string) {
 	if strings.TrimSpace(t.Text) == "" {
 		return
@@ -53,10 +52,6 @@ func (p *parser) checkType(t TypeRef, field string) {
 	}
 	p.checkSchemas(ut.Notation, ut.Type, t, 0)
 }
-
-// ParseType parses the text of a TypeRef with the built-in notations. An
-// empty TypeRef is the unknown type.
-func ParseType(t TypeRef) (types.UserType, error) { return types.ParseUserType(t.Text) }
 
 func (p *parser) checkSchemas(notation string, dt types.DataType, t TypeRef, depth int) {
 	if depth > 64 || dt == nil {

@@ -16,6 +16,8 @@ package definition
 import (
 	"fmt"
 	"time"
+
+	"ksml/internal/types"
 )
 
 // Pos is a place in a definition file. Line and Col are 1-based; a zero Pos
@@ -113,6 +115,10 @@ type TypeRef struct {
 
 // IsZero reports whether no type was given.
 func (t TypeRef) IsZero() bool { return t.Text == "" }
+
+// UserType parses Text with the built-in notations; an empty TypeRef is the
+// unknown type. Loaded definitions only hold type strings that parse.
+func (t TypeRef) UserType() (types.UserType, error) { return types.ParseUserType(t.Text) }
 
 // TopicKind is the Kafka Streams abstraction a topic is read as.
 type TopicKind int

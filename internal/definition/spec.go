@@ -178,12 +178,12 @@ func init() {
 
 var offsetResetDoc = "earliest, latest, none or by_duration:<duration>"
 
-func topicSpec(name string, kind TopicKind, inlineSource bool) *objSpec {
+func topicSpec(name string, kind TopicKind) *objSpec {
 	s := &objSpec{name: name, doc: "A " + kind.String() + " on a Kafka topic"}
 	s.fields = []field{
 		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
-		{name: "keyType", kind: fType, required: kind == KindStream && !inlineSource, doc: "The key type"},
-		{name: "valueType", kind: fType, required: kind == KindStream && !inlineSource, doc: "The value type"},
+		{name: "keyType", kind: fType, required: kind == KindStream, doc: "The key type"},
+		{name: "valueType", kind: fType, required: kind == KindStream, doc: "The value type"},
 		{name: "offsetResetPolicy", kind: fString, doc: offsetResetDoc},
 		fnField("timestampExtractor", FuncTimestampExtractor, false, "Extracts record timestamps"),
 		fnField("partitioner", FuncStreamPartitioner, false, "Chooses partitions when writing"),
@@ -195,10 +195,10 @@ func topicSpec(name string, kind TopicKind, inlineSource bool) *objSpec {
 }
 
 var (
-	streamSpec      = topicSpec("StreamDefinition", KindStream, false)
-	tableSpec       = topicSpec("TableDefinition", KindTable, false)
-	globalTableSpec = topicSpec("GlobalTableDefinition", KindGlobalTable, false)
-	sourceSpec      = topicSpec("TopicDefinitionSource", KindStream, true)
+	streamSpec      = topicSpec("StreamDefinition", KindStream)
+	tableSpec       = topicSpec("TableDefinition", KindTable)
+	globalTableSpec = topicSpec("GlobalTableDefinition", KindGlobalTable)
+	sourceSpec      = topicSpec("TopicDefinitionSource", KindStream)
 	toTopicSpec     = &objSpec{name: "ToTopicDefinition", doc: "A topic to write to", fields: []field{
 		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
 		{name: "keyType", kind: fType, doc: "The key type (default: the stream's)"},
