@@ -701,6 +701,26 @@ func (c *compiler) compileRecord(w, r *avro.RecordSchema) (decodeFn, error) {
 	for i, f := range rFields {
 		names[i] = f.Name()
 	}
+	inOrder := len(fills) == 0 && len(steps) == len(names)
+	for i, s := range steps {
+		inOrder = inOrder && s.target == i
+	}
+	if inOrder {
+		// Same fields in the same order (the usual case): no staging.
+		*slot = func(d *reader) (any, error) {
+			out := types.NewStruct(len(names))
+			out.Schema = schema
+			for i, s := range steps {
+				v, err := s.fn(d)
+				if err != nil {
+					return nil, inField(s.name, err)
+				}
+				out.Set(names[i], v)
+			}
+			return out, nil
+		}
+		return *slot, nil
+	}
 	*slot = func(d *reader) (any, error) {
 		vals := make([]any, len(names))
 		for _, s := range steps {
