@@ -26,6 +26,18 @@ func (r RawJSON) Resolve() (any, error) { return types.DecodeJSON(r) }
 // KSMLJSON returns the JSON text.
 func (r RawJSON) KSMLJSON() ([]byte, error) { return r, nil }
 
+// KSMLShape tells struct (object) and list (array) from the first byte, so
+// conversions to json, struct or [?] pass the value on unresolved.
+func (r RawJSON) KSMLShape() types.Shape {
+	switch firstByte(r) {
+	case '{':
+		return types.ShapeStruct
+	case '[':
+		return types.ShapeList
+	}
+	return types.ShapeOther
+}
+
 // JSON is the json notation: UTF-8 JSON text, written compact with struct
 // fields in order (as upstream's mapper writes it). It holds structs, maps,
 // lists, tuples (as arrays), windowed keys (as {start, end, startTime,

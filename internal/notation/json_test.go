@@ -47,6 +47,12 @@ func TestJSONDeserializeIsRawAndLazy(t *testing.T) {
 	if got, _ := again.(*types.Struct).Get("sensor"); got != "s1" {
 		t.Fatalf("second Resolve saw a change to the first: %v", got)
 	}
+	// Conversion to json or struct keeps it raw.
+	for _, to := range []types.DataType{types.NotationType{Notation: "json", Default: JSON{}.Info().Default}, types.StructType{}} {
+		if got, err := types.Convert(v, to); err != nil || string(got.(RawJSON)) != string(payload) {
+			t.Fatalf("Convert(raw, %s) = %#v, %v", to, got, err)
+		}
+	}
 	// Serializing the raw value writes the bytes as they are.
 	out, err := s.Serialize(v, "t", false, nil)
 	if err != nil || string(out) != string(payload) {

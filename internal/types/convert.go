@@ -116,6 +116,9 @@ func Convert(v any, to DataType) (any, error) {
 		return v, nil
 	}
 	if d, ok := v.(Deferred); ok {
+		if shapeFits(v, to) {
+			return v, nil
+		}
 		r, err := d.Resolve()
 		if err != nil {
 			return nil, err
@@ -123,6 +126,69 @@ func Convert(v any, to DataType) (any, error) {
 		v = r
 	}
 	return convert(Normalize(v), to, 0)
+}
+
+// Shape is the top-level form of a value.
+type Shape uint8
+
+// Shapes a Shaped value reports.
+const (
+	ShapeOther  Shape = iota // not known, or neither a struct nor a list
+	ShapeStruct              // a struct (object, dict)
+	ShapeList                // a list (array)
+)
+
+// Shaped is implemented by Deferred values that know their top-level form
+// without resolving (raw JSON text by its first byte, a Python dict or list
+// by its type). Convert and Fits use it to pass such a value unchanged to a
+// type that accepts every struct or every list (json, struct, map(?), [?])
+// instead of converting it to Go structures and back.
+type Shaped interface {
+	KSMLShape() Shape
+}
+
+// shapeFits reports whether v's shape alone proves it fits t.
+func shapeFits(v any, t DataType) bool {
+	sh, ok := v.(Shaped)
+	if !ok {
+		return false
+	}
+	switch sh.KSMLShape() {
+	case ShapeStruct:
+		return acceptsEvery(t, StructType{})
+	case ShapeList:
+		return acceptsEvery(t, ListType{Elem: Any})
+	}
+	return false
+}
+
+// acceptsEvery reports whether every value of form (schemaless struct or
+// list of any) fits t without conversion.
+func acceptsEvery(t DataType, form DataType) bool {
+	switch tt := t.(type) {
+	case nil, AnyType:
+		return true
+	case NotationType:
+		return acceptsEvery(elemOrAny(tt.Default), form)
+	case StructType:
+		_, isStruct := form.(StructType)
+		return isStruct && tt.SchemaName == "" && tt.Schema == nil
+	case MapType:
+		_, isStruct := form.(StructType)
+		_, anyValue := elemOrAny(tt.Value).(AnyType)
+		return isStruct && anyValue
+	case ListType:
+		_, isList := form.(ListType)
+		_, anyElem := elemOrAny(tt.Elem).(AnyType)
+		return isList && anyElem
+	case UnionType:
+		for _, m := range tt.Members {
+			if acceptsEvery(m, form) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 const maxConvertDepth = 1000
@@ -432,6 +498,9 @@ func Fits(v any, t DataType) bool {
 		return true
 	}
 	if d, ok := v.(Deferred); ok {
+		if shapeFits(v, t) {
+			return true
+		}
 		r, err := d.Resolve()
 		if err != nil {
 			return false

@@ -312,3 +312,52 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+// shapedJSON is a deferred value that knows its shape and counts resolves.
+type shapedJSON struct {
+	text     string
+	resolved *int
+}
+
+func (s shapedJSON) Resolve() (any, error) { *s.resolved++; return DecodeJSON([]byte(s.text)) }
+func (s shapedJSON) KSMLShape() Shape {
+	switch s.text[0] {
+	case '{':
+		return ShapeStruct
+	case '[':
+		return ShapeList
+	}
+	return ShapeOther
+}
+
+func TestConvertShapedPassesUnresolved(t *testing.T) {
+	n := 0
+	obj := shapedJSON{`{"a":"1"}`, &n}
+	list := shapedJSON{`["x"]`, &n}
+	for _, c := range []struct {
+		v  shapedJSON
+		to string
+	}{
+		{obj, "json"}, {obj, "struct"}, {obj, "map"}, {obj, "union(null, struct)"},
+		{list, "json"}, {list, "[?]"}, {list, "union([?], string)"},
+	} {
+		got, err := Convert(c.v, MustParseDataType(c.to))
+		if err != nil || got != any(c.v) {
+			t.Errorf("Convert(%s, %s) = %#v, %v; want the value unchanged", c.v.text, c.to, got, err)
+		}
+		if !Fits(c.v, MustParseDataType(c.to)) {
+			t.Errorf("Fits(%s, %s) = false", c.v.text, c.to)
+		}
+	}
+	if n != 0 {
+		t.Fatalf("resolved %d times, want 0", n)
+	}
+	// Types that need a look inside resolve.
+	got, err := Convert(obj, MustParseDataType("map(int)"))
+	if err != nil || !Equal(got, st("a", int64(1))) || n != 1 {
+		t.Fatalf("Convert(map(int)) = %v, %v after %d resolves", got, err, n)
+	}
+	if _, err := Convert(list, MustParseDataType("struct")); err == nil {
+		t.Fatal("a list converted to struct")
+	}
+}
