@@ -8,7 +8,10 @@ import (
 	"testing"
 
 	"ksml/internal/definition"
+	"ksml/internal/notation"
+	"ksml/internal/notation/avro"
 	"ksml/internal/python"
+	"ksml/internal/schemaregistry"
 	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
@@ -21,6 +24,7 @@ type harness struct {
 	drv    *testdriver.Driver
 	res    *Result
 	stdout *bytes.Buffer
+	serdes NotationSerdes
 }
 
 func pythonInterp(t *testing.T) *python.Interpreter {
@@ -32,13 +36,31 @@ func pythonInterp(t *testing.T) *python.Interpreter {
 	return in
 }
 
+// testSerdes serves binary, json and Avro (Confluent wire format over an
+// in-memory registry) with schemas from the corpus schema directory.
+func testSerdes(t *testing.T) NotationSerdes {
+	t.Helper()
+	reg := notation.NewRegistry()
+	mem := schemaregistry.NewMemory()
+	loader := avro.NewLoader(filepath.Join(corpus, "ksml/src/test/resources/schemas"))
+	for _, name := range []string{"avro", "confluent_avro"} {
+		n, err := avro.NewNotation(name, avro.Confluent, mem, loader, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg.Register(name, n)
+	}
+	return NotationSerdes{Registry: reg}
+}
+
 // buildDef builds a loaded definition; err is the build error.
 func buildDef(t *testing.T, def *definition.Definition) (*harness, error) {
 	t.Helper()
 	stores := map[string]*store.KeyValueBuilder{}
 	out := &bytes.Buffer{}
+	serdes := testSerdes(t)
 	res, err := Build([]*definition.Definition{def}, Options{
-		ApplicationID: "app", Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: DefaultSerdes(),
+		ApplicationID: "app", Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes,
 		Stdout: out, Stores: stores,
 	})
 	if err != nil {
@@ -49,7 +71,7 @@ func buildDef(t *testing.T, def *definition.Definition) (*harness, error) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { drv.Close() })
-	return &harness{t: t, drv: drv, res: res, stdout: out}, nil
+	return &harness{t: t, drv: drv, res: res, stdout: out, serdes: serdes}, nil
 }
 
 // corpusHarness loads an upstream pipeline definition.
@@ -89,13 +111,14 @@ func yamlBuild(t *testing.T, src string) (*harness, error) {
 	return buildDef(t, def)
 }
 
-func serde(t *testing.T, typ string, isKey bool) streams.Serde {
+func (h *harness) serde(typ string, isKey bool) streams.Serde {
+	t := h.t
 	t.Helper()
 	u, err := types.ParseUserType(typ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := DefaultSerdes().Serde(u, isKey)
+	s, err := h.serdes.Serde(u, isKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +128,11 @@ func serde(t *testing.T, typ string, isKey bool) streams.Serde {
 // pipe writes a record whose key and value are given in the types kt and vt.
 func (h *harness) pipe(topic, kt, vt string, key, value any, ts int64, headers ...streams.Header) error {
 	key, value = types.Normalize(key), types.Normalize(value)
-	kb, err := serde(h.t, kt, true).Serialize(topic, key)
+	kb, err := h.serde(kt, true).Serialize(topic, key)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	vb, err := serde(h.t, vt, false).Serialize(topic, value)
+	vb, err := h.serde(vt, false).Serialize(topic, value)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -128,11 +151,11 @@ func (h *harness) out(topic, kt, vt string) []string {
 	h.t.Helper()
 	var lines []string
 	for _, r := range h.drv.ReadOutput(topic) {
-		k, err := serde(h.t, kt, true).Deserialize(topic, r.Key)
+		k, err := h.serde(kt, true).Deserialize(topic, r.Key)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		v, err := serde(h.t, vt, false).Deserialize(topic, r.Value)
+		v, err := h.serde(vt, false).Deserialize(topic, r.Value)
 		if err != nil {
 			h.t.Fatal(err)
 		}

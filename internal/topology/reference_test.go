@@ -13,7 +13,8 @@ const corpus = "../../../shared/ksml-corpus"
 
 func loadDef(t *testing.T, path, ns string) *definition.Definition {
 	t.Helper()
-	def, err := definition.Load(path, definition.Options{Namespace: ns})
+	def, err := definition.Load(path, definition.Options{Namespace: ns,
+		SchemaDirs: []string{filepath.Join(corpus, "ksml/src/test/resources/schemas")}})
 	if err != nil {
 		t.Fatalf("loading %s: %v", path, err)
 	}
