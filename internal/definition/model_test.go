@@ -206,3 +206,46 @@ func TestSignatures(t *testing.T) {
 		t.Error("forEach must return nothing")
 	}
 }
+
+func TestInlineStoreNames(t *testing.T) {
+	src := []byte(`
+tables:
+  t:
+    topic: table-topic
+    keyType: string
+    valueType: json
+    store:
+      type: keyValue
+      persistent: true
+streams:
+  s:
+    topic: s
+    keyType: string
+    valueType: json
+pipelines:
+  p:
+    from: s
+    via:
+      - type: groupByKey
+      - type: count
+        store:
+          type: keyValue
+      - type: toStream
+    to:
+      topic: counts
+      valueType: long
+`)
+	def, err := definition.Parse("stores.yaml", src, definition.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := def.Topic("t").Store; s.Name != "table-topic" || s.Def.Name != "table-topic" || !s.Inline {
+		t.Errorf("table store = %+v", s)
+	}
+	if s := def.Pipelines[0].Via[1].Store; s.Def.Name != "pipelines_p_via_step2_store" || s.Def.Type != definition.StoreKeyValue {
+		t.Errorf("count store = %+v", s.Def)
+	}
+	if len(def.InlineStores) != 2 {
+		t.Errorf("%d inline stores", len(def.InlineStores))
+	}
+}

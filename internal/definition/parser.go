@@ -518,6 +518,12 @@ func (p *parser) parseTopic(n *yaml.Node, spec *objSpec, kind TopicKind, path, w
 	t.Partitioner = p.functionRef(o, "partitioner", FuncStreamPartitioner, path)
 	if spec.field("store") != nil {
 		t.Store = p.storeRef(o, "store", StoreKeyValue, path)
+		// An unnamed table store is named after the topic, as upstream does,
+		// so interactive queries find it by topic name.
+		if t.Store != nil && t.Store.Inline && t.Store.Def != nil && !hasKey(deref(o.node("store")), "name") && t.Topic != "" {
+			t.Store.Def.Name = t.Topic
+			t.Store.Name = t.Topic
+		}
 	}
 	return t
 }
