@@ -93,3 +93,53 @@ func BenchmarkStoreGetPut(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChainConverted runs two valueTransformers, converting the value
+// to the data model between them and writing JSON in Go at the end.
+func BenchmarkChainConverted(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	f := define(b, m, FunctionSpec{Name: "cqrs", Type: "valueTransformer", Code: src(cqrsCode, 1)})
+	g := define(b, m, FunctionSpec{Name: "tag", Type: "valueTransformer", Code: src("value['source'] = 'ksml'\nreturn value", 1)})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := f.Call(nil, "user-42", cqrsInput)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v, err = g.Call(nil, "user-42", v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := types.MarshalJSON(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkChainDeferred runs the same chain keeping the value a live
+// Python object (CallDeferred) and writing JSON in C.
+func BenchmarkChainDeferred(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	f := define(b, m, FunctionSpec{Name: "cqrs", Type: "valueTransformer", Code: src(cqrsCode, 1)})
+	g := define(b, m, FunctionSpec{Name: "tag", Type: "valueTransformer", Code: src("value['source'] = 'ksml'\nreturn value", 1)})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := f.CallDeferred(nil, "user-42", cqrsInput)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := g.CallDeferred(nil, "user-42", v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := w.(*Object).KSMLJSON(); err != nil {
+			b.Fatal(err)
+		}
+		w.(*Object).Release()
+		v.(*Object).Release()
+	}
+}

@@ -838,7 +838,17 @@ int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, 
 		encode_exception(out);
 		rc = KSML_PYERR;
 	} else {
-		int erc = json_out ? encode_json(out, res, 0) : encode(out, res, 0, 0);
+		int erc;
+		if (json_out == 1) {
+			erc = encode_json(out, res, 0);
+		} else if (json_out == 2 && (PyDict_CheckExact(res) || PyList_CheckExact(res))) {
+			// Keep containers as live objects (a new reference for Go).
+			Py_INCREF(res);
+			put_byte(out, 'P');
+			erc = put_i64(out, (int64_t)(uintptr_t)res);
+		} else {
+			erc = encode(out, res, 0, 0);
+		}
 		if (erc < 0) {
 			conversion_error(out);
 			rc = KSML_CONVERR;
@@ -848,6 +858,18 @@ int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, 
 cleanup:
 	for (int k = 0; k < decoded; k++) Py_DECREF(args[k]);
 	if (args != stackargs) PyMem_Free(args);
+	leave();
+	return rc;
+}
+
+int ksml_obj_value(void *obj, int json, ksml_buf *out) {
+	enter();
+	out->len = 0;
+	int rc = KSML_OK;
+	if ((json ? encode_json(out, (PyObject *)obj, 0) : encode(out, (PyObject *)obj, 0, 0)) < 0) {
+		conversion_error(out);
+		rc = KSML_CONVERR;
+	}
 	leave();
 	return rc;
 }

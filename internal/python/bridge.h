@@ -35,9 +35,13 @@ enum {
 int ksml_init(const char *bootstrap, ksml_buf *err);
 void ksml_set_guards(int flags);
 int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, ksml_buf *out);
+// ksml_call calls fn; json_out selects the result form: 0 the value
+// encoding, 1 JSON text, 2 the value encoding with dicts and lists kept as
+// object references.
 int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx,
               int64_t deadline_ns, int json_out, ksml_buf *out);
 void ksml_decref(void *obj);
+int ksml_obj_value(void *obj, int json, ksml_buf *out);
 int ksml_watchdog(int64_t now_ns);
 void ksml_buf_free(ksml_buf *b);
 int ksml_buf_put(ksml_buf *b, const void *p, size_t n);

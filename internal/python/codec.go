@@ -143,6 +143,16 @@ func (e *encoder) value(v any) error {
 		e.str(types.FormatInstant(x.End))
 		e.key("key")
 		return e.value(x.Key)
+	case *Object:
+		x.mu.Lock()
+		ref := x.ref
+		x.mu.Unlock()
+		if ref == nil || ref.p == nil {
+			return errReleased
+		}
+		p := ref.p
+		e.tag(tagRef)
+		e.buf = append(e.buf, (*[8]byte)(unsafe.Pointer(&p))[:]...)
 	case *pyRef:
 		e.tag(tagRef)
 		p := x.p

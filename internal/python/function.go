@@ -8,6 +8,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/cgo"
 	"strings"
 	"sync"
@@ -338,6 +339,14 @@ var encoders = sync.Pool{New: func() any { return &encoder{buf: make([]byte, 0, 
 
 // invoke runs the function and leaves the encoded result (or error) in out.
 func (f *Function) invoke(ctx *CallContext, args []any, jsonOut bool, out *C.ksml_buf) (C.int, error) {
+	mode := 0
+	if jsonOut {
+		mode = 1
+	}
+	return f.invokeMode(ctx, args, mode, out)
+}
+
+func (f *Function) invokeMode(ctx *CallContext, args []any, mode int, out *C.ksml_buf) (C.int, error) {
 	if len(args) < f.nrequired || len(args) > f.nparams {
 		if f.nrequired == f.nparams {
 			return 0, &FunctionError{Function: f.name, Message: fmt.Sprintf("expects %d arguments, got %d", f.nparams, len(args))}
@@ -366,11 +375,8 @@ func (f *Function) invoke(ctx *CallContext, args []any, jsonOut bool, out *C.ksm
 	if len(enc.buf) > 0 {
 		in = (*C.char)(unsafe.Pointer(&enc.buf[0]))
 	}
-	jo := C.int(0)
-	if jsonOut {
-		jo = 1
-	}
-	rc := C.ksml_call(f.ref.p, in, C.size_t(len(enc.buf)), C.int(len(args)), handle, C.int64_t(deadline), jo, out)
+	rc := C.ksml_call(f.ref.p, in, C.size_t(len(enc.buf)), C.int(len(args)), handle, C.int64_t(deadline), C.int(mode), out)
+	runtime.KeepAlive(args) // live objects among args must outlive the call
 	switch rc {
 	case C.KSML_OK:
 		return rc, nil

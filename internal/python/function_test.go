@@ -2,6 +2,7 @@ package python
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -289,4 +290,56 @@ func TestCallJSON(t *testing.T) {
 	if string(got) != `{"n":2,"s":"a\"b\né","f":1.0,"t":[1,null]}` {
 		t.Errorf("CallJSON = %s", got)
 	}
+}
+
+func TestCallDeferred(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "deferred")
+	build := define(t, m, FunctionSpec{Name: "build", Type: "valueTransformer", Expression: src("{'id': key, 'items': [value]}", 1)})
+	enrich := define(t, m, FunctionSpec{Name: "enrich", Type: "valueTransformer", Code: src("value['n'] = len(value['items'])\nreturn value", 1)})
+	scalar := define(t, m, FunctionSpec{Name: "scalar", Type: "valueTransformer", Expression: src("value * 2", 1)})
+	pred := define(t, m, FunctionSpec{Name: "pred", Type: "predicate", Expression: src("'id' in value", 1)})
+
+	v, err := build.CallDeferred(nil, "k1", int64(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, ok := v.(*Object)
+	if !ok {
+		t.Fatalf("CallDeferred returned %T", v)
+	}
+	if ok, err := pred.Call(nil, "k1", obj); err != nil || ok != true {
+		t.Errorf("predicate on object: %v %v", ok, err)
+	}
+	v2, err := enrich.CallDeferred(nil, "k1", obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := v2.(*Object).KSMLJSON()
+	if err != nil || string(js) != `{"id":"k1","items":[5],"n":1}` {
+		t.Errorf("KSMLJSON = %s, %v", js, err)
+	}
+	r, err := obj.Resolve() // the same dict, mutated by enrich
+	if err != nil || show(r) != `{id: "k1", items: [5], n: 1}` {
+		t.Errorf("Resolve = %s, %v", show(r), err)
+	}
+	if got, err := scalar.CallDeferred(nil, "k", int64(4)); err != nil || got != int64(8) {
+		t.Errorf("scalar result: %v %v", got, err)
+	}
+	obj.Release()
+	obj.Release()
+	if _, err := obj.Resolve(); err == nil {
+		t.Error("Resolve after Release succeeded")
+	}
+	if _, err := pred.Call(nil, "k", obj); err == nil {
+		t.Error("passing a released object succeeded")
+	}
+	// Objects dropped without Release are freed by the finalizer.
+	for i := 0; i < 100; i++ {
+		if _, err := build.CallDeferred(nil, "k", int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.GC()
 }
