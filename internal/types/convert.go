@@ -777,7 +777,8 @@ func equalSlices(x, y []any, depth int) bool {
 
 // Format spells a value as upstream's toString does, which is also what a
 // conversion to string produces: a top-level string as is, nested strings
-// quoted, structs as {"a": 1, "b": "x"}, lists as [1, 2], tuples as (1, 2),
+// quoted, structs as {"a": 1, "b": "x"} with fields sorted by name as
+// upstream's sorted structs print them, lists as [1, 2], tuples as (1, 2),
 // floats as Java prints them (1.0), bytes as hex [01, FF], null as null.
 func Format(v any) string {
 	var b []byte
@@ -821,13 +822,14 @@ func appendFormat(dst []byte, v any, nested bool, depth int) []byte {
 			return append(dst, "null"...)
 		}
 		dst = append(dst, '{')
-		for i, k := range x.keys {
+		for i, k := range upstreamKeyOrder(x.keys) {
 			if i > 0 {
 				dst = append(dst, ", "...)
 			}
+			v, _ := x.Get(k)
 			dst = AppendJSONString(dst, k)
 			dst = append(dst, ": "...)
-			dst = appendFormat(dst, Normalize(x.vals[i]), true, depth+1)
+			dst = appendFormat(dst, Normalize(v), true, depth+1)
 		}
 		return append(dst, '}')
 	case Windowed:
@@ -846,6 +848,25 @@ func appendFormat(dst []byte, v any, nested bool, depth int) []byte {
 }
 
 const upperHex = "0123456789ABCDEF"
+
+// upstreamKeyOrder returns keys in the order upstream's structs (sorted maps)
+// iterate them: the empty key first, then names in lexical order, then names
+// starting with "@" (metadata, as XML attributes) in lexical order.
+func upstreamKeyOrder(keys []string) []string {
+	out := append([]string(nil), keys...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a == "" || b == "" {
+			return a == "" && b != ""
+		}
+		ma, mb := a[0] == '@', b[0] == '@'
+		if ma != mb {
+			return mb
+		}
+		return a < b
+	})
+	return out
+}
 
 func appendFormatSeq(dst []byte, xs []any, open, close byte, depth int) []byte {
 	dst = append(dst, open)

@@ -95,7 +95,7 @@ func TestConvert(t *testing.T) {
 		{true, "string", "true"},
 		{nil, "string", nil},
 		{nil, "avro:X", nil},
-		{st("sensor", "s1", "temp", int64(20), "ok", true), "string", `{"sensor": "s1", "temp": 20, "ok": true}`},
+		{st("sensor", "s1", "temp", int64(20), "ok", true), "string", `{"ok": true, "sensor": "s1", "temp": 20}`},
 		{[]any{int64(1), "a", nil}, "string", `[1, "a", null]`},
 		{Tuple{"k", 1.5}, "string", `("k", 1.5)`},
 		{int64(5), "double", 5.0},
@@ -302,9 +302,10 @@ func TestFormat(t *testing.T) {
 		{"top", "top"},
 		{[]any{"a\"b", nil, true, 1.0, 0.001, 1e7, 1.5e-5, int64(-3)}, `["a\"b", null, true, 1.0, 0.001, 1.0E7, 1.5E-5, -3]`},
 		{st("k", st("n", []any{})), `{"k": {"n": []}}`},
+		{st("b", int64(1), "@attr", "x", "a", int64(2), "", int64(0), "B", int64(3)), `{"": 0, "B": 3, "a": 2, "b": 1, "@attr": "x"}`},
 		{Tuple{"a", int64(1)}, `("a", 1)`},
 		{[]byte{0x01, 0xab}, "[01, AB]"},
-		{Windowed{Key: "k", Start: 0, End: 1500}, `{"start": 0, "end": 1500, "startTime": "1970-01-01T00:00:00Z", "endTime": "1970-01-01T00:00:01.500Z", "key": "k"}`},
+		{Windowed{Key: "k", Start: 0, End: 1500}, `{"end": 1500, "endTime": "1970-01-01T00:00:01.500Z", "key": "k", "start": 0, "startTime": "1970-01-01T00:00:00Z"}`},
 	}
 	for _, c := range cases {
 		if got := Format(c.v); got != c.want {

@@ -12,9 +12,13 @@ import (
 // JSON text <-> data model. It lives here, not in a notation package, because
 // the conversion rules themselves need it (string -> struct/list goes through
 // JSON, as upstream). The output matches upstream's JSON mapper: compact (no
-// spaces), fields in struct order, non-ASCII written as UTF-8, only quotes,
-// backslashes and control characters escaped, floats spelled as Java does
-// (1.0, 1.0E20), NaN and infinities as strings, bytes as base64.
+// spaces), non-ASCII written as UTF-8, only quotes, backslashes and control
+// characters escaped, floats spelled as Java does (1.0, 1.0E20), NaN and
+// infinities as strings, bytes as base64. One deliberate difference: fields
+// are written in the struct's order (the document's, or the Python dict's),
+// where upstream sorts them by name because its structs are sorted maps. JSON
+// readers do not depend on field order, and keeping it lets records pass
+// through byte for byte and agree with JSON the Python bridge writes itself.
 
 // JSONMarshaler is implemented by values (typically Deferred ones, such as a
 // live Python object) that can produce their own JSON text faster than a
