@@ -20,14 +20,14 @@ import (
 
 // harness runs one definition on the test driver with real CPython.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	drv    *testdriver.Driver
 	res    *Result
 	stdout *bytes.Buffer
 	serdes NotationSerdes
 }
 
-func pythonInterp(t *testing.T) *python.Interpreter {
+func pythonInterp(t testing.TB) *python.Interpreter {
 	t.Helper()
 	in, err := python.Init(python.Options{})
 	if err != nil {
@@ -38,7 +38,7 @@ func pythonInterp(t *testing.T) *python.Interpreter {
 
 // testSerdes serves binary, json and Avro (Confluent wire format over an
 // in-memory registry) with schemas from the corpus schema directory.
-func testSerdes(t *testing.T) NotationSerdes {
+func testSerdes(t testing.TB) NotationSerdes {
 	t.Helper()
 	reg := notation.NewRegistry()
 	mem := schemaregistry.NewMemory()
@@ -54,7 +54,7 @@ func testSerdes(t *testing.T) NotationSerdes {
 }
 
 // buildDef builds a loaded definition; err is the build error.
-func buildDef(t *testing.T, def *definition.Definition) (*harness, error) {
+func buildDef(t testing.TB, def *definition.Definition) (*harness, error) {
 	t.Helper()
 	stores := map[string]*store.KeyValueBuilder{}
 	out := &bytes.Buffer{}
@@ -75,7 +75,7 @@ func buildDef(t *testing.T, def *definition.Definition) (*harness, error) {
 }
 
 // corpusHarness loads an upstream pipeline definition.
-func corpusHarness(t *testing.T, name string) *harness {
+func corpusHarness(t testing.TB, name string) *harness {
 	t.Helper()
 	path := filepath.Join(corpus, "ksml/src/test/resources/pipelines", name)
 	if _, err := os.Stat(path); err != nil {
@@ -89,7 +89,7 @@ func corpusHarness(t *testing.T, name string) *harness {
 }
 
 // yamlHarness parses a definition written in the test.
-func yamlHarness(t *testing.T, src string) *harness {
+func yamlHarness(t testing.TB, src string) *harness {
 	t.Helper()
 	h, err := yamlBuild(t, src)
 	if err != nil {
@@ -98,7 +98,7 @@ func yamlHarness(t *testing.T, src string) *harness {
 	return h
 }
 
-func yamlBuild(t *testing.T, src string) (*harness, error) {
+func yamlBuild(t testing.TB, src string) (*harness, error) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "def.yaml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
@@ -164,7 +164,7 @@ func (h *harness) out(topic, kt, vt string) []string {
 	return lines
 }
 
-func expect(t *testing.T, what string, got []string, want ...string) {
+func expect(t testing.TB, what string, got []string, want ...string) {
 	t.Helper()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("%s:\n got: %q\nwant: %q", what, got, want)

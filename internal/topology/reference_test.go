@@ -11,7 +11,7 @@ import (
 
 const corpus = "../../../shared/ksml-corpus"
 
-func loadDef(t *testing.T, path, ns string) *definition.Definition {
+func loadDef(t testing.TB, path, ns string) *definition.Definition {
 	t.Helper()
 	def, err := definition.Load(path, definition.Options{Namespace: ns,
 		SchemaDirs: []string{filepath.Join(corpus, "ksml/src/test/resources/schemas")}})

@@ -238,3 +238,53 @@ func TestTopologyRejectsBadGraphs(t *testing.T) {
 		}
 	}
 }
+
+func TestLoggedStoreWritesChangelog(t *testing.T) {
+	topo := streams.NewTopology("app")
+	must(t, topo.AddSource("in", []string{"input"}, streams.SourceOptions{KeySerde: ss, ValueSerde: ss}))
+	must(t, topo.AddProcessor("save", func() streams.Processor {
+		return streams.ProcessorFunc(func(ctx *streams.ProcessorContext, r streams.Record) error {
+			st, err := ctx.Store("kv")
+			if err != nil {
+				return err
+			}
+			kv := store.NewKeyValue(st.(streams.KeyValueStore), ss, ss)
+			if r.Value == nil {
+				_, err = kv.Delete(r.Key)
+				return err
+			}
+			return kv.Put(r.Key, r.Value)
+		})
+	}, "in"))
+	must(t, topo.AddStateStore(&store.KeyValueBuilder{StoreName: "kv", KeySerde: ss, ValueSerde: ss, LoggingOn: true}, "save"))
+	d, err := testdriver.New(topo, testdriver.Options{})
+	must(t, err)
+	defer d.Close()
+	must(t, d.Pipe("input", []byte("a"), []byte("1"), 7, nil))
+	must(t, d.Pipe("input", []byte("a"), nil, 8, nil))
+	if got, want := outputs(d, "app-kv-changelog"), "a=1@7 a=null@8"; got != want {
+		t.Errorf("changelog: got %q want %q", got, want)
+	}
+	if its := topo.InternalTopics(); len(its) != 1 || its[0].Name != "app-kv-changelog" || its[0].Kind != "changelog" {
+		t.Errorf("internal topics: %+v", its)
+	}
+}
+
+func TestStoreNotConnectedIsAnError(t *testing.T) {
+	topo := streams.NewTopology("app")
+	must(t, topo.AddSource("in", []string{"input"}, streams.SourceOptions{KeySerde: ss, ValueSerde: ss}))
+	must(t, topo.AddProcessor("p", func() streams.Processor {
+		return streams.ProcessorFunc(func(ctx *streams.ProcessorContext, r streams.Record) error {
+			_, err := ctx.Store("other")
+			return err
+		})
+	}, "in"))
+	must(t, topo.AddStateStore(&store.KeyValueBuilder{StoreName: "other", KeySerde: ss, ValueSerde: ss}))
+	d, err := testdriver.New(topo, testdriver.Options{})
+	must(t, err)
+	defer d.Close()
+	err = d.Pipe("input", []byte("k"), []byte("v"), 1, nil)
+	if err == nil || err.Error() != `p: store "other" is not connected to processor "p"` {
+		t.Fatalf("got %v", err)
+	}
+}
