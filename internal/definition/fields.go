@@ -152,12 +152,37 @@ func (o *obj) typ(name string) TypeRef {
 	return t
 }
 
+// code reads Python source. Like upstream, a YAML boolean becomes True or
+// False, and a list (an expression whose brackets YAML took for a list) is
+// rebuilt as "[a,b]".
 func (o *obj) code(name string) *Code {
+	n := o.node(name)
+	if n != nil && n.Kind == yaml.SequenceNode {
+		var parts []string
+		for _, c := range n.Content {
+			c = deref(c)
+			if c.Kind != yaml.ScalarNode {
+				o.p.d.add(o.p.pos(c), "%s in %s must be Python code, not a nested %s", name, o.what, kindName(c))
+				return nil
+			}
+			parts = append(parts, c.Value)
+		}
+		return &Code{Text: "[" + strings.Join(parts, ",") + "]", Pos: o.p.pos(n)}
+	}
 	n, ok := o.scalar(name, "Python code")
 	if !ok {
 		return nil
 	}
-	return &Code{Text: n.Value, Pos: o.p.codePos(n)}
+	text := n.Value
+	if n.Tag == "!!bool" {
+		switch strings.ToLower(text) {
+		case "true":
+			text = "True"
+		case "false":
+			text = "False"
+		}
+	}
+	return &Code{Text: text, Pos: o.p.codePos(n)}
 }
 
 func (o *obj) strings(name string) ([]string, []Pos) {

@@ -249,3 +249,39 @@ pipelines:
 		t.Errorf("%d inline stores", len(def.InlineStores))
 	}
 }
+
+func TestCodeScalars(t *testing.T) {
+	src := []byte(`
+functions:
+  always:
+    type: predicate
+    expression: true
+  pair:
+    type: keyValueToValueListTransformer
+    expression: [key, value]
+    resultType: "[string]"
+  quoted:
+    type: valueTransformer
+    expression: "value['a']"
+    resultType: json
+  folded:
+    type: forEach
+    code: >
+      log.info("one")
+`)
+	def, err := definition.Parse("code.yaml", src, definition.Options{Code: pythonChecker()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"always": "True", "pair": "[key,value]", "quoted": "value['a']"} {
+		if got := def.Function(name).Expression.Text; got != want {
+			t.Errorf("%s expression = %q, want %q", name, got, want)
+		}
+	}
+	if p := def.Function("quoted").Expression.Pos; p.Line != 12 || p.Col != 18 {
+		t.Errorf("quoted expression at %v, want line 12 col 18", p)
+	}
+	if c := def.Function("folded").Code; c.Pos.Line != 17 || c.Pos.Col != 7 {
+		t.Errorf("folded code at %v, want 17:7", c.Pos)
+	}
+}
