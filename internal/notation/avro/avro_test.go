@@ -666,3 +666,19 @@ func TestNotationConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A decimal without a valid precision is ignored, as Avro's Java parser
+// ignores invalid logical types: the field is plain bytes.
+func TestInvalidDecimalIsPlainBytes(t *testing.T) {
+	s, err := ParseSchema(`{"type":"record","name":"D","fields":[{"name":"d","type":{"type":"bytes","logicalType":"decimal"}},{"name":"e","type":{"type":"bytes","logicalType":"decimal","precision":2,"scale":5}}]}`, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Conform(st("d", []byte{1, 2}, "e", []byte{3}), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := st("d", []byte{1, 2}, "e", []byte{3})
+	want.Schema = &types.StructSchema{Name: "D"}
+	mustEqual(t, got, want)
+}

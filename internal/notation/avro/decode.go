@@ -467,9 +467,9 @@ func compilePrimitive(w, r *avro.PrimitiveSchema) (decodeFn, error) {
 // logicalCheck returns the read-side validation of r's logical type, nil when
 // there is nothing to check.
 func logicalCheck(r *avro.PrimitiveSchema) func(any) error {
-	switch l := r.Logical().(type) {
-	case *avro.DecimalLogicalSchema:
-		if r.Type() != avro.Bytes {
+	if _, isDec := r.Logical().(*avro.DecimalLogicalSchema); isDec {
+		l, ok := decimalOf(r)
+		if !ok {
 			return nil
 		}
 		prec := l.Precision()
@@ -610,7 +610,11 @@ func decimalOf(s avro.Schema) (*avro.DecimalLogicalSchema, bool) {
 		return nil, false
 	}
 	dec, ok := p.Logical().(*avro.DecimalLogicalSchema)
-	return dec, ok
+	if !ok || dec.Precision() <= 0 || dec.Scale() < 0 || dec.Scale() > dec.Precision() {
+		// An invalid decimal is ignored, as Avro's Java parser ignores it.
+		return nil, false
+	}
+	return dec, true
 }
 
 // decimalString formats a two's-complement big-endian unscaled value with

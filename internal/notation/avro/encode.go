@@ -303,7 +303,7 @@ func encodePrimitive(dst []byte, s *avro.PrimitiveSchema, v any) ([]byte, error)
 		}
 		return appendBytes(dst, []byte(str)), nil
 	case avro.Bytes:
-		if dec, ok := s.Logical().(*avro.DecimalLogicalSchema); ok {
+		if dec, ok := decimalOf(s); ok {
 			str, ok := v.(string)
 			if !ok {
 				return dst, fmt.Errorf("decimal value must be a string, but was %s", kindOf(v))

@@ -131,7 +131,7 @@ func describe(s avro.Schema, seen map[string]bool) any {
 				return "string"
 			}
 		case avro.Decimal:
-			if p.Type() == avro.Bytes {
+			if _, ok := decimalOf(p); ok {
 				return "string"
 			}
 		case avro.Date, avro.TimeMillis:
