@@ -204,3 +204,17 @@ func FuzzPrimitives(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkBinaryLongRoundTrip(b *testing.B) {
+	s := mustSerde(b, "long")
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := s.Serialize(int64(1234567), "t", true, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Deserialize(out, "t", true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
