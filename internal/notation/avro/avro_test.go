@@ -352,7 +352,7 @@ func TestReadErrors(t *testing.T) {
 	if errors.As(err, &se); se.Field != "optDec" {
 		t.Fatalf("truncated field = %q, want optDec (err %v)", se.Field, err)
 	}
-	se.Partition, se.Offset = 2, 41
+	se.SetPosition(2, 41)
 	if !strings.Contains(se.Error(), "topic all, partition 2, offset 41, field optDec:") {
 		t.Fatalf("error text = %s", se.Error())
 	}

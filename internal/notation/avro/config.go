@@ -3,7 +3,6 @@ package avro
 import (
 	"fmt"
 	"log/slog"
-	"maps"
 
 	"ksml/internal/notation"
 	"ksml/internal/schemaregistry"
@@ -22,10 +21,12 @@ func IsAvroType(typ string) bool { return typ == TypeConfluent || typ == TypeApi
 // MergeConfig merges serde properties as upstream's runner does: the Kafka
 // configuration first, then the referenced schema registry's `config`, then
 // the notation's own `config`; later maps win. Nil maps are skipped.
-func MergeConfig(layers ...map[string]any) map[string]any {
+func MergeConfig(layers ...map[string]string) map[string]any {
 	out := map[string]any{}
 	for _, l := range layers {
-		maps.Copy(out, l)
+		for k, v := range l {
+			out[k] = v
+		}
 	}
 	return out
 }
@@ -79,9 +80,10 @@ func Create(name, typ string, props map[string]any, loader *Loader) (*Notation, 
 
 // NotationConfig is one `ksml.notations.<alias>` entry.
 type NotationConfig struct {
+	Name           string // the alias used in types
 	Type           string
 	SchemaRegistry string // a key of ksml.schemaRegistries, or ""
-	Config         map[string]any
+	Config         map[string]string
 }
 
 // RegisterRunnerNotations registers the Avro notations of a runner config in
@@ -91,7 +93,7 @@ type NotationConfig struct {
 // and, when `ksml.notations` is empty, `avro` as Confluent Avro (upstream's
 // deprecated fallback, with its warning). registries maps a registry name to
 // its `config`. Aliases of other types are left to their packages.
-func RegisterRunnerNotations(reg *notation.Registry, loader *Loader, kafkaConfig map[string]any, registries map[string]map[string]any, notations map[string]NotationConfig) error {
+func RegisterRunnerNotations(reg *notation.Registry, loader *Loader, kafkaConfig map[string]string, registries map[string]map[string]string, notations []NotationConfig) error {
 	for _, typ := range []string{TypeConfluent, TypeApicurio} {
 		n, err := Create(typ, typ, MergeConfig(kafkaConfig), loader)
 		if err != nil {
@@ -99,11 +101,12 @@ func RegisterRunnerNotations(reg *notation.Registry, loader *Loader, kafkaConfig
 		}
 		reg.Register(typ, n)
 	}
-	for alias, nc := range notations {
+	for _, nc := range notations {
+		alias := nc.Name
 		if !IsAvroType(nc.Type) {
 			continue
 		}
-		var srConfig map[string]any
+		var srConfig map[string]string
 		if nc.SchemaRegistry != "" {
 			cfg, ok := registries[nc.SchemaRegistry]
 			if !ok {

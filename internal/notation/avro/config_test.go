@@ -16,16 +16,16 @@ func TestRegisterRunnerNotations(t *testing.T) {
 	srv := httptest.NewServer(schemaregistry.Handler(mem, schemaregistry.HandlerOptions{Username: "u", Password: "p"}))
 	defer srv.Close()
 	reg := notation.NewRegistry()
-	registries := map[string]map[string]any{
+	registries := map[string]map[string]string{
 		"apicurio":  {"apicurio.registry.url": srv.URL + "/apis/registry/v3", "apicurio.registry.auth.username": "u", "apicurio.registry.auth.password": "p"},
 		"confluent": {"schema.registry.url": srv.URL + "/apis/ccompat/v7", "basic.auth.user.info": "u:p"},
 	}
-	notations := map[string]NotationConfig{
-		"avro":       {Type: TypeApicurio, SchemaRegistry: "apicurio", Config: map[string]any{"apicurio.registry.auto-register": "true"}},
-		"cavro":      {Type: TypeConfluent, SchemaRegistry: "confluent"},
-		"jsonschema": {Type: "apicurio_jsonschema", SchemaRegistry: "apicurio"},
+	notations := []NotationConfig{
+		{Name: "avro", Type: TypeApicurio, SchemaRegistry: "apicurio", Config: map[string]string{"apicurio.registry.auto-register": "true"}},
+		{Name: "cavro", Type: TypeConfluent, SchemaRegistry: "confluent"},
+		{Name: "jsonschema", Type: "apicurio_jsonschema", SchemaRegistry: "apicurio"},
 	}
-	if err := RegisterRunnerNotations(reg, NewLoader(dir), map[string]any{"bootstrap.servers": "x"}, registries, notations); err != nil {
+	if err := RegisterRunnerNotations(reg, NewLoader(dir), map[string]string{"bootstrap.servers": "x"}, registries, notations); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reg.Lookup("jsonschema"); err == nil {
@@ -63,7 +63,7 @@ func TestRegisterRunnerNotations(t *testing.T) {
 
 	// No ksml.notations: avro is Confluent over the Kafka config's URL.
 	reg2 := notation.NewRegistry()
-	if err := RegisterRunnerNotations(reg2, NewLoader(dir), map[string]any{"schema.registry.url": srv.URL, "basic.auth.user.info": "u:p"}, nil, nil); err != nil {
+	if err := RegisterRunnerNotations(reg2, NewLoader(dir), map[string]string{"schema.registry.url": srv.URL, "basic.auth.user.info": "u:p"}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	n, err := reg2.Lookup("avro")
@@ -74,7 +74,7 @@ func TestRegisterRunnerNotations(t *testing.T) {
 		t.Fatalf("fallback registry: %v", err)
 	}
 
-	bad := map[string]NotationConfig{"avro": {Type: TypeApicurio, Config: map[string]any{"apicurio.registry.as-confluent": true}}}
+	bad := []NotationConfig{{Name: "avro", Type: TypeApicurio, Config: map[string]string{"apicurio.registry.as-confluent": "true"}}}
 	if err := RegisterRunnerNotations(notation.NewRegistry(), NewLoader(dir), nil, nil, bad); err == nil || !strings.Contains(err.Error(), "notation avro: configuration key 'apicurio.registry.as-confluent' no longer exists") {
 		t.Fatalf("v2 config: err = %v", err)
 	}

@@ -505,6 +505,12 @@ func (e *SerdeError) Error() string {
 
 func (e *SerdeError) Unwrap() error { return e.Err }
 
+// SetPosition records where the failing record sits; the engine calls it
+// (errors.As) because serdes see only the topic.
+func (e *SerdeError) SetPosition(partition int32, offset int64) {
+	e.Partition, e.Offset = partition, offset
+}
+
 func (s *Serde) fail(op, topic string, err error) error {
 	se := &SerdeError{Op: op, Notation: s.name(), Topic: topic, Partition: -1, Offset: -1, Err: err}
 	var fe *FieldError
