@@ -26,7 +26,7 @@ type builder struct {
 	def     *definition.Definition
 	fns     map[*definition.FunctionDef]Function
 	sources map[string]stream // topic -> source
-	results map[*definition.Pipeline]stream
+	results map[string]stream // pipeline and branch results by their `as` name
 	names   map[string]bool
 }
 
@@ -45,7 +45,7 @@ func Build(defs []*definition.Definition, opts Options) (*Result, error) {
 		res:     &Result{Stores: map[string]*store.KeyValueBuilder{}},
 		fns:     map[*definition.FunctionDef]Function{},
 		sources: map[string]stream{},
-		results: map[*definition.Pipeline]stream{},
+		results: map[string]stream{},
 		names:   map[string]bool{},
 	}
 	b.res.Topology = b.topo
@@ -235,13 +235,13 @@ func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, e
 
 func (b *builder) resolveRef(ref *definition.TopicRef) (stream, error) {
 	switch {
-	case ref.Pipeline != nil:
-		s, ok := b.results[ref.Pipeline]
+	case ref.Pipeline != nil || ref.Branch != nil:
+		s, ok := b.results[b.def.Namespace+"\x00"+ref.Name]
 		if !ok {
-			return stream{}, errAt(ref.Pos, "pipeline %q must be defined before it is used", ref.Name)
+			return stream{}, errAt(ref.Pos, "%q must be defined before it is used", ref.Name)
 		}
 		if s.node == "" {
-			return stream{}, errAt(ref.Pos, "the result of pipeline %q is not a stream; only streams are supported yet", ref.Name)
+			return stream{}, errAt(ref.Pos, "the result %q is not a stream; only streams are supported yet", ref.Name)
 		}
 		return s, nil
 	case ref.Def != nil:
@@ -511,13 +511,14 @@ func (b *builder) repartition(s stream, op *definition.Operation, name string) (
 
 func (b *builder) sink(s stream, p *definition.Pipeline, sk *definition.Sink) error {
 	if sk == nil {
-		b.results[p] = s
+		b.results[b.def.Namespace+"\x00"+p.Name] = s
 		return nil
 	}
 	name := b.nodeName("", sk.DerivedName)
 	switch sk.Type {
 	case definition.SinkAs:
-		b.results[p] = s
+		// Results are per definition: names are not visible across files.
+		b.results[b.def.Namespace+"\x00"+sk.As] = s
 		return nil
 	case definition.SinkTo:
 		if sk.To == nil || sk.To.Def == nil {

@@ -439,3 +439,26 @@ pipelines:
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestBranchResultUsedByLaterPipeline(t *testing.T) {
+	h := yamlHarness(t, jsonStreams+`
+pipelines:
+  split:
+    from: in
+    branch:
+      - if:
+          expression: value["n"] > 1
+        as: big
+      - to: out
+  big_ones:
+    from: big
+    to:
+      topic: big
+      keyType: string
+      valueType: json
+`)
+	h.mustPipe("in", "string", "json", "a", map[string]any{"n": 1}, 1)
+	h.mustPipe("in", "string", "json", "b", map[string]any{"n": 2}, 2)
+	expect(t, "out", h.out("out", "string", "json"), `a={"n":1}`)
+	expect(t, "big", h.out("big", "string", "json"), `b={"n":2}`)
+}

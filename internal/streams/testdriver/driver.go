@@ -77,13 +77,15 @@ func New(topo *streams.Topology, opts Options) (*Driver, error) {
 }
 
 // Pipe writes one record to topic and processes it and everything it causes
-// to completion. A record for a topic no source reads is only stored.
+// to completion. A record for a topic no source reads is dropped.
 func (d *Driver) Pipe(topic string, key, value []byte, timestamp int64, headers []streams.Header) error {
 	if d.closed {
 		return errors.New("test driver is closed")
 	}
 	d.pending = d.pending[:0]
-	d.pending = append(d.pending, d.append(topic, key, value, timestamp, headers))
+	off := d.offsets[topic]
+	d.offsets[topic] = off + 1
+	d.pending = append(d.pending, OutputRecord{Topic: topic, Offset: off, Key: key, Value: value, Timestamp: timestamp, Headers: headers})
 	var errs []error
 	for i := 0; i < len(d.pending); i++ {
 		rec := d.pending[i]
@@ -142,8 +144,8 @@ func (d *Driver) drainPending() error {
 	return errors.Join(errs...)
 }
 
-// Output returns every record written to topic so far (including records
-// piped in), without consuming them.
+// Output returns every record the topology wrote to topic so far, without
+// consuming them. Records piped in are not output (as TopologyTestDriver).
 func (d *Driver) Output(topic string) []OutputRecord { return d.written[topic] }
 
 // ReadOutput returns the records written to topic since the last
@@ -155,7 +157,7 @@ func (d *Driver) ReadOutput(topic string) []OutputRecord {
 	return all[from:]
 }
 
-// Topics returns the names of all topics that hold records, sorted.
+// Topics returns the names of all topics the topology wrote to, sorted.
 func (d *Driver) Topics() []string {
 	out := make([]string, 0, len(d.written))
 	for t := range d.written {
