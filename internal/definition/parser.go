@@ -325,6 +325,7 @@ func (p *parser) parseNamedFunction(name string, n *yaml.Node) *FunctionDef {
 		return nil
 	}
 	ft := FuncGeneric
+	badType := false
 	for _, e := range pairs(n) {
 		if e.key.Value != "type" {
 			continue
@@ -336,12 +337,20 @@ func (p *parser) parseNamedFunction(name string, n *yaml.Node) *FunctionDef {
 		}
 		t := FunctionType(v.Value)
 		if !validFunctionType(t) {
+			// Keep the function (as generic) so references to it do not
+			// cascade into more errors.
 			p.d.add(p.pos(v), "%s has unknown type %q%s", what, v.Value, didYouMean(v.Value, functionTypeNames()))
-			return nil
+			badType = true
+			continue
 		}
 		ft = t
 	}
-	o := p.object(n, functionSpec(ft, true), what)
+	spec := functionSpec(ft, true)
+	if badType {
+		spec = optionalType(spec, true)
+		spec = &objSpec{name: spec.name, doc: spec.doc, fields: append([]field{{name: "type", kind: fString}}, spec.fields[1:]...)}
+	}
+	o := p.object(n, spec, what)
 	if o == nil {
 		return nil
 	}

@@ -83,7 +83,8 @@ func (g *schemaGen) field(owner *objSpec, f field) map[string]any {
 	case fInt:
 		return map[string]any{"type": "integer"}
 	case fCode:
-		return map[string]any{"type": []any{"string", "boolean", "integer", "number"}}
+		return anyOf(map[string]any{"type": []any{"string", "boolean", "integer", "number"}},
+			map[string]any{"type": "array", "items": jsString})
 	case fEnum:
 		return map[string]any{"enum": f.enum}
 	case fFunction:
