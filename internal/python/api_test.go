@@ -506,3 +506,69 @@ func TestExceptionsNeverCrash(t *testing.T) {
 		}
 	}
 }
+
+// memTimestamped adds timestamps to memKV values.
+type memTimestamped struct{ *memKV }
+
+func (s memTimestamped) PutWithTimestamp(k, v any, ts int64) error {
+	return s.memKV.Put(k, structOf("value", v, "timestamp", ts))
+}
+func (s memTimestamped) PutIfAbsentWithTimestamp(k, v any, ts int64) (any, error) {
+	return s.memKV.PutIfAbsent(k, structOf("value", v, "timestamp", ts))
+}
+
+// memVersioned keeps every version of a key.
+type memVersioned struct {
+	versions map[string][]KeyValue // Key: timestamp
+}
+
+func (s *memVersioned) Name() string     { return "ver" }
+func (s *memVersioned) Persistent() bool { return true }
+func (s *memVersioned) IsOpen() bool     { return true }
+func (s *memVersioned) Flush() error     { return nil }
+func (s *memVersioned) GetVersioned(k any, asOf *int64) (any, error) {
+	var best *KeyValue
+	for i, kv := range s.versions[show(k)] {
+		if asOf == nil || kv.Key.(int64) <= *asOf {
+			best = &s.versions[show(k)][i]
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	return structOf("value", best.Value, "timestamp", best.Key), nil
+}
+func (s *memVersioned) PutVersioned(k, v any, ts int64) error {
+	s.versions[show(k)] = append(s.versions[show(k)], KeyValue{ts, v})
+	return nil
+}
+func (s *memVersioned) DeleteVersioned(k any, ts int64) (any, error) {
+	old, _ := s.GetVersioned(k, &ts)
+	return old, s.PutVersioned(k, nil, ts)
+}
+
+func TestTimestampedAndVersionedStores(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "tsv")
+	ts := memTimestamped{newMemKV("ts")}
+	ver := &memVersioned{versions: map[string][]KeyValue{}}
+	ctx := &CallContext{Stores: map[string]Store{"ts": ts, "ver": ver}}
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Stores: []string{"ts", "ver"}, Code: src(strings.Join([]string{
+		"ts.put(key, 'a', 100)",
+		"kept = ts.putIfAbsent(key, 'b', 200)",
+		"ver.put(key, 'v1', 10)",
+		"ver.put(key, 'v2', 20)",
+		"old = ver.get(key, 15)",
+		"ver.delete(key, 30)",
+		"return (ts.get(key), kept, old, ver.get(key, 25), ver.get(key)['value'])",
+	}, "\n"), 1)})
+	want := `({value: "a", timestamp: 100}, {value: "a", timestamp: 100}, {value: "v1", timestamp: 10}, {value: "v2", timestamp: 20}, None)`
+	if got := show(call(t, f, ctx, "k", nil)); got != want {
+		t.Errorf("got %s\nwant %s", got, want)
+	}
+	w := define(t, m, FunctionSpec{Name: "w", Type: "valueTransformer", ResultType: "windowed(string)",
+		Expression: src("{'start': 1, 'end': 2, 'startTime': 'x', 'endTime': 'y', 'key': key}", 1)})
+	if got := call(t, w, nil, "k", nil); got != (types.Windowed{Key: "k", Start: 1, End: 2}) {
+		t.Errorf("windowed result: %#v", got)
+	}
+}

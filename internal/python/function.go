@@ -410,6 +410,9 @@ func (f *Function) Call(ctx *CallContext, args ...any) (any, error) {
 		return nil, &FunctionError{Function: f.name, Message: err.Error()}
 	}
 	if f.result != nil && v != nil {
+		if _, ok := f.result.(types.WindowedType); ok {
+			v = windowedOf(v)
+		}
 		c, err := types.Convert(v, f.result)
 		if err != nil {
 			return nil, &FunctionError{Function: f.name, Message: "result does not match resultType: " + err.Error()}
@@ -566,4 +569,22 @@ func (f *Function) applyRule(v any) (any, error) {
 		return nil, fmt.Errorf("a %s must return a dict, got %s", f.typ, typeName(v))
 	}
 	return v, nil
+}
+
+// windowedOf turns a {start, end, key} dict (as Python sees windowed keys)
+// back into a types.Windowed; other values are returned unchanged.
+func windowedOf(v any) any {
+	s, ok := v.(*types.Struct)
+	if !ok {
+		return v
+	}
+	start, ok1 := s.Get("start")
+	end, ok2 := s.Get("end")
+	key, ok3 := s.Get("key")
+	st, ok4 := start.(int64)
+	en, ok5 := end.(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+		return v
+	}
+	return types.Windowed{Key: key, Start: st, End: en}
 }

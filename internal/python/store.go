@@ -55,6 +55,33 @@ type KeyValueStore interface {
 	ApproximateNumEntries() (int64, error)
 }
 
+// TimestampedKeyValueStore is a key/value store whose values carry a
+// timestamp: Get returns a {value, timestamp} struct, and Python's
+// put(key, value, timestamp) and putIfAbsent(key, value, timestamp) reach the
+// methods below.
+type TimestampedKeyValueStore interface {
+	KeyValueStore
+	PutWithTimestamp(key, value any, timestamp int64) error
+	PutIfAbsentWithTimestamp(key, value any, timestamp int64) (any, error)
+}
+
+// VersionedKeyValueStore is the Python API of a versioned key/value store:
+// get(key[, asOf]) returns {value, timestamp, validTo} or None,
+// put(key, value, timestamp) and delete(key, timestamp).
+type VersionedKeyValueStore interface {
+	Store
+	GetVersioned(key any, asOf *int64) (any, error)
+	PutVersioned(key, value any, timestamp int64) error
+	DeleteVersioned(key any, timestamp int64) (any, error)
+}
+
+// TimestampedWindowStore is a window store whose values carry a timestamp;
+// Python's put(key, value, windowStart, timestamp) reaches PutWithTimestamp.
+type TimestampedWindowStore interface {
+	WindowStore
+	PutWithTimestamp(key, value any, windowStart, timestamp int64) error
+}
+
 // WindowStore is the Python API of a window store. Time arguments are epoch
 // millis; backward asks for descending time order.
 type WindowStore interface {
@@ -226,7 +253,42 @@ func storeOp(st Store, op int, v []any) (any, error) {
 		return nil, st.Flush()
 	}
 	switch s := st.(type) {
+	case VersionedKeyValueStore:
+		switch op {
+		case opGet:
+			switch len(v) {
+			case 1:
+				return s.GetVersioned(v[0], nil)
+			case 2:
+				t, err := ints(1)
+				if err != nil {
+					return nil, err
+				}
+				return s.GetVersioned(v[0], &t[0])
+			}
+			return nil, errors.New("get takes (key) or (key, asOfTimestamp)")
+		case opPut:
+			if err := need(3); err != nil {
+				return nil, err
+			}
+			t, err := ints(2)
+			if err != nil {
+				return nil, err
+			}
+			return nil, s.PutVersioned(v[0], v[1], t[0])
+		case opDelete:
+			if err := need(2); err != nil {
+				return nil, err
+			}
+			t, err := ints(1)
+			if err != nil {
+				return nil, err
+			}
+			return s.DeleteVersioned(v[0], t[0])
+		}
+		return nil, errors.New("operation not supported by a versioned key/value store")
 	case KeyValueStore:
+		ts, timestamped := st.(TimestampedKeyValueStore)
 		switch op {
 		case opGet:
 			if err := need(1); err != nil {
@@ -234,11 +296,25 @@ func storeOp(st Store, op int, v []any) (any, error) {
 			}
 			return s.Get(v[0])
 		case opPut:
+			if len(v) == 3 && timestamped {
+				t, err := ints(2)
+				if err != nil {
+					return nil, err
+				}
+				return nil, ts.PutWithTimestamp(v[0], v[1], t[0])
+			}
 			if err := need(2); err != nil {
 				return nil, err
 			}
 			return nil, s.Put(v[0], v[1])
 		case opPutIfAbsent:
+			if len(v) == 3 && timestamped {
+				t, err := ints(2)
+				if err != nil {
+					return nil, err
+				}
+				return ts.PutIfAbsentWithTimestamp(v[0], v[1], t[0])
+			}
 			if err := need(2); err != nil {
 				return nil, err
 			}
@@ -257,6 +333,13 @@ func storeOp(st Store, op int, v []any) (any, error) {
 	case WindowStore:
 		switch op {
 		case opPut:
+			if tw, ok := st.(TimestampedWindowStore); ok && len(v) == 4 {
+				t, err := ints(2, 3)
+				if err != nil {
+					return nil, err
+				}
+				return nil, tw.PutWithTimestamp(v[0], v[1], t[0], t[1])
+			}
 			if err := need(3); err != nil {
 				return nil, err
 			}
