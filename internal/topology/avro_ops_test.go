@@ -149,3 +149,38 @@ func TestUpstreamMapValueAndAliases(t *testing.T) {
 			"key=HUMIDITY 80", "key=HUMIDITY 75", "key=TEMPERATURE 25", "key=TEMPERATURE 27")
 	}
 }
+
+func TestUpstreamStateStore(t *testing.T) {
+	for _, file := range []string{"test-state-store.yaml", "test-state-store-avro.yaml"} {
+		h := corpusHarness(t, file)
+		h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor1", sensor("city", "Amsterdam", "type", "HUMIDITY", "unit", "%", "value", "80"), 1)
+		h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor2", sensor("city", "Utrecht", "type", "TEMPERATURE", "unit", "C", "value", "26"), 2)
+		h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor1", sensor("city", "Amsterdam", "type", "HUMIDITY", "unit", "%", "value", "70"), 3)
+		st, ok := h.drv.Store("last_sensor_data_store")
+		if !ok {
+			t.Fatalf("%s: store not found", file)
+		}
+		kv, err := h.res.Stores["last_sensor_data_store"].Typed(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for key, want := range map[string][2]string{"sensor1": {"Amsterdam", "70"}, "sensor2": {"Utrecht", "26"}} {
+			v, err := kv.Get(key)
+			if err == nil {
+				v, err = types.Resolve(v) // json values come back lazily decoded
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			s, ok := v.(*types.Struct)
+			if !ok {
+				t.Fatalf("%s: %s is %T", file, key, v)
+			}
+			city, _ := s.Get("city")
+			value, _ := s.Get("value")
+			if city != want[0] || value != want[1] {
+				t.Errorf("%s: %s = %s", file, key, Format(s))
+			}
+		}
+	}
+}
