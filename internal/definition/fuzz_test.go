@@ -35,3 +35,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestJoinVariantsDoNotPanic covers every join keyword with every target,
+// including combinations the join type does not allow.
+func TestJoinVariantsDoNotPanic(t *testing.T) {
+	for _, kw := range []string{"join", "leftJoin", "outerJoin"} {
+		for _, target := range []string{"stream: s", "table: t", "globalTable: g"} {
+			src := []byte(`
+streams:
+  s: {topic: s, keyType: string, valueType: json}
+tables:
+  t: {topic: t, keyType: string, valueType: json}
+globalTables:
+  g: {topic: g, keyType: string, valueType: json}
+pipelines:
+  p:
+    from: s
+    via:
+      - type: ` + kw + `
+        ` + target + `
+        valueJoiner: {expression: value1, resultType: json}
+        mapper: {expression: key, resultType: string}
+        foreignKeyExtractor: {expression: value, resultType: string}
+        timeDifference: 1m
+    to: s
+`)
+			_, err := definition.Parse("join.yaml", src, definition.Options{})
+			if err == nil {
+				t.Errorf("%s with %s: no diagnostics for the mixed-up fields", kw, target)
+			}
+		}
+	}
+}

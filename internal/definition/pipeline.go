@@ -156,6 +156,9 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	fp := path
 	fn := func(name string) *FunctionRef {
 		f := spec.field(name)
+		if f == nil {
+			return nil
+		}
 		return p.functionRef(o, name, f.fn, fp)
 	}
 	st := func(name string, want StoreType) *StoreRef { return p.storeRef(o, name, want, fp) }
@@ -411,7 +414,13 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 		p.d.add(o.keyPos(targets[1]), "%s joins with one of stream, table or globalTable, not %s", op.Keyword, strings.Join(targets, " and "))
 	}
 	spec := opSpecs[op.Type]
-	fn := func(name string) *FunctionRef { return p.functionRef(o, name, spec.field(name).fn, path) }
+	fn := func(name string) *FunctionRef {
+		f := spec.field(name)
+		if f == nil {
+			return nil // not a field of this join type (reported as unknown key)
+		}
+		return p.functionRef(o, name, f.fn, path)
+	}
 	op.ValueJoiner = fn("valueJoiner")
 	next := flow{kind: kStream, key: cur.key, value: resultOf(op.ValueJoiner)}
 	allowed := map[string]bool{"type": true, "name": true, "valueJoiner": true}
