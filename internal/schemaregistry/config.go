@@ -19,6 +19,9 @@ type Config struct {
 	Password    string
 	BearerToken string
 	TLS         *tls.Config // nil: system defaults
+	// Confluent only: ask the registry to normalize schemas on register
+	// and lookup (normalize.schemas).
+	Normalize bool
 	// Apicurio only.
 	GroupID string // artifact group; "default" when unset
 	UseID   string // "contentId" (default) or "globalId": which id goes on the wire
@@ -34,6 +37,7 @@ type Config struct {
 //	schema.registry.ssl.keystore.location     PEM with client certificate and key
 //	schema.registry.ssl.key.password          not supported for encrypted PEM keys
 //	schema.registry.ssl.endpoint.identification.algorithm  "" disables host name checks
+//	normalize.schemas                         normalize on register and lookup
 //
 // It fails when the URL is missing or a TLS store cannot be read; JKS and
 // PKCS12 stores are refused with a message saying to convert them to PEM.
@@ -64,6 +68,11 @@ func ConfluentConfig(props map[string]any) (Config, error) {
 		return cfg, fmt.Errorf("schema registry config: basic.auth.credentials.source %q is not supported (use USER_INFO or URL)", source)
 	}
 	cfg.BearerToken = prop(props, "bearer.auth.token")
+	normalize, err := BoolProp(props, "normalize.schemas", false)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Normalize = normalize
 	tlsCfg, err := tlsConfig(props, "schema.registry.")
 	if err != nil {
 		return cfg, err

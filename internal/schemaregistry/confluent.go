@@ -14,7 +14,8 @@ import (
 // franz-go's sr client. Requests go to the configured URLs in order until one
 // answers.
 type Confluent struct {
-	cl *sr.Client
+	cl        *sr.Client
+	normalize bool
 }
 
 // NewConfluent returns a client for cfg. It does not contact the registry.
@@ -36,7 +37,7 @@ func NewConfluent(cfg Config) (*Confluent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schema registry: %w", err)
 	}
-	return &Confluent{cl: cl}, nil
+	return &Confluent{cl: cl, normalize: cfg.Normalize}, nil
 }
 
 // confluentErr maps "subject/schema/version not found" answers to ErrNotFound.
@@ -68,6 +69,9 @@ func (c *Confluent) Latest(ctx context.Context, subject string) (SubjectSchema, 
 
 // Register implements Registry.
 func (c *Confluent) Register(ctx context.Context, subject, schema string) (int, error) {
+	if c.normalize {
+		ctx = sr.WithParams(ctx, sr.Normalize)
+	}
 	id, err := c.cl.RegisterSchema(ctx, subject, sr.Schema{Schema: schema, Type: sr.TypeAvro}, -1, -1)
 	if err != nil {
 		return 0, confluentErr(fmt.Sprintf("register under subject %q", subject), err)
@@ -77,6 +81,9 @@ func (c *Confluent) Register(ctx context.Context, subject, schema string) (int, 
 
 // Lookup implements Registry.
 func (c *Confluent) Lookup(ctx context.Context, subject, schema string) (int, error) {
+	if c.normalize {
+		ctx = sr.WithParams(ctx, sr.Normalize)
+	}
 	s, err := c.cl.LookupSchema(ctx, subject, sr.Schema{Schema: schema, Type: sr.TypeAvro})
 	if err != nil {
 		return 0, confluentErr(fmt.Sprintf("look up schema under subject %q", subject), err)

@@ -3,6 +3,7 @@ package schemaregistry
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -185,5 +186,31 @@ func TestConfigErrors(t *testing.T) {
 				t.Fatalf("err = %v, want containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+func TestConfluentNormalizeParam(t *testing.T) {
+	mem := NewMemory()
+	var queries []string
+	inner := Handler(mem, HandlerOptions{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
+		inner.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	cfg, err := ConfluentConfig(map[string]any{"schema.registry.url": srv.URL, "normalize.schemas": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := NewConfluent(cfg)
+	if _, err := c.Register(t.Context(), "s-value", schemaV1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Lookup(t.Context(), "s-value", schemaV1); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"POST /subjects/s-value/versions?normalize=true", "POST /subjects/s-value?normalize=true"}
+	if strings.Join(queries, "|") != strings.Join(want, "|") {
+		t.Fatalf("requests = %q, want %q", queries, want)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
+	"slices"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -92,7 +94,9 @@ func encode(dst []byte, s avro.Schema, v any) ([]byte, error) {
 		case map[string]any:
 			if len(m) > 0 {
 				dst = appendLong(dst, int64(len(m)))
-				for k, e := range m {
+				// Sorted, so the same map always encodes to the same bytes.
+				for _, k := range slices.Sorted(maps.Keys(m)) {
+					e := m[k]
 					dst = appendBytes(dst, []byte(k))
 					if dst, err = encode(dst, s.Values(), e); err != nil {
 						return dst, inField(k, err)
