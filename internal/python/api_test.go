@@ -115,10 +115,10 @@ func newMemKV(name string) *memKV {
 	return &memKV{name: name, keys: map[string]any{}, vals: map[string]any{}}
 }
 
-func (s *memKV) Name() string          { return s.name }
-func (s *memKV) Persistent() bool      { return false }
-func (s *memKV) IsOpen() bool          { return true }
-func (s *memKV) Flush() error          { return nil }
+func (s *memKV) Name() string           { return s.name }
+func (s *memKV) Persistent() bool       { return false }
+func (s *memKV) IsOpen() bool           { return true }
+func (s *memKV) Flush() error           { return nil }
 func (s *memKV) Get(k any) (any, error) { return s.vals[show(k)], nil }
 func (s *memKV) Put(k, v any) error {
 	if v == nil {
@@ -447,9 +447,9 @@ func TestGuards(t *testing.T) {
 func TestInterpreterIsolation(t *testing.T) {
 	env := setup(t, Options{})
 	m := env.module(t, "iso")
-	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src("import sys, os, json\nreturn (sys.prefix, sys.flags.ignore_environment, os.__file__, sys.version_info[:2] == (3, 11))", 1)})
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src("import sys, os, json\nreturn (sys.prefix, sys.flags.ignore_environment, os.__file__, sys.version_info[:2] == (3, 11), '/usr/lib/python3/dist-packages' in sys.path)", 1)})
 	got := show(call(t, f, nil, "k", nil))
-	if got != `("/usr", 1, "/usr/lib/python3.11/os.py", true)` {
+	if got != `("/usr", 1, "/usr/lib/python3.11/os.py", true, true)` {
 		t.Errorf("interpreter: %s", got)
 	}
 }
@@ -489,11 +489,13 @@ func TestExceptionsNeverCrash(t *testing.T) {
 	env := setup(t, Options{})
 	m := env.module(t, "crash")
 	cases := map[string]string{
-		"import sys\nsys.exit(3)":             "SystemExit: 3",
-		"raise KeyboardInterrupt()":           "KeyboardInterrupt: ",
-		"def r(n):\n  return r(n + 1)\nr(0)":  "RecursionError: maximum recursion depth exceeded",
+		"import sys\nsys.exit(3)":            "SystemExit: 3",
+		"raise KeyboardInterrupt()":          "KeyboardInterrupt: ",
+		"def r(n):\n  return r(n + 1)\nr(0)": "RecursionError: maximum recursion depth exceeded",
 		"x = []\nx.append(x)\nreturn x":      "result: value nests too deeply",
-		"return object()":                     "result: cannot convert Python object to a KSML value",
+		"return object()":                    "result: cannot convert Python object to a KSML value",
+		"import os\nos._exit(1)":             "PermissionError: os._exit would end the ksml process and is not allowed",
+		"import os\nos.abort()":              "PermissionError: os.abort would end the ksml process and is not allowed",
 		"return '\\udcff'":                   "result: 'utf-8' codec can't encode character",
 	}
 	i := 0

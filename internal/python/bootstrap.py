@@ -369,6 +369,18 @@ def _guarded_start_new_thread(function, args, kwargs=None):
 
 
 _thread.start_new_thread = _guarded_start_new_thread
+
+
+def _refuse(name):
+    def refuse(*args, **kwargs):
+        raise PermissionError("%s would end the ksml process and is not allowed" % name)
+    refuse.__name__ = name.rsplit(".", 1)[-1]
+    return refuse
+
+
+# Functions must not end the host process; SystemExit is an ordinary error.
+os._exit = _refuse("os._exit")
+os.abort = _refuse("os.abort")
 if "threading" in sys.modules:
     sys.modules["threading"]._start_new_thread = _guarded_start_new_thread
 

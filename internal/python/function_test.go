@@ -276,7 +276,7 @@ func TestValueMapping(t *testing.T) {
 type rawJSON string
 
 func (r rawJSON) KSMLJSON() ([]byte, error) { return []byte(r), nil }
-func (r rawJSON) Resolve() (any, error)    { return types.DecodeJSON([]byte(r)) }
+func (r rawJSON) Resolve() (any, error)     { return types.DecodeJSON([]byte(r)) }
 
 func TestCallJSON(t *testing.T) {
 	env := setup(t, Options{})

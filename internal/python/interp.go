@@ -130,5 +130,4 @@ func (in *Interpreter) NewModule(namespace, file string, properties map[string]a
 // Namespace returns the namespace the module was created with.
 func (m *Module) Namespace() string { return m.namespace }
 
-
 func durationOf(n int64) time.Duration { return time.Duration(n) }
