@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -58,7 +59,7 @@ func runBroker(cmd *cobra.Command, _ []string) error {
 	if brokerFlags.partitions < 1 {
 		return fmt.Errorf("--partitions %d: want at least 1", brokerFlags.partitions)
 	}
-	logger := newBrokerLogger(level)
+	logger := newBrokerLogger(cmd.ErrOrStderr(), level)
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -89,12 +90,12 @@ func runBroker(cmd *cobra.Command, _ []string) error {
 	return nil
 }
 
-// newBrokerLogger logs text to stderr, or JSON lines with
+// newBrokerLogger logs text to w (stderr), or JSON lines with
 // KSML_LOG_FORMAT=json.
-func newBrokerLogger(level slog.Level) *slog.Logger {
+func newBrokerLogger(w io.Writer, level slog.Level) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level}
 	if os.Getenv("KSML_LOG_FORMAT") == "json" {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }
