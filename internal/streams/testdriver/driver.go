@@ -39,39 +39,33 @@ type Options struct {
 // Driver feeds records to the tasks of a topology and captures its output.
 type Driver struct {
 	topo      *streams.Topology
-	tasks     []*streams.Task
-	byTopic   map[string]*streams.Task
+	tasks     *streams.Tasks
 	written   map[string][]OutputRecord
 	read      map[string]int
 	offsets   map[string]int64
 	pending   []OutputRecord
 	wallClock int64
+	raw       streams.RawRecord
 	closed    bool
 }
 
 // New builds topo (if needed) and creates one task per sub-topology.
 func New(topo *streams.Topology, opts Options) (*Driver, error) {
-	if err := topo.Build(); err != nil {
-		return nil, err
-	}
 	d := &Driver{
 		topo:      topo,
-		byTopic:   map[string]*streams.Task{},
 		written:   map[string][]OutputRecord{},
 		read:      map[string]int{},
 		offsets:   map[string]int64{},
 		wallClock: opts.WallClockStart,
 	}
-	for _, sub := range topo.SubTopologies() {
-		t, err := streams.NewTask(topo, sub, 0, (*collector)(d))
-		if err != nil {
-			d.Close()
-			return nil, err
-		}
-		d.tasks = append(d.tasks, t)
-		for _, tp := range sub.SourceTopics() {
-			d.byTopic[tp] = t
-		}
+	tasks, err := streams.NewTasks(topo, (*collector)(d))
+	if err != nil {
+		return nil, err
+	}
+	d.tasks = tasks
+	if err := tasks.Assign(0); err != nil {
+		tasks.Close()
+		return nil, err
 	}
 	return d, nil
 }
@@ -86,21 +80,7 @@ func (d *Driver) Pipe(topic string, key, value []byte, timestamp int64, headers 
 	off := d.offsets[topic]
 	d.offsets[topic] = off + 1
 	d.pending = append(d.pending, OutputRecord{Topic: topic, Offset: off, Key: key, Value: value, Timestamp: timestamp, Headers: headers})
-	var errs []error
-	for i := 0; i < len(d.pending); i++ {
-		rec := d.pending[i]
-		t, ok := d.byTopic[rec.Topic]
-		if !ok {
-			continue
-		}
-		err := t.Process(&streams.RawRecord{Topic: rec.Topic, Partition: 0, Offset: rec.Offset, Timestamp: rec.Timestamp,
-			TimestampType: streams.TimestampTypeCreateTime, Key: rec.Key, Value: rec.Value, Headers: rec.Headers})
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	d.pending = d.pending[:0]
-	return errors.Join(errs...)
+	return d.drainPending()
 }
 
 func (d *Driver) append(topic string, key, value []byte, ts int64, headers []streams.Header) OutputRecord {
@@ -118,26 +98,22 @@ func (d *Driver) AdvanceWallClock(ms int64) error {
 		return fmt.Errorf("cannot move the wall clock back (%d ms)", ms)
 	}
 	d.wallClock += ms
-	var errs []error
-	for _, t := range d.tasks {
-		d.pending = d.pending[:0]
-		if err := t.PunctuateWallClock(d.wallClock); err != nil {
-			errs = append(errs, err)
-		}
-		errs = append(errs, d.drainPending())
-	}
-	return errors.Join(errs...)
+	d.pending = d.pending[:0]
+	err := d.tasks.PunctuateWallClock(d.wallClock)
+	return errors.Join(err, d.drainPending())
 }
 
 func (d *Driver) drainPending() error {
 	var errs []error
 	for i := 0; i < len(d.pending); i++ {
 		rec := d.pending[i]
-		if t, ok := d.byTopic[rec.Topic]; ok {
-			if err := t.Process(&streams.RawRecord{Topic: rec.Topic, Offset: rec.Offset, Timestamp: rec.Timestamp,
-				TimestampType: streams.TimestampTypeCreateTime, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}); err != nil {
-				errs = append(errs, err)
-			}
+		if !d.tasks.Owns(rec.Topic, 0) {
+			continue
+		}
+		d.raw = streams.RawRecord{Topic: rec.Topic, Offset: rec.Offset, Timestamp: rec.Timestamp,
+			TimestampType: streams.TimestampTypeCreateTime, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}
+		if err := d.tasks.Process(&d.raw); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	d.pending = d.pending[:0]
@@ -169,16 +145,11 @@ func (d *Driver) Topics() []string {
 
 // Store returns the store called name from whichever task owns it.
 func (d *Driver) Store(name string) (streams.StateStore, bool) {
-	for _, t := range d.tasks {
-		if s, ok := t.Store(name); ok {
-			return s, true
-		}
-	}
-	return nil, false
+	return d.tasks.Store(name, 0)
 }
 
 // Tasks returns the driver's tasks, one per sub-topology.
-func (d *Driver) Tasks() []*streams.Task { return d.tasks }
+func (d *Driver) Tasks() []*streams.Task { return d.tasks.List() }
 
 // Close closes all tasks.
 func (d *Driver) Close() error {
@@ -186,11 +157,7 @@ func (d *Driver) Close() error {
 		return nil
 	}
 	d.closed = true
-	var errs []error
-	for _, t := range d.tasks {
-		errs = append(errs, t.Close())
-	}
-	return errors.Join(errs...)
+	return d.tasks.Close()
 }
 
 // collector is the driver seen as the tasks' RecordCollector.
