@@ -39,9 +39,9 @@ func (e *pyEnv) generator(file string, g *Generator) (func() (any, error), error
 		Name:       g.Name,
 		Type:       "generator",
 		LoggerKind: "generator",
-		GlobalCode: python.Source{Text: g.GlobalCode, File: file, Line: g.Line},
-		Code:       python.Source{Text: g.Code, File: file, Line: g.Line},
-		Expression: python.Source{Text: g.Expression, File: file, Line: g.Line},
+		GlobalCode: python.Source{Text: g.GlobalCode, File: file, Line: g.line("globalCode")},
+		Code:       python.Source{Text: g.Code, File: file, Line: g.line("code")},
+		Expression: python.Source{Text: g.Expression, File: file, Line: g.line("expression")},
 	})
 	if err != nil {
 		return nil, err
@@ -87,4 +87,13 @@ func (e *pyEnv) assert(file string, ab *AssertBlock, records []any, stores map[s
 		return &assertionFailure{msg: msg}
 	}
 	return err
+}
+
+// line is where a generator field starts in the suite file (the block's
+// line for defaults that were not written).
+func (g *Generator) line(field string) int {
+	if l, ok := g.Lines[field]; ok {
+		return l
+	}
+	return g.Line
 }

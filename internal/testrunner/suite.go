@@ -72,7 +72,8 @@ type Generator struct {
 	GlobalCode string
 	Code       string
 	Expression string
-	Line       int // line of the generator block in the suite file
+	Line       int            // line of the generator block in the suite file
+	Lines      map[string]int // suite-file line of each code field's first line
 }
 
 // AssertBlock runs Python assertion code with records and/or stores.
@@ -382,7 +383,7 @@ func (p *suiteParser) parseProduce(n *yaml.Node, s *Suite, test string) (*Produc
 		}
 	}
 	if hasGen {
-		g := &Generator{Name: "test_generator", Expression: "result", Line: gen.Line}
+		g := &Generator{Name: "test_generator", Expression: "result", Line: gen.Line, Lines: map[string]int{}}
 		for _, f := range []struct {
 			name string
 			dst  *string
@@ -395,6 +396,7 @@ func (p *suiteParser) parseProduce(n *yaml.Node, s *Suite, test string) (*Produc
 				return nil, p.errf(v, "generator field '%s' must be a string, got: %s", f.name, yamlKind(v))
 			}
 			*f.dst = v.Value
+			g.Lines[f.name] = codeLine(v)
 		}
 		pb.Generator = g
 		if _, cn := lookup(n, "count"); !isNull(cn) {
@@ -406,6 +408,15 @@ func (p *suiteParser) parseProduce(n *yaml.Node, s *Suite, test string) (*Produc
 		}
 	}
 	return pb, nil
+}
+
+// codeLine is the line of the first line of a scalar's text: block scalars
+// (| and >) start on the line after the indicator.
+func codeLine(n *yaml.Node) int {
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return n.Line + 1
+	}
+	return n.Line
 }
 
 func yamlKind(n *yaml.Node) string {
@@ -464,10 +475,7 @@ func (p *suiteParser) parseAssert(n *yaml.Node, s *Suite, test string) (*AssertB
 		return nil, p.errf(code, "'code' must be a string")
 	}
 	ab.Code = code.Value
-	ab.Line = code.Line
-	if code.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-		ab.Line++
-	}
+	ab.Line = codeLine(code)
 	if !hasOn && len(ab.Stores) == 0 {
 		return nil, p.errf(n, "assert block in test '%s' must have at least 'on' or non-empty 'stores'", test)
 	}
