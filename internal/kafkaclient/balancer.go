@@ -254,13 +254,14 @@ func (b *CoPartitionBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[strin
 	// Sticky pass: members keep previously owned units up to their quota,
 	// in member order; the first `extra` members that can use it get one
 	// more.
-	for _, m := range members {
-		var mine []int
-		for i := range units {
-			if prev[i] == m {
-				mine = append(mine, i)
-			}
+	prevUnits := map[*member][]int{}
+	for i, m := range prev {
+		if m != nil {
+			prevUnits[m] = append(prevUnits[m], i)
 		}
+	}
+	for _, m := range members {
+		mine := prevUnits[m]
 		keep := minQuota
 		if len(mine) > minQuota && extra > 0 {
 			keep++

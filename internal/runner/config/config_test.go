@@ -217,6 +217,10 @@ kafka:
 	if !cfg.Kafka.UseEmbeddedBroker() {
 		t.Error("no bootstrap.servers: UseEmbeddedBroker should be true")
 	}
+	wantWarn := []Diagnostic{{Pos{"ksml-runner.yaml", 17, 17}, "ksml.prometheus.configFile is a JMX exporter rule file, which ksml does not use: its metrics have upstream's names already"}}
+	if !reflect.DeepEqual(cfg.Warnings, wantWarn) {
+		t.Errorf("warnings = %v", cfg.Warnings)
+	}
 	if p := k.Pos("prometheus.port"); p != (Pos{"ksml-runner.yaml", 16, 11}) {
 		t.Errorf("Pos(prometheus.port) = %v", p)
 	}
@@ -272,6 +276,8 @@ func TestErrorsNamePositions(t *testing.T) {
 			`ksml-runner.yaml:5:7: unknown key "url" in ksml.schemaRegistries.sr (known keys: config)`},
 		{"nested map in string map", "ksml:\n  definitions: {a: a.yaml}\n  properties:\n    a:\n      b: c\nkafka: {application.id: x}\n",
 			`ksml-runner.yaml:5:7: ksml.properties.a must be a string, number or boolean, not a mapping`},
+		{"bad dead letter topic", "ksml:\n  definitions: {a: a.yaml}\n  errorHandling:\n    process:\n      deadLetterTopic: bad topic\nkafka: {application.id: x}\n",
+			`ksml-runner.yaml:5:24: ksml.errorHandling.process.deadLetterTopic: topic name "bad topic" has ' '; Kafka allows letters, digits, '.', '_' and '-'`},
 		{"unset variable", "ksml:\n  definitions: {a: a.yaml}\nkafka:\n  application.id: ${APP_ID}\n",
 			`ksml-runner.yaml:4:19: kafka.application.id: environment variable APP_ID is not set (write ${APP_ID:default} to give a default)`},
 		{"unterminated variable", "ksml:\n  definitions: {a: a.yaml}\n  storageDirectory: ${STATE\nkafka: {application.id: x}\n",

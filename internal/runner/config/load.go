@@ -497,7 +497,13 @@ func (d *decoder) errorHandler(n *yaml.Node, path string, h *ErrorHandler, retry
 				}
 			}
 		}},
-		{"deadLetterTopic", func(_, v *yaml.Node, p string) { d.str(v, p, &h.DeadLetterTopic, true) }},
+		{"deadLetterTopic", func(_, v *yaml.Node, p string) {
+			d.str(v, p, &h.DeadLetterTopic, true)
+			if msg := topicNameProblem(h.DeadLetterTopic); msg != "" {
+				d.errs.add(d.pos(deref(v)), "%s: %s", p, msg)
+				h.DeadLetterTopic = ""
+			}
+		}},
 	})
 }
 
@@ -507,7 +513,12 @@ func (d *decoder) prometheus(n *yaml.Node, path string) {
 		{"enabled", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pr.Enabled) }},
 		{"host", func(_, v *yaml.Node, p string) { d.str(v, p, &pr.Host, true) }},
 		{"port", func(_, v *yaml.Node, p string) { d.port(v, p, &pr.Port) }},
-		{"configFile", func(_, v *yaml.Node, p string) { d.str(v, p, &pr.ConfigFile, false) }},
+		{"configFile", func(_, v *yaml.Node, p string) {
+			d.str(v, p, &pr.ConfigFile, false)
+			if pr.ConfigFile != "" {
+				d.warns.add(d.pos(deref(v)), "%s is a JMX exporter rule file, which ksml does not use: its metrics have upstream's names already", p)
+			}
+		}},
 	})
 }
 
@@ -665,4 +676,23 @@ func findKey(n *yaml.Node, key string) (*yaml.Node, bool) {
 		}
 	}
 	return nil, false
+}
+
+// topicNameProblem checks a Kafka topic name the way brokers do; it
+// returns "" for a valid name.
+func topicNameProblem(name string) string {
+	switch {
+	case name == "":
+		return ""
+	case name == "." || name == "..":
+		return fmt.Sprintf("%q is not a valid topic name", name)
+	case len(name) > 249:
+		return fmt.Sprintf("topic name is %d characters long; Kafka allows 249", len(name))
+	}
+	for _, c := range name {
+		if !(c == '.' || c == '_' || c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return fmt.Sprintf("topic name %q has %q; Kafka allows letters, digits, '.', '_' and '-'", name, c)
+		}
+	}
+	return ""
 }
