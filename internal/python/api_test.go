@@ -354,6 +354,11 @@ func TestTimeout(t *testing.T) {
 	if _, err := s.Call(nil, "k", nil); !errors.As(err, &fe) || !fe.Timeout {
 		t.Errorf("sleep: %v", err)
 	}
+	// globalCode runs under the timeout too.
+	_, err = m.Define(FunctionSpec{Name: "loopy", GlobalCode: Source{Text: "while True:\n  pass\n", File: "g.yaml", Line: 7}})
+	if !errors.As(err, &fe) || !fe.Timeout || fe.File != "g.yaml" || fe.Line < 7 || fe.Line > 8 {
+		t.Errorf("globalCode timeout: %v", err)
+	}
 	// NoTimeout disables the watchdog.
 	setup(t, Options{FunctionTimeout: NoTimeout})
 	q := define(t, m, FunctionSpec{Name: "slowish", Type: "valueTransformer", Code: src("import time as t\nt.sleep(0.3)\nreturn 1", 1)})

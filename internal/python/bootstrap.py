@@ -11,6 +11,7 @@ import linecache
 import os
 import sys
 import time as _time
+import textwrap
 import traceback
 import _thread
 import types as _types
@@ -66,7 +67,18 @@ def _relocate(err, filename, line):
 
 
 def _parse_body(text, filename):
-    return ast.parse(text, filename, "exec").body
+    try:
+        return ast.parse(text, filename, "exec").body
+    except IndentationError as e:
+        # A block indented as a whole (upstream indents code into its def,
+        # so that works there) parses once dedented; lines stay in place.
+        dedented = textwrap.dedent(text)
+        if dedented == text:
+            raise
+        try:
+            return ast.parse(dedented, filename, "exec").body
+        except SyntaxError:
+            raise e from None
 
 
 def _parse_expr(text, filename):

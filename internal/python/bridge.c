@@ -690,6 +690,16 @@ static slot_t *my_slot(void) {
 	return t_slot < KSML_SLOTS ? &g_slots[t_slot] : NULL;
 }
 
+// disarm ends the watched section of a call (GIL held).
+static void disarm(slot_t *slot) {
+	atomic_store(&slot->deadline, 0);
+	if (atomic_load(&slot->fired)) {
+		// Drop a timeout that was raised but not yet delivered.
+		PyThreadState_SetAsyncExc(atomic_load(&slot->thread_id), NULL);
+		atomic_store(&slot->fired, 0);
+	}
+}
+
 int ksml_watchdog(int64_t now_ns) {
 	int n = atomic_load(&g_nslots);
 	if (n > KSML_SLOTS) n = KSML_SLOTS;
@@ -770,8 +780,9 @@ int ksml_init(const char *bootstrap, ksml_buf *err) {
 
 // ksml_helper calls a function of the bootstrap module with decoded
 // arguments; its result is encoded with objects passed as references.
-int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, ksml_buf *out) {
+int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, int64_t deadline_ns, ksml_buf *out) {
 	enter();
+	slot_t *slot = deadline_ns > 0 && t_depth == 1 ? my_slot() : NULL;
 	t_internal++;
 	out->len = 0;
 	int rc = KSML_OK;
@@ -789,7 +800,9 @@ int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, ksml_
 		if (!a) goto pyerr;
 		PyTuple_SET_ITEM(args, k, a);
 	}
+	if (slot) atomic_store(&slot->deadline, deadline_ns);
 	res = PyObject_Call(fn, args, NULL);
+	if (slot) disarm(slot);
 	if (!res) goto pyerr;
 	if (encode(out, res, 1, 0) < 0) goto pyerr;
 	goto done;
@@ -825,14 +838,7 @@ int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, 
 	slot_t *slot = deadline_ns > 0 && t_depth == 1 ? my_slot() : NULL;
 	if (slot) atomic_store(&slot->deadline, deadline_ns);
 	PyObject *res = PyObject_Vectorcall((PyObject *)fn, args, nargs, NULL);
-	if (slot) {
-		atomic_store(&slot->deadline, 0);
-		if (atomic_load(&slot->fired)) {
-			// Drop a timeout that was raised but not yet delivered.
-			PyThreadState_SetAsyncExc(atomic_load(&slot->thread_id), NULL);
-			atomic_store(&slot->fired, 0);
-		}
-	}
+	if (slot) disarm(slot);
 	t_ctx = prevCtx;
 	if (!res) {
 		encode_exception(out);

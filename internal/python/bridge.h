@@ -34,7 +34,7 @@ enum {
 
 int ksml_init(const char *bootstrap, ksml_buf *err);
 void ksml_set_guards(int flags);
-int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, ksml_buf *out);
+int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, int64_t deadline_ns, ksml_buf *out);
 // ksml_call calls fn; json_out selects the result form: 0 the value
 // encoding, 1 JSON text, 2 the value encoding with dicts and lists kept as
 // object references.

@@ -307,7 +307,11 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	res, err := helper("define", m.globals, m.namespace, kind, spec.Name, params, int64(fn.nrequired), defaults,
+	var deadline int64
+	if t := timeoutNanos.Load(); t > 0 {
+		deadline = monoNanos() + t // globalCode runs under the function timeout too
+	}
+	res, err := helperWithDeadline("define", deadline, m.globals, m.namespace, kind, spec.Name, params, int64(fn.nrequired), defaults,
 		sourceArg(spec.GlobalCode, m.file), sourceArg(spec.Code, m.file), sourceArg(spec.Expression, m.file),
 		defExpr, stores)
 	if err != nil {

@@ -60,6 +60,7 @@ func TestFunctionTypes(t *testing.T) {
 		{typ: "valueJoiner", spec: FunctionSpec{Expression: src("{'l': value1, 'r': value2}", 3)}, args: []any{"k", "a", nil}, want: `{l: "a", r: None}`},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value * 2", 3)}, args: []any{"k", int64(21)}, want: "42"},
 		{typ: "valueTransformer", spec: FunctionSpec{}, args: []any{"k", int64(21)}, want: "21"},
+		{typ: "valueTransformer", spec: FunctionSpec{Code: src("    x = value + 1\n    return x\n", 3)}, args: []any{"k", int64(1)}, want: "2"},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value * 2", 3), ResultType: "string"}, args: []any{"k", int64(21)}, want: `"42"`},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value", 3), ResultType: "null"}, args: []any{"k", int64(21)}, want: "None"},
 	}

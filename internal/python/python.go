@@ -79,7 +79,11 @@ var outBufs = sync.Pool{New: func() any { return new(C.ksml_buf) }}
 
 // helper calls a function of the bootstrap module. Objects without a value
 // form come back as *pyRef (owned references).
-func helper(name string, args ...any) (any, error) {
+func helper(name string, args ...any) (any, error) { return helperWithDeadline(name, 0, args...) }
+
+// helperWithDeadline is helper with the function timeout applied when
+// deadline (monoNanos) is not zero.
+func helperWithDeadline(name string, deadline int64, args ...any) (any, error) {
 	var enc encoder
 	for _, a := range args {
 		if err := enc.value(a); err != nil {
@@ -94,7 +98,7 @@ func helper(name string, args ...any) (any, error) {
 	if len(enc.buf) > 0 {
 		inPtr = (*C.char)(unsafe.Pointer(&enc.buf[0]))
 	}
-	rc := C.ksml_helper(cname, inPtr, C.size_t(len(enc.buf)), C.int(len(args)), out)
+	rc := C.ksml_helper(cname, inPtr, C.size_t(len(enc.buf)), C.int(len(args)), C.int64_t(deadline), out)
 	switch rc {
 	case C.KSML_OK:
 		return decodeValue(bufBytes(out), true)
