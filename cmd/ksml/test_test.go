@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	rootCmd.SetOut(&out)
+	rootCmd.SetArgs(args)
+	defer func() { rootCmd.SetOut(nil); rootCmd.SetArgs(nil) }()
+	err := rootCmd.Execute()
+	return out.String(), err
+}
+
+func TestTestCommandExitCodes(t *testing.T) {
+	dir := "../../../shared/ksml-corpus/ksml-test-runner/src/test/resources"
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	out, err := runCLI(t, "test", dir+"/sample-filter-test-python-produce.yaml")
+	if err != nil || !strings.HasSuffix(out, "1 passed, 0 failed, 0 errors\n") {
+		t.Errorf("passing suite: err %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "test", dir+"/partial-fail-test.yaml")
+	if ee, ok := err.(exitError); !ok || ee.code != 1 || !strings.HasSuffix(out, "4 passed, 1 failed, 0 errors\n") {
+		t.Errorf("failing suite: err %v\n%s", err, out)
+	}
+	if _, err = runCLI(t, "test", dir+"/no-such-suite.yaml"); err == nil || !strings.HasPrefix(err.Error(), "path not found: ") {
+		t.Errorf("missing suite: %v", err)
+	}
+}
+
+func TestTopologyCommandFormats(t *testing.T) {
+	def := "../../../shared/ksml-corpus/ksml/src/test/resources/pipelines/1-demo.yaml"
+	if _, err := os.Stat(def); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	out, err := runCLI(t, "topology", def)
+	want := "Topologies:\n   Sub-topology: 0\n    Source: ksml_sensordata_avro (topics: [ksml_sensordata_avro])\n" +
+		"      --> 1-demo_pipelines_main_forEach\n    Processor: 1-demo_pipelines_main_forEach (stores: [])\n" +
+		"      --> none\n      <-- ksml_sensordata_avro\n\n"
+	if err != nil || out != want {
+		t.Errorf("text: err %v\n%q\nwant\n%q", err, out, want)
+	}
+	out, err = runCLI(t, "topology", "--format", "dot", def)
+	if err != nil || !strings.Contains(out, `"ksml_sensordata_avro" -> "1-demo_pipelines_main_forEach";`) {
+		t.Errorf("dot: err %v\n%s", err, out)
+	}
+	if _, err = runCLI(t, "topology", "--format", "png", def); err == nil || err.Error() != `unknown format "png" (want text, mermaid or dot)` {
+		t.Errorf("bad format: %v", err)
+	}
+}
