@@ -90,3 +90,40 @@ func (c *Confluent) Lookup(ctx context.Context, subject, schema string) (int, er
 	}
 	return s.ID, nil
 }
+
+// References implements ReferenceResolver.
+func (c *Confluent) References(ctx context.Context, id int) ([]string, error) {
+	s, err := c.cl.SchemaByID(ctx, id)
+	if err != nil {
+		return nil, confluentErr(fmt.Sprintf("schema id %d", id), err)
+	}
+	return resolveReferences(ctx, fromSR(s.References), func(ctx context.Context, r Reference) (string, []Reference, error) {
+		ss, err := c.cl.SchemaByVersion(ctx, r.Subject, r.Version)
+		if err != nil {
+			return "", nil, confluentErr(fmt.Sprintf("subject %q version %d", r.Subject, r.Version), err)
+		}
+		return ss.Schema.Schema, fromSR(ss.References), nil
+	})
+}
+
+// RegisterWithReferences registers a schema that uses named types of other
+// subject versions.
+func (c *Confluent) RegisterWithReferences(ctx context.Context, subject, schema string, refs []Reference) (int, error) {
+	s := sr.Schema{Schema: schema, Type: sr.TypeAvro}
+	for _, r := range refs {
+		s.References = append(s.References, sr.SchemaReference{Name: r.Name, Subject: r.Subject, Version: r.Version})
+	}
+	id, err := c.cl.RegisterSchema(ctx, subject, s, -1, -1)
+	if err != nil {
+		return 0, confluentErr(fmt.Sprintf("register under subject %q", subject), err)
+	}
+	return id, nil
+}
+
+func fromSR(refs []sr.SchemaReference) []Reference {
+	out := make([]Reference, len(refs))
+	for i, r := range refs {
+		out[i] = Reference{Name: r.Name, Subject: r.Subject, Version: r.Version}
+	}
+	return out
+}

@@ -27,6 +27,7 @@ import (
 type Memory struct {
 	mu       sync.RWMutex
 	texts    map[int]string   // schema id -> text as first registered
+	refs     map[int][]Reference
 	ids      map[string]int   // canonical key -> schema id
 	subjects map[string][]int // subject -> schema id per version (version = index+1)
 	globals  []globalEntry    // global id -> (subject, version), global id = index+1
@@ -42,6 +43,7 @@ type globalEntry struct {
 func NewMemory() *Memory {
 	return &Memory{
 		texts:    make(map[int]string),
+		refs:     make(map[int][]Reference),
 		ids:      make(map[string]int),
 		subjects: make(map[string][]int),
 		nextID:   1,
@@ -118,7 +120,74 @@ func (m *Memory) text(id int) string {
 	return m.texts[id]
 }
 
+// RegisterWithReferences is Register for a schema that uses named types of
+// other subject versions; every reference must exist.
+func (m *Memory) RegisterWithReferences(ctx context.Context, subject, schema string, refs []Reference) (int, error) {
+	for _, r := range refs {
+		if _, err := m.Version(ctx, r.Subject, r.Version); err != nil {
+			return 0, fmt.Errorf("reference %s: %w", r.Name, err)
+		}
+	}
+	id, _ := m.registerRefs(subject, schema, refs)
+	return id, nil
+}
+
+// SchemaReferences returns the references schema id was registered with.
+func (m *Memory) SchemaReferences(id int) []Reference {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.refs[id]
+}
+
+// References implements ReferenceResolver.
+func (m *Memory) References(ctx context.Context, id int) ([]string, error) {
+	return resolveReferences(ctx, m.SchemaReferences(id), func(ctx context.Context, r Reference) (string, []Reference, error) {
+		s, err := m.Version(ctx, r.Subject, r.Version)
+		if err != nil {
+			return "", nil, err
+		}
+		return s.Schema, m.SchemaReferences(s.ID), nil
+	})
+}
+
+// resolveReferences walks references depth first, dependencies first, each
+// subject version once.
+func resolveReferences(ctx context.Context, refs []Reference, fetch func(context.Context, Reference) (string, []Reference, error)) ([]string, error) {
+	var out []string
+	seen := map[Reference]bool{}
+	var walk func(refs []Reference, depth int) error
+	walk = func(refs []Reference, depth int) error {
+		if depth > 32 {
+			return fmt.Errorf("schema references nest deeper than 32")
+		}
+		for _, r := range refs {
+			key := Reference{Subject: r.Subject, Version: r.Version}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			text, sub, err := fetch(ctx, r)
+			if err != nil {
+				return fmt.Errorf("reference %s (subject %q version %d): %w", r.Name, r.Subject, r.Version, err)
+			}
+			if err := walk(sub, depth+1); err != nil {
+				return err
+			}
+			out = append(out, text)
+		}
+		return nil
+	}
+	if err := walk(refs, 0); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (m *Memory) register(subject, schema string) (id, version int) {
+	return m.registerRefs(subject, schema, nil)
+}
+
+func (m *Memory) registerRefs(subject, schema string, refs []Reference) (id, version int) {
 	key := canonicalKey(schema)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -128,6 +197,9 @@ func (m *Memory) register(subject, schema string) (id, version int) {
 		m.nextID++
 		m.ids[key] = id
 		m.texts[id] = schema
+		if len(refs) > 0 {
+			m.refs[id] = refs
+		}
 	}
 	versions := m.subjects[subject]
 	if i := slices.Index(versions, id); i >= 0 {

@@ -48,3 +48,20 @@ type Registry interface {
 	// without registering it.
 	Lookup(ctx context.Context, subject, schema string) (int, error)
 }
+
+// Reference is a named type a schema takes from another subject version
+// (Confluent schema references).
+type Reference struct {
+	Name    string `json:"name"`
+	Subject string `json:"subject"`
+	Version int    `json:"version"`
+}
+
+// ReferenceResolver is implemented by registries whose schemas may reference
+// schemas of other subjects.
+type ReferenceResolver interface {
+	// References returns the texts of the schemas that schema id references,
+	// transitively, each dependency before the schemas that use it; empty
+	// when it references none.
+	References(ctx context.Context, id int) ([]string, error)
+}

@@ -214,3 +214,31 @@ func TestConfluentNormalizeParam(t *testing.T) {
 		t.Fatalf("requests = %q, want %q", queries, want)
 	}
 }
+
+func TestReferencesTransitiveOrder(t *testing.T) {
+	ctx := t.Context()
+	mem, regs := clients(t, HandlerOptions{}, nil)
+	c := `{"type":"enum","name":"C","symbols":["X"]}`
+	b := `{"type":"record","name":"B","fields":[{"name":"c","type":"C"}]}`
+	a := `{"type":"record","name":"A","fields":[{"name":"b","type":"B"},{"name":"c","type":"C"}]}`
+	mem.Register(ctx, "c", c)
+	if _, err := mem.RegisterWithReferences(ctx, "b", b, []Reference{{Name: "C", Subject: "c", Version: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	id, err := mem.RegisterWithReferences(ctx, "a-value", a, []Reference{{Name: "B", Subject: "b", Version: 1}, {Name: "C", Subject: "c", Version: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"memory", "confluent"} {
+		refs, err := regs[name].(ReferenceResolver).References(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(refs, "|") != c+"|"+b {
+			t.Fatalf("%s: references = %q, want C then B", name, refs)
+		}
+	}
+	if _, err := mem.RegisterWithReferences(ctx, "d", a, []Reference{{Name: "B", Subject: "b", Version: 9}}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing reference: err = %v", err)
+	}
+}

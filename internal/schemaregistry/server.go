@@ -89,7 +89,11 @@ func (h *handler) confluentSchemaByID(raw bool) http.HandlerFunc {
 			_, _ = io.WriteString(w, text)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"schema": text})
+		body := map[string]any{"schema": text}
+		if refs := h.m.SchemaReferences(id); len(refs) > 0 {
+			body["references"] = refs
+		}
+		writeJSON(w, http.StatusOK, body)
 	}
 }
 
@@ -126,39 +130,49 @@ func (h *handler) confluentVersion(w http.ResponseWriter, r *http.Request) {
 		confluentError(w, http.StatusNotFound, 40402, "Version "+vs+" not found.")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"subject": s.Subject, "version": s.Version, "id": s.ID, "schema": s.Schema})
+	body := map[string]any{"subject": s.Subject, "version": s.Version, "id": s.ID, "schema": s.Schema}
+	if refs := h.m.SchemaReferences(s.ID); len(refs) > 0 {
+		body["references"] = refs
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 type confluentSchemaBody struct {
-	Schema     string `json:"schema"`
-	SchemaType string `json:"schemaType"`
+	Schema     string      `json:"schema"`
+	SchemaType string      `json:"schemaType"`
+	References []Reference `json:"references"`
 }
 
-func readSchemaBody(w http.ResponseWriter, r *http.Request) (string, bool) {
+func readSchemaBody(w http.ResponseWriter, r *http.Request) (confluentSchemaBody, bool) {
 	var body confluentSchemaBody
 	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<20)).Decode(&body); err != nil || body.Schema == "" {
 		confluentError(w, http.StatusUnprocessableEntity, 42201, "Invalid schema")
-		return "", false
+		return body, false
 	}
 	if body.SchemaType != "" && body.SchemaType != "AVRO" {
 		confluentError(w, http.StatusUnprocessableEntity, 42201, "Only AVRO schemas are supported")
-		return "", false
+		return body, false
 	}
-	return body.Schema, true
+	return body, true
 }
 
 func (h *handler) confluentRegister(w http.ResponseWriter, r *http.Request) {
-	schema, ok := readSchemaBody(w, r)
+	body, ok := readSchemaBody(w, r)
 	if !ok {
 		return
 	}
-	id, _ := h.m.Register(r.Context(), r.PathValue("subject"), schema)
+	id, err := h.m.RegisterWithReferences(r.Context(), r.PathValue("subject"), body.Schema, body.References)
+	if err != nil {
+		confluentError(w, http.StatusUnprocessableEntity, 42201, "Invalid schema: "+err.Error())
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id})
 }
 
 func (h *handler) confluentLookup(w http.ResponseWriter, r *http.Request) {
 	subject := r.PathValue("subject")
-	schema, ok := readSchemaBody(w, r)
+	body, ok := readSchemaBody(w, r)
+	schema := body.Schema
 	if !ok {
 		return
 	}

@@ -682,3 +682,43 @@ func TestInvalidDecimalIsPlainBytes(t *testing.T) {
 	want.Schema = &types.StructSchema{Name: "D"}
 	mustEqual(t, got, want)
 }
+
+// A writer schema that takes a named type from another subject (a Confluent
+// schema reference) is resolved through the registry.
+func TestWriterSchemaWithReferences(t *testing.T) {
+	mem := schemaregistry.NewMemory()
+	srv := httptest.NewServer(schemaregistry.Handler(mem, schemaregistry.HandlerOptions{}))
+	defer srv.Close()
+	cfg, _ := schemaregistry.ConfluentConfig(map[string]any{"schema.registry.url": srv.URL})
+	conf, _ := schemaregistry.NewConfluent(cfg)
+	addr := `{"type":"record","name":"Address","namespace":"com.acme","fields":[{"name":"city","type":"string"}]}`
+	order := `{"type":"record","name":"Order","namespace":"com.acme","fields":[{"name":"to","type":"Address"}]}`
+	if _, err := conf.Register(t.Context(), "address", addr); err != nil {
+		t.Fatal(err)
+	}
+	id, err := conf.RegisterWithReferences(t.Context(), "orders-value", order, []schemaregistry.Reference{{Name: "com.acme.Address", Subject: "address", Version: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reader schema is self-contained, as a schema directory holds it.
+	dir := writeSchemas(t, map[string]string{"Address": addr, "Order": order})
+	n := newNotation(t, Confluent, conf, dir, nil)
+	serde, err := n.SerdeFor("Order", "orders", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := appendBytes(nil, []byte("Delft"))
+	data := append([]byte{0, 0, 0, 0, byte(id)}, body...)
+	got, err := serde.Deserialize("orders", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := st("city", "Delft")
+	a.Schema = &types.StructSchema{Name: "com.acme.Address"}
+	want := st("to", a)
+	want.Schema = &types.StructSchema{Name: "com.acme.Order"}
+	mustEqual(t, got, want)
+	if _, err := conf.RegisterWithReferences(t.Context(), "x-value", order, []schemaregistry.Reference{{Name: "com.acme.Address", Subject: "nope", Version: 1}}); err == nil {
+		t.Fatal("registering with a missing reference succeeded")
+	}
+}

@@ -381,7 +381,34 @@ func (n *Notation) writerSchema(id int) (*Schema, error) {
 		}
 		return nil, fmt.Errorf("fetching schema id %d: %w", id, err)
 	}
-	return n.schemaForID(id, text, "registry")
+	s, err := n.schemaForID(id, text, "registry")
+	if err == nil {
+		return s, nil
+	}
+	// The schema may use named types of other subjects (schema references).
+	rr, ok := reg.(schemaregistry.ReferenceResolver)
+	if !ok {
+		return nil, err
+	}
+	refs, rerr := rr.References(ctx, id)
+	if rerr != nil || len(refs) == 0 {
+		if rerr != nil {
+			return nil, fmt.Errorf("schema id %d: %w", id, rerr)
+		}
+		return nil, err
+	}
+	cache := &avro.SchemaCache{}
+	for i, ref := range refs {
+		if _, perr := avro.ParseWithCache(ref, "", cache); perr != nil {
+			return nil, fmt.Errorf("schema id %d: reference %d: invalid Avro schema: %w", id, i+1, perr)
+		}
+	}
+	parsed, perr := avro.ParseWithCache(text, "", cache)
+	if perr != nil {
+		return nil, fmt.Errorf("registry (schema id %d): invalid Avro schema: %w", id, perr)
+	}
+	v, _ := n.byID.LoadOrStore(id, &Schema{Avro: parsed, Text: text, Source: fmt.Sprintf("registry (schema id %d)", id)})
+	return v.(*Schema), nil
 }
 
 func (n *Notation) decoder(id int, writer *Schema, reader avro.Schema) (decodeFn, error) {
