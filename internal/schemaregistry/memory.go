@@ -26,7 +26,7 @@ import (
 // use.
 type Memory struct {
 	mu       sync.RWMutex
-	texts    map[int]string   // schema id -> text as first registered
+	texts    map[int]string // schema id -> text as first registered
 	refs     map[int][]Reference
 	ids      map[string]int   // canonical key -> schema id
 	subjects map[string][]int // subject -> schema id per version (version = index+1)
