@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -577,5 +578,31 @@ func TestTimestampedAndVersionedStores(t *testing.T) {
 		Expression: src("{'start': 1, 'end': 2, 'startTime': 'x', 'endTime': 'y', 'key': key}", 1)})
 	if got := call(t, w, nil, "k", nil); got != (types.Windowed{Key: "k", Start: 1, End: 2}) {
 		t.Errorf("windowed result: %#v", got)
+	}
+}
+
+// TestMismatchedPythonEnvironmentIgnored starts the interpreter in a child
+// process whose environment points PYTHONHOME and PYTHONPATH elsewhere (as a
+// pyenv shell does); the embedded Debian interpreter must ignore both.
+func TestMismatchedPythonEnvironmentIgnored(t *testing.T) {
+	if os.Getenv("KSML_PYTHON_ENV_CHILD") == "1" {
+		env := setup(t, Options{})
+		m := env.module(t, "child")
+		f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Expression: src("(__import__('sys').prefix, __import__('os').__file__, [p for p in __import__('sys').path if 'bogus' in p])", 1)})
+		if got := show(call(t, f, nil, "k", nil)); got != `("/usr", "/usr/lib/python3.11/os.py", [])` {
+			t.Fatalf("child interpreter: %s", got)
+		}
+		return
+	}
+	home := t.TempDir()
+	if matches, _ := filepath.Glob(os.ExpandEnv("$HOME/.pyenv/versions/3.1[2-9]*")); len(matches) > 0 {
+		home = matches[0] // a real stdlib of another version
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMismatchedPythonEnvironmentIgnored$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "KSML_PYTHON_ENV_CHILD=1", "PYTHONHOME="+home, "PYTHONPATH="+filepath.Join(home, "bogus"),
+		"PYTHONSTARTUP=/nonexistent", "PYTHONNOUSERSITE=")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "PASS") {
+		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
