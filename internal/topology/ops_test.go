@@ -462,3 +462,64 @@ pipelines:
 	expect(t, "out", h.out("out", "string", "json"), `a={"n":1}`)
 	expect(t, "big", h.out("big", "string", "json"), `b={"n":2}`)
 }
+
+func TestConvertKeyValueAndRepartitionWithPartitioner(t *testing.T) {
+	h := yamlHarness(t, jsonStreams+`
+pipelines:
+  p:
+    from: in
+    via:
+      - type: convertKeyValue
+        into: (json, string)
+      - type: repartition
+        numberOfPartitions: 4
+        partitioner:
+          expression: 3 if value.startswith('{"big"') else 1
+    to:
+      topic: converted
+      keyType: json
+      valueType: string
+`)
+	h.mustPipe("in", "string", "json", `{"id":1}`, map[string]any{"big": true}, 1)
+	h.mustPipe("in", "string", "json", `[2]`, map[string]any{"small": true}, 2)
+	expect(t, "converted", h.out("converted", "json", "string"), `{"id":1}={"big":true}`, `[2]={"small":true}`)
+	var parts []string
+	for _, r := range h.drv.Output("app-test_pipelines_p_via_step2_repartition-repartition") {
+		parts = append(parts, fmt.Sprint(r.Partition))
+	}
+	expect(t, "repartition partitions", parts, "3", "1")
+	its := h.res.Topology.InternalTopics()
+	if len(its) != 1 || its[0].Partitions != 4 || its[0].Kind != "repartition" {
+		t.Errorf("internal topics: %+v", its)
+	}
+}
+
+func TestFlatMapValuesNoneAndOffsetReset(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: string
+    offsetResetPolicy: latest
+pipelines:
+  p:
+    from: in
+    via:
+      - type: flatMapValues
+        mapper:
+          expression: None if value == "none" else value.split(",")
+          resultType: "[string]"
+    to:
+      topic: out
+      keyType: string
+      valueType: string
+`)
+	h.mustPipe("in", "string", "string", "k", "none", 1)
+	h.mustPipe("in", "string", "string", "k", "a,b", 2)
+	expect(t, "out", h.out("out", "string", "string"), "k=a", "k=b")
+	n, _ := h.res.Topology.Node("in")
+	if n.Source.OffsetReset.Policy != "latest" {
+		t.Errorf("offset reset: %+v", n.Source.OffsetReset)
+	}
+}

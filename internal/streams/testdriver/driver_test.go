@@ -288,3 +288,33 @@ func TestStoreNotConnectedIsAnError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+type wallTicker struct{}
+
+func (wallTicker) Init(ctx *streams.ProcessorContext) error {
+	_, err := ctx.Schedule(100, streams.WallClockTime, func(ctx *streams.ProcessorContext, ts int64) error {
+		return ctx.Forward(streams.Record{Key: "wall", Value: fmt.Sprint(ts), Timestamp: ts})
+	})
+	return err
+}
+func (wallTicker) Process(*streams.ProcessorContext, streams.Record) error { return nil }
+func (wallTicker) Close() error                                            { return nil }
+
+func TestWallClockPunctuation(t *testing.T) {
+	topo := streams.NewTopology("app")
+	must(t, topo.AddSource("in", []string{"input"}, streams.SourceOptions{KeySerde: ss, ValueSerde: ss}))
+	must(t, topo.AddProcessor("p", func() streams.Processor { return wallTicker{} }, "in"))
+	must(t, topo.AddSink("out", "ticks", streams.SinkOptions{KeySerde: ss, ValueSerde: ss}, "p"))
+	d, err := testdriver.New(topo, testdriver.Options{WallClockStart: 1000})
+	must(t, err)
+	defer d.Close()
+	for _, step := range []int64{0, 50, 60, 250} {
+		must(t, d.AdvanceWallClock(step))
+	}
+	if got, want := outputs(d, "ticks"), "wall=1110@1110 wall=1360@1360"; got != want {
+		t.Errorf("got %q want %q", got, want)
+	}
+	if err := d.AdvanceWallClock(-1); err == nil {
+		t.Error("moving the clock back must fail")
+	}
+}
