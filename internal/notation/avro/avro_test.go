@@ -722,3 +722,59 @@ func TestWriterSchemaWithReferences(t *testing.T) {
 		t.Fatal("registering with a missing reference succeeded")
 	}
 }
+
+func TestRecursiveSchema(t *testing.T) {
+	s, err := ParseSchema(`{"type":"record","name":"Node","fields":[{"name":"v","type":"int"},{"name":"next","type":["null","Node"],"default":null}]}`, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Conform(st("v", int64(1), "next", st("v", int64(2), "next", st("v", int64(3)))), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := func(v int64, next any) *types.Struct {
+		n := st("v", v, "next", next)
+		n.Schema = &types.StructSchema{Name: "Node"}
+		return n
+	}
+	mustEqual(t, got, node(1, node(2, node(3, nil))))
+}
+
+// Union changes between writer and reader: promotion inside a union, a
+// plain type read as a union, a union read as its non-null branch.
+func TestUnionResolution(t *testing.T) {
+	w, err := ParseSchema(`{"type":"record","name":"U","fields":[
+	  {"name":"a","type":["null","int"]},{"name":"b","type":"string"},{"name":"c","type":["null","string"]},
+	  {"name":"d","type":["null",{"type":"record","name":"In","fields":[{"name":"x","type":"int"}]}]}]}`, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := ParseSchema(`{"type":"record","name":"U","fields":[
+	  {"name":"a","type":["null","long"]},{"name":"b","type":["null","string"]},{"name":"c","type":"string"},
+	  {"name":"d","type":["null",{"type":"record","name":"In","fields":[{"name":"x","type":"double"},{"name":"y","type":"string","default":"new"}]}]}]}`, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Encode(nil, w.Avro, st("a", int64(5), "b", "s", "c", "t", "d", st("x", int64(2))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := compileDecoder(w.Avro, r.Avro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := fn(&reader{b: data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := st("x", 2.0, "y", "new")
+	in.Schema = &types.StructSchema{Name: "In"}
+	want := st("a", int64(5), "b", "s", "c", "t", "d", in)
+	want.Schema = &types.StructSchema{Name: "U"}
+	mustEqual(t, got, want)
+	// A null in the writer's union has no branch in the reader's string.
+	data, _ = Encode(nil, w.Avro, st("a", nil, "b", "s", "c", nil, "d", nil))
+	if _, err := fn(&reader{b: data}); err == nil || !strings.Contains(err.Error(), "field c: reader type string cannot read writer type null") {
+		t.Fatalf("null into string: err = %v", err)
+	}
+}
