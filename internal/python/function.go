@@ -12,6 +12,7 @@ import (
 	"runtime/cgo"
 	"strings"
 	"sync"
+	"time"
 	"unsafe"
 
 	"ksml/internal/types"
@@ -205,7 +206,7 @@ func (m *Module) functionError(name string, err error) error {
 }
 
 func timeoutString() string {
-	return fmt.Sprint(durationOf(timeoutNanos.Load()))
+	return time.Duration(timeoutNanos.Load()).String()
 }
 
 func sourceArg(s Source, file string) any {
@@ -322,7 +323,6 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 		return nil, fmt.Errorf("function %s: the bridge returned no function", qualified)
 	}
 	fn.ref = ref
-	m.names[spec.Name] = true
 	return fn, nil
 }
 

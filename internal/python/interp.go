@@ -43,11 +43,11 @@ type Options struct {
 	Metrics MetricsSink
 }
 
-// Interpreter is the process-wide embedded CPython.
+// Interpreter is the process-wide embedded CPython. Its methods are safe
+// for concurrent use; Python itself runs one goroutine at a time (the GIL),
+// so a process scales by more instances, not more goroutines.
 type Interpreter struct {
-	timeout  time.Duration
 	watchdog sync.Once
-	stop     chan struct{}
 }
 
 var (
@@ -82,7 +82,7 @@ func Init(opts Options) (*Interpreter, error) {
 		timeout = DefaultFunctionTimeout
 	}
 	if current == nil {
-		current = &Interpreter{stop: make(chan struct{})}
+		current = &Interpreter{}
 	}
 	current.setTimeout(timeout)
 	return current, nil
@@ -105,7 +105,6 @@ type Module struct {
 	file      string
 	globals   *pyRef
 	mu        sync.Mutex
-	names     map[string]bool
 }
 
 // NewModule creates the namespace of one definition file. properties is the
@@ -124,10 +123,8 @@ func (in *Interpreter) NewModule(namespace, file string, properties map[string]a
 	if !ok {
 		return nil, errors.New("python: module creation returned no namespace")
 	}
-	return &Module{namespace: namespace, file: file, globals: ref, names: map[string]bool{}}, nil
+	return &Module{namespace: namespace, file: file, globals: ref}, nil
 }
 
 // Namespace returns the namespace the module was created with.
 func (m *Module) Namespace() string { return m.namespace }
-
-func durationOf(n int64) time.Duration { return time.Duration(n) }
