@@ -155,9 +155,28 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 // sanitize makes a topology name from suite and test names, as upstream.
 func sanitize(s string) string { return unsafeName.ReplaceAllString(s, "_") }
 
-// streamSerdes are the serdes of one suite stream binding.
+// streamSerdes are the serdes of one suite stream binding, with the
+// declared primitive types messages are converted to before serializing.
 type streamSerdes struct {
-	key, value streams.Serde
+	key, value         streams.Serde
+	keyPrim, valuePrim types.DataType // nil unless the type is a primitive
+}
+
+func primitive(u types.UserType) types.DataType {
+	if p, ok := u.Type.(types.Primitive); ok {
+		return p
+	}
+	return nil
+}
+
+// convertMessage converts a produced key or value to a declared primitive
+// type, as upstream's producer does (a number given for a string stream is
+// sent as its text).
+func convertMessage(v any, to types.DataType) (any, error) {
+	if to == nil || v == nil {
+		return v, nil
+	}
+	return types.Convert(v, to)
 }
 
 func bindingSerdes(p topology.SerdeProvider, b *StreamBinding) (streamSerdes, error) {
@@ -176,6 +195,7 @@ func bindingSerdes(p topology.SerdeProvider, b *StreamBinding) (streamSerdes, er
 	if err := checkBindingType(b, b.ValueType, vt); err != nil {
 		return s, err
 	}
+	s.keyPrim, s.valuePrim = primitive(kt), primitive(vt)
 	if s.key, err = p.Serde(kt, true); err != nil {
 		return s, fmt.Errorf("stream '%s': key type '%s': %v", b.Key, b.KeyType, err)
 	}
@@ -279,6 +299,13 @@ func produce(drv *testdriver.Driver, suite *Suite, pb *ProduceBlock, serdesOf fu
 		return err
 	}
 	send := func(key, value any, ts int64) error {
+		key, err := convertMessage(key, ss.keyPrim)
+		if err != nil {
+			return fmt.Errorf("producing to '%s': key: %w", pb.To, err)
+		}
+		if value, err = convertMessage(value, ss.valuePrim); err != nil {
+			return fmt.Errorf("producing to '%s': value: %w", pb.To, err)
+		}
 		kb, err := ss.key.Serialize(b.Topic, key)
 		if err != nil {
 			return fmt.Errorf("producing to '%s': key: %w", pb.To, err)

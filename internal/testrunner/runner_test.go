@@ -191,3 +191,52 @@ func TestCollectFilesTakesDirectChildrenSorted(t *testing.T) {
 		t.Errorf("missing path: %v", err)
 	}
 }
+
+func writeSuite(t *testing.T, def, suite string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "def.yaml"), []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "suite.yaml")
+	if err := os.WriteFile(path, []byte(suite), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestProducedMessagesTakeTheStreamTypes(t *testing.T) {
+	path := writeSuite(t, `
+streams:
+  in: {topic: in, keyType: string, valueType: long}
+pipelines:
+  p:
+    from: in
+    via:
+      - type: map
+        mapper:
+          expression: (key + "!", value * 2)
+          resultType: (string, long)
+    to: {topic: out, keyType: string, valueType: long}
+`, `
+definition: def.yaml
+streams:
+  in: {topic: in, keyType: string, valueType: long}
+  out: {topic: out, keyType: string, valueType: long}
+tests:
+  numbers:
+    produce:
+      - to: in
+        messages:
+          - {key: 7, value: 21}
+          - {key: "x", value: "4"}
+    assert:
+      - on: out
+        code: |
+          assert [(r["key"], r["value"]) for r in records] == [("7!", 42), ("x!", 8)], records
+`)
+	_, sum, out := runSuite(t, path)
+	if sum != (Summary{Passed: 1}) {
+		t.Errorf("summary %+v\n%s", sum, out)
+	}
+}
