@@ -538,6 +538,9 @@ func TestLoaderNamesAndReferences(t *testing.T) {
 	if _, err := n.SerdeFor("Address", "t", false); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := l.Load("../Address"); err == nil || !strings.Contains(err.Error(), "is not a valid Avro name") {
+		t.Fatalf("path name: err = %v", err)
+	}
 }
 
 func TestBareTypeFromRegistry(t *testing.T) {

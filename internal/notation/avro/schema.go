@@ -98,11 +98,18 @@ func (l *Loader) find(name string) (string, []string) {
 // needed; it cannot clash with a path.
 const refsLoaded = "\x00refs"
 
+// validSchemaName keeps schema names from reaching outside the schema
+// directories.
+var validSchemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
 var unknownType = regexp.MustCompile(`unknown type: ([A-Za-z_][A-Za-z0-9_.]*)$`)
 
 // Load returns the schema named name. It fails when no file matches, the file
 // does not parse, or a referenced type cannot be found.
 func (l *Loader) Load(name string) (*Schema, error) {
+	if !validSchemaName.MatchString(name) {
+		return nil, fmt.Errorf("avro schema name %q is not a valid Avro name (letters, digits, _ and dots)", name)
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if s, ok := l.cache[name]; ok {
