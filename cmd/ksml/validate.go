@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,10 @@ func init() {
 						fmt.Fprintln(cmd.ErrOrStderr(), d.Error())
 					}
 				} else {
+					var pe *fs.PathError
+					if errors.As(err, &pe) {
+						err = pe.Err // the path is already in front
+					}
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", file, err)
 				}
 			}
