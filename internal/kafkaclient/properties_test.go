@@ -1,7 +1,9 @@
 package kafkaclient
 
 import (
+	"bytes"
 	"crypto/tls"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -248,5 +250,19 @@ func TestSASLErrors(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("props %v:\n got  %v\n want %s", c.props, err, c.want)
 		}
+	}
+}
+
+func TestUnknownPropertiesAreLoggedOnceAtDebug(t *testing.T) {
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	props := map[string]string{"application.id": "a", "bootstrap.servers": "b:1", "only.logged.once.property": "1"}
+	for range 3 {
+		if _, err := FromProperties(props, Options{Logger: logger}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Count(buf.String(), "property=only.logged.once.property"); got != 1 || !strings.Contains(buf.String(), "level=DEBUG") {
+		t.Errorf("logged %d times:\n%s", got, buf.String())
 	}
 }
