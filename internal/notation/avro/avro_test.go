@@ -781,3 +781,43 @@ func TestUnionResolution(t *testing.T) {
 		t.Fatalf("null into string: err = %v", err)
 	}
 }
+
+// Serdes are shared by tasks: first use from many goroutines at once fills
+// the caches without races (run with -race) and gives the same bytes.
+func TestConcurrentFirstUse(t *testing.T) {
+	dir := writeSchemas(t, map[string]string{"Event": evoV1})
+	mem := schemaregistry.NewMemory()
+	srv := httptest.NewServer(schemaregistry.Handler(mem, schemaregistry.HandlerOptions{}))
+	defer srv.Close()
+	cfg, _ := schemaregistry.ConfluentConfig(map[string]any{"schema.registry.url": srv.URL})
+	conf, _ := schemaregistry.NewConfluent(cfg)
+	serde, err := newNotation(t, Confluent, conf, dir, nil).SerdeFor("Event", "events", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan []byte, 8)
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			data, err := serde.Serialize("events", st("id", "x", "count", int64(i%2), "kind", "A", "legacy", "", "tags", []any{}))
+			if err == nil {
+				_, err = serde.Deserialize("events", data)
+			}
+			errs <- err
+			results <- data
+		}()
+	}
+	seen := map[string]bool{}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		seen[string(<-results)] = true
+	}
+	if len(seen) != 2 {
+		t.Fatalf("distinct encodings = %d, want 2", len(seen))
+	}
+	if v := mem.Versions("events-value"); len(v) != 1 {
+		t.Fatalf("versions = %v", v)
+	}
+}
