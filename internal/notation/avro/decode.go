@@ -155,6 +155,19 @@ type pair struct{ w, r avro.Schema }
 
 type compiler struct {
 	named map[pair]*decodeFn
+	// strict makes every writer union branch and enum symbol resolve at
+	// compile time, for compatibility checks; decoders defer those errors
+	// to the records that actually use the branch or symbol.
+	strict bool
+}
+
+// CheckCompatible reports whether every record written with writer can be
+// read with reader under Avro schema resolution; the error names the first
+// field that cannot.
+func CheckCompatible(reader, writer *Schema) error {
+	c := &compiler{named: make(map[pair]*decodeFn), strict: true}
+	_, err := c.compile(writer.Avro, reader.Avro)
+	return err
 }
 
 // compileDecoder returns a decoder for data written with writer, producing
@@ -199,7 +212,7 @@ func (c *compiler) compile(w, r avro.Schema) (decodeFn, error) {
 		if !ok {
 			return nil, mismatch(w, r)
 		}
-		return compileEnum(ws, rs)
+		return compileEnum(ws, rs, c.strict)
 	case *avro.ArraySchema:
 		rs, ok := r.(*avro.ArraySchema)
 		if !ok {
@@ -386,6 +399,9 @@ func (c *compiler) compileWriterUnion(wu *avro.UnionSchema, r avro.Schema) (deco
 	for i, b := range wu.Types() {
 		fn, err := c.compile(b, r)
 		if err != nil {
+			if c.strict {
+				return nil, fmt.Errorf("writer union branch %s: %w", typeName(b), err)
+			}
 			// Resolution fails only when this branch is actually written.
 			errs[i] = err
 			continue
@@ -411,7 +427,7 @@ func (c *compiler) compileWriterUnion(wu *avro.UnionSchema, r avro.Schema) (deco
 	}, nil
 }
 
-func compileEnum(w, r *avro.EnumSchema) (decodeFn, error) {
+func compileEnum(w, r *avro.EnumSchema, strict bool) (decodeFn, error) {
 	symbols := w.Symbols()
 	// Map writer symbol index to the reader's symbol; "" = not in reader.
 	mapped := make([]string, len(symbols))
@@ -423,6 +439,9 @@ func compileEnum(w, r *avro.EnumSchema) (decodeFn, error) {
 		}
 		if mapped[i] == "" && r.HasDefault() {
 			mapped[i] = r.Default()
+		}
+		if mapped[i] == "" && strict {
+			return nil, fmt.Errorf("enum symbol %s is not in reader enum %s and it has no default", s, r.FullName())
 		}
 	}
 	name := r.FullName()
