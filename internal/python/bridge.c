@@ -356,6 +356,90 @@ static int json_str(ksml_buf *b, const char *s, Py_ssize_t n) {
 	return put_byte(b, '"');
 }
 
+// json_double writes d as Java's Double.toString does (as the Go JSON
+// writer of internal/types does): shortest digits, at least one fractional
+// digit, scientific notation with 'E' outside [1e-3, 1e7).
+static int json_double(ksml_buf *b, double d) {
+	if (isnan(d)) return ksml_buf_put(b, "\"NaN\"", 5);
+	if (isinf(d)) return d > 0 ? ksml_buf_put(b, "\"Infinity\"", 10) : ksml_buf_put(b, "\"-Infinity\"", 11);
+	if (d == 0) return signbit(d) ? ksml_buf_put(b, "-0.0", 4) : ksml_buf_put(b, "0.0", 3);
+	char *r = PyOS_double_to_string(d, 'r', 0, 0, NULL);
+	if (!r) return -1;
+	// Split the shortest repr into digits and the position of the point.
+	char digits[40];
+	int nd = 0, point = 0, seenPoint = 0, exp10 = 0;
+	const char *p = r;
+	int neg = *p == '-';
+	if (neg) p++;
+	for (; *p && *p != 'e' && nd < 39; p++) {
+		if (*p == '.') {
+			seenPoint = 1;
+			continue;
+		}
+		digits[nd++] = *p;
+		if (!seenPoint) point++;
+	}
+	if (*p == 'e') exp10 = atoi(p + 1);
+	PyMem_Free(r);
+	point += exp10;
+	int lead = 0;
+	while (lead < nd - 1 && digits[lead] == '0') lead++;
+	memmove(digits, digits + lead, nd - lead);
+	nd -= lead;
+	point -= lead;
+	while (nd > 1 && digits[nd - 1] == '0') nd--;
+	char out[64];
+	int n = 0;
+	if (neg) out[n++] = '-';
+	double a = fabs(d);
+	if (a >= 1e-3 && a < 1e7) {
+		if (point <= 0) {
+			out[n++] = '0';
+			out[n++] = '.';
+			for (int i = 0; i < -point; i++) out[n++] = '0';
+			for (int i = 0; i < nd; i++) out[n++] = digits[i];
+		} else {
+			for (int i = 0; i < point; i++) out[n++] = i < nd ? digits[i] : '0';
+			out[n++] = '.';
+			if (nd > point) {
+				for (int i = point; i < nd; i++) out[n++] = digits[i];
+			} else {
+				out[n++] = '0';
+			}
+		}
+	} else {
+		out[n++] = digits[0];
+		out[n++] = '.';
+		if (nd > 1) {
+			for (int i = 1; i < nd; i++) out[n++] = digits[i];
+		} else {
+			out[n++] = '0';
+		}
+		n += snprintf(out + n, sizeof out - n, "E%d", point - 1);
+	}
+	return ksml_buf_put(b, out, n);
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int json_base64(ksml_buf *b, const unsigned char *s, Py_ssize_t n) {
+	put_byte(b, '"');
+	Py_ssize_t i = 0;
+	for (; i + 2 < n; i += 3) {
+		char q[4] = {b64[s[i] >> 2], b64[((s[i] & 3) << 4) | (s[i + 1] >> 4)],
+		             b64[((s[i + 1] & 15) << 2) | (s[i + 2] >> 6)], b64[s[i + 2] & 63]};
+		ksml_buf_put(b, q, 4);
+	}
+	if (n - i == 1) {
+		char q[4] = {b64[s[i] >> 2], b64[(s[i] & 3) << 4], '=', '='};
+		ksml_buf_put(b, q, 4);
+	} else if (n - i == 2) {
+		char q[4] = {b64[s[i] >> 2], b64[((s[i] & 3) << 4) | (s[i + 1] >> 4)], b64[(s[i + 1] & 15) << 2], '='};
+		ksml_buf_put(b, q, 4);
+	}
+	return put_byte(b, '"');
+}
+
 static int encode_json(ksml_buf *b, PyObject *obj, int depth) {
 	if (depth > 200) {
 		PyErr_SetString(PyExc_ValueError, "value nests too deeply (recursive structure?)");
@@ -375,18 +459,10 @@ static int encode_json(ksml_buf *b, PyObject *obj, int depth) {
 		int n = snprintf(tmp, sizeof tmp, "%lld", v);
 		return ksml_buf_put(b, tmp, n);
 	}
-	if (PyFloat_Check(obj)) {
-		double d = PyFloat_AS_DOUBLE(obj);
-		if (!isfinite(d)) {
-			PyErr_SetString(PyExc_ValueError, "NaN and infinity have no JSON form");
-			return -1;
-		}
-		char *s = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, NULL);
-		if (!s) return -1;
-		int rc = ksml_buf_put(b, s, strlen(s));
-		PyMem_Free(s);
-		return rc;
-	}
+	if (PyFloat_Check(obj)) return json_double(b, PyFloat_AS_DOUBLE(obj));
+	if (PyBytes_Check(obj)) return json_base64(b, (const unsigned char *)PyBytes_AS_STRING(obj), PyBytes_GET_SIZE(obj));
+	if (PyByteArray_Check(obj))
+		return json_base64(b, (const unsigned char *)PyByteArray_AS_STRING(obj), PyByteArray_GET_SIZE(obj));
 	if (PyUnicode_Check(obj)) {
 		Py_ssize_t n;
 		const char *s = PyUnicode_AsUTF8AndSize(obj, &n);

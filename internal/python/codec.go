@@ -321,7 +321,9 @@ func (d *decoder) value() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return append([]byte(nil), s...), nil
+		out := make([]byte, len(s)) // empty bytes stay non-nil (nil is None)
+		copy(out, s)
+		return out, nil
 	case tagList, tagTuple:
 		n, err := d.u32()
 		if err != nil {

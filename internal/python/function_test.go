@@ -344,3 +344,37 @@ func TestCallDeferred(t *testing.T) {
 	runtime.GC()
 	runtime.GC()
 }
+
+// TestCallJSONMatchesGoJSON checks that JSON written in C equals what the
+// Go JSON writer of internal/types writes for the same result.
+func TestCallJSONMatchesGoJSON(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "jsoneq")
+	exprs := []string{
+		"1.0", "-2.5", "1e20", "1.5e-5", "0.001", "0.0001", "1234567.0", "12345678.0", "9999999.999", "-0.0", "0.0",
+		"123456789012345678.0", "1/3", "2.0**-1074", "1.7976931348623157e308", "float('nan')", "float('inf')", "-float('inf')",
+		"'a\"\\\\b\\n\\t\\x01é😀'", "b'\\x00\\xffab'", "bytearray(b'abcd')", "b''",
+		"{'b': [1, None, True, False], 'a': {'x': (1, 2)}, '@type': 'X'}", "[]", "{}", "-9223372036854775808",
+	}
+	for _, e := range exprs {
+		f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Expression: src(e, 1)})
+		c, err := f.CallJSON(nil, "k", nil)
+		if err != nil {
+			t.Errorf("%s: CallJSON: %v", e, err)
+			continue
+		}
+		v, err := f.Call(nil, "k", nil)
+		if err != nil {
+			t.Errorf("%s: Call: %v", e, err)
+			continue
+		}
+		g, err := types.MarshalJSON(v)
+		if err != nil {
+			t.Errorf("%s: MarshalJSON: %v", e, err)
+			continue
+		}
+		if string(c) != string(g) {
+			t.Errorf("%s: C wrote %s, Go writes %s", e, c, g)
+		}
+	}
+}
