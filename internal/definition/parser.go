@@ -143,6 +143,7 @@ func (p *parser) parseRoot(root *yaml.Node) {
 			p.def.topicIndex[name] = t
 		})
 	}
+	p.checkSharedTopics()
 	p.resultKinds = map[string]flow{}
 	p.forEachEntry(o, "pipelines", func(name string, k, v *yaml.Node) {
 		if pl := p.parsePipeline(name, v); pl != nil {
@@ -614,6 +615,11 @@ func (p *parser) parseProducer(name string, n *yaml.Node) *Producer {
 	path := "producers_" + name
 	pr := &Producer{Name: name, Pos: p.pos(o.n)}
 	pr.Generator = p.functionRef(o, "generator", FuncGenerator, path)
+	p.checkResultShape(pr.Generator, "generator", FuncGenerator)
+	pr.Condition = p.functionRef(o, "condition", FuncPredicate, path)
+	p.checkResultShape(pr.Condition, "condition", FuncPredicate)
+	pr.Until = p.functionRef(o, "until", FuncPredicate, path)
+	p.checkResultShape(pr.Until, "until", FuncPredicate)
 	pr.To = p.topicRef(o, "to", toTopicSpec, KindStream, path, false)
 	pr.Interval = o.duration("interval")
 	if v, ok := o.integer("count", 1); ok {
@@ -625,7 +631,31 @@ func (p *parser) parseProducer(name string, n *yaml.Node) *Producer {
 		}
 		pr.BatchSize = int(v)
 	}
-	pr.Condition = p.functionRef(o, "condition", FuncPredicate, path)
-	pr.Until = p.functionRef(o, "until", FuncPredicate, path)
 	return pr
+}
+
+// checkSharedTopics: several definitions of one topic read the same
+// records, so their key and value types must agree (one must be able to
+// hold the other's).
+func (p *parser) checkSharedTopics() {
+	first := map[string]*TopicDef{}
+	all := append(append(append([]*TopicDef{}, p.def.Streams...), p.def.Tables...), p.def.GlobalTables...)
+	for _, t := range all {
+		prev, ok := first[t.Topic]
+		if !ok {
+			first[t.Topic] = t
+			continue
+		}
+		for _, kv := range []struct {
+			what string
+			a, b TypeRef
+		}{{"key", prev.KeyType, t.KeyType}, {"value", prev.ValueType, t.ValueType}} {
+			a, b := parsed(kv.a), parsed(kv.b)
+			if a == nil || b == nil || a.IsAssignableFrom(b) || b.IsAssignableFrom(a) {
+				continue
+			}
+			p.d.add(t.Pos, "%s %q reads topic %q with %s type %q, but %s %q (line %d) reads it with %q",
+				t.Kind, t.Name, t.Topic, kv.what, kv.b.Text, prev.Kind, prev.Name, prev.Pos.Line, kv.a.Text)
+		}
+	}
 }

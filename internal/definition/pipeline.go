@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"ksml/internal/types"
 )
 
 // streamKind is the Kafka Streams object a pipeline step works on.
@@ -214,6 +216,8 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 		op.Store = st("store", StoreKeyValue)
 		p.need(op, cur, kStream, kTable)
 		if cur.kind == kTable {
+			// Regrouping a table needs both a new key and a new value.
+			p.checkResultShape(op.Mapper, "mapper of groupBy on a table", FuncKeyValueTransformer)
 			next.kind = kGroupedTable
 			next.key, next.value = splitTuple(resultOf(op.Mapper))
 		} else {
@@ -260,6 +264,11 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 		op.BufferFullStrategy = o.enum("bufferFullStrategy")
 		if op.Until == "timeLimit" && !o.has("duration") {
 			p.d.add(op.Pos, "suppress until timeLimit needs a duration")
+		}
+		if op.Until == "windowCloses" && !cur.key.IsZero() {
+			if _, windowed := parsed(cur.key).(types.WindowedType); !windowed && parsed(cur.key) != nil {
+				p.d.add(op.Pos, "suppress until windowCloses needs windowed keys (after windowByTime or windowBySession), but the key type is %q", cur.key.Text)
+			}
 		}
 		if op.BufferFullStrategy == "emitEarlyWhenFull" && op.MaxBytes == "" && op.MaxRecords == "" {
 			p.d.add(o.keyPos("bufferFullStrategy"), "bufferFullStrategy emitEarlyWhenFull needs maxBytes or maxRecords")
@@ -460,6 +469,10 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 			next.kind = kTable
 		}
 		p.targetKind(op, KindTable)
+		if op.Target != nil && op.Target.Def != nil && op.ForeignKeyExtractor == nil {
+			// A primary-key join matches on equal keys.
+			p.checkAssignable(op.Target.Pos, "key", op.Target.Def.KeyType, cur.key, op.Target.Name)
+		}
 	case "globalTable":
 		op.JoinKind = JoinGlobalTable
 		if op.Type == OpOuterJoin {

@@ -33,11 +33,13 @@ const (
 	shapeList         // [V]
 	shapeString
 	shapeLong
+	shapeMessages // (K, V) or [(K, V)]
 )
 
 var shapeText = map[resultShape]string{
 	shapeBoolean: "boolean", shapeKeyValue: "a (key, value) tuple", shapeKeyValueList: "a list of (key, value) tuples",
 	shapeList: "a list", shapeString: "a string", shapeLong: "a long",
+	shapeMessages: "a (key, value) tuple or a list of them",
 }
 
 // expectedShape is what a function slot of type want must return.
@@ -55,6 +57,8 @@ func expectedShape(want FunctionType) resultShape {
 		return shapeString
 	case FuncTimestampExtractor:
 		return shapeLong
+	case FuncGenerator:
+		return shapeMessages
 	}
 	return shapeAny
 }
@@ -112,6 +116,8 @@ func fitsShape(dt types.DataType, shape resultShape) bool {
 	case shapeList:
 		_, ok := dt.(types.ListType)
 		return ok
+	case shapeMessages:
+		return fitsShape(dt, shapeKeyValue) || fitsShape(dt, shapeKeyValueList)
 	}
 	return true
 }
