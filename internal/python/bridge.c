@@ -905,7 +905,7 @@ int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, 
 		args[decoded] = decode(&r);
 		if (!args[decoded]) {
 			conversion_error(out);
-			rc = KSML_CONVERR;
+			rc = KSML_ARGERR;
 			goto cleanup;
 		}
 	}

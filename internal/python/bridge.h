@@ -19,7 +19,8 @@ enum {
 	KSML_OK = 0,
 	KSML_PYERR = 1,   // a Python exception; out holds the encoded error tuple
 	KSML_CONVERR = 2, // the result could not be converted; out holds a message
-	KSML_FATAL = 3    // the bridge itself failed; out holds a message
+	KSML_FATAL = 3,   // the bridge itself failed; out holds a message
+	KSML_ARGERR = 4   // an argument could not be made a Python object; out holds a message
 };
 
 // Guard flags (pythonContext settings) for the audit hook.

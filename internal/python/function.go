@@ -386,6 +386,8 @@ func (f *Function) invokeMode(ctx *CallContext, args []any, mode int, out *C.ksm
 		return rc, nil
 	case C.KSML_PYERR:
 		return rc, f.module.functionError(f.name, decodePyError(bufBytes(out)))
+	case C.KSML_ARGERR:
+		return rc, &FunctionError{Function: f.name, Message: "argument: " + bufString(out)}
 	default:
 		return rc, &FunctionError{Function: f.name, Message: "result: " + bufString(out)}
 	}
