@@ -17,6 +17,9 @@ type KeyValueBuilder struct {
 	// exists such stores live in memory with the same semantics.
 	IsPersistent bool
 	LoggingOn    bool
+	// Timestamped stores keep a timestamp with every value (Kafka's
+	// ValueAndTimestamp layout); use TypedTimestamped for them.
+	Timestamped bool
 }
 
 var _ streams.StoreBuilder = (*KeyValueBuilder)(nil)
@@ -38,11 +41,28 @@ func (b *KeyValueBuilder) Build(streams.TaskID) (streams.StateStore, error) {
 	return NewMemoryKeyValue(b.StoreName), nil
 }
 
-// Typed returns a typed view of a store built by b.
+// Typed returns a typed view of a store built by b. For a timestamped
+// store it is the plain view (values without their timestamps).
 func (b *KeyValueBuilder) Typed(s streams.StateStore) (*KeyValue, error) {
 	kv, ok := s.(streams.KeyValueStore)
 	if !ok {
 		return nil, fmt.Errorf("store %q is not a key/value store", s.Name())
 	}
+	if b.Timestamped {
+		return NewTimestamped(kv, b.KeySerde, b.ValueSerde).Plain(), nil
+	}
 	return NewKeyValue(kv, b.KeySerde, b.ValueSerde), nil
+}
+
+// TypedTimestamped returns the {value, timestamp} view of a timestamped
+// store built by b.
+func (b *KeyValueBuilder) TypedTimestamped(s streams.StateStore) (*Timestamped, error) {
+	kv, ok := s.(streams.KeyValueStore)
+	if !ok {
+		return nil, fmt.Errorf("store %q is not a key/value store", s.Name())
+	}
+	if !b.Timestamped {
+		return nil, fmt.Errorf("store %q is not timestamped", s.Name())
+	}
+	return NewTimestamped(kv, b.KeySerde, b.ValueSerde), nil
 }

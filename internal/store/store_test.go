@@ -134,3 +134,50 @@ func TestTypedKeyValue(t *testing.T) {
 		t.Errorf("entries after tombstone: %d", kv.ApproximateNumEntries())
 	}
 }
+
+func TestTimestampedLayoutAndViews(t *testing.T) {
+	b := &store.KeyValueBuilder{StoreName: "ts", KeySerde: jsonSerde{}, ValueSerde: jsonSerde{}, Timestamped: true}
+	raw, _ := b.Build(streams.TaskID{})
+	ts, err := b.TypedTimestamped(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ts.PutWithTimestamp("k", "v", 258); err != nil {
+		t.Fatal(err)
+	}
+	bytes, _ := raw.(streams.KeyValueStore).Get([]byte(`"k"`))
+	if want := "\x00\x00\x00\x00\x00\x00\x01\x02\"v\""; string(bytes) != want {
+		t.Errorf("layout %q want %q", bytes, want)
+	}
+	vt := func(v any) string {
+		st, ok := v.(*types.Struct)
+		if !ok {
+			return fmt.Sprintf("%T", v)
+		}
+		val, _ := st.Get("value")
+		ts, _ := st.Get("timestamp")
+		return fmt.Sprintf("%v@%v", val, ts)
+	}
+	got, _ := ts.Get("k")
+	if vt(got) != "v@258" {
+		t.Errorf("get: %s", vt(got))
+	}
+	prev, _ := ts.PutIfAbsentWithTimestamp("k", "w", 1)
+	if vt(prev) != "v@258" {
+		t.Errorf("putIfAbsent: %s", vt(prev))
+	}
+	plain, _ := b.Typed(raw)
+	if v, _ := plain.Get("k"); v != "v" {
+		t.Errorf("plain get: %v", v)
+	}
+	if err := plain.Put("p", "x"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = ts.Get("p")
+	if vt(got) != "x@-1" {
+		t.Errorf("plain put: %s", vt(got))
+	}
+	if _, err := (&store.KeyValueBuilder{StoreName: "x"}).TypedTimestamped(raw); err == nil {
+		t.Error("a plain store has no timestamped view")
+	}
+}

@@ -184,3 +184,38 @@ func TestUpstreamStateStore(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamTimestampedStateStore(t *testing.T) {
+	for _, file := range []string{"test-state-store-timestamped.yaml", "test-state-store-timestamped-avro.yaml"} {
+		h := corpusHarness(t, file)
+		h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor1", sensor("city", "Amsterdam", "type", "HUMIDITY", "unit", "%", "value", "80"), 1)
+		h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor2", sensor("city", "Utrecht", "type", "TEMPERATURE", "unit", "C", "value", "26"), 2)
+		st, ok := h.drv.Store("last_sensor_data_store")
+		if !ok {
+			t.Fatalf("%s: store not found", file)
+		}
+		b := h.res.Stores["last_sensor_data_store"]
+		ts, err := b.TypedTimestamped(st)
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		v, err := ts.Get("sensor1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		vt := v.(*types.Struct)
+		stamp, _ := vt.Get("timestamp")
+		inner, _ := vt.Get("value")
+		inner, _ = types.Resolve(inner)
+		city, _ := inner.(*types.Struct).Get("city")
+		if city != "Amsterdam" || stamp.(int64) < 1_600_000_000_000 {
+			t.Errorf("%s: sensor1 = %s", file, Format(vt))
+		}
+		plain, _ := b.Typed(st)
+		pv, _ := plain.Get("sensor2")
+		pv, _ = types.Resolve(pv)
+		if c, _ := pv.(*types.Struct).Get("city"); c != "Utrecht" {
+			t.Errorf("%s: plain view sensor2 = %s", file, Format(pv))
+		}
+	}
+}

@@ -78,6 +78,10 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 	if sd.Type != definition.StoreKeyValue {
 		return errAt(sd.Pos, "%s store %q is not supported yet", sd.Type, sd.Name)
 	}
+	if sd.Versioned && sd.Persistent {
+		// persistent: false silently ignores versioned, as upstream does.
+		return errAt(sd.Pos, "versioned key/value store %q is not supported yet", sd.Name)
+	}
 	var err error
 	if key, err = b.userType(sd.KeyType, key); err != nil {
 		return err
@@ -93,7 +97,11 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 	if err != nil {
 		return errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
 	}
-	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
+	// Upstream honours timestamped for persistent stores and for in-memory
+	// stores declared under stores:, not for inline operation stores.
+	timestamped := sd.Timestamped && (sd.Persistent || !sd.Inline)
+	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent,
+		LoggingOn: sd.Logging, Timestamped: timestamped}
 	b.res.Stores[sd.Name] = kb
 	return b.topo.AddStateStore(kb)
 }

@@ -8,7 +8,6 @@ import (
 	"ksml/internal/python"
 	"ksml/internal/store"
 	"ksml/internal/streams"
-	"ksml/internal/types"
 )
 
 // PythonFunctions compiles definition functions on the embedded CPython.
@@ -157,6 +156,14 @@ func (f *pyFunction) context(pc *streams.ProcessorContext) (*python.CallContext,
 		if !ok {
 			return nil, fmt.Errorf("store %q has no key/value builder", name)
 		}
+		if b.Timestamped {
+			ts, err := b.TypedTimestamped(st)
+			if err != nil {
+				return nil, err
+			}
+			cc.Stores[name] = pyTimestamped{ts}
+			continue
+		}
 		typed, err := b.Typed(st)
 		if err != nil {
 			return nil, err
@@ -190,6 +197,26 @@ func (s pyKeyValue) All() (python.Iterator, error) {
 	return &entryIterator{entries: entries}, nil
 }
 
+// pyTimestamped exposes a timestamped store: get returns {value,
+// timestamp} and put/putIfAbsent take an optional timestamp.
+type pyTimestamped struct{ *store.Timestamped }
+
+func (s pyTimestamped) IsOpen() bool { return true }
+
+func (s pyTimestamped) ApproximateNumEntries() (int64, error) {
+	return s.Timestamped.ApproximateNumEntries(), nil
+}
+
+func (s pyTimestamped) All() (python.Iterator, error) {
+	entries, err := s.Timestamped.All()
+	if err != nil {
+		return nil, err
+	}
+	return &entryIterator{entries: entries}, nil
+}
+
+var _ python.TimestampedKeyValueStore = pyTimestamped{}
+
 type entryIterator struct {
 	entries []store.Entry
 	i       int
@@ -206,4 +233,3 @@ func (it *entryIterator) Next() (python.KeyValue, bool) {
 
 func (it *entryIterator) Close() error { return nil }
 
-var _ = types.Resolve
