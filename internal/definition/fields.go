@@ -1,6 +1,7 @@
 package definition
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -264,9 +265,13 @@ func contains(list []string, s string) bool {
 }
 
 // didYouMean suggests the closest candidate to a misspelled word.
+// Candidates are compared in sorted order, so ties resolve the same way on
+// every run.
 func didYouMean(word string, candidates []string) string {
+	sorted := append([]string(nil), candidates...)
+	sort.Strings(sorted)
 	best, bestD := "", 1<<30
-	for _, c := range candidates {
+	for _, c := range sorted {
 		d := editDistance(strings.ToLower(word), strings.ToLower(c))
 		if d < bestD {
 			best, bestD = c, d
