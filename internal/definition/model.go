@@ -456,7 +456,7 @@ type Producer struct {
 	To        *TopicRef
 	Interval  time.Duration // 0: as fast as possible
 	Count     int64         // 0: not given (unbounded, or once without interval/until)
-	BatchSize int           // 0: not given (1)
+	BatchSize int           // 0: not given; values outside 1..1000 become 1, as upstream
 	Condition *FunctionRef
 	Until     *FunctionRef
 	Pos       Pos

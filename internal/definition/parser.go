@@ -625,11 +625,12 @@ func (p *parser) parseProducer(name string, n *yaml.Node) *Producer {
 	if v, ok := o.integer("count", 1); ok {
 		pr.Count = v
 	}
-	if v, ok := o.integer("batchSize", 1); ok {
-		if v > 1000 {
-			p.d.add(p.pos(o.node("batchSize")), "batchSize of %s must be at most 1000, not %d", what, v)
+	// Upstream accepts any batchSize and falls back to 1 outside 1..1000.
+	if v, ok := o.integer("batchSize", -1<<62); ok {
+		pr.BatchSize = 1
+		if v >= 1 && v <= 1000 {
+			pr.BatchSize = int(v)
 		}
-		pr.BatchSize = int(v)
 	}
 	return pr
 }
