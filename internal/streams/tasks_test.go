@@ -89,3 +89,70 @@ func TestTasksPerPartitionAreIndependent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+type memKV struct {
+	name string
+	m    map[string][]byte
+}
+
+func (s *memKV) Name() string                 { return s.name }
+func (s *memKV) Persistent() bool             { return false }
+func (s *memKV) Flush() error                 { return nil }
+func (s *memKV) Close() error                 { return nil }
+func (s *memKV) Get(k []byte) ([]byte, error) { return s.m[string(k)], nil }
+func (s *memKV) Put(k, v []byte) error        { s.m[string(k)] = v; return nil }
+func (s *memKV) ApproximateNumEntries() int64 { return int64(len(s.m)) }
+func (s *memKV) Delete(k []byte) ([]byte, error) {
+	p := s.m[string(k)]
+	delete(s.m, string(k))
+	return p, nil
+}
+func (s *memKV) PutIfAbsent(k, v []byte) ([]byte, error)                   { return nil, s.Put(k, v) }
+func (s *memKV) Range(_, _ []byte, _ bool, _ func(k, v []byte) bool) error { return nil }
+
+type memKVBuilder struct{}
+
+func (memKVBuilder) Name() string    { return "kv" }
+func (memKVBuilder) Kind() StoreKind { return KeyValueKind }
+func (memKVBuilder) Logging() bool   { return true }
+func (memKVBuilder) Build(TaskID) (StateStore, error) {
+	return &memKV{name: "kv", m: map[string][]byte{}}, nil
+}
+
+func TestRestoreBypassesTheChangelog(t *testing.T) {
+	topo := NewTopology("app")
+	if err := topo.AddSource("in", []string{"a"}, SourceOptions{KeySerde: bytesSerde{}, ValueSerde: bytesSerde{}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddProcessor("p", func() Processor { return ProcessorFunc(func(*ProcessorContext, Record) error { return nil }) }, "in"); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddStateStore(memKVBuilder{}, "p"); err != nil {
+		t.Fatal(err)
+	}
+	c := &captureCollector{}
+	tasks, err := NewTasks(topo, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tasks.Assign(2); err != nil {
+		t.Fatal(err)
+	}
+	task := tasks.List()[0]
+	if got := task.Changelogs(); len(got) != 1 || got[0] != (ChangelogPartition{Store: "kv", Topic: "app-kv-changelog", Partition: 2}) {
+		t.Fatalf("changelogs: %+v", got)
+	}
+	if err := task.Restore("kv", []byte("k"), []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Restore("kv", []byte("gone"), nil); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := tasks.Store("kv", 2)
+	if v, _ := st.(KeyValueStore).Get([]byte("k")); string(v) != "v" || len(c.sent) != 0 {
+		t.Errorf("restored %q, changelog writes %v", v, c.sent)
+	}
+	if err := task.Restore("nope", nil, nil); err == nil {
+		t.Error("unknown store must fail")
+	}
+}
