@@ -540,7 +540,10 @@ def define(g, namespace, kind, name, params, nrequired, defaults, global_code, c
         body = [ast.Return(value=None, lineno=first_line, col_offset=0, end_lineno=first_line, end_col_offset=0)]
     body = prologue + body
 
-    kwonly = ["log", "metrics"] + list(stores)
+    # log and the stores are locals bound at definition time; metrics is a
+    # module global, so user code may declare `global metrics` as upstream's
+    # generated code does.
+    kwonly = ["log"] + list(stores)
     args = ast.arguments(posonlyargs=[], args=[ast.arg(arg=p) for p in params], vararg=None,
                          kwonlyargs=[ast.arg(arg=k) for k in kwonly],
                          kw_defaults=[ast.Constant(value=None) for _ in kwonly], kwarg=None,
@@ -555,7 +558,7 @@ def define(g, namespace, kind, name, params, nrequired, defaults, global_code, c
     ns = {}
     exec(compile(mod, filename, "exec", dont_inherit=True), g, ns)
     fn = ns[pyname]
-    kw = {"log": get_logger(prefix + name), "metrics": metrics}
+    kw = {"log": get_logger(prefix + name)}
     declared = g["stores"]
     for sname in stores:
         proxy = declared.get(sname)

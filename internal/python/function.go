@@ -28,7 +28,8 @@ type Source struct {
 }
 
 // Parameter is an extra parameter of a function, appended after the
-// built-in ones; it is always optional. Default, when not nil, is applied as
+// built-in ones; it is always optional. A parameter named like a built-in
+// one (or repeated) is ignored, as upstream merges them. Default, when not nil, is applied as
 // upstream does: `if p is None: p = <default>`, where a default of a string
 // parameter is a string and other defaults given as text are Python
 // expressions.
@@ -240,7 +241,7 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 	}
 	qualified := m.namespace + "." + spec.Name
 	fn := &Function{module: m, name: qualified, typ: typ, rule: ft.rule, nrequired: len(ft.params)}
-	seen := map[string]bool{"log": true, "metrics": true}
+	seen := map[string]bool{"log": true}
 	params := make([]any, 0, len(ft.params)+len(spec.Parameters))
 	for _, p := range ft.params {
 		seen[p] = true
@@ -251,8 +252,11 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 		if !isIdentifier(p.Name) {
 			return nil, fmt.Errorf("function %s: parameter name %q is not a Python identifier", qualified, p.Name)
 		}
+		if p.Name == "log" {
+			return nil, fmt.Errorf("function %s: parameter %q would hide the function's logger", qualified, p.Name)
+		}
 		if seen[p.Name] {
-			return nil, fmt.Errorf("function %s: parameter %q is defined twice or shadows a built-in name", qualified, p.Name)
+			continue // as upstream: a built-in or repeated parameter is taken once
 		}
 		seen[p.Name] = true
 		params = append(params, p.Name)

@@ -24,6 +24,8 @@ func TestFunctionTypes(t *testing.T) {
 		want   string
 		result string
 	}{
+		{typ: "valueTransformer", spec: FunctionSpec{Parameters: []Parameter{{Name: "value", Type: "object"}, {Name: "n"}, {Name: "n"}}, Code: src("global metrics\nreturn (value, n)", 3)},
+			args: []any{"k", int64(1), int64(2)}, want: "(1, 2)"},
 		{typ: "generic", spec: FunctionSpec{Parameters: []Parameter{{Name: "a", Type: "int"}, {Name: "b", Type: "int"}}, Expression: src("a * b", 3)},
 			args: []any{int64(6), int64(7)}, want: "42"},
 		{typ: "aggregator", spec: FunctionSpec{Expression: src("aggregatedValue + value", 3)}, args: []any{"k", int64(2), int64(40)}, want: "42"},
@@ -127,7 +129,7 @@ func TestDefineErrors(t *testing.T) {
 		want string
 	}{
 		{FunctionSpec{Name: "x", Type: "nope"}, `function x: unknown function type "nope"`},
-		{FunctionSpec{Name: "x", Type: "predicate", Parameters: []Parameter{{Name: "key"}}}, `function bad.x: parameter "key" is defined twice or shadows a built-in name`},
+		{FunctionSpec{Name: "x", Type: "predicate", Parameters: []Parameter{{Name: "log"}}}, `function bad.x: parameter "log" would hide the function's logger`},
 		{FunctionSpec{Name: "x", Type: "predicate", Parameters: []Parameter{{Name: "a-b"}}}, `function bad.x: parameter name "a-b" is not a Python identifier`},
 		{FunctionSpec{Name: "x", Type: "valueTransformer", ResultType: "(string"}, `function bad.x: resultType: `},
 		{FunctionSpec{Name: "x", Type: "valueTransformer", Code: Source{Text: "a = 1\nif a\n  b = 2\n", File: "defs.yaml", Line: 20}},

@@ -1,0 +1,111 @@
+package python
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+func scalarSource(n *yaml.Node, file string) Source {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return Source{}
+	}
+	line := n.Line
+	if n.Style == yaml.LiteralStyle || n.Style == yaml.FoldedStyle {
+		line++
+	}
+	return Source{Text: n.Value, File: file, Line: line}
+}
+
+func mapGet(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// TestCorpusFunctionsDefine defines every named function of the upstream
+// corpus (running its globalCode) in one module per definition file.
+func TestCorpusFunctionsDefine(t *testing.T) {
+	if _, err := os.Stat(corpusDir); err != nil {
+		t.Skipf("corpus not available: %v", err)
+	}
+	env := setup(t, Options{Context: Context{AllowHostFileAccess: true}})
+	total, failed := 0, 0
+	filepath.Walk(corpusDir, func(path string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() || !strings.HasSuffix(path, ".yaml") {
+			return err
+		}
+		data, _ := os.ReadFile(path)
+		var doc yaml.Node
+		if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+			return nil
+		}
+		fns := mapGet(doc.Content[0], "functions")
+		if fns == nil || fns.Kind != yaml.MappingNode {
+			return nil
+		}
+		m, err := env.in.NewModule("corpus", path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(fns.Content); i += 2 {
+			name, body := fns.Content[i].Value, fns.Content[i+1]
+			spec := FunctionSpec{Name: name, GlobalCode: scalarSource(mapGet(body, "globalCode"), path),
+				Code: scalarSource(mapGet(body, "code"), path), Expression: scalarSource(mapGet(body, "expression"), path)}
+			if tn := mapGet(body, "type"); tn != nil {
+				spec.Type = tn.Value
+			}
+			if rt := mapGet(body, "resultType"); rt != nil && rt.Kind == yaml.ScalarNode {
+				spec.ResultType = rt.Value
+			}
+			if ps := mapGet(body, "parameters"); ps != nil {
+				for _, p := range ps.Content {
+					prm := Parameter{}
+					if n := mapGet(p, "name"); n != nil {
+						prm.Name = n.Value
+					}
+					if n := mapGet(p, "type"); n != nil {
+						prm.Type = n.Value
+					}
+					if n := mapGet(p, "defaultValue"); n != nil {
+						prm.Default = n.Value
+					}
+					spec.Parameters = append(spec.Parameters, prm)
+				}
+			}
+			if ss := mapGet(body, "stores"); ss != nil {
+				for _, s := range ss.Content {
+					if s.Kind == yaml.ScalarNode {
+						spec.Stores = append(spec.Stores, s.Value)
+					}
+				}
+			}
+			total++
+			if _, err := m.Define(spec); err != nil {
+				// Modules of moduleDirectory are not part of the corpus.
+				var fe *FunctionError
+				if errors.As(err, &fe) && fe.Type == "ModuleNotFoundError" {
+					continue
+				}
+				failed++
+				rel, _ := filepath.Rel(corpusDir, path)
+				t.Errorf("%s: %s: %v", rel, name, err)
+			}
+		}
+		return nil
+	})
+	if total < 300 {
+		t.Errorf("found only %d functions in the corpus", total)
+	}
+	t.Logf("%d functions, %d failed", total, failed)
+}
