@@ -224,7 +224,7 @@ func (o *obj) enum(name string) string {
 
 // ParseDuration reads a KSML duration: an integer (milliseconds) or
 // "<n><unit>" with unit ms, s, m, h, d or w, case-insensitive, surrounding
-// whitespace ignored.
+// whitespace ignored. The number may carry a sign, as upstream allows.
 func ParseDuration(s string) (time.Duration, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	units := []struct {
@@ -239,11 +239,13 @@ func ParseDuration(s string) (time.Duration, error) {
 			break
 		}
 	}
+	// Like Java's Long.parseLong, an explicit sign is allowed; a negative
+	// grace means "no grace" upstream.
 	v, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || v < 0 || num == "" {
+	if err != nil || num == "" {
 		return 0, &durationError{s}
 	}
-	if v > int64(1<<62)/int64(unit) {
+	if v > int64(1<<62)/int64(unit) || v < -int64(1<<62)/int64(unit) {
 		return 0, &durationError{s}
 	}
 	return time.Duration(v) * unit, nil

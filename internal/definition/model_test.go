@@ -172,13 +172,14 @@ func TestDurations(t *testing.T) {
 	for in, want := range map[string]time.Duration{
 		"100": 100 * time.Millisecond, "5s": 5 * time.Second, " 2M ": 2 * time.Minute, "1h": time.Hour,
 		"3d": 72 * time.Hour, "1w": 7 * 24 * time.Hour, "250ms": 250 * time.Millisecond, "0": 0,
+		"-1s": -time.Second, "+2s": 2 * time.Second,
 	} {
 		got, err := definition.ParseDuration(in)
 		if err != nil || got != want {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "s", "-1s", "1.5s", "5 minutes", "1y", "99999999999999999999"} {
+	for _, bad := range []string{"", "s", "1.5s", "5 minutes", "1y", "99999999999999999999", "1 000ms"} {
 		if _, err := definition.ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", bad)
 		}

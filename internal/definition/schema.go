@@ -68,8 +68,8 @@ func anyOf(xs ...any) map[string]any { return map[string]any{"anyOf": xs} }
 
 var (
 	jsString   = map[string]any{"type": "string"}
-	durationJS = anyOf(map[string]any{"type": "integer", "minimum": 0},
-		map[string]any{"type": "string", "pattern": "^\\s*[0-9]+\\s*([mM][sS]|[sSmMhHdDwW])?\\s*$"})
+	durationJS = anyOf(map[string]any{"type": "integer"},
+		map[string]any{"type": "string", "pattern": "^\\s*[+-]?[0-9]+\\s*([mM][sS]|[sSmMhHdDwW])?\\s*$"})
 )
 
 func (g *schemaGen) field(owner *objSpec, f field) map[string]any {
