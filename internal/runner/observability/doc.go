@@ -1,0 +1,24 @@
+// Package observability is what an operator sees of a running ksml: the
+// Prometheus metrics endpoint, the health probes (/live, /ready, /startup)
+// and interactive queries of local state stores (/state/...).
+//
+// Metrics follow upstream KSML's exported names, which come from Dropwizard
+// metrics seen through the Prometheus JMX exporter: a counter is one
+// `<name>_count` series, a meter adds mean and 1/5/15-minute rates, a timer
+// adds min/max/mean/stddev and percentiles in milliseconds. Users'
+// dashboards built on upstream's names keep working. The runtime reports
+// into a Registry through small handles (PipelineCounters, Timer, lag
+// setters) whose hot-path cost is an atomic add or an uncontended lock;
+// everything else (rates, percentiles, labels) is computed at scrape time.
+//
+// The health and state endpoints follow upstream's ksml-query resources:
+// the same paths, the same status codes for the same runner states, and the
+// same JSON shape ([{"key":...,"value":...}]). The package learns runner
+// states and local stores through two interfaces (StateSource,
+// StoreProvider) that the runner implements, so it does not depend on the
+// engine.
+//
+// Servers bind to the configured host. Binding 0.0.0.0 exposes every local
+// store's contents to the network; docs/operations.md explains what to put
+// in front.
+package observability
