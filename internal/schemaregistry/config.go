@@ -1,6 +1,7 @@
 package schemaregistry
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
@@ -8,6 +9,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pavlo-v-chernykh/keystore-go/v4"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // Config is how a client reaches a registry. It is built from the upstream
@@ -33,14 +37,15 @@ type Config struct {
 //	basic.auth.credentials.source             USER_INFO (default when user info is set) or URL
 //	basic.auth.user.info                      user:password
 //	bearer.auth.token                         static bearer token
-//	schema.registry.ssl.truststore.location   PEM CA bundle (also .certificates inline)
-//	schema.registry.ssl.keystore.location     PEM with client certificate and key
-//	schema.registry.ssl.key.password          not supported for encrypted PEM keys
+//	schema.registry.ssl.truststore.location   CA store: PEM, JKS or PKCS12 (.type, .password);
+//	                                          or .certificates with inline PEM
+//	schema.registry.ssl.keystore.location     client key store: PEM, JKS or PKCS12 (.type,
+//	                                          .password, ssl.key.password); or inline PEM in
+//	                                          .certificate.chain and .key
 //	schema.registry.ssl.endpoint.identification.algorithm  "" disables host name checks
 //	normalize.schemas                         normalize on register and lookup
 //
-// It fails when the URL is missing or a TLS store cannot be read; JKS and
-// PKCS12 stores are refused with a message saying to convert them to PEM.
+// It fails when the URL is missing or a TLS store cannot be read.
 func ConfluentConfig(props map[string]any) (Config, error) {
 	var cfg Config
 	raw := prop(props, "schema.registry.url")
@@ -88,7 +93,7 @@ func ConfluentConfig(props map[string]any) (Config, error) {
 //	apicurio.registry.auth.password
 //	apicurio.registry.artifact.group-id   group of the artifacts (default "default")
 //	apicurio.registry.use-id              contentId (default) or globalId
-//	apicurio.registry.request.ssl.*       as for Confluent, PEM only
+//	apicurio.registry.request.ssl.*       TLS stores, as for Confluent
 //
 // Apicurio v2 settings that v3 renamed or removed are refused, as upstream
 // does, so credentials are not silently dropped.
@@ -173,7 +178,8 @@ func BoolProp(props map[string]any, key string, def bool) (bool, error) {
 }
 
 // tlsConfig builds a TLS config from Kafka-style ssl properties under prefix;
-// nil when none is set.
+// nil when none is set. Stores may be PEM, JKS or PKCS12 (the type property,
+// else detected from the file), so upstream runner configs work unchanged.
 func tlsConfig(props map[string]any, prefix string) (*tls.Config, error) {
 	p := func(k string) string { return prop(props, prefix+k) }
 	trustLoc, trustInline := p("ssl.truststore.location"), p("ssl.truststore.certificates")
@@ -188,51 +194,164 @@ func tlsConfig(props map[string]any, prefix string) (*tls.Config, error) {
 	if hostCheckSet && hostCheck == "" {
 		cfg.InsecureSkipVerify = true //nolint:gosec // explicitly requested by the user, as in Kafka clients
 	}
-	if trustLoc != "" || trustInline != "" {
-		pemData := []byte(trustInline)
-		if trustLoc != "" {
-			data, err := readPEMStore(prefix+"ssl.truststore", trustLoc, p("ssl.truststore.type"))
-			if err != nil {
-				return nil, err
-			}
-			pemData = data
+	switch {
+	case trustLoc != "":
+		pool, err := loadTrustStore(prefix+"ssl.truststore", trustLoc, p("ssl.truststore.type"), p("ssl.truststore.password"))
+		if err != nil {
+			return nil, err
 		}
+		cfg.RootCAs = pool
+	case trustInline != "":
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemData) {
-			return nil, fmt.Errorf("%sssl.truststore: no PEM certificates found", prefix)
+		if !pool.AppendCertsFromPEM([]byte(trustInline)) {
+			return nil, fmt.Errorf("%sssl.truststore.certificates: no PEM certificates found", prefix)
 		}
 		cfg.RootCAs = pool
 	}
-	if keyLoc != "" || chainInline != "" {
-		certPEM, keyPEM := []byte(chainInline), []byte(keyInline)
-		if keyLoc != "" {
-			data, err := readPEMStore(prefix+"ssl.keystore", keyLoc, p("ssl.keystore.type"))
-			if err != nil {
-				return nil, err
-			}
-			certPEM, keyPEM = data, data
+	switch {
+	case keyLoc != "":
+		keyPass := p("ssl.key.password")
+		if keyPass == "" {
+			keyPass = p("ssl.keystore.password")
 		}
-		cert, err := tls.X509KeyPair(certPEM, keyPEM)
+		cert, err := loadKeyStore(prefix+"ssl.keystore", keyLoc, p("ssl.keystore.type"), p("ssl.keystore.password"), keyPass)
 		if err != nil {
-			return nil, fmt.Errorf("%sssl.keystore: %v (an encrypted key is not supported; decrypt it with openssl)", prefix, err)
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	case chainInline != "":
+		cert, err := tls.X509KeyPair([]byte(chainInline), []byte(keyInline))
+		if err != nil {
+			return nil, fmt.Errorf("%sssl.keystore.certificate.chain/key: %v", prefix, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
 }
 
-func readPEMStore(what, path, typ string) ([]byte, error) {
-	switch strings.ToUpper(typ) {
-	case "", "PEM":
+var jksMagic = []byte{0xfe, 0xed, 0xfe, 0xed}
+
+// storeType returns the store format: the configured type, else detected.
+func storeType(what string, data []byte, typ string) (string, error) {
+	switch t := strings.ToUpper(typ); t {
+	case "PEM", "JKS", "PKCS12":
+		return t, nil
+	case "":
+		if b, _ := pem.Decode(data); b != nil {
+			return "PEM", nil
+		}
+		if bytes.HasPrefix(data, jksMagic) {
+			return "JKS", nil
+		}
+		return "PKCS12", nil
 	default:
-		return nil, fmt.Errorf("%s.type %s is not supported; convert the store to PEM (keytool -exportcert -rfc / openssl pkcs12 -nodes)", what, typ)
+		return "", fmt.Errorf("%s.type %s is not supported (PEM, JKS or PKCS12)", what, typ)
 	}
+}
+
+func loadTrustStore(what, path, typ, password string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s.location: %w", what, err)
 	}
-	if b, _ := pem.Decode(data); b == nil {
-		return nil, fmt.Errorf("%s.location %s is not a PEM file; JKS and PKCS12 stores are not supported, convert it to PEM", what, path)
+	kind, err := storeType(what, data, typ)
+	if err != nil {
+		return nil, err
 	}
-	return data, nil
+	pool := x509.NewCertPool()
+	switch kind {
+	case "PEM":
+		if !pool.AppendCertsFromPEM(data) {
+			return nil, fmt.Errorf("%s.location %s: no PEM certificates found", what, path)
+		}
+	case "JKS":
+		ks := keystore.New()
+		if err := ks.Load(bytes.NewReader(data), []byte(password)); err != nil {
+			return nil, fmt.Errorf("%s.location %s: reading JKS store: %w", what, path, err)
+		}
+		for _, alias := range ks.Aliases() {
+			var ders [][]byte
+			if ks.IsTrustedCertificateEntry(alias) {
+				e, err := ks.GetTrustedCertificateEntry(alias)
+				if err != nil {
+					return nil, fmt.Errorf("%s.location %s: entry %s: %w", what, path, alias, err)
+				}
+				ders = append(ders, e.Certificate.Content)
+			} else if chain, err := ks.GetPrivateKeyEntryCertificateChain(alias); err == nil {
+				for _, c := range chain {
+					ders = append(ders, c.Content)
+				}
+			}
+			for _, der := range ders {
+				c, err := x509.ParseCertificate(der)
+				if err != nil {
+					return nil, fmt.Errorf("%s.location %s: entry %s: %w", what, path, alias, err)
+				}
+				pool.AddCert(c)
+			}
+		}
+	case "PKCS12":
+		certs, err := pkcs12.DecodeTrustStore(data, password)
+		if err != nil {
+			return nil, fmt.Errorf("%s.location %s: reading PKCS12 store: %w", what, path, err)
+		}
+		for _, c := range certs {
+			pool.AddCert(c)
+		}
+	}
+	return pool, nil
+}
+
+func loadKeyStore(what, path, typ, storePass, keyPass string) (tls.Certificate, error) {
+	var out tls.Certificate
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return out, fmt.Errorf("%s.location: %w", what, err)
+	}
+	kind, err := storeType(what, data, typ)
+	if err != nil {
+		return out, err
+	}
+	switch kind {
+	case "PEM":
+		out, err = tls.X509KeyPair(data, data)
+		if err != nil {
+			return out, fmt.Errorf("%s.location %s: %v (an encrypted PEM key is not supported; decrypt it with openssl)", what, path, err)
+		}
+	case "JKS":
+		ks := keystore.New()
+		if err := ks.Load(bytes.NewReader(data), []byte(storePass)); err != nil {
+			return out, fmt.Errorf("%s.location %s: reading JKS store: %w", what, path, err)
+		}
+		for _, alias := range ks.Aliases() {
+			if !ks.IsPrivateKeyEntry(alias) {
+				continue
+			}
+			e, err := ks.GetPrivateKeyEntry(alias, []byte(keyPass))
+			if err != nil {
+				return out, fmt.Errorf("%s.location %s: key %s: %w", what, path, alias, err)
+			}
+			key, err := x509.ParsePKCS8PrivateKey(e.PrivateKey)
+			if err != nil {
+				return out, fmt.Errorf("%s.location %s: key %s: %w", what, path, alias, err)
+			}
+			out.PrivateKey = key
+			for _, c := range e.CertificateChain {
+				out.Certificate = append(out.Certificate, c.Content)
+			}
+			return out, nil
+		}
+		return out, fmt.Errorf("%s.location %s: the JKS store has no private key entry", what, path)
+	case "PKCS12":
+		key, cert, chain, err := pkcs12.DecodeChain(data, storePass)
+		if err != nil {
+			return out, fmt.Errorf("%s.location %s: reading PKCS12 store: %w", what, path, err)
+		}
+		out.PrivateKey = key
+		out.Certificate = append(out.Certificate, cert.Raw)
+		for _, c := range chain {
+			out.Certificate = append(out.Certificate, c.Raw)
+		}
+	}
+	return out, nil
 }

@@ -166,7 +166,9 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"no url", map[string]any{}, false, "schema.registry.url is not set"},
 		{"bad user info", map[string]any{"schema.registry.url": "http://x", "basic.auth.user.info": "nocolon"}, false, "user:password"},
-		{"jks store", map[string]any{"schema.registry.url": "https://x", "schema.registry.ssl.truststore.location": "/tmp/x.jks", "schema.registry.ssl.truststore.type": "JKS"}, false, "convert the store to PEM"},
+		{"store type", map[string]any{"schema.registry.url": "https://x", "schema.registry.ssl.truststore.location": "registry_test.go", "schema.registry.ssl.truststore.type": "BCFKS"}, false, "schema.registry.ssl.truststore.type BCFKS is not supported (PEM, JKS or PKCS12)"},
+		{"not a store", map[string]any{"schema.registry.url": "https://x", "schema.registry.ssl.truststore.location": "registry_test.go"}, false, "reading PKCS12 store"},
+		{"bad jks password", map[string]any{"schema.registry.url": "https://x", "schema.registry.ssl.truststore.location": "registry_test.go", "schema.registry.ssl.truststore.type": "JKS"}, false, "reading JKS store"},
 		{"missing store", map[string]any{"schema.registry.url": "https://x", "schema.registry.ssl.truststore.location": "/nonexistent/ca.pem"}, false, "no such file"},
 		{"apicurio no url", map[string]any{}, true, "apicurio.registry.url is not set"},
 		{"apicurio v2 auth", map[string]any{"apicurio.registry.url": "http://x", "apicurio.auth.username": "u"}, true, "use 'apicurio.registry.auth.username' instead"},
