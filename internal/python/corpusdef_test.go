@@ -109,3 +109,45 @@ func TestCorpusFunctionsDefine(t *testing.T) {
 	}
 	t.Logf("%d functions, %d failed", total, failed)
 }
+
+// TestCorpusVulnerabilitiesFail runs upstream's sandbox-escape attempts
+// (VulnerabilitiesTest): each must end in a Python error, never a process.
+func TestCorpusVulnerabilitiesFail(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "ksml/src/test/resources/pipelines/vulnerable-*.yaml"))
+	if len(files) == 0 {
+		t.Skip("corpus not available")
+	}
+	env := setup(t, Options{})
+	for _, path := range files {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		m, err := env.in.NewModule("vuln", path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fns := mapGet(doc.Content[0], "functions")
+		for i := 0; i+1 < len(fns.Content); i += 2 {
+			body := fns.Content[i+1]
+			spec := FunctionSpec{Name: fns.Content[i].Value, Type: mapGet(body, "type").Value, Code: scalarSource(mapGet(body, "code"), path)}
+			ctx := &CallContext{Stores: map[string]Store{}}
+			if ss := mapGet(body, "stores"); ss != nil {
+				for _, s := range ss.Content {
+					spec.Stores = append(spec.Stores, s.Value)
+					ctx.Stores[s.Value] = newMemKV(s.Value)
+				}
+			}
+			f := define(t, m, spec)
+			_, err := f.Call(ctx, "k", structOf("v", int64(1)))
+			var fe *FunctionError
+			if !errors.As(err, &fe) || (fe.Type != "AttributeError" && fe.Type != "NameError") {
+				t.Errorf("%s: %s: got %v, want an AttributeError or NameError", filepath.Base(path), spec.Name, err)
+			}
+		}
+	}
+}
