@@ -169,8 +169,7 @@ func (p *parser) checkAllCode() {
 	if p.opts.Code == nil {
 		return
 	}
-	all := append(append([]*FunctionDef{}, p.def.Functions...), p.def.InlineFunctions...)
-	for _, f := range all {
+	for _, f := range p.def.AllFunctions() {
 		p.checkCode(f, f.GlobalCode, GlobalCode)
 		p.checkCode(f, f.Code, FunctionBody)
 		p.checkCode(f, f.Expression, Expression)

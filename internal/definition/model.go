@@ -90,6 +90,19 @@ type Definition struct {
 	branchIndex   map[string]*Branch   // branches ending in `as`
 }
 
+// AllFunctions returns the declared functions followed by the inline ones,
+// in file order: every function the definition's Python module holds.
+func (d *Definition) AllFunctions() []*FunctionDef {
+	out := make([]*FunctionDef, 0, len(d.Functions)+len(d.InlineFunctions))
+	return append(append(out, d.Functions...), d.InlineFunctions...)
+}
+
+// AllStores returns the top-level stores followed by the inline ones.
+func (d *Definition) AllStores() []*StoreDef {
+	out := make([]*StoreDef, 0, len(d.Stores)+len(d.InlineStores))
+	return append(append(out, d.Stores...), d.InlineStores...)
+}
+
 // Topic returns the stream, table or globalTable declared under name.
 func (d *Definition) Topic(name string) *TopicDef { return d.topicIndex[name] }
 

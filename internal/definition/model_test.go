@@ -64,6 +64,9 @@ func TestFullDefinitionModel(t *testing.T) {
 	if len(def.Pipelines) != 2 {
 		t.Fatalf("%d pipelines", len(def.Pipelines))
 	}
+	if n := len(def.AllFunctions()); n != 3+len(def.InlineFunctions) || def.AllFunctions()[0] != def.Function("pick_partition") {
+		t.Errorf("AllFunctions: %d", n)
+	}
 	main := def.Pipelines[0]
 	if main.From.Def != orders || len(main.Via) != 3 || main.Sink.Type != definition.SinkAs || main.Sink.As != "enriched" || main.Sink.Implicit {
 		t.Fatalf("main = %+v sink %+v", main, main.Sink)
@@ -246,7 +249,7 @@ pipelines:
 	if s := def.Pipelines[0].Via[1].Store; s.Def.Name != "pipelines_p_via_step2_store" || s.Def.Type != definition.StoreKeyValue {
 		t.Errorf("count store = %+v", s.Def)
 	}
-	if len(def.InlineStores) != 2 {
+	if len(def.InlineStores) != 2 || len(def.AllStores()) != 2 {
 		t.Errorf("%d inline stores", len(def.InlineStores))
 	}
 }

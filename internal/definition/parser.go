@@ -169,8 +169,7 @@ func (p *parser) resolveAllFunctionStores() {
 	for k, s := range p.def.storeIndex {
 		named[k] = s
 	}
-	all := append(append([]*FunctionDef{}, p.def.Functions...), p.def.InlineFunctions...)
-	for _, f := range all {
+	for _, f := range p.def.AllFunctions() {
 		for i := range f.Stores {
 			r := &f.Stores[i]
 			r.Def = named[r.Name]
