@@ -96,6 +96,10 @@ func (p *parser) parseRoot(root *yaml.Node) {
 		p.parseSeed(root)
 		return
 	}
+	if hint := otherFileKind(root); hint != "" {
+		p.d.add(p.pos(root), "this is not a KSML definition: %s", hint)
+		return
+	}
 	o := p.object(root, rootSpec, "the definition")
 	if o == nil {
 		return
@@ -658,4 +662,25 @@ func (p *parser) checkSharedTopics() {
 				t.Kind, t.Name, t.Topic, kv.what, kv.b.Text, prev.Kind, prev.Name, prev.Pos.Line, kv.a.Text)
 		}
 	}
+}
+
+// otherFileKind recognizes YAML files that users commonly pass by mistake:
+// runner configurations and test-runner suites.
+func otherFileKind(root *yaml.Node) string {
+	has := map[string]bool{}
+	for _, e := range pairs(root) {
+		has[e.key.Value] = true
+	}
+	for _, f := range rootSpec.fields {
+		if has[f.name] && f.kind != fString {
+			return "" // has definition sections: report its keys normally
+		}
+	}
+	switch {
+	case has["definition"] && has["tests"]:
+		return "it is a test-runner suite (definition: and tests:); run it with ksml test"
+	case has["ksml"] || has["kafka"]:
+		return "it is a runner configuration (ksml: / kafka:); pass it to ksml run -c"
+	}
+	return ""
 }
