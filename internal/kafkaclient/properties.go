@@ -7,9 +7,14 @@
 // and instance ids, TLS and SASL, producer and fetch tuning, group
 // timeouts, offset reset, isolation level) and returns the settings the
 // engine itself applies (commit interval, processing guarantee, poll size,
-// internal topic replication). Values that are wrong are errors naming the
+// internal topic replication, Axual naming patterns). Values that are wrong are errors naming the
 // property; properties franz-go has no use for are ignored, and unknown
 // ones are logged once at debug, the way Kafka clients warn about them.
+//
+// Axual naming patterns (axual.topic.pattern, axual.group.id.pattern,
+// axual.transactional.id.pattern, or their deprecated spellings without
+// "axual.") become a Resolver; the consumer group is resolved here, topic
+// names by the engine.
 //
 // TLS material must be PEM: ssl.truststore.type and ssl.keystore.type PEM,
 // as files (ssl.truststore.location, ssl.keystore.location) or inline
@@ -70,6 +75,14 @@ type Config struct {
 	// GroupInstanceID is group.instance.id (static membership); empty if
 	// unset.
 	GroupInstanceID string
+	// GroupID is the consumer group: the application id, resolved by
+	// axual.group.id.pattern when set.
+	GroupID string
+	// Resolver maps topic names, the group id and transactional ids by
+	// the Axual naming patterns (axual.topic.pattern and friends); nil
+	// when none is configured (a nil Resolver maps names to themselves).
+	// The engine resolves the topics it uses; GroupID is already resolved.
+	Resolver *Resolver
 
 	// Common holds the options every client needs: seed brokers, client
 	// id, TLS, SASL and connection settings. Producer and Consumer hold
@@ -244,6 +257,7 @@ func FromProperties(props map[string]string, opts Options) (*Config, error) {
 	m.security()
 	m.connection()
 	m.producer()
+	m.resolver()
 	m.consumer()
 	m.streams()
 
@@ -374,7 +388,8 @@ func (m *mapper) producer() {
 func (m *mapper) consumer() {
 	c := m.cfg
 	if c.ApplicationID != "" {
-		c.Consumer = append(c.Consumer, kgo.ConsumerGroup(c.ApplicationID), kgo.DisableAutoCommit())
+		c.GroupID = c.Resolver.GroupID(c.ApplicationID)
+		c.Consumer = append(c.Consumer, kgo.ConsumerGroup(c.GroupID), kgo.DisableAutoCommit())
 	}
 	if c.GroupInstanceID != "" {
 		c.Consumer = append(c.Consumer, kgo.InstanceID(c.GroupInstanceID))
