@@ -11,6 +11,13 @@
 // pictures can point at the YAML. Load and Parse report every problem of a
 // file at once as Diagnostics, sorted by position; they never panic on bad
 // input.
+//
+// When Load returns no error, the model is complete: every FunctionRef,
+// StoreRef and TopicRef is resolved (Def, or Pipeline/Branch for earlier
+// pipeline results, is set), every pipeline has a Sink, type strings parse
+// (TypeRef.UserType), schemas named in types exist in the schema
+// directories, and, with a CodeChecker, all Python compiles. Upstream
+// semantics are kept; upstream's silent acceptance of unknown keys is not.
 package definition
 
 import (
