@@ -156,7 +156,13 @@ static PyObject *decode(reader *r) {
 			const char *s = (const char *)r->p;
 			r->p += n;
 			if (tag == 'S') return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
-			if (tag == 'B') return PyBytes_FromStringAndSize(s, n);
+			if (tag == 'B') {
+				// As upstream: bytes reach Python as a list of ints 0..255.
+				PyObject *lst = PyList_New(n);
+				if (!lst) return NULL;
+				for (uint32_t k = 0; k < n; k++) PyList_SET_ITEM(lst, k, PyLong_FromLong((unsigned char)s[k]));
+				return lst;
+			}
 			return decode_json(s, n);
 		}
 	case 'L':

@@ -420,8 +420,17 @@ func (f *Function) Call(ctx *CallContext, args ...any) (any, error) {
 		return nil, &FunctionError{Function: f.name, Message: err.Error()}
 	}
 	if f.result != nil && v != nil {
-		if _, ok := f.result.(types.WindowedType); ok {
+		switch rt := f.result.(type) {
+		case types.WindowedType:
 			v = windowedOf(v)
+		case types.Primitive:
+			if rt.Kind == types.KindBytes {
+				if b, err := bytesOf(v); err != nil {
+					return nil, &FunctionError{Function: f.name, Message: "result does not match resultType: " + err.Error()}
+				} else if b != nil {
+					v = b
+				}
+			}
 		}
 		c, err := types.Convert(v, f.result)
 		if err != nil {
@@ -597,4 +606,23 @@ func windowedOf(v any) any {
 		return v
 	}
 	return types.Windowed{Key: key, Start: st, End: en}
+}
+
+// bytesOf turns a list of ints (how Python sees bytes, as upstream) into
+// bytes; ints may be signed (-128..127) or unsigned (0..255). It returns nil
+// for other values.
+func bytesOf(v any) ([]byte, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, nil
+	}
+	b := make([]byte, len(list))
+	for i, it := range list {
+		n, ok := it.(int64)
+		if !ok || n < -128 || n > 255 {
+			return nil, fmt.Errorf("item %d of a bytes list is %v, not a byte value", i, it)
+		}
+		b[i] = byte(n)
+	}
+	return b, nil
 }

@@ -6,6 +6,15 @@
 // function's code, expression and globalCode through Python's syntax tree, so
 // tracebacks and errors name the YAML file and line.
 //
+// Values map as upstream KSML maps them: structs and maps become dicts
+// (schema-backed structs also carry "@type" and "@schema", dropped again on
+// the way back), lists lists, tuples tuples, enums str, bytes a list of ints
+// 0..255, null None, windowed keys {start, end, startTime, endTime, key}.
+// Results come back as the data model of internal/types: dict to
+// *types.Struct, list to []any, tuple to types.Tuple, bytes/bytearray to
+// []byte (a list of ints too, when the resultType is bytes), then converted
+// to the declared resultType.
+//
 // The bridge takes the GIL inside one C call per function call, on a Python
 // thread state cached per OS thread. Arguments cross as a compact byte
 // encoding that C turns straight into Python objects (raw JSON is decoded by
