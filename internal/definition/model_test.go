@@ -289,3 +289,41 @@ functions:
 		t.Errorf("folded code at %v, want 17:7", c.Pos)
 	}
 }
+
+func TestBranchResultsFeedLaterPipelines(t *testing.T) {
+	src := []byte(`
+streams:
+  s: {topic: s, keyType: string, valueType: json}
+pipelines:
+  split:
+    from: s
+    branch:
+      - if: {expression: value is None}
+        as: empty
+      - toTopicNameExtractor:
+          topicNameExtractor: {expression: "'t-' + key"}
+  later:
+    from: empty
+    print:
+      label: empty
+      mapper: {expression: "str(key)"}
+`)
+	def, err := definition.Parse("branch.yaml", src, definition.Options{Code: pythonChecker()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := def.BranchResult("empty")
+	if b == nil || def.Pipelines[0].Sink.Branches[0] != b {
+		t.Fatalf("branch result not registered: %+v", b)
+	}
+	later := def.Pipelines[1]
+	if later.From.Branch != b || later.Sink.Type != definition.SinkPrint || later.Sink.Print.Label != "empty" ||
+		later.Sink.Print.Mapper.Def.Type != definition.FuncKeyValuePrinter || later.Sink.Print.Mapper.Def.Name != "pipelines_later_print_mapper" {
+		t.Errorf("later = %+v sink %+v", later, later.Sink)
+	}
+	tne := def.Pipelines[0].Sink.Branches[1].Sink
+	if tne.Type != definition.SinkToTopicNameExtract || tne.TopicNameExtractor.Def.Type != definition.FuncTopicNameExtractor ||
+		tne.DerivedName != "pipelines_split_branch_branch2_toTopicNameExtractor" {
+		t.Errorf("toTopicNameExtractor = %+v", tne)
+	}
+}
