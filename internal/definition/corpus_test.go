@@ -177,3 +177,24 @@ func TestCorpusValidates(t *testing.T) {
 	}
 	t.Logf("%d corpus definitions validate, %d known-broken rejected", passed, broken)
 }
+
+// TestSeedAcceptanceDefinitionsValidate loads every definition of the seed
+// acceptance suites with their schema directory.
+func TestSeedAcceptanceDefinitionsValidate(t *testing.T) {
+	dir := filepath.Join(sharedDir, "acceptance/seed")
+	files, _ := filepath.Glob(filepath.Join(dir, "definitions/*.yaml"))
+	if len(files) == 0 {
+		t.Skip("seed acceptance suites not available")
+	}
+	checker := pythonChecker()
+	for _, f := range files {
+		def, err := definition.Load(f, definition.Options{SchemaDirs: []string{filepath.Join(dir, "schemas")}, Code: checker})
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if def.Dialect != definition.DialectSeed || len(def.Pipelines) == 0 {
+			t.Errorf("%s: dialect %v with %d pipelines", f, def.Dialect, len(def.Pipelines))
+		}
+	}
+}
