@@ -30,7 +30,16 @@ func (p *parser) parseYAML(src []byte) *yaml.Node {
 			}
 			msg = strings.TrimPrefix(part, "yaml: ")
 		}
-		p.d.add(Pos{File: p.file, Line: line, Col: 1}, "YAML syntax error: %s", msg)
+		col := 1
+		if line >= 1 && line <= len(p.lines) {
+			text := p.lines[line-1]
+			indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
+			if i := strings.IndexByte(indent, '\t'); i >= 0 {
+				col = i + 1
+				msg += " (YAML does not allow tabs for indentation)"
+			}
+		}
+		p.d.add(Pos{File: p.file, Line: line, Col: col}, "YAML syntax error: %s", msg)
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
