@@ -483,17 +483,33 @@ func (p *suiteParser) parseAssert(n *yaml.Node, s *Suite, test string) (*AssertB
 }
 
 // plain converts YAML data to data-model values, keeping map order.
+// Aliases are followed, with a budget so alias bombs fail instead of
+// exhausting memory.
 func (p *suiteParser) plain(n *yaml.Node) (any, error) {
+	budget := maxValueNodes
+	return p.plainNode(n, 0, &budget)
+}
+
+const (
+	maxValueNodes = 100000
+	maxValueDepth = 200
+)
+
+func (p *suiteParser) plainNode(n *yaml.Node, depth int, budget *int) (any, error) {
 	if isNull(n) {
 		return nil, nil
 	}
+	*budget--
+	if *budget < 0 || depth > maxValueDepth {
+		return nil, p.errf(n, "value is too large or too deeply nested")
+	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return p.plain(n.Alias)
+		return p.plainNode(n.Alias, depth+1, budget)
 	case yaml.MappingNode:
 		st := types.NewStruct(len(n.Content) / 2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			v, err := p.plain(n.Content[i+1])
+			v, err := p.plainNode(n.Content[i+1], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -503,7 +519,7 @@ func (p *suiteParser) plain(n *yaml.Node) (any, error) {
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := p.plain(c)
+			v, err := p.plainNode(c, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}

@@ -102,3 +102,27 @@ tests:
 		t.Errorf("assert line %d code %q", ab.Line, ab.Code)
 	}
 }
+
+func TestAliasBombIsRejected(t *testing.T) {
+	src := `definition: d.yaml
+streams: {s: {topic: t}}
+a: &a [x, x, x, x, x, x, x, x, x, x]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]
+tests:
+  t1:
+    produce:
+      - to: s
+        messages:
+          - {key: k, value: *e}
+    assert:
+      - on: s
+        code: assert True
+`
+	_, err := ParseSuiteBytes("bomb.yaml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), "value is too large or too deeply nested") {
+		t.Fatalf("got %v", err)
+	}
+}
