@@ -10,9 +10,11 @@
 // depth first, from the source that reads the record's topic to every sink.
 //
 // The I/O boundary is small on purpose: an I/O layer (the in-memory test
-// driver in streams/testdriver, or the Kafka client layer) hands raw records
-// to Task.Process and receives produced records through a RecordCollector.
-// Processors never learn which layer feeds them. Errors are returned, never
+// driver in streams/testdriver, or the Kafka client layer) assigns
+// partitions to a Tasks set, hands raw records to Tasks.Process, restores
+// logged stores through Task.Changelogs and Task.Restore, commits with
+// Flush, and receives produced records (sinks and changelogs) through a
+// RecordCollector. Processors never learn which layer feeds them. Errors are returned, never
 // panicked: a processor error aborts the record and is reported with the node
 // name; what to do with it (stop, log and continue) is the caller's policy.
 package streams
