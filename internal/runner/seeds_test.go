@@ -1,0 +1,200 @@
+package runner_test
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/notation"
+	"ksml/internal/notation/avro"
+	"ksml/internal/python"
+	"ksml/internal/runner"
+	"ksml/internal/schemaregistry"
+	"ksml/internal/streams"
+	"ksml/internal/testrunner"
+	"ksml/internal/topology"
+	"ksml/internal/types"
+)
+
+// TestSeedDefinitionsOnKafka runs every seed definition with the runner
+// against the embedded broker, feeds it the inputs of the matching
+// acceptance suite over Kafka and runs the suite's assertions on what the
+// output topics hold.
+func TestSeedDefinitionsOnKafka(t *testing.T) {
+	shared := needShared(t)
+	suites, err := filepath.Glob(filepath.Join(shared, "acceptance/seed/*-test.yaml"))
+	if err != nil || len(suites) == 0 {
+		t.Fatalf("no seed suites: %v", err)
+	}
+	covered := map[string]bool{}
+	for _, file := range suites {
+		suite, err := testrunner.ParseSuite(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		covered[filepath.Base(suite.Definition)] = true
+		for _, tc := range suite.Tests {
+			t.Run(strings.TrimSuffix(filepath.Base(file), "-test.yaml")+"/"+tc.Key, func(t *testing.T) {
+				runSeedCase(t, suite, tc)
+			})
+		}
+	}
+	defs, _ := filepath.Glob(filepath.Join(shared, "acceptance/seed/definitions/*.yaml"))
+	for _, d := range defs {
+		if !covered[filepath.Base(d)] {
+			t.Errorf("seed definition %s has no suite, so it is not run", filepath.Base(d))
+		}
+	}
+}
+
+func runSeedCase(t *testing.T, suite *testrunner.Suite, tc *testrunner.TestCase) {
+	dir := filepath.Dir(suite.File)
+	defPath := filepath.Join(dir, suite.Definition)
+	schemaDir := dir
+	if suite.SchemaDirectory != "" {
+		schemaDir = filepath.Join(dir, suite.SchemaDirectory)
+	}
+	b := startBroker(t)
+	mem, url := startRegistry(t)
+	work := t.TempDir()
+	appID := "seed-" + strings.ReplaceAll(tc.Key, " ", "_")
+	cfg := runnerConfig(t, work, fmt.Sprintf(
+		"  configDirectory: %q\n  schemaDirectory: %q\n  storageDirectory: %q\n  definitions:\n    seed: %q\n",
+		filepath.Dir(defPath), schemaDir, work, filepath.Base(defPath)),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": appID,
+			"schema.registry.url": url, "commit.interval.ms": "100"})
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work})
+
+	serdes := testSerdes(t, mem, schemaDir)
+	cl := newClient(t, b.BootstrapServers())
+	now := time.Now().UnixMilli()
+	inputs := map[string]int64{}
+	for _, pb := range tc.Produce {
+		if pb.Generator != nil {
+			t.Skip("generator inputs are exercised by the producer tests")
+		}
+		bind := suite.Stream(pb.To)
+		ks, vs := bindingSerdes(t, serdes, bind)
+		for _, m := range pb.Messages {
+			ts := now
+			if m.HasTimestamp {
+				ts = m.Timestamp
+			}
+			kb, err := ks.Serialize(bind.Topic, m.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vb, err := vs.Serialize(bind.Topic, m.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			produce(t, cl, &kgo.Record{Topic: bind.Topic, Partition: 0, Key: kb, Value: vb, Timestamp: time.UnixMilli(ts)})
+			inputs[bind.Topic]++
+		}
+	}
+	for topic, n := range inputs {
+		waitFor(t, "the runner to consume "+topic, 20*time.Second, func() bool {
+			return rr.r.Counters().Get("consumed", topic) >= n
+		})
+	}
+	for _, ab := range tc.Assert {
+		if len(ab.Stores) > 0 {
+			t.Fatalf("store assertions are not supported by this test")
+		}
+		var records []any
+		if ab.On != "" {
+			bind := suite.Stream(ab.On)
+			ks, vs := bindingSerdes(t, serdes, bind)
+			for _, r := range readAll(t, b.BootstrapServers(), bind.Topic, 0, 700*time.Millisecond) {
+				k, err := ks.Deserialize(bind.Topic, r.Key)
+				if err != nil {
+					t.Fatalf("%s offset %d: key: %v", bind.Topic, r.Offset, err)
+				}
+				v, err := vs.Deserialize(bind.Topic, r.Value)
+				if err != nil {
+					t.Fatalf("%s offset %d: value: %v", bind.Topic, r.Offset, err)
+				}
+				rec := types.NewStruct(3)
+				rec.Set("key", k)
+				rec.Set("value", v)
+				rec.Set("timestamp", r.Timestamp.UnixMilli())
+				records = append(records, rec)
+			}
+		}
+		if err := runAssertion(suite.File, ab, records); err != nil {
+			t.Errorf("assertion on %s failed: %v", ab.On, err)
+		}
+	}
+	if err := rr.stop(t); err != nil {
+		t.Fatalf("runner stopped with: %v", err)
+	}
+	if st := rr.r.State(); st != runner.Stopped {
+		t.Errorf("state after stop = %s, want STOPPED", st)
+	}
+}
+
+func testSerdes(t *testing.T, mem *schemaregistry.Memory, schemaDir string) topology.NotationSerdes {
+	reg := notation.NewRegistry()
+	n, err := avro.NewNotation("avro", avro.Confluent, mem, avro.NewLoader(schemaDir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.Register("avro", n)
+	return topology.NotationSerdes{Registry: reg}
+}
+
+func bindingSerdes(t *testing.T, p topology.NotationSerdes, b *testrunner.StreamBinding) (streams.Serde, streams.Serde) {
+	t.Helper()
+	kt, err := types.ParseUserType(b.KeyType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vt, err := types.ParseUserType(b.ValueType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := p.Serde(kt, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := p.Serde(vt, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks, vs
+}
+
+// runAssertion runs a suite's assertion code with the records read from
+// Kafka, as the test runner runs it with the driver's output.
+func runAssertion(file string, ab *testrunner.AssertBlock, records []any) error {
+	in, err := python.Init(python.Options{})
+	if err != nil {
+		return err
+	}
+	m, err := in.NewModule("assertions", file, nil)
+	if err != nil {
+		return err
+	}
+	spec := python.FunctionSpec{Name: "assertions", Type: "generic", ResultType: "null",
+		Code: python.Source{Text: ab.Code, File: file, Line: ab.Line}}
+	var args []any
+	if ab.On != "" {
+		spec.Parameters = []python.Parameter{{Name: "records", Type: "?"}}
+		args = append(args, records)
+	}
+	f, err := m.Define(spec)
+	if err != nil {
+		return err
+	}
+	_, err = f.Call(nil, args...)
+	var fe *python.FunctionError
+	if errors.As(err, &fe) && fe.Type == "AssertionError" {
+		return fmt.Errorf("AssertionError: %s (records: %s)", fe.Message, topology.Format(records))
+	}
+	return err
+}

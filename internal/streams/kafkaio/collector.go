@@ -1,0 +1,152 @@
+package kafkaio
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/streams"
+)
+
+// Collector is a streams.RecordCollector on a franz-go producer. Send picks
+// the partition (Kafka's default partitioner for keyed records, round robin
+// for null keys, or the partition the caller chose) and produces
+// asynchronously; Flush waits for every record sent so far and reports the
+// first delivery failure since the previous Flush. It is safe for concurrent
+// use.
+type Collector struct {
+	cl       *kgo.Client
+	topics   *Topics
+	ctx      context.Context
+	observer Observer
+	produce  *Handler
+	log      func(rerr *RecordError, key, value []byte)
+
+	mu     sync.Mutex
+	failed error // first unhandled delivery failure since the last Flush
+
+	promise func(*kgo.Record, error)
+	sent    atomic.Int64
+}
+
+// NewCollector returns a collector producing with cl. Delivery failures are
+// handled by produce: logged, and with Continue dropped; with Stop or when
+// retries are exhausted they are returned by the next Flush.
+func NewCollector(ctx context.Context, cl *kgo.Client, topics *Topics, produce *Handler, observer Observer, log func(*RecordError, []byte, []byte)) *Collector {
+	c := &Collector{cl: cl, topics: topics, ctx: ctx, observer: observer, produce: produce, log: log}
+	c.promise = c.delivered
+	return c
+}
+
+// Partitions implements streams.RecordCollector.
+func (c *Collector) Partitions(topic string) (int, error) {
+	return c.topics.Partitions(c.ctx, topic)
+}
+
+// Send implements streams.RecordCollector.
+func (c *Collector) Send(topic string, partition int32, key, value []byte, timestamp int64, headers []streams.Header) error {
+	r, err := c.record(topic, partition, key, value, timestamp, headers)
+	if err != nil {
+		return err
+	}
+	c.sent.Add(1)
+	c.cl.Produce(c.ctx, r, c.promise)
+	return nil
+}
+
+func (c *Collector) record(topic string, partition int32, key, value []byte, timestamp int64, headers []streams.Header) (*kgo.Record, error) {
+	info := c.topics.lookup(topic)
+	if info == nil {
+		if _, err := c.topics.Partitions(c.ctx, topic); err != nil {
+			return nil, err
+		}
+		info = c.topics.lookup(topic)
+	}
+	n := info.partitions
+	switch {
+	case partition >= n:
+		return nil, fmt.Errorf("partition %d does not exist: topic %q has %d partitions", partition, topic, n)
+	case partition >= 0:
+	case key != nil:
+		partition = streams.DefaultPartition(key, int(n))
+	default:
+		partition = int32(atomic.AddUint32(&info.next, 1) % uint32(n))
+	}
+	r := &kgo.Record{Topic: topic, Partition: partition, Key: key, Value: value}
+	if timestamp >= 0 {
+		r.Timestamp = timeFromMillis(timestamp)
+	}
+	if len(headers) > 0 {
+		r.Headers = make([]kgo.RecordHeader, len(headers))
+		for i, h := range headers {
+			r.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
+	}
+	return r, nil
+}
+
+// retryKey marks a record's context with its retry count.
+type retryKey struct{}
+
+func (c *Collector) delivered(r *kgo.Record, err error) {
+	if err == nil {
+		if c.observer != nil {
+			c.observer.Produced(r.Topic)
+		}
+		return
+	}
+	if c.ctx.Err() != nil {
+		c.fail(fmt.Errorf("producing to topic %q: %w", r.Topic, err))
+		return
+	}
+	rerr := &RecordError{Kind: ProduceError, Topic: r.Topic, Partition: r.Partition, Offset: -1, Err: err}
+	if c.observer != nil {
+		c.observer.Failed(ProduceError, r.Topic)
+	}
+	h := c.produce
+	if h.Action == Retry {
+		n, _ := r.Context.Value(retryKey{}).(int)
+		limit := h.Retries
+		if limit <= 0 {
+			limit = 5
+		}
+		if n < limit {
+			r.Context = context.WithValue(c.ctx, retryKey{}, n+1)
+			c.cl.Produce(r.Context, r, c.promise)
+			return
+		}
+	}
+	if c.log != nil {
+		c.log(rerr, r.Key, r.Value)
+	}
+	if h.Action != Continue {
+		c.fail(rerr)
+	}
+}
+
+func (c *Collector) fail(err error) {
+	c.mu.Lock()
+	if c.failed == nil {
+		c.failed = err
+	}
+	c.mu.Unlock()
+}
+
+// Err returns the pending delivery failure without waiting.
+func (c *Collector) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.failed
+}
+
+// Flush implements streams.RecordCollector: it waits until every record
+// produced so far is acknowledged or failed.
+func (c *Collector) Flush() error {
+	if err := c.cl.Flush(c.ctx); err != nil {
+		return fmt.Errorf("flushing producer: %w", err)
+	}
+	return c.Err()
+}

@@ -1,0 +1,29 @@
+// Package kafkaio runs a streams.Topology on Kafka with franz-go: the I/O
+// layer that the in-memory test driver stands in for in tests.
+//
+// An Engine joins the consumer group named by the application id with the
+// co-partitioning balancer, so partition p of all topics one sub-topology
+// reads lands on the same member. It creates a task per (sub-topology,
+// partition) when partitions are assigned, restores the task's
+// changelog-backed stores before the first record, and flushes, commits and
+// closes the task when the partitions are revoked.
+//
+// Delivery is at-least-once: every commit interval the engine flushes the
+// producer (waits until every record sent so far is acknowledged), flushes
+// the stores, then commits the offsets of the records processed. A crash
+// between two commits replays the records after the last commit; nothing is
+// committed before the output it caused is durable.
+//
+// The hot path is one goroutine: batched polls (PollRecords), records handed
+// to tasks one after another, asynchronous produces through a single promise.
+// Rebalance callbacks run only between batches (BlockRebalanceOnPoll).
+//
+// Errors of a record are classified (consume: the source could not
+// deserialize it; produce: a sink could not serialize it or the broker
+// rejected it; process: anything else) and handled by the configured
+// Handler: logged, optionally with the payload, optionally written to a
+// dead-letter topic with headers that describe the error, and then either
+// skipped (continue) or fatal (stop). A fatal error makes Run return it after
+// committing the offsets of the records before the failing one; the failing
+// record is processed again on the next start.
+package kafkaio

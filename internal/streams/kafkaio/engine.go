@@ -1,0 +1,588 @@
+package kafkaio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"ksml/internal/kafkaclient"
+	"ksml/internal/streams"
+)
+
+// Observer is told about every record the engine consumes, produces or
+// fails on. The runner's metrics implement it. Produced is called from the
+// producer's delivery goroutine, so implementations must be safe for
+// concurrent use and cheap (they run once per record).
+type Observer interface {
+	Consumed(topic string)
+	Produced(topic string)
+	Failed(kind ErrorKind, topic string)
+}
+
+// Options configure an Engine.
+type Options struct {
+	// Topology is the graph to run; it is built if needed.
+	Topology *streams.Topology
+	// Client carries the Kafka client options and the engine settings
+	// (commit interval, max.poll.records, replication factor).
+	Client *kafkaclient.Config
+	// NoTopicCreation disables the creation of missing source, output and
+	// internal topics; the engine then fails on a missing source topic.
+	NoTopicCreation bool
+	// DefaultPartitions is the partition count of source topics the engine
+	// creates (default 1). Output and internal topics get the highest
+	// partition count of the source topics.
+	DefaultPartitions int
+	// Handlers say what to do with records that fail.
+	Handlers Handlers
+	// Observer, if set, counts records.
+	Observer Observer
+	// Restorer fills changelog-backed stores of new tasks; nil means
+	// ChangelogRestorer.
+	Restorer Restorer
+	// Logger receives the engine's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// PollInterval bounds how long one poll waits for records, which is
+	// how often wall-clock punctuation and commit deadlines are checked
+	// while the topics are idle (default 200ms).
+	PollInterval time.Duration
+	// OnAssigned, if set, is called after tasks were created for newly
+	// assigned partitions (for readiness reporting and tests).
+	OnAssigned func(partitions map[string][]int32)
+}
+
+// Engine runs a topology on Kafka. Create it with New and run it once with
+// Run.
+type Engine struct {
+	opts     Options
+	topo     *streams.Topology
+	log      *slog.Logger
+	handlers Handlers
+	observer Observer
+
+	admCl    *kgo.Client
+	adm      *kadm.Client
+	topics   *Topics
+	cl       *kgo.Client
+	out      *Collector
+	col      *taskCollector
+	restorer Restorer
+
+	// mu serializes processing with rebalance callbacks and store queries.
+	mu        sync.Mutex
+	tasks     map[streams.TaskID]*streams.Task
+	owner     map[tp]*streams.Task
+	assigned  map[tp]bool
+	processed map[tp]kgo.EpochOffset
+	closing   bool
+	fatal     error
+	raw       streams.RawRecord
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// New prepares an engine: it checks the options and builds the topology.
+// It does not connect; Run does.
+func New(opts Options) (*Engine, error) {
+	if opts.Topology == nil {
+		return nil, errors.New("kafkaio: no topology")
+	}
+	if opts.Client == nil {
+		return nil, errors.New("kafkaio: no Kafka client configuration")
+	}
+	if err := opts.Topology.Build(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 200 * time.Millisecond
+	}
+	if opts.Restorer == nil {
+		opts.Restorer = ChangelogRestorer{}
+	}
+	return &Engine{
+		opts: opts, topo: opts.Topology, log: opts.Logger, handlers: opts.Handlers, observer: opts.Observer,
+		restorer: opts.Restorer,
+		tasks:    map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
+		assigned: map[tp]bool{}, processed: map[tp]kgo.EpochOffset{},
+	}, nil
+}
+
+// Run connects, prepares topics, joins the group and processes records
+// until ctx is cancelled (a clean stop: it returns nil after flushing,
+// committing and leaving the group) or a record fails with a Stop handler
+// (it returns the *RecordError after committing what came before).
+func (e *Engine) Run(ctx context.Context) (err error) {
+	cfg := e.opts.Client
+	if e.admCl, err = kgo.NewClient(cfg.AdminOpts()...); err != nil {
+		return fmt.Errorf("creating Kafka admin client: %w", err)
+	}
+	defer e.admCl.Close()
+	e.adm = kadm.NewClient(e.admCl)
+	e.topics = NewTopics(e.adm, !e.opts.NoTopicCreation, e.opts.DefaultPartitions, cfg.ReplicationFactor, e.log)
+
+	groups, sources, err := e.prepareTopics(ctx)
+	if err != nil {
+		return err
+	}
+	if len(sources) == 0 {
+		e.log.Info("the topology reads no topics; nothing to consume")
+		<-ctx.Done()
+		return nil
+	}
+	if err := e.applyOffsetResets(ctx); err != nil {
+		return err
+	}
+
+	opts := append(cfg.ClientOpts(),
+		kgo.ConsumeTopics(sources...),
+		kgo.Balancers(kafkaclient.NewCoPartitionBalancer(groups...)),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.DisableAutoCommit(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.OnPartitionsAssigned(e.onAssigned),
+		kgo.OnPartitionsRevoked(e.onRevoked),
+		kgo.OnPartitionsLost(e.onLost),
+	)
+	if e.cl, err = kgo.NewClient(opts...); err != nil {
+		return fmt.Errorf("creating Kafka client: %w", err)
+	}
+	// The producer outlives ctx so the final flush can finish.
+	prodCtx, cancelProd := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelProd()
+	e.out = NewCollector(prodCtx, e.cl, e.topics, &e.handlers.Produce, e.observer, e.logRecordError)
+	e.col = &taskCollector{Collector: e.out}
+
+	runErr := e.loop(ctx)
+	e.shutdown(runErr)
+	return runErr
+}
+
+func (e *Engine) loop(ctx context.Context) error {
+	cfg := e.opts.Client
+	maxPoll := cfg.MaxPollRecords
+	if maxPoll <= 0 {
+		maxPoll = kafkaclient.DefaultMaxPollRecords
+	}
+	interval := cfg.CommitInterval
+	if interval <= 0 {
+		interval = kafkaclient.DefaultCommitInterval
+	}
+	nextCommit := time.Now().Add(interval)
+	for {
+		pollCtx, cancel := context.WithTimeout(ctx, e.opts.PollInterval)
+		fetches := e.cl.PollRecords(pollCtx, maxPoll)
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		e.mu.Lock()
+		err := e.handleFetchErrors(fetches)
+		if err == nil {
+			err = e.processFetches(fetches)
+		}
+		if err == nil {
+			err = e.out.Err()
+		}
+		if err == nil {
+			err = e.punctuate()
+		}
+		if err == nil && !time.Now().Before(nextCommit) {
+			err = e.commit(ctx)
+			nextCommit = time.Now().Add(interval)
+		}
+		e.mu.Unlock()
+		e.cl.AllowRebalance()
+		if err == nil {
+			e.mu.Lock()
+			err = e.fatal
+			e.mu.Unlock()
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (e *Engine) handleFetchErrors(fetches kgo.Fetches) error {
+	for _, fe := range fetches.Errors() {
+		switch {
+		case errors.Is(fe.Err, context.Canceled), errors.Is(fe.Err, context.DeadlineExceeded):
+		case errors.Is(fe.Err, kgo.ErrClientClosed):
+			return fe.Err
+		default:
+			e.log.Warn("fetch error", "topic", fe.Topic, "partition", fe.Partition, "error", fe.Err)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) processFetches(fetches kgo.Fetches) error {
+	var err error
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if err != nil || len(p.Records) == 0 {
+			return
+		}
+		key := tp{p.Topic, p.Partition}
+		task := e.owner[key]
+		if task == nil {
+			return // revoked while the fetch was buffered
+		}
+		for _, r := range p.Records {
+			if err = e.processRecord(task, r); err != nil {
+				return
+			}
+			e.processed[key] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+		}
+	})
+	return err
+}
+
+func (e *Engine) processRecord(task *streams.Task, r *kgo.Record) error {
+	raw := &e.raw
+	*raw = streams.RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp: r.Timestamp.UnixMilli(), TimestampType: streams.TimestampTypeCreateTime, Key: r.Key, Value: r.Value}
+	if r.Attrs.TimestampType() == 1 {
+		raw.TimestampType = streams.TimestampTypeLogAppend
+	}
+	if len(r.Headers) > 0 {
+		raw.Headers = make([]streams.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			raw.Headers[i] = streams.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	if e.observer != nil {
+		e.observer.Consumed(r.Topic)
+	}
+	err := task.Process(raw)
+	if err == nil {
+		return nil
+	}
+	kind, node := classify(e.topo, err)
+	rerr := &RecordError{Kind: kind, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Node: node, Err: err}
+	return e.recordFailed(rerr, raw)
+}
+
+// recordFailed applies the handler of rerr's kind: count, log, dead-letter,
+// then skip (nil) or stop (rerr).
+func (e *Engine) recordFailed(rerr *RecordError, raw *streams.RawRecord) error {
+	if e.observer != nil {
+		e.observer.Failed(rerr.Kind, rerr.Topic)
+	}
+	h := e.handlers.of(rerr.Kind)
+	e.logRecordError(rerr, raw.Key, raw.Value)
+	if h.DeadLetterTopic != "" {
+		headers := append(append([]streams.Header(nil), raw.Headers...), errorHeaders(rerr, raw.Timestamp)...)
+		if err := e.out.Send(h.DeadLetterTopic, -1, raw.Key, raw.Value, raw.Timestamp, headers); err != nil {
+			return fmt.Errorf("writing failed record to dead-letter topic %q: %w (after %w)", h.DeadLetterTopic, err, rerr)
+		}
+	}
+	if h.Action == Continue {
+		return nil
+	}
+	return rerr
+}
+
+func (e *Engine) logRecordError(rerr *RecordError, key, value []byte) {
+	h := e.handlers.of(rerr.Kind)
+	if !h.Log {
+		return
+	}
+	lg := h.Logger
+	if lg == nil {
+		lg = e.log
+	}
+	attrs := []any{"kind", string(rerr.Kind), "topic", rerr.Topic, "partition", rerr.Partition, "offset", rerr.Offset}
+	if rerr.Node != "" {
+		attrs = append(attrs, "node", rerr.Node)
+	}
+	if h.LogPayload {
+		attrs = append(attrs, "key", string(key), "value", string(value))
+	}
+	attrs = append(attrs, "action", actionName(h.Action), "error", rerr.Err.Error())
+	lg.Error("record failed", attrs...)
+}
+
+func actionName(a Action) string {
+	switch a {
+	case Continue:
+		return "continueOnFail"
+	case Retry:
+		return "retryOnFail"
+	}
+	return "stopOnFail"
+}
+
+func (e *Engine) punctuate() error {
+	now := time.Now().UnixMilli()
+	for _, t := range e.taskList() {
+		if err := t.PunctuateWallClock(now); err != nil {
+			rerr := &RecordError{Kind: ProcessError, Partition: t.ID().Partition, Offset: -1, Err: err}
+			var ne *streams.NodeError
+			if errors.As(err, &ne) {
+				rerr.Node = ne.Node
+			}
+			if e.handlers.Process.Action != Continue {
+				return rerr
+			}
+			e.logRecordError(rerr, nil, nil)
+		}
+	}
+	return nil
+}
+
+// commit makes the output of every processed record durable, flushes the
+// stores and commits the offsets of the processed records. Called with mu
+// held.
+func (e *Engine) commit(ctx context.Context) error {
+	var errs []error
+	for _, t := range e.taskList() {
+		errs = append(errs, t.Flush())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if len(e.processed) == 0 {
+		return nil
+	}
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for k, off := range e.processed {
+		m := offsets[k.topic]
+		if m == nil {
+			m = map[int32]kgo.EpochOffset{}
+			offsets[k.topic] = m
+		}
+		m[k.partition] = off
+	}
+	var commitErr error
+	cctx := ctx
+	if cctx.Err() != nil {
+		var cancel context.CancelFunc
+		cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+	}
+	e.cl.CommitOffsetsSync(cctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			commitErr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil && commitErr == nil {
+					commitErr = fmt.Errorf("committing %s[%d]: %w", t.Topic, p.Partition, perr)
+				}
+			}
+		}
+	})
+	if commitErr != nil {
+		return fmt.Errorf("committing offsets: %w", commitErr)
+	}
+	clear(e.processed)
+	return nil
+}
+
+func (e *Engine) taskList() []*streams.Task {
+	out := make([]*streams.Task, 0, len(e.tasks))
+	for _, t := range e.tasks {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].ID(), out[j].ID()
+		if a.SubTopology != b.SubTopology {
+			return a.SubTopology < b.SubTopology
+		}
+		return a.Partition < b.Partition
+	})
+	return out
+}
+
+// shutdown flushes, commits what was processed and leaves the group.
+func (e *Engine) shutdown(runErr error) {
+	e.mu.Lock()
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if err := e.commit(ctx); err != nil {
+		e.log.Error("final commit failed", "error", err)
+	}
+	e.closeTasks(nil)
+	e.closing = true
+	e.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		e.cl.CloseAllowingRebalance()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		e.log.Warn("leaving the consumer group timed out")
+	}
+	_ = runErr
+}
+
+// closeTasks closes the tasks that read only partitions in revoked (all
+// tasks when revoked is nil). Called with mu held.
+func (e *Engine) closeTasks(revoked map[string][]int32) {
+	if revoked == nil {
+		for id, t := range e.tasks {
+			if err := t.Close(); err != nil {
+				e.log.Warn("closing task", "task", id.String(), "error", err)
+			}
+		}
+		clear(e.tasks)
+		clear(e.owner)
+		clear(e.assigned)
+		return
+	}
+	for topic, parts := range revoked {
+		for _, p := range parts {
+			k := tp{topic, p}
+			delete(e.assigned, k)
+			delete(e.owner, k)
+			delete(e.processed, k)
+		}
+	}
+	for id, t := range e.tasks {
+		sub := e.topo.SubTopologies()[id.SubTopology]
+		still := false
+		for _, topic := range sub.SourceTopics() {
+			if e.assigned[tp{topic, id.Partition}] {
+				still = true
+				break
+			}
+		}
+		if !still {
+			if err := t.Close(); err != nil {
+				e.log.Warn("closing task", "task", id.String(), "error", err)
+			}
+			delete(e.tasks, id)
+			for _, topic := range sub.SourceTopics() {
+				delete(e.owner, tp{topic, id.Partition})
+			}
+		}
+	}
+}
+
+func (e *Engine) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing {
+		return
+	}
+	var created []*streams.Task
+	for topic, parts := range assigned {
+		sub, ok := e.topo.SubTopologyFor(topic)
+		if !ok {
+			continue
+		}
+		for _, p := range parts {
+			k := tp{topic, p}
+			e.assigned[k] = true
+			id := streams.TaskID{SubTopology: sub.ID, Partition: p}
+			t := e.tasks[id]
+			if t == nil {
+				var err error
+				t, err = streams.NewTask(e.topo, sub, p, e.col)
+				if err != nil {
+					e.fatal = fmt.Errorf("creating task %s: %w", id, err)
+					return
+				}
+				e.tasks[id] = t
+				created = append(created, t)
+			}
+			e.owner[k] = t
+		}
+	}
+	if len(created) > 0 {
+		if err := e.restore(ctx, created); err != nil {
+			e.fatal = err
+			return
+		}
+	}
+	e.log.Info("partitions assigned", "partitions", fmtPartitions(assigned), "tasks", len(e.tasks))
+	if e.opts.OnAssigned != nil {
+		e.opts.OnAssigned(assigned)
+	}
+}
+
+func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing || len(revoked) == 0 {
+		return
+	}
+	if e.fatal == nil {
+		if err := e.commit(ctx); err != nil {
+			e.log.Error("commit before revocation failed", "error", err)
+		}
+	}
+	e.closeTasks(revoked)
+	e.log.Info("partitions revoked", "partitions", fmtPartitions(revoked), "tasks", len(e.tasks))
+}
+
+func (e *Engine) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closing || len(lost) == 0 {
+		return
+	}
+	e.closeTasks(lost)
+	e.log.Warn("partitions lost", "partitions", fmtPartitions(lost))
+}
+
+func fmtPartitions(m map[string][]int32) string {
+	topics := make([]string, 0, len(m))
+	for t := range m {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	s := ""
+	for i, t := range topics {
+		ps := append([]int32(nil), m[t]...)
+		sort.Slice(ps, func(a, b int) bool { return ps[a] < ps[b] })
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%s%v", t, ps)
+	}
+	return s
+}
+
+// WithTasks calls fn with the running tasks while no record is processed,
+// so fn may read their stores (interactive queries). fn must not block.
+func (e *Engine) WithTasks(fn func(tasks []*streams.Task)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	fn(e.taskList())
+}
+
+// taskCollector is the collector tasks use: while a task's stores are being
+// restored, their changelog writes are dropped (the records came from the
+// changelog).
+type taskCollector struct {
+	*Collector
+	muted bool
+}
+
+func (c *taskCollector) Send(topic string, partition int32, key, value []byte, timestamp int64, headers []streams.Header) error {
+	if c.muted {
+		return nil
+	}
+	return c.Collector.Send(topic, partition, key, value, timestamp, headers)
+}
+
+func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }

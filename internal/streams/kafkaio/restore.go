@@ -1,0 +1,185 @@
+package kafkaio
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/streams"
+)
+
+// ChangelogStore is one store of a new task whose content lives in a
+// changelog partition.
+type ChangelogStore struct {
+	Task      streams.TaskID
+	Name      string
+	Topic     string
+	Partition int32
+	// Store is the task's store. Writes made through it while Restore runs
+	// are not logged to the changelog again.
+	Store streams.StateStore
+}
+
+// Restorer fills changelog-backed stores before their task processes its
+// first record. It is called from the rebalance callback, with processing
+// paused; an error stops the engine.
+type Restorer interface {
+	Restore(ctx context.Context, opts []kgo.Opt, stores []ChangelogStore) error
+}
+
+// ChangelogRestorer replays each changelog partition from its start to its
+// end offset at the time of assignment into the key/value store: a record
+// with a value puts it, a tombstone deletes the key. Stores of other kinds
+// are left empty.
+type ChangelogRestorer struct{}
+
+// Restore implements Restorer. opts are the Kafka client options without
+// group settings.
+func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []ChangelogStore) error {
+	if len(stores) == 0 {
+		return nil
+	}
+	byTP := map[tp]streams.KeyValueStore{}
+	parts := map[string]map[int32]kgo.Offset{}
+	for _, s := range stores {
+		kv, ok := s.Store.(streams.KeyValueStore)
+		if !ok {
+			continue
+		}
+		byTP[tp{s.Topic, s.Partition}] = kv
+		if parts[s.Topic] == nil {
+			parts[s.Topic] = map[int32]kgo.Offset{}
+		}
+		parts[s.Topic][s.Partition] = kgo.NewOffset().AtStart()
+	}
+	if len(byTP) == 0 {
+		return nil
+	}
+	adm, err := kgo.NewClient(opts...)
+	if err != nil {
+		return err
+	}
+	ends, err := listEnds(ctx, adm, parts)
+	adm.Close()
+	if err != nil {
+		return err
+	}
+	remaining := 0
+	for k, end := range ends {
+		if end > 0 {
+			remaining++
+		} else {
+			delete(ends, k)
+		}
+	}
+	if remaining == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts...), kgo.ConsumePartitions(parts))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	restored := 0
+	for len(ends) > 0 {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return fmt.Errorf("restoring stores: %w", ctx.Err())
+		}
+		for _, fe := range fetches.Errors() {
+			return fmt.Errorf("restoring from %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
+		}
+		var perr error
+		fetches.EachRecord(func(r *kgo.Record) {
+			k := tp{r.Topic, r.Partition}
+			end, ok := ends[k]
+			if !ok || perr != nil {
+				return
+			}
+			if r.Offset < end {
+				if err := byTP[k].Put(r.Key, r.Value); err != nil {
+					perr = fmt.Errorf("restoring %s[%d] offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+					return
+				}
+				restored++
+			}
+			if r.Offset+1 >= end {
+				delete(ends, k)
+			}
+		})
+		if perr != nil {
+			return perr
+		}
+	}
+	return nil
+}
+
+func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kgo.Offset) (map[tp]int64, error) {
+	topics := make([]string, 0, len(parts))
+	for t := range parts {
+		topics = append(topics, t)
+	}
+	ends := map[tp]int64{}
+	listed, err := newAdmin(cl).ListEndOffsets(ctx, topics...)
+	if err != nil {
+		return nil, fmt.Errorf("listing changelog end offsets: %w", err)
+	}
+	for topic, ps := range parts {
+		for p := range ps {
+			lo, ok := listed.Lookup(topic, p)
+			if !ok {
+				return nil, fmt.Errorf("changelog %s[%d] not found", topic, p)
+			}
+			if lo.Err != nil {
+				return nil, fmt.Errorf("changelog %s[%d]: %w", topic, p, lo.Err)
+			}
+			ends[tp{topic, p}] = lo.Offset
+		}
+	}
+	return ends, nil
+}
+
+// restore runs the restorer for the changelog-backed stores of new tasks.
+// Called with mu held.
+func (e *Engine) restore(ctx context.Context, created []*streams.Task) error {
+	logged := map[string]bool{}
+	for _, b := range e.topo.StoreBuilders() {
+		if b.Logging() {
+			logged[b.Name()] = true
+		}
+	}
+	var stores []ChangelogStore
+	for _, t := range created {
+		sub := e.topo.SubTopologies()[t.ID().SubTopology]
+		for _, name := range sub.Stores {
+			if !logged[name] {
+				continue
+			}
+			st, ok := t.Store(name)
+			if !ok {
+				continue
+			}
+			stores = append(stores, ChangelogStore{Task: t.ID(), Name: name,
+				Topic: streams.ChangelogTopic(e.topo.ApplicationID, name), Partition: t.ID().Partition, Store: st})
+		}
+	}
+	if len(stores) == 0 {
+		return nil
+	}
+	start := time.Now()
+	e.col.muted = true
+	err := e.restorer.Restore(ctx, e.opts.Client.AdminOpts(), stores)
+	e.col.muted = false
+	if err != nil {
+		return fmt.Errorf("restoring state stores: %w", err)
+	}
+	e.log.Info("state stores restored", "stores", len(stores), "took", time.Since(start).String())
+	return nil
+}
+
+func newAdmin(cl *kgo.Client) *kadm.Client { return kadm.NewClient(cl) }
