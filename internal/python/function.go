@@ -59,6 +59,9 @@ type FunctionSpec struct {
 	// uses the function type's default (if any) and otherwise keeps the value
 	// as Python returned it; "null" or "none" discards the result.
 	ResultType string
+	// Result, when not nil, is the already parsed resultType; it takes
+	// precedence over ResultType (which then only names it in messages).
+	Result types.DataType
 	// Stores names the state stores the function may use; each is a local
 	// variable of that name (and an entry of `stores`).
 	Stores []string
@@ -295,6 +298,8 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 	case strings.EqualFold(rt, "null") || strings.EqualFold(rt, "none"):
 		fn.discard = true
 		defaultExpr = ""
+	case spec.Result != nil:
+		fn.result = spec.Result
 	case rt != "":
 		ut, err := types.ParseUserType(rt)
 		if err != nil {

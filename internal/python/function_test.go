@@ -64,6 +64,7 @@ func TestFunctionTypes(t *testing.T) {
 		{typ: "valueTransformer", spec: FunctionSpec{}, args: []any{"k", int64(21)}, want: "21"},
 		{typ: "valueTransformer", spec: FunctionSpec{Code: src("    x = value + 1\n    return x\n", 3)}, args: []any{"k", int64(1)}, want: "2"},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value * 2", 3), ResultType: "string"}, args: []any{"k", int64(21)}, want: `"42"`},
+		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value * 2", 3), Result: types.String}, args: []any{"k", int64(21)}, want: `"42"`},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value", 3), ResultType: "null"}, args: []any{"k", int64(21)}, want: "None"},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value + [-1]", 3), ResultType: "bytes"}, args: []any{"k", []byte("a")}, want: `b"a\xff"`},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("bytes(value).decode()", 3)}, args: []any{"k", []byte("hé")}, want: `"hé"`},
