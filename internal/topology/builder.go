@@ -17,6 +17,7 @@ type stream struct {
 	node  string
 	key   types.UserType
 	value types.UserType
+	shape *streamShape // nil for a KStream; see stateful.go
 }
 
 type builder struct {
@@ -76,7 +77,7 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 		return nil
 	}
 	if sd.Type != definition.StoreKeyValue {
-		return errAt(sd.Pos, "%s store %q is not supported yet", sd.Type, sd.Name)
+		return b.addWindowedStore(sd, key, value)
 	}
 	if sd.Versioned && sd.Persistent {
 		// persistent: false silently ignores versioned, as upstream does.
@@ -202,7 +203,7 @@ func (b *builder) connectFunctionStores(node string, fn *definition.FunctionDef)
 
 func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, error) {
 	if td.Kind != definition.KindStream {
-		return stream{}, errAt(pos, "reading %q as a %s is not supported yet", td.Name, td.Kind)
+		return b.tableSource(td, pos)
 	}
 	if s, ok := b.sources[td.Topic]; ok {
 		return s, nil
@@ -407,7 +408,7 @@ func (b *builder) operation(s stream, op *definition.Operation) (stream, error) 
 	case definition.OpRepartition:
 		return b.repartition(s, op, name)
 	default:
-		return s, errAt(op.Pos, "operation %q is not supported yet", op.Keyword)
+		return b.statefulOperation(s, op, name)
 	}
 	s.node = name
 	return s, nil
