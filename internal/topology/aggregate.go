@@ -1,0 +1,612 @@
+package topology
+
+import (
+	"fmt"
+	"log/slog"
+
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// The processors of grouping and aggregation. They follow Kafka Streams'
+// semantics without record caches: every update of an aggregate is
+// forwarded downstream at once (what TopologyTestDriver shows, and what
+// Kafka Streams emits with caching disabled). Records with a null key are
+// dropped, as Kafka Streams does, and counted in DroppedRecords.
+
+// tableChange is a table update as it flows from a table grouping into a
+// table aggregation: the value to remove and the value to add. It never
+// leaves this package's processors.
+type tableChange struct {
+	newValue, oldValue any
+}
+
+// groupByProc computes the new key of a stream grouping.
+type groupByProc struct {
+	stateless
+	f Function
+}
+
+func (p *groupByProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	k, err := p.f.Call(ctx, r.Key, r.Value)
+	if err != nil {
+		return err
+	}
+	if k, err = resolved(k); err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithKey(k))
+}
+
+// groupTableProc re-keys table updates. It remembers the last value per
+// key so an update can retract the previous (key, value) from its group.
+type groupTableProc struct {
+	stateless
+	f    Function
+	prev map[string]any
+}
+
+func (p *groupTableProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	if r.Key == nil {
+		return nil
+	}
+	if p.prev == nil {
+		p.prev = map[string]any{}
+	}
+	id := Format(r.Key)
+	old := p.prev[id]
+	v, err := resolved(r.Value)
+	if err != nil {
+		return err
+	}
+	if v == nil {
+		delete(p.prev, id)
+	} else {
+		p.prev[id] = v
+	}
+	var oldKey, oldVal, newKey, newVal any
+	if old != nil {
+		res, err := p.f.Call(ctx, r.Key, old)
+		if err != nil {
+			return err
+		}
+		if oldKey, oldVal, err = pair(res); err != nil {
+			return err
+		}
+	}
+	if v != nil {
+		res, err := p.f.Call(ctx, r.Key, v)
+		if err != nil {
+			return err
+		}
+		if newKey, newVal, err = pair(res); err != nil {
+			return err
+		}
+	}
+	if old != nil && v != nil && types.Equal(oldKey, newKey) {
+		return ctx.Forward(r.WithKeyValue(newKey, tableChange{newValue: newVal, oldValue: oldVal}))
+	}
+	if old != nil {
+		if err := ctx.Forward(r.WithKeyValue(oldKey, tableChange{oldValue: oldVal})); err != nil {
+			return err
+		}
+	}
+	if v != nil {
+		return ctx.Forward(r.WithKeyValue(newKey, tableChange{newValue: newVal}))
+	}
+	return nil
+}
+
+// aggregate applies one record to an aggregate (count, reduce or
+// aggregate). old is nil when the key has no aggregate yet.
+func (a *aggFuncs) apply(ctx *streams.ProcessorContext, key, value, old any) (any, error) {
+	var res any
+	var err error
+	switch {
+	case a.kind == "count":
+		n, _ := old.(int64)
+		return n + 1, nil
+	case a.reduce != nil:
+		if old == nil {
+			return resolved(value)
+		}
+		res, err = a.reduce.Call(ctx, old, value)
+	default:
+		if old == nil {
+			if old, err = a.initial(ctx); err != nil {
+				return nil, err
+			}
+		}
+		res, err = a.agg.Call(ctx, key, value, old)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resolved(res)
+}
+
+func (a *aggFuncs) initial(ctx *streams.ProcessorContext) (any, error) {
+	if a.kind == "count" {
+		return int64(0), nil
+	}
+	if a.init == nil {
+		return nil, nil
+	}
+	v, err := a.init.Call(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return resolved(v)
+}
+
+// DroppedRecords counts records dropped by stateful processors: null keys,
+// records for windows that closed (late records) and expired join records.
+// It mirrors Kafka Streams' dropped-records metric.
+var DroppedRecords = &droppedCounter{}
+
+type droppedCounter struct{ n int64 }
+
+// Count returns the number of dropped records so far.
+func (d *droppedCounter) Count() int64 { return d.n }
+
+func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args ...any) {
+	d.n++
+	rc := ctx.RecordContext()
+	slog.Debug("skipping record: "+reason, append([]any{"processor", ctx.NodeName(), "topic", rc.Topic,
+		"partition", rc.Partition, "offset", rc.Offset}, args...)...)
+}
+
+// kvAggregateProc aggregates a grouped stream into a key/value store.
+type kvAggregateProc struct {
+	*aggFuncs
+	store  string
+	ks, vs streams.Serde
+	st     *kvState
+}
+
+func (p *kvAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *kvAggregateProc) Close() error { return nil }
+
+func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		DroppedRecords.drop(ctx, "null key")
+		return nil
+	}
+	if r.Value == nil {
+		DroppedRecords.drop(ctx, "null value")
+		return nil
+	}
+	old, err := p.st.get(key)
+	if err != nil {
+		return err
+	}
+	agg, err := p.apply(ctx, key, r.Value, old)
+	if err != nil {
+		return err
+	}
+	if err := p.st.put(key, agg); err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithKeyValue(key, agg))
+}
+
+// tableAggregateProc aggregates a grouped table: each update subtracts the
+// old value and adds the new one.
+type tableAggregateProc struct {
+	*aggFuncs
+	store  string
+	ks, vs streams.Serde
+	st     *kvState
+}
+
+func (p *tableAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *tableAggregateProc) Close() error { return nil }
+
+func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	ch, ok := r.Value.(tableChange)
+	if !ok {
+		return fmt.Errorf("table aggregation received a record that is not a table update")
+	}
+	if r.Key == nil {
+		DroppedRecords.drop(ctx, "null key")
+		return nil
+	}
+	old, err := p.st.get(r.Key)
+	if err != nil {
+		return err
+	}
+	agg := old
+	if ch.oldValue != nil && agg != nil {
+		if agg, err = p.retractValue(ctx, r.Key, ch.oldValue, agg); err != nil {
+			return err
+		}
+	}
+	if ch.newValue != nil {
+		if agg, err = p.addValue(ctx, r.Key, ch.newValue, agg); err != nil {
+			return err
+		}
+	}
+	if err := p.st.put(r.Key, agg); err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithValue(agg))
+}
+
+func (p *tableAggregateProc) retractValue(ctx *streams.ProcessorContext, key, value, agg any) (any, error) {
+	var res any
+	var err error
+	switch p.kind {
+	case "count":
+		n, _ := agg.(int64)
+		return n - 1, nil
+	case "reduce":
+		res, err = p.sub.Call(ctx, agg, value)
+	default:
+		res, err = p.sub.Call(ctx, key, value, agg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resolved(res)
+}
+
+func (p *tableAggregateProc) addValue(ctx *streams.ProcessorContext, key, value, agg any) (any, error) {
+	var res any
+	var err error
+	switch p.kind {
+	case "count":
+		n, _ := agg.(int64)
+		return n + 1, nil
+	case "reduce":
+		if agg == nil {
+			return resolved(value)
+		}
+		res, err = p.aggFuncs.add.Call(ctx, agg, value)
+	default:
+		if agg == nil {
+			if agg, err = p.initial(ctx); err != nil {
+				return nil, err
+			}
+		}
+		res, err = p.aggFuncs.add.Call(ctx, key, value, agg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return resolved(res)
+}
+
+// materializeProc keeps the latest value per key of a table and forwards
+// every update; a null value deletes the key and is forwarded as a
+// tombstone.
+type materializeProc struct {
+	store  string
+	ks, vs streams.Serde
+	st     *kvState
+}
+
+func (p *materializeProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *materializeProc) Close() error { return nil }
+
+func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		DroppedRecords.drop(ctx, "null key")
+		return nil
+	}
+	v, err := resolved(r.Value)
+	if err != nil {
+		return err
+	}
+	if err := p.st.put(key, v); err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithKeyValue(key, v))
+}
+
+// globalTable is the content of a globalTable: one store that every task
+// reads, filled by the globalTable's source regardless of partitions.
+type globalTable struct {
+	name   string
+	kv     *store.MemoryKeyValue
+	ks, vs streams.Serde
+}
+
+func (g *globalTable) state() *kvState {
+	return &kvState{name: g.name, st: g.kv, ks: g.ks, vs: g.vs}
+}
+
+type globalTableProc struct {
+	stateless
+	g *globalTable
+}
+
+func (p *globalTableProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil || key == nil {
+		return err
+	}
+	v, err := resolved(r.Value)
+	if err != nil {
+		return err
+	}
+	return p.g.state().put(key, v)
+}
+
+// windowAggregateProc aggregates a stream over tumbling or hopping windows.
+// A record updates every window it falls in that has not closed (window
+// end > highest timestamp seen - grace); for closed windows it is dropped.
+type windowAggregateProc struct {
+	*aggFuncs
+	store     string
+	w         windowSpec
+	retention int64
+	ks, vs    streams.Serde
+	st        *windowState
+	observed  int64
+}
+
+func (p *windowAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.observed = -1
+	p.st, err = openWindow(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *windowAggregateProc) Close() error { return nil }
+
+// windowStarts returns the starts of the windows that contain ts, oldest
+// first (Kafka Streams' TimeWindows.windowsFor).
+func (w *windowSpec) windowStarts(ts int64) []int64 {
+	start := ts - w.size + w.advance
+	if start < 0 {
+		start = 0
+	}
+	start = start / w.advance * w.advance
+	var out []int64
+	for ; start <= ts; start += w.advance {
+		out = append(out, start)
+	}
+	return out
+}
+
+func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		DroppedRecords.drop(ctx, "null key")
+		return nil
+	}
+	ts := r.Timestamp
+	if ts > p.observed {
+		p.observed = ts
+	}
+	closeTime := p.observed - p.w.grace
+	kb, err := p.st.keyBytes(key)
+	if err != nil {
+		return err
+	}
+	for _, start := range p.w.windowStarts(ts) {
+		end := start + p.w.size
+		if end <= closeTime {
+			DroppedRecords.drop(ctx, "expired window", "window", fmt.Sprintf("[%d,%d)", start, end), "expiration", closeTime)
+			continue
+		}
+		ob, err := p.st.st.Fetch(kb, start)
+		if err != nil {
+			return err
+		}
+		old, err := p.st.decode(ob)
+		if err != nil {
+			return err
+		}
+		agg, err := p.apply(ctx, key, r.Value, old)
+		if err != nil {
+			return err
+		}
+		nb, err := p.st.encode(agg)
+		if err != nil {
+			return err
+		}
+		if err := p.st.st.Put(kb, start, nb); err != nil {
+			return err
+		}
+		wk := types.Windowed{Key: key, Start: start, End: end}
+		if err := ctx.Forward(r.WithKeyValue(wk, agg)); err != nil {
+			return err
+		}
+	}
+	return p.st.st.ExpireBefore(p.observed - p.retention + 1)
+}
+
+// sessionAggregateProc aggregates a stream over session windows: a record
+// merges every session of its key within the inactivity gap into one.
+// Merged sessions are removed and forwarded as tombstones; the merged
+// session is forwarded with the timestamp of its end.
+type sessionAggregateProc struct {
+	*aggFuncs
+	store    string
+	w        windowSpec
+	ks, vs   streams.Serde
+	st       streams.SessionStore
+	observed int64
+}
+
+func (p *sessionAggregateProc) Init(ctx *streams.ProcessorContext) error {
+	p.observed = -1
+	s, err := ctx.Store(p.store)
+	if err != nil {
+		return err
+	}
+	st, ok := s.(streams.SessionStore)
+	if !ok {
+		return fmt.Errorf("store %q is not a session store", p.store)
+	}
+	p.st = st
+	return nil
+}
+
+func (p *sessionAggregateProc) Close() error { return nil }
+
+func (p *sessionAggregateProc) decode(b []byte) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	return p.vs.Deserialize(p.store, b)
+}
+
+func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	if key == nil {
+		DroppedRecords.drop(ctx, "null key")
+		return nil
+	}
+	ts := r.Timestamp
+	if ts > p.observed {
+		p.observed = ts
+	}
+	closeTime := p.observed - p.w.grace - p.w.gap
+	kb, err := p.ks.Serialize(p.store, key)
+	if err != nil {
+		return err
+	}
+	type session struct {
+		start, end int64
+		value      any
+	}
+	var merged []session
+	start, end := ts, ts
+	agg, err := p.initial(ctx)
+	if err != nil {
+		return err
+	}
+	var ferr error
+	err = p.st.FindSessions(kb, kb, ts-p.w.gap, ts+p.w.gap, false, func(_ []byte, s, e int64, vb []byte) bool {
+		v, err := p.decode(vb)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		merged = append(merged, session{s, e, v})
+		return true
+	})
+	if err = firstErr(err, ferr); err != nil {
+		return err
+	}
+	for _, s := range merged {
+		if p.merge != nil {
+			res, err := p.merge.Call(ctx, key, agg, s.value)
+			if err != nil {
+				return err
+			}
+			if agg, err = resolved(res); err != nil {
+				return err
+			}
+		} else if p.kind == "count" {
+			n, _ := agg.(int64)
+			m, _ := s.value.(int64)
+			agg = n + m
+		} else if p.kind == "reduce" {
+			if agg == nil {
+				agg = s.value
+			} else {
+				res, err := p.reduce.Call(ctx, agg, s.value)
+				if err != nil {
+					return err
+				}
+				if agg, err = resolved(res); err != nil {
+					return err
+				}
+			}
+		}
+		start, end = min(start, s.start), max(end, s.end)
+	}
+	if end < closeTime {
+		DroppedRecords.drop(ctx, "expired window", "window", fmt.Sprintf("[%d,%d]", start, end), "expiration", closeTime)
+		return nil
+	}
+	if start != ts || end != ts {
+		for _, s := range merged {
+			if err := p.st.Remove(kb, s.start, s.end); err != nil {
+				return err
+			}
+			wk := types.Windowed{Key: key, Start: s.start, End: s.end}
+			rec := streams.Record{Key: wk, Value: nil, Timestamp: s.end, Headers: r.Headers}
+			if err := ctx.Forward(rec); err != nil {
+				return err
+			}
+		}
+	}
+	if p.kind == "count" {
+		n, _ := agg.(int64)
+		agg = n + 1
+	} else if p.kind == "reduce" && agg == nil {
+		if agg, err = resolved(r.Value); err != nil {
+			return err
+		}
+	} else if p.kind == "reduce" {
+		res, err := p.reduce.Call(ctx, agg, r.Value)
+		if err != nil {
+			return err
+		}
+		if agg, err = resolved(res); err != nil {
+			return err
+		}
+	} else {
+		res, err := p.agg.Call(ctx, key, r.Value, agg)
+		if err != nil {
+			return err
+		}
+		if agg, err = resolved(res); err != nil {
+			return err
+		}
+	}
+	vb, err := p.vs.Serialize(p.store, agg)
+	if err != nil {
+		return err
+	}
+	if err := p.st.Put(kb, start, end, vb); err != nil {
+		return err
+	}
+	wk := types.Windowed{Key: key, Start: start, End: end}
+	if err := ctx.Forward(streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}); err != nil {
+		return err
+	}
+	if ms, ok := p.st.(interface{ ExpireBefore(int64) }); ok {
+		ms.ExpireBefore(p.observed - p.w.gap - p.w.grace)
+	}
+	return nil
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}

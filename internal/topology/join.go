@@ -1,0 +1,689 @@
+package topology
+
+import (
+	"encoding/binary"
+
+	"ksml/internal/definition"
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// Joins, with Kafka Streams' semantics:
+//
+//   - stream-table and stream-globalTable: each stream record looks up the
+//     table's current value (a globalTable through the mapper's key); an
+//     inner join drops records without a match, a left join passes null.
+//   - stream-stream: both sides are kept in window stores; a record joins
+//     every record of the other side with the same key within
+//     timeDifference. Left and outer joins hold unmatched records in a
+//     shared store and emit them with null for the other side once stream
+//     time passes their time + timeDifference + grace.
+//   - table-table: an update on either side joins the other side's current
+//     value; deletes become tombstones. With a foreignKeyExtractor the left
+//     value's extracted key is looked up in the right table.
+
+type joinKind int
+
+const (
+	innerJoin joinKind = iota
+	leftJoin
+	outerJoin
+)
+
+func joinKindOf(t definition.OpType) joinKind {
+	switch t {
+	case definition.OpLeftJoin:
+		return leftJoin
+	case definition.OpOuterJoin:
+		return outerJoin
+	}
+	return innerJoin
+}
+
+func (b *builder) join(s stream, op *definition.Operation, name string) (stream, error) {
+	if op.Target == nil {
+		return s, errAt(op.Pos, "%s needs a stream, table or globalTable", op.Keyword)
+	}
+	other, err := b.resolveRef(op.Target)
+	if err != nil {
+		return s, err
+	}
+	f, fd, err := b.function(op.ValueJoiner, "valueJoiner", op.Pos)
+	if err != nil {
+		return s, err
+	}
+	kind := joinKindOf(op.Type)
+	resultValue, err := b.userType(fd.ResultType, anyType)
+	if err != nil {
+		return s, err
+	}
+	switch {
+	case shapeOf(s) == shapeStream && shapeOf(other) == shapeTable:
+		if kind == outerJoin {
+			return s, errAt(op.Pos, "a stream cannot be outer joined with a table")
+		}
+		if other.shape.store == "" {
+			return s, errAt(op.Target.Pos, "the table %q is not materialized, so it cannot be joined", op.Target.Name)
+		}
+		p := &streamTableJoinProc{joiner: f, kind: kind, store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fd); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		if err := b.topo.ConnectStore(name, other.shape.store); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+	case shapeOf(s) == shapeStream && shapeOf(other) == shapeGlobalTable:
+		if kind == outerJoin {
+			return s, errAt(op.Pos, "a stream cannot be outer joined with a globalTable")
+		}
+		var mapper Function
+		var mfd *definition.FunctionDef
+		if op.Mapper != nil {
+			if mapper, mfd, err = b.function(op.Mapper, "mapper", op.Pos); err != nil {
+				return s, err
+			}
+		}
+		p := &streamGlobalJoinProc{joiner: f, mapper: mapper, kind: kind, g: other.shape.global}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fd, mfd); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+	case shapeOf(s) == shapeStream && shapeOf(other) == shapeStream:
+		return b.streamStreamJoin(s, other, op, name, f, fd, kind, resultValue)
+	case shapeOf(s) == shapeTable && shapeOf(other) == shapeTable:
+		return b.tableTableJoin(s, other, op, name, f, fd, kind, resultValue)
+	default:
+		return s, errAt(op.Pos, "%s of a %s with a %s is not supported", op.Keyword, shapeOf(s), shapeOf(other))
+	}
+	s.node, s.value = name, resultValue
+	return s, nil
+}
+
+func callJoiner(ctx *streams.ProcessorContext, f Function, key, v1, v2 any) (any, error) {
+	res, err := f.Call(ctx, key, v1, v2)
+	if err != nil {
+		return nil, err
+	}
+	return resolved(res)
+}
+
+type streamTableJoinProc struct {
+	joiner Function
+	kind   joinKind
+	store  string
+	ks, vs streams.Serde
+	st     *kvState
+}
+
+func (p *streamTableJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *streamTableJoinProc) Close() error { return nil }
+
+func (p *streamTableJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	var other any
+	if key != nil {
+		if other, err = p.st.get(key); err != nil {
+			return err
+		}
+	}
+	if key == nil || r.Value == nil || other == nil && p.kind == innerJoin {
+		if key == nil || r.Value == nil {
+			DroppedRecords.drop(ctx, "null key or value in a stream-table join")
+		}
+		return nil
+	}
+	v, err := callJoiner(ctx, p.joiner, key, r.Value, other)
+	if err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithKeyValue(key, v))
+}
+
+type streamGlobalJoinProc struct {
+	stateless
+	joiner Function
+	mapper Function
+	kind   joinKind
+	g      *globalTable
+}
+
+func (p *streamGlobalJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	lookup := r.Key
+	if p.mapper != nil {
+		k, err := p.mapper.Call(ctx, r.Key, r.Value)
+		if err != nil {
+			return err
+		}
+		lookup = k
+	}
+	lookup, err := resolved(lookup)
+	if err != nil {
+		return err
+	}
+	var other any
+	if lookup != nil {
+		if other, err = p.g.state().get(lookup); err != nil {
+			return err
+		}
+	}
+	if other == nil && p.kind == innerJoin || r.Value == nil {
+		return nil
+	}
+	v, err := callJoiner(ctx, p.joiner, r.Key, r.Value, other)
+	if err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithValue(v))
+}
+
+// streamStreamJoin builds the window stores, the two join processors and
+// the node that merges their output.
+func (b *builder) streamStreamJoin(s, other stream, op *definition.Operation, name string, f Function, fd *definition.FunctionDef, kind joinKind, resultValue types.UserType) (stream, error) {
+	d := op.TimeDifference.Milliseconds()
+	grace := op.Grace.Milliseconds()
+	if d < 0 || grace < 0 {
+		return s, errAt(op.Pos, "timeDifference and grace must not be negative")
+	}
+	retention := 2*d + grace
+	thisSD, err := b.storeFor(op, op.ThisStore, name+"-this-join", definition.StoreWindow)
+	if err != nil {
+		return s, err
+	}
+	otherSD, err := b.storeFor(op, op.OtherStore, name+"-other-join", definition.StoreWindow)
+	if err != nil {
+		return s, err
+	}
+	thisWin := b.uniqueName(name + "-this-windowed")
+	otherWin := b.uniqueName(name + "-other-windowed")
+	thisJoin := b.uniqueName(name + "-this-join")
+	otherJoin := b.uniqueName(name + "-other-join")
+	shared := &ssJoin{joiner: f, kind: kind, before: d, after: d, grace: grace, thisStore: thisSD.Name, otherStore: otherSD.Name}
+	if kind != innerJoin {
+		shared.outerStore = name + "-outer-shared-join-store"
+	}
+	tw := &joinWindowProc{store: thisSD.Name, retention: retention}
+	ow := &joinWindowProc{store: otherSD.Name, retention: retention}
+	if err := b.addProcessor(thisWin, s.node, func() streams.Processor { c := *tw; return &c }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if err := b.addProcessor(otherWin, other.node, func() streams.Processor { c := *ow; return &c }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if shared.thisKS, shared.thisVS, err = b.windowStore(thisSD, s.key, s.value, thisWin, d, retention, true); err != nil {
+		return s, err
+	}
+	if shared.otherKS, shared.otherVS, err = b.windowStore(otherSD, other.key, other.value, otherWin, d, retention, true); err != nil {
+		return s, err
+	}
+	tw.ks, tw.vs = shared.thisKS, shared.thisVS
+	ow.ks, ow.vs = shared.otherKS, shared.otherVS
+	if err := b.addProcessor(thisJoin, thisWin, func() streams.Processor { return &ssJoinProc{ssJoin: shared, left: true} }, fd); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if err := b.addProcessor(otherJoin, otherWin, func() streams.Processor { return &ssJoinProc{ssJoin: shared} }, fd); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	for _, n := range []string{thisJoin, otherJoin} {
+		for _, st := range []string{thisSD.Name, otherSD.Name} {
+			if err := b.topo.ConnectStore(n, st); err != nil {
+				return s, errAt(op.Pos, "%v", err)
+			}
+		}
+	}
+	if shared.outerStore != "" {
+		ob := &rawKVBuilder{name: shared.outerStore, logging: true}
+		if err := b.topo.AddStateStore(ob, thisJoin, otherJoin); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+	}
+	if err := b.topo.AddProcessor(name, func() streams.Processor { return passThrough }, thisJoin, otherJoin); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	s.node, s.value = name, resultValue
+	return s, nil
+}
+
+// joinWindowProc records each stream record in its side's window store
+// before the join processor sees it.
+type joinWindowProc struct {
+	store     string
+	retention int64
+	ks, vs    streams.Serde
+	st        *windowState
+}
+
+func (p *joinWindowProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openWindow(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *joinWindowProc) Close() error { return nil }
+
+func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	if key == nil || r.Value == nil {
+		return ctx.Forward(r)
+	}
+	if r.Timestamp >= ctx.StreamTime()-p.retention {
+		kb, err := p.st.keyBytes(key)
+		if err != nil {
+			return err
+		}
+		vb, err := p.st.encode(r.Value)
+		if err != nil {
+			return err
+		}
+		if err := p.st.st.Put(kb, r.Timestamp, vb); err != nil {
+			return err
+		}
+	}
+	if err := p.st.st.ExpireBefore(ctx.StreamTime() - p.retention); err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithKey(key))
+}
+
+// ssJoin is what both processors of a stream-stream join share.
+type ssJoin struct {
+	joiner                Function
+	kind                  joinKind
+	before, after, grace  int64
+	thisStore, otherStore string
+	outerStore            string
+	thisKS, thisVS        streams.Serde
+	otherKS, otherVS      streams.Serde
+}
+
+type ssJoinProc struct {
+	*ssJoin
+	left  bool
+	other *windowState
+	outer streams.KeyValueStore
+}
+
+func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
+	if p.left {
+		p.other, err = openWindow(ctx, p.otherStore, p.otherKS, p.otherVS)
+	} else {
+		p.other, err = openWindow(ctx, p.thisStore, p.thisKS, p.thisVS)
+	}
+	if err != nil {
+		return err
+	}
+	if p.outerStore != "" {
+		s, err := ctx.Store(p.outerStore)
+		if err != nil {
+			return err
+		}
+		p.outer = s.(streams.KeyValueStore)
+	}
+	return nil
+}
+
+func (p *ssJoinProc) Close() error { return nil }
+
+// outerKey orders unmatched records by time, then side, then key.
+func outerKey(ts int64, left bool, kb []byte) []byte {
+	out := make([]byte, 9+len(kb))
+	binary.BigEndian.PutUint64(out, uint64(ts))
+	if left {
+		out[8] = 1
+	}
+	copy(out[9:], kb)
+	return out
+}
+
+func (p *ssJoinProc) join(ctx *streams.ProcessorContext, key, mine, theirs any) (any, error) {
+	if p.left {
+		return callJoiner(ctx, p.joiner, key, mine, theirs)
+	}
+	return callJoiner(ctx, p.joiner, key, theirs, mine)
+}
+
+func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key := r.Key
+	if key == nil || r.Value == nil {
+		if key == nil && r.Value != nil && (p.kind == outerJoin || p.kind == leftJoin && p.left) {
+			v, err := p.join(ctx, key, r.Value, nil)
+			if err != nil {
+				return err
+			}
+			return ctx.Forward(r.WithValue(v))
+		}
+		DroppedRecords.drop(ctx, "null key or value in a stream-stream join")
+		return nil
+	}
+	ts := r.Timestamp
+	streamTime := ctx.StreamTime()
+	before, after := p.before, p.after
+	if !p.left {
+		before, after = after, before
+	}
+	timeFrom, timeTo := max(0, ts-before), max(0, ts+after)
+	if p.outer != nil && ts == streamTime {
+		if err := p.emitUnmatched(ctx, streamTime); err != nil {
+			return err
+		}
+	}
+	kb, err := p.other.keyBytes(key)
+	if err != nil {
+		return err
+	}
+	type match struct {
+		ts    int64
+		value []byte
+	}
+	var matches []match
+	if err := p.other.st.FetchRange(kb, kb, timeFrom, timeTo, false, func(_ []byte, start int64, vb []byte) bool {
+		matches = append(matches, match{start, vb})
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, m := range matches {
+		theirs, err := p.other.decode(m.value)
+		if err != nil {
+			return err
+		}
+		if p.outer != nil {
+			if _, err := p.outer.Delete(outerKey(m.ts, !p.left, kb)); err != nil {
+				return err
+			}
+		}
+		v, err := p.join(ctx, key, r.Value, theirs)
+		if err != nil {
+			return err
+		}
+		out := r.WithValue(v)
+		out.Timestamp = max(ts, m.ts)
+		if err := ctx.Forward(out); err != nil {
+			return err
+		}
+	}
+	if len(matches) > 0 || !(p.kind == outerJoin || p.kind == leftJoin && p.left) {
+		return nil
+	}
+	if p.outer == nil || timeTo < streamTime {
+		// Too late to wait for a match: emit the unmatched result now.
+		v, err := p.join(ctx, key, r.Value, nil)
+		if err != nil {
+			return err
+		}
+		return ctx.Forward(r.WithValue(v))
+	}
+	mine := p.thisVS
+	if !p.left {
+		mine = p.otherVS
+	}
+	vb, err := mine.Serialize("", r.Value)
+	if err != nil {
+		return err
+	}
+	// The record's own key bytes are those of the other side's serde;
+	// both sides of a join share the key type.
+	return p.outer.Put(outerKey(ts, p.left, kb), vb)
+}
+
+// emitUnmatched emits held-back unmatched records whose join window has
+// closed, oldest first, with null for the missing side.
+func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int64) error {
+	type entry struct {
+		k, v []byte
+	}
+	var due []entry
+	if err := p.outer.Range(nil, nil, false, func(k, v []byte) bool {
+		ts := int64(binary.BigEndian.Uint64(k))
+		left := k[8] == 1
+		window := p.after
+		if !left {
+			window = p.before
+		}
+		if ts+window+p.grace >= streamTime {
+			return false
+		}
+		due = append(due, entry{append([]byte(nil), k...), append([]byte(nil), v...)})
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, e := range due {
+		ts := int64(binary.BigEndian.Uint64(e.k))
+		left := e.k[8] == 1
+		ks, vs := p.thisKS, p.thisVS
+		if !left {
+			ks, vs = p.otherKS, p.otherVS
+		}
+		key, err := ks.Deserialize("", e.k[9:])
+		if err != nil {
+			return err
+		}
+		val, err := vs.Deserialize("", e.v)
+		if err != nil {
+			return err
+		}
+		var res any
+		if left {
+			res, err = callJoiner(ctx, p.joiner, key, val, nil)
+		} else {
+			res, err = callJoiner(ctx, p.joiner, key, nil, val)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := p.outer.Delete(e.k); err != nil {
+			return err
+		}
+		if err := ctx.Forward(streams.Record{Key: key, Value: res, Timestamp: ts}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tableTableJoin joins two tables; the result is a table materialized in
+// the operation's store.
+func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name string, f Function, fd *definition.FunctionDef, kind joinKind, resultValue types.UserType) (stream, error) {
+	if s.shape.store == "" || other.shape.store == "" {
+		return s, errAt(op.Pos, "both tables of a join must be materialized")
+	}
+	thisJoin := b.uniqueName(name + "-this-join")
+	otherJoin := b.uniqueName(name + "-other-join")
+	tt := &ttJoin{joiner: f, kind: kind,
+		leftStore: s.shape.store, leftKS: s.shape.storeKS, leftVS: s.shape.storeVS,
+		rightStore: other.shape.store, rightKS: other.shape.storeKS, rightVS: other.shape.storeVS}
+	fds := []*definition.FunctionDef{fd}
+	if op.ForeignKeyExtractor != nil {
+		if kind == outerJoin {
+			return s, errAt(op.Pos, "a foreign-key join is a join or a leftJoin")
+		}
+		fk, fkd, err := b.function(op.ForeignKeyExtractor, "foreignKeyExtractor", op.Pos)
+		if err != nil {
+			return s, err
+		}
+		tt.fk = fk
+		fds = append(fds, fkd)
+	}
+	if err := b.addProcessor(thisJoin, s.node, func() streams.Processor { return &ttJoinProc{ttJoin: tt, left: true} }, fds...); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if err := b.addProcessor(otherJoin, other.node, func() streams.Processor { return &ttJoinProc{ttJoin: tt} }, fds...); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	for _, n := range []string{thisJoin, otherJoin} {
+		for _, st := range []string{tt.leftStore, tt.rightStore} {
+			if err := b.topo.ConnectStore(n, st); err != nil {
+				return s, errAt(op.Pos, "%v", err)
+			}
+		}
+	}
+	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
+	if err != nil {
+		return s, err
+	}
+	p := &materializeProc{store: sd.Name}
+	if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, thisJoin, otherJoin); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if p.ks, p.vs, err = b.kvStore(sd, s.key, resultValue, name); err != nil {
+		return s, err
+	}
+	s.node, s.value = name, resultValue
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	return s, nil
+}
+
+type ttJoin struct {
+	joiner           Function
+	fk               Function
+	kind             joinKind
+	leftStore        string
+	leftKS, leftVS   streams.Serde
+	rightStore       string
+	rightKS, rightVS streams.Serde
+}
+
+type ttJoinProc struct {
+	*ttJoin
+	left     bool
+	lst, rst *kvState
+}
+
+func (p *ttJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
+	if p.lst, err = openKV(ctx, p.leftStore, p.leftKS, p.leftVS); err != nil {
+		return err
+	}
+	p.rst, err = openKV(ctx, p.rightStore, p.rightKS, p.rightVS)
+	return err
+}
+
+func (p *ttJoinProc) Close() error { return nil }
+
+func (p *ttJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	if r.Key == nil {
+		return nil
+	}
+	if p.fk != nil {
+		return p.processForeignKey(ctx, r)
+	}
+	var lv, rv any
+	var err error
+	if p.left {
+		lv = r.Value
+		if rv, err = p.rst.get(r.Key); err != nil {
+			return err
+		}
+	} else {
+		rv = r.Value
+		if lv, err = p.lst.get(r.Key); err != nil {
+			return err
+		}
+	}
+	var out any
+	switch p.kind {
+	case innerJoin:
+		if p.left && rv == nil || !p.left && lv == nil {
+			return nil
+		}
+		if lv != nil && rv != nil {
+			out, err = callJoiner(ctx, p.joiner, r.Key, lv, rv)
+		}
+	case leftJoin:
+		if !p.left && lv == nil {
+			return nil
+		}
+		if lv != nil {
+			out, err = callJoiner(ctx, p.joiner, r.Key, lv, rv)
+		}
+	case outerJoin:
+		if lv != nil || rv != nil {
+			out, err = callJoiner(ctx, p.joiner, r.Key, lv, rv)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return ctx.Forward(r.WithValue(out))
+}
+
+func (p *ttJoinProc) foreignKey(ctx *streams.ProcessorContext, key, value any) (any, error) {
+	if value == nil {
+		return nil, nil
+	}
+	k, err := p.fk.Call(ctx, value)
+	if err != nil {
+		return nil, err
+	}
+	return resolved(k)
+}
+
+// processForeignKey joins a left update with the right value under its
+// extracted key, or a right update with every left value that refers to it.
+func (p *ttJoinProc) processForeignKey(ctx *streams.ProcessorContext, r streams.Record) error {
+	if p.left {
+		fk, err := p.foreignKey(ctx, r.Key, r.Value)
+		if err != nil {
+			return err
+		}
+		var rv any
+		if fk != nil {
+			if rv, err = p.rst.get(fk); err != nil {
+				return err
+			}
+		}
+		var out any
+		if r.Value != nil && (rv != nil || p.kind == leftJoin) {
+			if out, err = callJoiner(ctx, p.joiner, r.Key, r.Value, rv); err != nil {
+				return err
+			}
+		}
+		return ctx.Forward(r.WithValue(out))
+	}
+	fkBytes, err := p.rightKS.Serialize(p.rightStore, r.Key)
+	if err != nil {
+		return err
+	}
+	return p.lst.each(func(lk, lv any) error {
+		fk, err := p.foreignKey(ctx, lk, lv)
+		if err != nil || fk == nil {
+			return err
+		}
+		b, err := p.rightKS.Serialize(p.rightStore, fk)
+		if err != nil {
+			return err
+		}
+		if string(b) != string(fkBytes) {
+			return nil
+		}
+		var out any
+		if r.Value != nil || p.kind == leftJoin {
+			if out, err = callJoiner(ctx, p.joiner, lk, lv, r.Value); err != nil {
+				return err
+			}
+		}
+		return ctx.Forward(streams.Record{Key: lk, Value: out, Timestamp: r.Timestamp, Headers: r.Headers})
+	})
+}
+
+// rawKVBuilder builds an internal key/value store whose bytes the
+// processor encodes itself.
+type rawKVBuilder struct {
+	name    string
+	logging bool
+}
+
+func (b *rawKVBuilder) Name() string            { return b.name }
+func (b *rawKVBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
+func (b *rawKVBuilder) Logging() bool           { return b.logging }
+func (b *rawKVBuilder) Build(streams.TaskID) (streams.StateStore, error) {
+	return store.NewMemoryKeyValue(b.name), nil
+}

@@ -1,0 +1,172 @@
+package topology
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// Typed access to the byte-level stores of stateful processors. Keys and
+// values go through the serdes of the store, with the store name as the
+// serde topic (as store.KeyValue does), so stores written here read back
+// the same through store.KeyValueBuilder.Typed.
+
+type kvState struct {
+	name   string
+	st     streams.KeyValueStore
+	ks, vs streams.Serde
+}
+
+func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*kvState, error) {
+	s, err := ctx.Store(name)
+	if err != nil {
+		return nil, err
+	}
+	kv, ok := s.(streams.KeyValueStore)
+	if !ok {
+		return nil, fmt.Errorf("store %q is not a key/value store", name)
+	}
+	return &kvState{name: name, st: kv, ks: ks, vs: vs}, nil
+}
+
+func (s *kvState) keyBytes(key any) ([]byte, error) {
+	kb, err := s.ks.Serialize(s.name, key)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: serializing key: %w", s.name, err)
+	}
+	return kb, nil
+}
+
+func (s *kvState) decode(vb []byte) (any, error) {
+	if vb == nil {
+		return nil, nil
+	}
+	v, err := s.vs.Deserialize(s.name, vb)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
+	}
+	return v, nil
+}
+
+func (s *kvState) get(key any) (any, error) {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := s.st.Get(kb)
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(vb)
+}
+
+// put stores value (resolving Deferred values first); nil deletes.
+func (s *kvState) put(key, value any) error {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return err
+	}
+	if value == nil {
+		_, err = s.st.Delete(kb)
+		return err
+	}
+	vb, err := s.vs.Serialize(s.name, value)
+	if err != nil {
+		return fmt.Errorf("store %q: serializing value: %w", s.name, err)
+	}
+	return s.st.Put(kb, vb)
+}
+
+// each calls fn for every entry in key order.
+func (s *kvState) each(fn func(key, value any) error) error {
+	var ferr error
+	err := s.st.Range(nil, nil, false, func(kb, vb []byte) bool {
+		k, err := s.ks.Deserialize(s.name, kb)
+		if err != nil {
+			ferr = fmt.Errorf("store %q: deserializing key: %w", s.name, err)
+			return false
+		}
+		v, err := s.decode(vb)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		ferr = fn(k, v)
+		return ferr == nil
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
+}
+
+type windowState struct {
+	name   string
+	st     streams.WindowStore
+	ks, vs streams.Serde
+}
+
+func openWindow(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*windowState, error) {
+	s, err := ctx.Store(name)
+	if err != nil {
+		return nil, err
+	}
+	ws, ok := s.(streams.WindowStore)
+	if !ok {
+		return nil, fmt.Errorf("store %q is not a window store", name)
+	}
+	return &windowState{name: name, st: ws, ks: ks, vs: vs}, nil
+}
+
+func (s *windowState) keyBytes(key any) ([]byte, error) {
+	kb, err := s.ks.Serialize(s.name, key)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: serializing key: %w", s.name, err)
+	}
+	return kb, nil
+}
+
+func (s *windowState) decode(vb []byte) (any, error) {
+	if vb == nil {
+		return nil, nil
+	}
+	v, err := s.vs.Deserialize(s.name, vb)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
+	}
+	return v, nil
+}
+
+func (s *windowState) encode(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vb, err := s.vs.Serialize(s.name, v)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: serializing value: %w", s.name, err)
+	}
+	return vb, nil
+}
+
+// timestamped values carry the timestamp of the record that last wrote
+// them in front of the value bytes, as Kafka Streams' timestamped stores do;
+// aggregations need it for the output timestamp (the highest timestamp of
+// the records in the aggregate).
+func withTimestamp(ts int64, vb []byte) []byte {
+	out := make([]byte, 8+len(vb))
+	binary.BigEndian.PutUint64(out, uint64(ts))
+	copy(out[8:], vb)
+	return out
+}
+
+func splitTimestamp(b []byte) (int64, []byte, bool) {
+	if len(b) < 8 {
+		return 0, nil, false
+	}
+	return int64(binary.BigEndian.Uint64(b)), b[8:], true
+}
+
+// resolved resolves Deferred values so they can be compared and stored.
+func resolved(v any) (any, error) { return types.Resolve(v) }

@@ -1,0 +1,821 @@
+package topology
+
+import (
+	"fmt"
+	"reflect"
+	"sync"
+
+	"ksml/internal/definition"
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// shapeKind is the Kafka Streams abstraction a builder stream stands for.
+// The zero value is a KStream.
+type shapeKind int
+
+const (
+	shapeStream shapeKind = iota
+	shapeGrouped
+	shapeGroupedTable
+	shapeWindowed // a grouped stream with a time or session window
+	shapeCogrouped
+	shapeTable
+	shapeGlobalTable
+)
+
+func (k shapeKind) String() string {
+	switch k {
+	case shapeGrouped:
+		return "grouped stream"
+	case shapeGroupedTable:
+		return "grouped table"
+	case shapeWindowed:
+		return "windowed stream"
+	case shapeCogrouped:
+		return "cogrouped stream"
+	case shapeTable:
+		return "table"
+	case shapeGlobalTable:
+		return "globalTable"
+	}
+	return "stream"
+}
+
+// streamShape carries what a builder stream is beyond a KStream: grouping,
+// its window, and for tables the store that holds their current values
+// (used by joins).
+type streamShape struct {
+	kind   shapeKind
+	window *windowSpec
+	// cogroup is the aggregator of a cogrouped stream.
+	cogroup Function
+	cogFD   *definition.FunctionDef
+	// table: the key/value store with the table's current values, and its
+	// serdes; "" when the table is not materialized.
+	store        string
+	storeKS      streams.Serde
+	storeVS      streams.Serde
+	global       *globalTable
+	windowedKeys bool // a table with windowed keys (windowed aggregation result)
+}
+
+func shapeOf(s stream) shapeKind {
+	if s.shape == nil {
+		return shapeStream
+	}
+	return s.shape.kind
+}
+
+// windowSpec describes a windowByTime or windowBySession operation (ms).
+type windowSpec struct {
+	kind    string // tumbling, hopping, sliding or session
+	size    int64
+	advance int64
+	grace   int64
+	gap     int64
+}
+
+// closeAfter is how long after a window's start it closes for good
+// (size + grace; for sessions the end + gap + grace).
+func (w *windowSpec) retention() int64 {
+	switch w.kind {
+	case "session":
+		return w.gap + w.grace
+	case "sliding":
+		return w.size + w.grace
+	}
+	return w.size + w.grace
+}
+
+// statefulOperation builds the operations that group, aggregate, window,
+// suppress, join or convert between streams and tables.
+func (b *builder) statefulOperation(s stream, op *definition.Operation, name string) (stream, error) {
+	switch op.Type {
+	case definition.OpGroupByKey:
+		return b.groupByKey(s, op, name)
+	case definition.OpGroupBy:
+		return b.groupBy(s, op, name)
+	case definition.OpWindowByTime, definition.OpWindowBySession:
+		return b.windowBy(s, op)
+	case definition.OpCogroup:
+		return b.cogroup(s, op)
+	case definition.OpAggregate, definition.OpCount, definition.OpReduce:
+		return b.aggregate(s, op, name)
+	case definition.OpToStream:
+		return b.toStream(s, op, name)
+	case definition.OpToTable:
+		return b.toTable(s, op, name)
+	case definition.OpSuppress:
+		return b.suppress(s, op, name)
+	case definition.OpJoin, definition.OpLeftJoin, definition.OpOuterJoin:
+		return b.join(s, op, name)
+	}
+	return s, errAt(op.Pos, "operation %q is not supported yet", op.Keyword)
+}
+
+func wrongShape(op *definition.Operation, s stream, want string) error {
+	return errAt(op.Pos, "%s needs a %s, but is applied to a %s", op.Keyword, want, shapeOf(s))
+}
+
+// keyChanged reports whether a processor between the stream's node and its
+// source may have changed the key, so grouping by key must repartition.
+func (b *builder) keyChanged(node string) bool {
+	seen := map[string]bool{}
+	var walk func(n *streams.Node) bool
+	walk = func(n *streams.Node) bool {
+		if n == nil || seen[n.Name] {
+			return false
+		}
+		seen[n.Name] = true
+		if n.Kind == streams.SourceNode {
+			return false
+		}
+		if n.Supplier != nil {
+			switch n.Supplier().(type) {
+			case *mapKeyProc, *mapProc, *flatMapProc, *groupByProc:
+				return true
+			}
+		}
+		for _, p := range n.Parents {
+			if walk(p) {
+				return true
+			}
+		}
+		return false
+	}
+	n, _ := b.topo.Node(node)
+	return walk(n)
+}
+
+func (b *builder) groupByKey(s stream, op *definition.Operation, name string) (stream, error) {
+	if shapeOf(s) != shapeStream {
+		return s, wrongShape(op, s, "stream")
+	}
+	if b.keyChanged(s.node) {
+		var err error
+		if s, err = b.repartitionTo(s, op, name); err != nil {
+			return s, err
+		}
+	}
+	s.shape = &streamShape{kind: shapeGrouped}
+	return s, nil
+}
+
+// repartitionTo writes the stream to a repartition topic named after name
+// and reads it back, so records with equal keys meet in one task.
+func (b *builder) repartitionTo(s stream, op *definition.Operation, name string) (stream, error) {
+	topic := streams.RepartitionTopic(b.opts.ApplicationID, name)
+	ks, err := b.opts.Serdes.Serde(s.key, true)
+	if err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	vs, err := b.opts.Serdes.Serde(s.value, false)
+	if err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	b.topo.AddInternalTopic(streams.InternalTopic{Name: topic, Kind: "repartition"})
+	sinkName := b.uniqueName(name + "-repartition-sink")
+	if err := b.topo.AddSink(sinkName, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: vs}, s.node); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	srcName := b.uniqueName(name + "-repartition-source")
+	if err := b.topo.AddSource(srcName, []string{topic}, streams.SourceOptions{KeySerde: ks, ValueSerde: vs}); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	s.node = srcName
+	return s, nil
+}
+
+func (b *builder) groupBy(s stream, op *definition.Operation, name string) (stream, error) {
+	f, fd, err := b.function(op.Mapper, "groupBy", op.Pos)
+	if err != nil {
+		return s, err
+	}
+	switch shapeOf(s) {
+	case shapeStream:
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &groupByProc{f: f} }, fd); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		s.node = name
+		if s.key, err = b.userType(fd.ResultType, anyType); err != nil {
+			return s, err
+		}
+		if s, err = b.repartitionTo(s, op, name); err != nil {
+			return s, err
+		}
+		s.shape = &streamShape{kind: shapeGrouped}
+		return s, nil
+	case shapeTable:
+		// Records of a table are re-keyed as pairs of "subtract the old
+		// value from the old key" and "add the new value to the new key".
+		// The pairs flow straight into the aggregation (no repartition
+		// topic), so grouped tables need co-partitioned input.
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &groupTableProc{f: f} }, fd); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		s.node = name
+		if s.key, s.value, err = b.pairTypes(fd.ResultType, s); err != nil {
+			return s, err
+		}
+		s.shape = &streamShape{kind: shapeGroupedTable}
+		return s, nil
+	}
+	return s, wrongShape(op, s, "stream or table")
+}
+
+func (b *builder) windowBy(s stream, op *definition.Operation) (stream, error) {
+	k := shapeOf(s)
+	if k != shapeGrouped && k != shapeCogrouped {
+		return s, wrongShape(op, s, "grouped stream")
+	}
+	w := &windowSpec{grace: op.Grace.Milliseconds()}
+	if op.Type == definition.OpWindowBySession {
+		w.kind = "session"
+		w.gap = op.InactivityGap.Milliseconds()
+		if w.gap <= 0 {
+			return s, errAt(op.Pos, "windowBySession needs a positive inactivityGap")
+		}
+	} else {
+		w.kind = op.WindowType
+		switch w.kind {
+		case "tumbling":
+			w.size, w.advance = op.Duration.Milliseconds(), op.Duration.Milliseconds()
+		case "hopping":
+			w.size, w.advance = op.Duration.Milliseconds(), op.AdvanceBy.Milliseconds()
+			if w.advance <= 0 || w.advance > w.size {
+				return s, errAt(op.Pos, "hopping windows need 0 < advanceBy <= duration")
+			}
+		case "sliding":
+			w.size = op.TimeDifference.Milliseconds()
+		default:
+			return s, errAt(op.Pos, "unknown window type %q", w.kind)
+		}
+		if w.size <= 0 {
+			return s, errAt(op.Pos, "%s windows need a positive size", w.kind)
+		}
+	}
+	sh := *s.shape
+	sh.window = w
+	if k == shapeGrouped {
+		sh.kind = shapeWindowed
+	}
+	s.shape = &sh
+	return s, nil
+}
+
+func (b *builder) cogroup(s stream, op *definition.Operation) (stream, error) {
+	if shapeOf(s) != shapeGrouped {
+		return s, wrongShape(op, s, "grouped stream")
+	}
+	f, fd, err := b.function(op.Aggregator, "cogroup", op.Pos)
+	if err != nil {
+		return s, err
+	}
+	s.shape = &streamShape{kind: shapeCogrouped, cogroup: f, cogFD: fd}
+	return s, nil
+}
+
+// storeFor resolves the store of an operation: the referenced or inline
+// definition, or a default named after the operation. Default stores log
+// to a changelog topic, as Kafka Streams' DSL stores do.
+func (b *builder) storeFor(op *definition.Operation, ref *definition.StoreRef, name string, kind definition.StoreType) (*definition.StoreDef, error) {
+	if ref != nil {
+		sd := ref.Def
+		if sd == nil {
+			sd = b.def.Store(ref.Name)
+		}
+		if sd == nil {
+			return nil, errAt(ref.Pos, "unknown store %q", ref.Name)
+		}
+		if sd.Type != kind {
+			return nil, errAt(ref.Pos, "%s needs a %s store, but %q is a %s store", op.Keyword, kind, sd.Name, sd.Type)
+		}
+		return sd, nil
+	}
+	return &definition.StoreDef{Name: name + "-store", Type: kind, Logging: true, Pos: op.Pos}, nil
+}
+
+// kvStore registers a key/value store for an operation's state.
+func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, node string) (streams.Serde, streams.Serde, error) {
+	var err error
+	if key, err = b.userType(sd.KeyType, key); err != nil {
+		return nil, nil, err
+	}
+	if value, err = b.userType(sd.ValueType, value); err != nil {
+		return nil, nil, err
+	}
+	if kb, ok := b.res.Stores[sd.Name]; ok && b.topo.HasStore(sd.Name) {
+		if err := b.topo.ConnectStore(node, sd.Name); err != nil {
+			return nil, nil, errAt(sd.Pos, "%v", err)
+		}
+		return kb.KeySerde, kb.ValueSerde, nil
+	}
+	ks, err := b.opts.Serdes.Serde(key, true)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+	}
+	vs, err := b.opts.Serdes.Serde(value, false)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+	}
+	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
+	b.res.Stores[sd.Name] = kb
+	if err := b.topo.AddStateStore(kb, node); err != nil {
+		return nil, nil, errAt(sd.Pos, "%v", err)
+	}
+	return ks, vs, nil
+}
+
+// windowStore registers a window store for an operation's state.
+func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType, node string, size, retention int64, dups bool) (streams.Serde, streams.Serde, error) {
+	var err error
+	if key, err = b.userType(sd.KeyType, key); err != nil {
+		return nil, nil, err
+	}
+	if value, err = b.userType(sd.ValueType, value); err != nil {
+		return nil, nil, err
+	}
+	if wb, ok := storeBuilder(b.topo, sd.Name).(*store.WindowBuilder); ok {
+		if err := b.topo.ConnectStore(node, sd.Name); err != nil {
+			return nil, nil, errAt(sd.Pos, "%v", err)
+		}
+		return wb.KeySerde, wb.ValueSerde, nil
+	}
+	ks, err := b.opts.Serdes.Serde(key, true)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+	}
+	vs, err := b.opts.Serdes.Serde(value, false)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+	}
+	if r := sd.Retention.Milliseconds(); r > retention {
+		retention = r
+	}
+	if s := sd.WindowSize.Milliseconds(); s > 0 {
+		size = s
+	}
+	wb := &store.WindowBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, WindowSize: size, Retention: retention,
+		RetainDuplicates: dups || sd.RetainDuplicates, IsPersistent: sd.Persistent, LoggingOn: sd.Logging, Timestamped: sd.Timestamped}
+	if err := b.topo.AddStateStore(wb, nodes(node)...); err != nil {
+		return nil, nil, errAt(sd.Pos, "%v", err)
+	}
+	b.windowBuilders()[sd.Name] = wb
+	return ks, vs, nil
+}
+
+// sessionStore registers a session store for an operation's state.
+func (b *builder) sessionStore(sd *definition.StoreDef, key, value types.UserType, node string, retention int64) (streams.Serde, streams.Serde, error) {
+	var err error
+	if key, err = b.userType(sd.KeyType, key); err != nil {
+		return nil, nil, err
+	}
+	if value, err = b.userType(sd.ValueType, value); err != nil {
+		return nil, nil, err
+	}
+	if sb, ok := storeBuilder(b.topo, sd.Name).(*store.SessionBuilder); ok {
+		if err := b.topo.ConnectStore(node, sd.Name); err != nil {
+			return nil, nil, errAt(sd.Pos, "%v", err)
+		}
+		return sb.KeySerde, sb.ValueSerde, nil
+	}
+	ks, err := b.opts.Serdes.Serde(key, true)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+	}
+	vs, err := b.opts.Serdes.Serde(value, false)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+	}
+	if r := sd.Retention.Milliseconds(); r > retention {
+		retention = r
+	}
+	sb := &store.SessionBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, Retention: retention, IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
+	if err := b.topo.AddStateStore(sb, nodes(node)...); err != nil {
+		return nil, nil, errAt(sd.Pos, "%v", err)
+	}
+	b.windowBuilders()[sd.Name] = sb
+	return ks, vs, nil
+}
+
+// addWindowedStore registers a top-level window or session store that a
+// function declares.
+func (b *builder) addWindowedStore(sd *definition.StoreDef, key, value types.UserType) error {
+	switch sd.Type {
+	case definition.StoreWindow:
+		size := sd.WindowSize.Milliseconds()
+		_, _, err := b.windowStore(sd, key, value, "", size, sd.Retention.Milliseconds(), false)
+		return err
+	case definition.StoreSession:
+		_, _, err := b.sessionStore(sd, key, value, "", sd.Retention.Milliseconds())
+		return err
+	}
+	return errAt(sd.Pos, "%s store %q is not supported", sd.Type, sd.Name)
+}
+
+// windowBuilders holds the window and session store builders by name, for
+// typed access (Python functions, assertions). It is attached to the
+// Result.Stores map, which PythonFunctions shares with the builder.
+func (b *builder) windowBuilders() map[string]streams.StoreBuilder {
+	return WindowedStores(b.res.Stores)
+}
+
+func storeBuilder(t *streams.Topology, name string) streams.StoreBuilder {
+	for _, sb := range t.StoreBuilders() {
+		if sb.Name() == name {
+			return sb
+		}
+	}
+	return nil
+}
+
+var windowedRegistry sync.Map // map pointer -> map[string]streams.StoreBuilder
+
+// WindowedStores returns the window and session store builders registered
+// next to a key/value builder map (Options.Stores / Result.Stores), by
+// store name. The map is created on first use.
+func WindowedStores(kv map[string]*store.KeyValueBuilder) map[string]streams.StoreBuilder {
+	key := reflect.ValueOf(kv).Pointer()
+	if m, ok := windowedRegistry.Load(key); ok {
+		return m.(map[string]streams.StoreBuilder)
+	}
+	m, _ := windowedRegistry.LoadOrStore(key, map[string]streams.StoreBuilder{})
+	return m.(map[string]streams.StoreBuilder)
+}
+
+func (b *builder) aggregate(s stream, op *definition.Operation, name string) (stream, error) {
+	switch shapeOf(s) {
+	case shapeGrouped, shapeCogrouped:
+		return b.aggregateKV(s, op, name)
+	case shapeWindowed:
+		if s.shape.window.kind == "session" {
+			return b.aggregateSession(s, op, name)
+		}
+		return b.aggregateWindow(s, op, name)
+	case shapeGroupedTable:
+		return b.aggregateTable(s, op, name)
+	}
+	return s, wrongShape(op, s, "grouped stream or table")
+}
+
+// aggFuncs are the functions of an aggregation and its result type.
+type aggFuncs struct {
+	kind        definition.OpType
+	init        Function
+	agg         Function
+	reduce      Function
+	merge       Function
+	add, sub    Function
+	resultValue types.UserType
+}
+
+var longType = types.UserType{Notation: types.DefaultNotation, Type: types.Long}
+
+func (b *builder) aggFunctions(s stream, op *definition.Operation, node string) (*aggFuncs, []*definition.FunctionDef, error) {
+	a := &aggFuncs{kind: op.Type, resultValue: s.value}
+	var fds []*definition.FunctionDef
+	fn := func(ref *definition.FunctionRef, what string) (Function, error) {
+		f, fd, err := b.function(ref, what, op.Pos)
+		if err != nil {
+			return nil, err
+		}
+		fds = append(fds, fd)
+		if !fd.ResultType.IsZero() {
+			if a.resultValue, err = b.userType(fd.ResultType, anyType); err != nil {
+				return nil, err
+			}
+		}
+		return f, nil
+	}
+	var err error
+	switch op.Type {
+	case definition.OpCount:
+		a.resultValue = longType
+	case definition.OpReduce:
+		if shapeOf(s) == shapeGroupedTable {
+			if a.add, err = fn(op.Adder, "adder"); err != nil {
+				return nil, nil, err
+			}
+			if a.sub, err = fn(op.Subtractor, "subtractor"); err != nil {
+				return nil, nil, err
+			}
+		} else if a.reduce, err = fn(op.Reducer, "reducer"); err != nil {
+			return nil, nil, err
+		}
+	case definition.OpAggregate:
+		if a.init, err = fn(op.Initializer, "initializer"); err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case shapeOf(s) == shapeGroupedTable:
+			if a.add, err = fn(op.Adder, "adder"); err != nil {
+				return nil, nil, err
+			}
+			if a.sub, err = fn(op.Subtractor, "subtractor"); err != nil {
+				return nil, nil, err
+			}
+		case s.shape != nil && s.shape.cogroup != nil:
+			a.agg = s.shape.cogroup
+			fds = append(fds, s.shape.cogFD)
+		default:
+			if a.agg, err = fn(op.Aggregator, "aggregator"); err != nil {
+				return nil, nil, err
+			}
+		}
+		if s.shape != nil && s.shape.window != nil && s.shape.window.kind == "session" {
+			if a.merge, err = fn(op.Merger, "merger"); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return a, fds, nil
+}
+
+func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (stream, error) {
+	a, fds, err := b.aggFunctions(s, op, name)
+	if err != nil {
+		return s, err
+	}
+	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
+	if err != nil {
+		return s, err
+	}
+	p := &kvAggregateProc{aggFuncs: a, store: sd.Name}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if p.ks, p.vs, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
+		return s, err
+	}
+	s.node, s.value = name, a.resultValue
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	return s, nil
+}
+
+func (b *builder) aggregateTable(s stream, op *definition.Operation, name string) (stream, error) {
+	a, fds, err := b.aggFunctions(s, op, name)
+	if err != nil {
+		return s, err
+	}
+	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
+	if err != nil {
+		return s, err
+	}
+	p := &tableAggregateProc{aggFuncs: a, store: sd.Name}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if p.ks, p.vs, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
+		return s, err
+	}
+	s.node, s.value = name, a.resultValue
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	return s, nil
+}
+
+func windowedKeyType(k types.UserType) types.UserType {
+	return types.UserType{Notation: k.Notation, Type: types.WindowedType{Key: k.Type}}
+}
+
+func (b *builder) aggregateWindow(s stream, op *definition.Operation, name string) (stream, error) {
+	a, fds, err := b.aggFunctions(s, op, name)
+	if err != nil {
+		return s, err
+	}
+	w := s.shape.window
+	sd, err := b.storeFor(op, op.Store, name, definition.StoreWindow)
+	if err != nil {
+		return s, err
+	}
+	if w.kind == "sliding" {
+		return s, errAt(op.Pos, "aggregations over sliding windows are not supported yet")
+	}
+	p := &windowAggregateProc{aggFuncs: a, store: sd.Name, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds())}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if p.ks, p.vs, err = b.windowStore(sd, s.key, a.resultValue, name, w.size, w.size+w.grace, false); err != nil {
+		return s, err
+	}
+	s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
+	s.shape = &streamShape{kind: shapeTable, window: w, windowedKeys: true}
+	return s, nil
+}
+
+func (b *builder) aggregateSession(s stream, op *definition.Operation, name string) (stream, error) {
+	a, fds, err := b.aggFunctions(s, op, name)
+	if err != nil {
+		return s, err
+	}
+	w := s.shape.window
+	sd, err := b.storeFor(op, op.Store, name, definition.StoreSession)
+	if err != nil {
+		return s, err
+	}
+	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if p.ks, p.vs, err = b.sessionStore(sd, s.key, a.resultValue, name, w.gap+w.grace); err != nil {
+		return s, err
+	}
+	s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
+	s.shape = &streamShape{kind: shapeTable, window: w, windowedKeys: true}
+	return s, nil
+}
+
+func (b *builder) toStream(s stream, op *definition.Operation, name string) (stream, error) {
+	if shapeOf(s) != shapeTable {
+		return s, wrongShape(op, s, "table")
+	}
+	var proc func() streams.Processor
+	var fd *definition.FunctionDef
+	if op.Mapper != nil {
+		f, d, err := b.function(op.Mapper, "toStream", op.Pos)
+		if err != nil {
+			return s, err
+		}
+		fd = d
+		proc = func() streams.Processor { return &mapKeyProc{f: f} }
+		if s.key, err = b.userType(fd.ResultType, anyType); err != nil {
+			return s, err
+		}
+	} else {
+		proc = func() streams.Processor { return passThrough }
+	}
+	if err := b.addProcessor(name, s.node, proc, fd); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	s.node, s.shape = name, nil
+	return s, nil
+}
+
+func (b *builder) toTable(s stream, op *definition.Operation, name string) (stream, error) {
+	if shapeOf(s) != shapeStream {
+		return s, wrongShape(op, s, "stream")
+	}
+	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
+	if err != nil {
+		return s, err
+	}
+	p := &materializeProc{store: sd.Name}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if p.ks, p.vs, err = b.kvStore(sd, s.key, s.value, name); err != nil {
+		return s, err
+	}
+	s.node = name
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	return s, nil
+}
+
+// tableSource reads a topic as a table or globalTable, materialized in its
+// store so joins can look values up.
+func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stream, error) {
+	if s, ok := b.sources[td.Topic]; ok {
+		return s, nil
+	}
+	key, err := b.userType(td.KeyType, types.UserType{})
+	if err != nil {
+		return stream{}, err
+	}
+	value, err := b.userType(td.ValueType, types.UserType{})
+	if err != nil {
+		return stream{}, err
+	}
+	opts := streams.SourceOptions{}
+	if opts.KeySerde, err = b.opts.Serdes.Serde(key, true); err != nil {
+		return stream{}, errAt(td.KeyType.Pos, "%v", err)
+	}
+	if opts.ValueSerde, err = b.opts.Serdes.Serde(value, false); err != nil {
+		return stream{}, errAt(td.ValueType.Pos, "%v", err)
+	}
+	if td.OffsetResetPolicy != nil {
+		opts.OffsetReset = streams.OffsetReset{Policy: td.OffsetResetPolicy.Policy, DurationMs: td.OffsetResetPolicy.Duration.Milliseconds()}
+	}
+	if td.TimestampExtractor != nil {
+		f, _, err := b.function(td.TimestampExtractor, "timestampExtractor", td.Pos)
+		if err != nil {
+			return stream{}, err
+		}
+		opts.TimestampExtractor = timestampExtractor(f)
+	}
+	src := b.uniqueName(td.Topic)
+	if err := b.topo.AddSource(src, []string{td.Topic}, opts); err != nil {
+		return stream{}, errAt(pos, "%v", err)
+	}
+	sd := &definition.StoreDef{Name: td.Topic, Type: definition.StoreKeyValue, Pos: td.Pos}
+	if td.Store != nil {
+		if sd, err = b.storeFor(&definition.Operation{Keyword: td.Kind.String(), Pos: td.Pos}, td.Store, td.Topic, definition.StoreKeyValue); err != nil {
+			return stream{}, err
+		}
+	}
+	name := b.uniqueName(src + "-materialize")
+	s := stream{node: name, key: key, value: value}
+	if td.Kind == definition.KindGlobalTable {
+		g := &globalTable{name: sd.Name, kv: store.NewMemoryKeyValue(sd.Name), ks: opts.KeySerde, vs: opts.ValueSerde}
+		if err := b.topo.AddProcessor(name, func() streams.Processor { return &globalTableProc{g: g} }, src); err != nil {
+			return stream{}, errAt(pos, "%v", err)
+		}
+		s.shape = &streamShape{kind: shapeGlobalTable, global: g}
+	} else {
+		p := &materializeProc{store: sd.Name}
+		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src); err != nil {
+			return stream{}, errAt(pos, "%v", err)
+		}
+		if p.ks, p.vs, err = b.kvStore(sd, key, value, name); err != nil {
+			return stream{}, err
+		}
+		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	}
+	b.sources[td.Topic] = s
+	return s, nil
+}
+
+func (b *builder) suppress(s stream, op *definition.Operation, name string) (stream, error) {
+	if shapeOf(s) != shapeTable {
+		return s, wrongShape(op, s, "table")
+	}
+	ks, err := b.opts.Serdes.Serde(s.key, true)
+	if err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	vs, err := b.opts.Serdes.Serde(s.value, false)
+	if err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	p := &suppressProc{ks: ks, vs: vs}
+	switch op.Until {
+	case "windowCloses":
+		if s.shape.window == nil {
+			return s, errAt(op.Pos, "suppress until windowCloses needs a windowed table")
+		}
+		p.untilClose = true
+		p.w = *s.shape.window
+	case "timeLimit":
+		p.limit = op.Duration.Milliseconds()
+	default:
+		return s, errAt(op.Pos, "suppress needs until: windowCloses or timeLimit")
+	}
+	if p.maxRecords, err = parseCount(op.MaxRecords); err != nil {
+		return s, errAt(op.Pos, "maxRecords: %v", err)
+	}
+	if p.maxBytes, err = parseBytes(op.MaxBytes); err != nil {
+		return s, errAt(op.Pos, "maxBytes: %v", err)
+	}
+	p.shutdownWhenFull = op.BufferFullStrategy == "shutdownWhenFull"
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; c.buf = nil; return &c }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	s.node = name
+	sh := *s.shape
+	sh.store = "" // suppressed values differ from the upstream store
+	s.shape = &sh
+	return s, nil
+}
+
+func parseCount(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var n int64
+	if _, err := fmt.Sscan(s, &n); err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a record count", s)
+	}
+	return n, nil
+}
+
+func parseBytes(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	var n int64
+	var unit string
+	fmt.Sscanf(s, "%d%s", &n, &unit)
+	mult := map[string]int64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30, "gb": 1 << 30}
+	m, ok := mult[lower(unit)]
+	if !ok || n < 0 {
+		return 0, fmt.Errorf("%q is not a byte size", s)
+	}
+	return n * m, nil
+}
+
+func lower(s string) string {
+	out := []byte(s)
+	for i, c := range out {
+		if c >= 'A' && c <= 'Z' {
+			out[i] = c + 'a' - 'A'
+		}
+	}
+	return string(out)
+}
+
+func nodes(n string) []string {
+	if n == "" {
+		return nil
+	}
+	return []string{n}
+}

@@ -1,0 +1,124 @@
+package topology
+
+import (
+	"testing"
+
+	"ksml/internal/types"
+)
+
+func jsonValue(t testing.TB, s string) any {
+	t.Helper()
+	v, err := types.DecodeJSON([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Ports of upstream's KSML*Test classes for grouping and aggregation, with
+// every emitted record checked (upstream reads them into maps or lists).
+
+func TestUpstreamCount(t *testing.T) {
+	h := corpusHarness(t, "test-count.yaml")
+	for _, kv := range [][2]string{{"keyFirst", "value1"}, {"keySecond", "value1"}, {"keyThird", "value1"},
+		{"keyFirst", "value2"}, {"keySecond", "value2"}, {"keyFirst", "value3"}} {
+		h.mustPipe("input_topic", "string", "string", kv[0], kv[1], 1)
+	}
+	expect(t, "counts", h.out("output_topic", "string", "long"),
+		"keyFirst=1", "keySecond=1", "keyThird=1", "keyFirst=2", "keySecond=2", "keyFirst=3")
+}
+
+func TestUpstreamAggregate(t *testing.T) {
+	for _, file := range []string{"test-aggregate-store.yaml", "test-aggregate-inline.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			h := corpusHarness(t, file)
+			for i := int64(1); i <= 3; i++ {
+				h.mustPipe("input_topic", "string", "long", "key1", i, i)
+			}
+			expect(t, "aggregates", h.out("output_topic", "string", "long"), "key1=1", "key1=3", "key1=6")
+			st, ok := h.drv.Store("aggregate_store")
+			if !ok {
+				t.Fatal("no aggregate_store")
+			}
+			kv, err := h.res.Stores["aggregate_store"].Typed(st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, err := kv.Get("key1"); err != nil || v != int64(6) {
+				t.Errorf("store: %v %v", v, err)
+			}
+		})
+	}
+}
+
+func TestUpstreamAggregateStoreExplicit(t *testing.T) {
+	h := corpusHarness(t, "test-aggregate-store-explicit.yaml")
+	for i, tx := range []string{
+		`{"transaction_id":"t1","category":"electronics","amount":299.99,"timestamp":1000}`,
+		`{"transaction_id":"t2","category":"clothing","amount":79.99,"timestamp":2000}`,
+		`{"transaction_id":"t3","category":"electronics","amount":599.99,"timestamp":3000}`,
+		`{"transaction_id":"t4","category":"clothing","amount":119.99,"timestamp":4000}`,
+		`{"transaction_id":"t5","category":"electronics","amount":199.99,"timestamp":5000}`,
+	} {
+		h.mustPipe("transactions", "string", "string", "t"+string(rune('1'+i)), tx, int64(i))
+	}
+	got := h.out("category_aggregates", "string", "string")
+	if len(got) != 5 {
+		t.Fatalf("want 5 updates, got %q", got)
+	}
+	last := map[string]string{}
+	for _, l := range got {
+		k, v, _ := cut(l)
+		last[k] = v
+	}
+	for k, want := range map[string][]string{"electronics": {`"total_sales":1099.97`, `"count":3`}, "clothing": {`"total_sales":199.98`, `"count":2`}} {
+		for _, w := range want {
+			if !contains(last[k], w) {
+				t.Errorf("%s: %s lacks %s", k, last[k], w)
+			}
+		}
+	}
+}
+
+func TestUpstreamReduce(t *testing.T) {
+	h := corpusHarness(t, "test-reduce.yaml")
+	for _, kv := range [][2]string{{"key1", "Hello "}, {"key1", "World"}, {"key1", " from KSML"}, {"key2", "foo"}, {"key2", "bar"}} {
+		h.mustPipe("inMessages", "string", "string", kv[0], kv[1], 1)
+	}
+	expect(t, "reduced", h.out("outMessages", "string", "string"),
+		"key1=Hello ", "key1=Hello World", "key1=Hello World from KSML", "key2=foo", "key2=foobar")
+}
+
+func TestUpstreamRepartitionCount(t *testing.T) {
+	h := corpusHarness(t, "test-repartition.yaml")
+	for _, a := range [][2]string{
+		{"us-east", `{"activity_id":"act_00001","user_id":"user_001","region":"us-east","activity":"login","amount":0,"timestamp":1}`},
+		{"us-east", `{"activity_id":"act_00002","user_id":"user_001","region":"us-east","activity":"browse","amount":0,"timestamp":2}`},
+		{"us-west", `{"activity_id":"act_00003","user_id":"user_002","region":"us-west","activity":"purchase","amount":199.99,"timestamp":3}`},
+		{"eu-central", `{"activity_id":"act_00004","user_id":"user_003","region":"eu-central","activity":"login","amount":0,"timestamp":4}`},
+		{"ap-south", `{"activity_id":"act_00005","user_id":"user_004","region":"ap-south","activity":"browse","amount":0,"timestamp":5}`},
+		{"us-east", `{"activity_id":"act_00006","user_id":"user_001","region":"us-east","activity":"logout","amount":0,"timestamp":6}`},
+	} {
+		h.mustPipe("user_activities", "string", "json", a[0], jsonValue(t, a[1]), 1)
+	}
+	expect(t, "counts", h.out("user_activity_counts", "string", "string"),
+		"user_001=1", "user_001=2", "user_002=1", "user_003=1", "user_004=1", "user_001=3")
+}
+
+func cut(s string) (string, string, bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '=' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package topology
+
+import (
+	"fmt"
+	"sort"
+
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// suppressProc holds back table updates, as Kafka Streams' suppress does:
+// with untilWindowCloses a windowed result is emitted once, when stream
+// time passes the window's end plus its grace (for sessions also the
+// inactivity gap), and tombstones are dropped; with untilTimeLimit the
+// latest update per key is emitted once stream time passes the time of the
+// update plus the limit. A buffer over maxRecords or maxBytes emits its
+// oldest entries early, or fails with shutdownWhenFull.
+//
+// The buffer lives in memory: after a restart, held-back updates are lost
+// (Kafka Streams logs the buffer to a changelog).
+type suppressProc struct {
+	ks, vs           streams.Serde
+	untilClose       bool
+	w                windowSpec
+	limit            int64
+	maxRecords       int64
+	maxBytes         int64
+	shutdownWhenFull bool
+
+	buf   map[string]*suppressed
+	seq   int64
+	bytes int64
+}
+
+type suppressed struct {
+	id   string
+	time int64 // buffer time: window end or record time
+	seq  int64
+	rec  streams.Record
+	size int64
+}
+
+func (p *suppressProc) Init(*streams.ProcessorContext) error {
+	p.buf = map[string]*suppressed{}
+	return nil
+}
+
+func (p *suppressProc) Close() error { return nil }
+
+// wait is how long after its buffer time an entry is held.
+func (p *suppressProc) wait() int64 {
+	if !p.untilClose {
+		return p.limit
+	}
+	if p.w.kind == "session" {
+		return p.w.gap + p.w.grace
+	}
+	return p.w.grace
+}
+
+func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	key, err := resolved(r.Key)
+	if err != nil {
+		return err
+	}
+	kb, err := p.ks.Serialize("", key)
+	if err != nil {
+		return err
+	}
+	id := string(kb)
+	t := r.Timestamp
+	if p.untilClose {
+		w, ok := key.(types.Windowed)
+		if !ok {
+			return fmt.Errorf("suppress until windowCloses needs windowed keys, got %s", describe(key))
+		}
+		t = w.End
+	}
+	var size int64
+	if p.maxBytes > 0 {
+		vb, err := p.vs.Serialize("", r.Value)
+		if err != nil {
+			return err
+		}
+		size = int64(len(kb) + len(vb) + 8)
+	}
+	if old, ok := p.buf[id]; ok {
+		p.bytes -= old.size
+		delete(p.buf, id)
+	}
+	p.seq++
+	p.buf[id] = &suppressed{id: id, time: t, seq: p.seq, rec: r.WithKey(key), size: size}
+	p.bytes += size
+	return p.enforce(ctx)
+}
+
+func (p *suppressProc) enforce(ctx *streams.ProcessorContext) error {
+	expiry := ctx.StreamTime() - p.wait()
+	entries := make([]*suppressed, 0, len(p.buf))
+	for _, e := range p.buf {
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(i, j int) bool {
+		if entries[i].time != entries[j].time {
+			return entries[i].time < entries[j].time
+		}
+		return entries[i].seq < entries[j].seq
+	})
+	for _, e := range entries {
+		over := p.maxRecords > 0 && int64(len(p.buf)) > p.maxRecords || p.maxBytes > 0 && p.bytes > p.maxBytes
+		if e.time > expiry && !over {
+			break
+		}
+		if e.time > expiry && p.shutdownWhenFull {
+			return fmt.Errorf("suppress buffer is full (%d records, %d bytes) and bufferFullStrategy is shutdownWhenFull", len(p.buf), p.bytes)
+		}
+		delete(p.buf, e.id)
+		p.bytes -= e.size
+		if e.rec.Value == nil && p.untilClose {
+			continue // final results drop tombstones
+		}
+		if err := ctx.Forward(e.rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
