@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -40,7 +42,7 @@ var bootstrapRe = regexp.MustCompile(`bootstrap\.servers=(\S+)`)
 
 // startBrokerCommand runs `ksml broker` in-process until stop is called,
 // and returns the address it logged.
-func startBrokerCommand(t *testing.T, args ...string) (addr string, logs *lockedBuffer, stop func() error) {
+func startBrokerCommand(t *testing.T, args ...string) (addr string, logs *lockedBuffer, stop func(...os.Signal) error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs = &lockedBuffer{}
@@ -69,8 +71,17 @@ func startBrokerCommand(t *testing.T, args ...string) (addr string, logs *locked
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return addr, logs, func() error {
-		cancel()
+	return addr, logs, func(sig ...os.Signal) error {
+		if len(sig) > 0 {
+			// runBroker registered its signal handler before it logged
+			// its address, so the signal reaches it, not the test.
+			if err := syscall.Kill(os.Getpid(), sig[0].(syscall.Signal)); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			cancel()
+		}
+		defer cancel()
 		select {
 		case err := <-done:
 			return err
@@ -82,8 +93,8 @@ func startBrokerCommand(t *testing.T, args ...string) (addr string, logs *locked
 }
 
 // TestBrokerCommandServesKcat runs `ksml broker` with a data directory,
-// produces and consumes with kcat, stops it, restarts it and reads the
-// records again.
+// produces and consumes with kcat, stops it with SIGTERM, restarts it and
+// reads the records again.
 func TestBrokerCommandServesKcat(t *testing.T) {
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
@@ -111,8 +122,8 @@ func TestBrokerCommandServesKcat(t *testing.T) {
 	if got, want := kc(addr, "", "-C", "-t", "greetings", "-o", "beginning", "-e", "-q", "-f", "%k=%s\n"), "k1=one\nk2=two\n"; got != want {
 		t.Fatalf("consume: got %q, want %q", got, want)
 	}
-	if err := stop(); err != nil {
-		t.Fatalf("ksml broker returned %v", err)
+	if err := stop(syscall.SIGTERM); err != nil {
+		t.Fatalf("ksml broker returned %v after SIGTERM", err)
 	}
 	if !strings.Contains(logs.String(), "embedded Kafka broker stopped") {
 		t.Errorf("no stop log line:\n%s", logs)
