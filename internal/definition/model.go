@@ -319,7 +319,9 @@ type Pipeline struct {
 	From TopicRef
 	Via  []*Operation
 	Sink *Sink // never nil after parsing: absent sinks become an implicit As
-	Pos  Pos
+	// Source is what From delivers: kind and key/value types where known.
+	Source Flow
+	Pos    Pos
 }
 
 // OpType is the canonical type of a via operation.
@@ -372,6 +374,10 @@ type Operation struct {
 	Type    OpType
 	Keyword string // the type keyword as written (an alias such as "mapValues")
 	Name    string // explicit name: or "" (see DerivedName)
+	// Result is the records after this step: the kind of stream and the
+	// key/value types where the definition states them (e.g. a mapper's
+	// resultType, long after count, windowed keys after windowing).
+	Result Flow
 	// DerivedName is upstream's path-derived processor name without the
 	// namespace, e.g. "pipelines_main_via_step1_filter".
 	DerivedName string
@@ -441,6 +447,8 @@ type Sink struct {
 	// "pipelines_main_to".
 	DerivedName string
 	Pos         Pos
+	// Input is the records that reach the sink, as far as known.
+	Input Flow
 
 	To                 *TopicRef    // to
 	TopicNameExtractor *FunctionRef // toTopicNameExtractor

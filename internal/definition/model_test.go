@@ -97,6 +97,18 @@ func TestFullDefinitionModel(t *testing.T) {
 	if win.WindowType != "hopping" || win.Duration != 5*time.Minute || win.AdvanceBy != time.Minute || win.Grace != 30*time.Second {
 		t.Errorf("window = %+v", win)
 	}
+	if r := counted.Via[2].Result; r.Kind != definition.FlowTable || r.Key.Text != "windowed(string)" || r.Value.Text != "long" {
+		t.Errorf("count result = %v key %q value %q", r.Kind, r.Key.Text, r.Value.Text)
+	}
+	if r := counted.Via[1].Result; r.Kind != definition.FlowTimeWindowed {
+		t.Errorf("windowByTime result = %v", r.Kind)
+	}
+	if in := counted.Sink.Input; in.Kind != definition.FlowStream || in.Key.Text != "json:windowed(string)" || in.Value.Text != "long" {
+		t.Errorf("branch input = %v key %q value %q", in.Kind, in.Key.Text, in.Value.Text)
+	}
+	if src := main.Source; src.Kind != definition.FlowStream || src.Key.Text != "string" || src.Value.Text != "json" {
+		t.Errorf("main source = %+v", src)
+	}
 	if counted.Via[4].Into.Text != "json:windowed(string)" {
 		t.Errorf("convertKey into = %q", counted.Via[4].Into.Text)
 	}

@@ -72,7 +72,7 @@ type parser struct {
 	def   *Definition
 
 	// pipeline kinds by registered name, filled while pipelines are built
-	resultKinds map[string]flow
+	resultKinds map[string]Flow
 	// misapplied is set by need when the current operation does not apply
 	// to the stream kind at hand.
 	misapplied bool
@@ -148,7 +148,7 @@ func (p *parser) parseRoot(root *yaml.Node) {
 		})
 	}
 	p.checkSharedTopics()
-	p.resultKinds = map[string]flow{}
+	p.resultKinds = map[string]Flow{}
 	p.forEachEntry(o, "pipelines", func(name string, k, v *yaml.Node) {
 		if pl := p.parsePipeline(name, v); pl != nil {
 			p.def.Pipelines = append(p.def.Pipelines, pl)

@@ -9,46 +9,52 @@ import (
 	"ksml/internal/types"
 )
 
-// streamKind is the Kafka Streams object a pipeline step works on.
-type streamKind int
+// FlowKind is the Kafka Streams object records flow through at a point of
+// a pipeline; it decides which operations apply.
+type FlowKind int
 
 const (
-	kUnknown streamKind = iota
-	kStream
-	kTable
-	kGlobalTable
-	kGroupedStream
-	kGroupedTable
-	kTimeWindowed
-	kSessionWindowed
-	kCogrouped
-	kTimeWindowedCogrouped
-	kSessionWindowedCogrouped
+	FlowUnknown FlowKind = iota // after an error, or not derivable
+	FlowStream
+	FlowTable
+	FlowGlobalTable
+	FlowGroupedStream
+	FlowGroupedTable
+	FlowTimeWindowed
+	FlowSessionWindowed
+	FlowCogrouped
+	FlowTimeWindowedCogrouped
+	FlowSessionWindowedCogrouped
 )
 
-var kindNames = map[streamKind]string{
-	kStream: "a stream", kTable: "a table", kGlobalTable: "a globalTable",
-	kGroupedStream: "a grouped stream", kGroupedTable: "a grouped table",
-	kTimeWindowed: "a time-windowed stream", kSessionWindowed: "a session-windowed stream",
-	kCogrouped: "a cogrouped stream", kTimeWindowedCogrouped: "a time-windowed cogrouped stream",
-	kSessionWindowedCogrouped: "a session-windowed cogrouped stream",
+var kindNames = map[FlowKind]string{
+	FlowUnknown: "an unknown stream",
+	FlowStream:  "a stream", FlowTable: "a table", FlowGlobalTable: "a globalTable",
+	FlowGroupedStream: "a grouped stream", FlowGroupedTable: "a grouped table",
+	FlowTimeWindowed: "a time-windowed stream", FlowSessionWindowed: "a session-windowed stream",
+	FlowCogrouped: "a cogrouped stream", FlowTimeWindowedCogrouped: "a time-windowed cogrouped stream",
+	FlowSessionWindowedCogrouped: "a session-windowed cogrouped stream",
 }
 
-// flow is what is known about the records at a point of a pipeline.
-type flow struct {
-	kind  streamKind
-	key   TypeRef // zero: unknown
-	value TypeRef
+// String describes the kind, e.g. "a grouped stream".
+func (k FlowKind) String() string { return kindNames[k] }
+
+// Flow is what is known about the records at a point of a pipeline: the
+// kind of stream and the key and value types (zero TypeRef: unknown).
+type Flow struct {
+	Kind  FlowKind
+	Key   TypeRef
+	Value TypeRef
 }
 
-func kindOfTopic(t *TopicDef) streamKind {
+func kindOfTopic(t *TopicDef) FlowKind {
 	switch t.Kind {
 	case KindTable:
-		return kTable
+		return FlowTable
 	case KindGlobalTable:
-		return kGlobalTable
+		return FlowGlobalTable
 	}
-	return kStream
+	return FlowStream
 }
 
 func (p *parser) parsePipeline(name string, n *yaml.Node) *Pipeline {
@@ -59,16 +65,17 @@ func (p *parser) parsePipeline(name string, n *yaml.Node) *Pipeline {
 	}
 	path := "pipelines_" + name
 	pl := &Pipeline{Name: name, Pos: p.pos(o.n)}
-	cur := flow{}
+	cur := Flow{}
 	if from := p.topicRef(o, "from", sourceSpec, KindStream, path, true); from != nil {
 		pl.From = *from
 		switch {
 		case from.Def != nil:
-			cur = flow{kind: kindOfTopic(from.Def), key: from.Def.KeyType, value: from.Def.ValueType}
+			cur = Flow{Kind: kindOfTopic(from.Def), Key: from.Def.KeyType, Value: from.Def.ValueType}
 		case from.Pipeline != nil, from.Branch != nil:
 			cur = p.resultKinds[from.Name]
 		}
 	}
+	pl.Source = cur
 	pl.Via, cur = p.parseVia(o, path, cur)
 	// An explicit name: is what later pipelines use for the implicit as.
 	resultName := name
@@ -100,7 +107,7 @@ func (p *parser) resultTaken(name string, pos Pos) bool {
 }
 
 // parseVia reads the via list of o, checking each step against the flow.
-func (p *parser) parseVia(o *obj, path string, cur flow) ([]*Operation, flow) {
+func (p *parser) parseVia(o *obj, path string, cur Flow) ([]*Operation, Flow) {
 	n := o.node("via")
 	if n == nil || isNull(n) {
 		return nil, cur
@@ -122,11 +129,11 @@ func (p *parser) parseVia(o *obj, path string, cur flow) ([]*Operation, flow) {
 
 // parseOperation reads one via step. rename maps dialect-specific field
 // names to KSML ones (the seed dialect writes `predicate` for `if`).
-func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[string]string) (*Operation, flow) {
+func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[string]string) (*Operation, Flow) {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		p.d.add(p.pos(n), "an operation must be a mapping with a type, not %s", kindName(n))
-		return nil, flow{}
+		return nil, Flow{}
 	}
 	var typeNode *yaml.Node
 	for _, e := range pairs(n) {
@@ -136,7 +143,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	}
 	if typeNode == nil || typeNode.Kind != yaml.ScalarNode {
 		p.d.add(p.pos(n), "operation is missing required field \"type\"")
-		return nil, flow{}
+		return nil, Flow{}
 	}
 	kw := typeNode.Value
 	t, ok := opKeywords[kw]
@@ -146,12 +153,12 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 			hint = "; " + kw + " ends a pipeline: write it as a key of the pipeline, after via (use peek for a pass-through forEach)"
 		}
 		p.d.add(p.pos(typeNode), "unknown operation type %q%s", kw, hint)
-		return nil, flow{}
+		return nil, Flow{}
 	}
 	spec := opSpecs[t]
 	o := p.objectRenamed(n, spec, kw+" operation", rename)
 	if o == nil {
-		return nil, flow{}
+		return nil, Flow{}
 	}
 	op := &Operation{Type: t, Keyword: kw, Pos: p.pos(n), DerivedName: path + "_" + string(t)}
 	op.Name = o.str("name")
@@ -171,91 +178,91 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	case OpFilter, OpFilterNot:
 		op.If = fn("if")
 		op.Store = st("store", StoreKeyValue)
-		p.need(op, cur, kStream, kTable)
+		p.need(op, cur, FlowStream, FlowTable)
 	case OpTransformKey:
 		op.Mapper = fn("mapper")
-		p.need(op, cur, kStream)
-		next.key = resultOf(op.Mapper)
+		p.need(op, cur, FlowStream)
+		next.Key = resultOf(op.Mapper)
 	case OpTransformKeyValue:
 		op.Mapper = fn("mapper")
-		p.need(op, cur, kStream)
-		next.key, next.value = splitTuple(resultOf(op.Mapper))
+		p.need(op, cur, FlowStream)
+		next.Key, next.Value = splitTuple(resultOf(op.Mapper))
 	case OpTransformKeyValueToKeyValueList:
 		op.Mapper = fn("mapper")
-		p.need(op, cur, kStream)
-		next.key, next.value = splitTuple(listElem(resultOf(op.Mapper)))
+		p.need(op, cur, FlowStream)
+		next.Key, next.Value = splitTuple(listElem(resultOf(op.Mapper)))
 	case OpTransformKeyValueToValueList:
 		op.Mapper = fn("mapper")
-		p.need(op, cur, kStream)
-		next.value = listElem(resultOf(op.Mapper))
+		p.need(op, cur, FlowStream)
+		next.Value = listElem(resultOf(op.Mapper))
 	case OpTransformMetadata:
 		op.Mapper = fn("mapper")
-		p.need(op, cur, kStream)
+		p.need(op, cur, FlowStream)
 	case OpTransformValue:
 		op.Mapper = fn("mapper")
 		op.Store = st("store", StoreKeyValue)
-		p.need(op, cur, kStream, kTable)
-		next.value = resultOf(op.Mapper)
+		p.need(op, cur, FlowStream, FlowTable)
+		next.Value = resultOf(op.Mapper)
 	case OpPeek:
 		op.ForEach = fn("forEach")
-		p.need(op, cur, kStream)
+		p.need(op, cur, FlowStream)
 	case OpConvertKey:
 		op.Into = o.typ("into")
-		p.need(op, cur, kStream)
-		next.key = op.Into
+		p.need(op, cur, FlowStream)
+		next.Key = op.Into
 	case OpConvertValue:
 		op.Into = o.typ("into")
-		p.need(op, cur, kStream)
-		next.value = op.Into
+		p.need(op, cur, FlowStream)
+		next.Value = op.Into
 	case OpConvertKeyValue:
 		op.Into = o.typ("into")
-		p.need(op, cur, kStream)
-		next.key, next.value = splitTuple(op.Into)
+		p.need(op, cur, FlowStream)
+		next.Key, next.Value = splitTuple(op.Into)
 	case OpGroupBy:
 		op.Mapper = fn("mapper")
 		op.Store = st("store", StoreKeyValue)
-		p.need(op, cur, kStream, kTable)
-		if cur.kind == kTable {
+		p.need(op, cur, FlowStream, FlowTable)
+		if cur.Kind == FlowTable {
 			// Regrouping a table needs both a new key and a new value.
 			p.checkResultShape(op.Mapper, "mapper of groupBy on a table", FuncKeyValueTransformer)
-			next.kind = kGroupedTable
-			next.key, next.value = splitTuple(resultOf(op.Mapper))
+			next.Kind = FlowGroupedTable
+			next.Key, next.Value = splitTuple(resultOf(op.Mapper))
 		} else {
-			next.kind = kGroupedStream
-			next.key = resultOf(op.Mapper)
+			next.Kind = FlowGroupedStream
+			next.Key = resultOf(op.Mapper)
 		}
 	case OpGroupByKey:
 		op.Store = st("store", StoreKeyValue)
-		p.need(op, cur, kStream)
-		next.kind = kGroupedStream
+		p.need(op, cur, FlowStream)
+		next.Kind = FlowGroupedStream
 	case OpToStream:
 		op.Mapper = fn("mapper")
-		p.need(op, cur, kTable)
-		next.kind = kStream
+		p.need(op, cur, FlowTable)
+		next.Kind = FlowStream
 		if op.Mapper != nil {
-			next.key = resultOf(op.Mapper)
+			next.Key = resultOf(op.Mapper)
 		}
 	case OpToTable:
 		op.Store = st("store", StoreKeyValue)
-		p.need(op, cur, kStream)
-		next.kind = kTable
+		p.need(op, cur, FlowStream)
+		next.Kind = FlowTable
 	case OpMerge:
 		op.Target = p.topicRef(o, "stream", streamTargetSpec, KindStream, fp, false)
 		op.JoinKind = JoinStream
-		p.need(op, cur, kStream)
+		p.need(op, cur, FlowStream)
 		if op.Target != nil && op.Target.Def != nil {
 			if op.Target.Def.Kind != KindStream {
 				p.d.add(op.Target.Pos, "merge needs a stream, but %q is a %s", op.Target.Name, op.Target.Def.Kind)
 			}
 			p.sameTypes(op.Target.Pos, "merge", cur, op.Target.Def)
 		}
-		next.kind = kStream
+		next.Kind = FlowStream
 	case OpRepartition:
 		if v, ok := o.integer("numberOfPartitions", 1); ok {
 			op.NumberOfPartitions = int(v)
 		}
 		op.Partitioner = fn("partitioner")
-		p.need(op, cur, kStream)
+		p.need(op, cur, FlowStream)
 	case OpSuppress:
 		op.Until = o.enum("until")
 		op.Duration = o.duration("duration")
@@ -265,9 +272,9 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 		if op.Until == "timeLimit" && !o.has("duration") {
 			p.d.add(op.Pos, "suppress until timeLimit needs a duration")
 		}
-		if op.Until == "windowCloses" && !cur.key.IsZero() {
-			if _, windowed := parsed(cur.key).(types.WindowedType); !windowed && parsed(cur.key) != nil {
-				p.d.add(op.Pos, "suppress until windowCloses needs windowed keys (after windowByTime or windowBySession), but the key type is %q", cur.key.Text)
+		if op.Until == "windowCloses" && !cur.Key.IsZero() {
+			if _, windowed := parsed(cur.Key).(types.WindowedType); !windowed && parsed(cur.Key) != nil {
+				p.d.add(op.Pos, "suppress until windowCloses needs windowed keys (after windowByTime or windowBySession), but the key type is %q", cur.Key.Text)
 			}
 		}
 		if op.BufferFullStrategy == "emitEarlyWhenFull" && op.MaxBytes == "" && op.MaxRecords == "" {
@@ -280,7 +287,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 				}
 			}
 		}
-		p.need(op, cur, kTable)
+		p.need(op, cur, FlowTable)
 	case OpWindowByTime:
 		op.WindowType = o.enum("windowType")
 		op.Duration = o.duration("duration")
@@ -298,68 +305,68 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 		case "sliding":
 			p.requireFields(o, op, "timeDifference")
 		}
-		p.need(op, cur, kGroupedStream, kCogrouped)
-		if cur.kind == kCogrouped {
-			next.kind = kTimeWindowedCogrouped
+		p.need(op, cur, FlowGroupedStream, FlowCogrouped)
+		if cur.Kind == FlowCogrouped {
+			next.Kind = FlowTimeWindowedCogrouped
 		} else {
-			next.kind = kTimeWindowed
+			next.Kind = FlowTimeWindowed
 		}
 	case OpWindowBySession:
 		op.InactivityGap = o.duration("inactivityGap")
 		op.Grace = o.duration("grace")
-		p.need(op, cur, kGroupedStream, kCogrouped)
-		if cur.kind == kCogrouped {
-			next.kind = kSessionWindowedCogrouped
+		p.need(op, cur, FlowGroupedStream, FlowCogrouped)
+		if cur.Kind == FlowCogrouped {
+			next.Kind = FlowSessionWindowedCogrouped
 		} else {
-			next.kind = kSessionWindowed
+			next.Kind = FlowSessionWindowed
 		}
 	case OpCogroup:
 		op.Aggregator = fn("aggregator")
-		p.need(op, cur, kGroupedStream)
-		next.kind = kCogrouped
-		next.value = resultOf(op.Aggregator)
+		p.need(op, cur, FlowGroupedStream)
+		next.Kind = FlowCogrouped
+		next.Value = resultOf(op.Aggregator)
 	case OpCount:
-		op.Store = st("store", storeFor(cur.kind))
-		p.need(op, cur, kGroupedStream, kGroupedTable, kTimeWindowed, kSessionWindowed)
+		op.Store = st("store", storeFor(cur.Kind))
+		p.need(op, cur, FlowGroupedStream, FlowGroupedTable, FlowTimeWindowed, FlowSessionWindowed)
 		next = aggregated(cur, TypeRef{Text: "long"})
 	case OpReduce:
 		op.Reducer = fn("reducer")
 		op.Adder = fn("adder")
 		op.Subtractor = fn("subtractor")
-		op.Store = st("store", storeFor(cur.kind))
-		p.need(op, cur, kGroupedStream, kGroupedTable, kTimeWindowed, kSessionWindowed)
-		if cur.kind == kGroupedTable {
+		op.Store = st("store", storeFor(cur.Kind))
+		p.need(op, cur, FlowGroupedStream, FlowGroupedTable, FlowTimeWindowed, FlowSessionWindowed)
+		if cur.Kind == FlowGroupedTable {
 			p.requireFields(o, op, "adder", "subtractor")
-		} else if cur.kind != kUnknown {
+		} else if cur.Kind != FlowUnknown {
 			p.requireFields(o, op, "reducer")
 		} else if op.Reducer == nil && op.Adder == nil {
 			p.d.add(op.Pos, "reduce needs a reducer (or adder and subtractor on a grouped table)")
 		}
-		next = aggregated(cur, cur.value)
+		next = aggregated(cur, cur.Value)
 	case OpAggregate:
 		op.Initializer = fn("initializer")
 		op.Aggregator = fn("aggregator")
 		op.Merger = fn("merger")
 		op.Adder = fn("adder")
 		op.Subtractor = fn("subtractor")
-		op.Store = st("store", storeFor(cur.kind))
-		p.need(op, cur, kGroupedStream, kGroupedTable, kTimeWindowed, kSessionWindowed, kCogrouped, kTimeWindowedCogrouped, kSessionWindowedCogrouped)
-		switch cur.kind {
-		case kGroupedStream, kTimeWindowed:
+		op.Store = st("store", storeFor(cur.Kind))
+		p.need(op, cur, FlowGroupedStream, FlowGroupedTable, FlowTimeWindowed, FlowSessionWindowed, FlowCogrouped, FlowTimeWindowedCogrouped, FlowSessionWindowedCogrouped)
+		switch cur.Kind {
+		case FlowGroupedStream, FlowTimeWindowed:
 			p.requireFields(o, op, "aggregator")
-		case kSessionWindowed:
+		case FlowSessionWindowed:
 			p.requireFields(o, op, "aggregator", "merger")
-		case kGroupedTable:
+		case FlowGroupedTable:
 			p.requireFields(o, op, "adder", "subtractor")
-		case kSessionWindowedCogrouped:
+		case FlowSessionWindowedCogrouped:
 			p.requireFields(o, op, "merger")
 		}
 		res := resultOf(op.Initializer)
 		if res.IsZero() {
 			res = resultOf(op.Aggregator)
 		}
-		if res.IsZero() && cur.kind >= kCogrouped {
-			res = cur.value
+		if res.IsZero() && cur.Kind >= FlowCogrouped {
+			res = cur.Value
 		}
 		next = aggregated(cur, res)
 	case OpJoin, OpLeftJoin, OpOuterJoin:
@@ -367,7 +374,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	}
 	switch t {
 	case OpCount, OpReduce, OpAggregate:
-		p.checkStoreKey(op.Store, cur.key)
+		p.checkStoreKey(op.Store, cur.Key)
 	}
 	p.checkResultShape(op.If, "if", FuncPredicate)
 	if op.Mapper != nil && spec.field("mapper") != nil {
@@ -375,40 +382,41 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur flow, rename map[
 	}
 	if p.misapplied {
 		// What follows a misapplied operation is unknown; do not cascade.
-		next.kind = kUnknown
+		next.Kind = FlowUnknown
 	}
+	op.Result = next
 	return op, next
 }
 
 // storeFor is the store type an aggregation on kind materializes into.
-func storeFor(k streamKind) StoreType {
+func storeFor(k FlowKind) StoreType {
 	switch k {
-	case kTimeWindowed, kTimeWindowedCogrouped:
+	case FlowTimeWindowed, FlowTimeWindowedCogrouped:
 		return StoreWindow
-	case kSessionWindowed, kSessionWindowedCogrouped:
+	case FlowSessionWindowed, FlowSessionWindowedCogrouped:
 		return StoreSession
-	case kUnknown:
+	case FlowUnknown:
 		return ""
 	}
 	return StoreKeyValue
 }
 
-// aggregated is the flow after count/reduce/aggregate: a table, with a
+// aggregated is the Flow after count/reduce/aggregate: a table, with a
 // windowed key after windowing.
-func aggregated(cur flow, value TypeRef) flow {
-	next := flow{kind: kTable, key: cur.key, value: value}
-	switch cur.kind {
-	case kTimeWindowed, kSessionWindowed, kTimeWindowedCogrouped, kSessionWindowedCogrouped:
-		if !cur.key.IsZero() {
-			next.key = TypeRef{Text: "windowed(" + cur.key.Text + ")", Pos: cur.key.Pos}
+func aggregated(cur Flow, value TypeRef) Flow {
+	next := Flow{Kind: FlowTable, Key: cur.Key, Value: value}
+	switch cur.Kind {
+	case FlowTimeWindowed, FlowSessionWindowed, FlowTimeWindowedCogrouped, FlowSessionWindowedCogrouped:
+		if !cur.Key.IsZero() {
+			next.Key = TypeRef{Text: "windowed(" + cur.Key.Text + ")", Pos: cur.Key.Pos}
 		}
-	case kUnknown:
-		next.kind = kUnknown
+	case FlowUnknown:
+		next.Kind = FlowUnknown
 	}
 	return next
 }
 
-func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
+func (p *parser) parseJoin(o *obj, op *Operation, cur Flow, path string) Flow {
 	var targets []string
 	for _, f := range []string{"stream", "table", "globalTable"} {
 		if o.has(f) {
@@ -417,7 +425,7 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 	}
 	if len(targets) == 0 {
 		p.d.add(op.Pos, "%s needs one of stream, table or globalTable", op.Keyword)
-		return flow{kind: kStream, key: cur.key}
+		return Flow{Kind: FlowStream, Key: cur.Key}
 	}
 	if len(targets) > 1 {
 		p.d.add(o.keyPos(targets[1]), "%s joins with one of stream, table or globalTable, not %s", op.Keyword, strings.Join(targets, " and "))
@@ -431,7 +439,7 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 		return p.functionRef(o, name, f.fn, path)
 	}
 	op.ValueJoiner = fn("valueJoiner")
-	next := flow{kind: kStream, key: cur.key, value: resultOf(op.ValueJoiner)}
+	next := Flow{Kind: FlowStream, Key: cur.Key, Value: resultOf(op.ValueJoiner)}
 	allowed := map[string]bool{"type": true, "name": true, "valueJoiner": true}
 	switch targets[0] {
 	case "stream":
@@ -442,12 +450,12 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 		op.ThisStore = p.storeRef(o, "thisStore", StoreWindow, path)
 		op.OtherStore = p.storeRef(o, "otherStore", StoreWindow, path)
 		p.requireFields(o, op, "timeDifference", "thisStore", "otherStore")
-		p.checkJoinStore(op.ThisStore, "thisStore", op, cur.key)
-		p.checkJoinStore(op.OtherStore, "otherStore", op, cur.key)
+		p.checkJoinStore(op.ThisStore, "thisStore", op, cur.Key)
+		p.checkJoinStore(op.OtherStore, "otherStore", op, cur.Key)
 		for _, f := range []string{"stream", "timeDifference", "grace", "thisStore", "otherStore"} {
 			allowed[f] = true
 		}
-		p.need(op, cur, kStream)
+		p.need(op, cur, FlowStream)
 		p.targetKind(op, KindStream)
 	case "table":
 		op.JoinKind = JoinTable
@@ -461,17 +469,17 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 			allowed[f] = true
 		}
 		if op.Type == OpOuterJoin {
-			p.need(op, cur, kTable)
+			p.need(op, cur, FlowTable)
 		} else {
-			p.need(op, cur, kStream, kTable)
+			p.need(op, cur, FlowStream, FlowTable)
 		}
-		if cur.kind == kTable {
-			next.kind = kTable
+		if cur.Kind == FlowTable {
+			next.Kind = FlowTable
 		}
 		p.targetKind(op, KindTable)
 		if op.Target != nil && op.Target.Def != nil && op.ForeignKeyExtractor == nil {
 			// A primary-key join matches on equal keys.
-			p.checkAssignable(op.Target.Pos, "key", op.Target.Def.KeyType, cur.key, op.Target.Name)
+			p.checkAssignable(op.Target.Pos, "key", op.Target.Def.KeyType, cur.Key, op.Target.Name)
 		}
 	case "globalTable":
 		op.JoinKind = JoinGlobalTable
@@ -483,7 +491,7 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur flow, path string) flow {
 		p.requireFields(o, op, "mapper")
 		allowed["globalTable"] = true
 		allowed["mapper"] = true
-		p.need(op, cur, kStream)
+		p.need(op, cur, FlowStream)
 		p.targetKind(op, KindGlobalTable)
 	}
 	for k := range o.vals {
@@ -521,12 +529,12 @@ func describeOp(op *Operation) string {
 
 // need reports an operation applied to a kind of stream it does not apply
 // to. Unknown kinds (after an earlier error) are not reported again.
-func (p *parser) need(op *Operation, cur flow, kinds ...streamKind) {
-	if cur.kind == kUnknown {
+func (p *parser) need(op *Operation, cur Flow, kinds ...FlowKind) {
+	if cur.Kind == FlowUnknown {
 		return
 	}
 	for _, k := range kinds {
-		if cur.kind == k {
+		if cur.Kind == k {
 			return
 		}
 	}
@@ -538,12 +546,12 @@ func (p *parser) need(op *Operation, cur flow, kinds ...streamKind) {
 	hint := ""
 	switch {
 	case contains([]string{"count", "reduce", "aggregate", "windowByTime", "windowBySession", "cogroup"}, string(op.Type)) &&
-		(cur.kind == kStream || cur.kind == kTable):
+		(cur.Kind == FlowStream || cur.Kind == FlowTable):
 		hint = "; group it first with groupBy or groupByKey"
-	case cur.kind == kTable && kinds[0] == kStream:
+	case cur.Kind == FlowTable && kinds[0] == FlowStream:
 		hint = "; turn the table into a stream first with toStream"
 	}
-	p.d.add(op.Pos, "%s cannot be applied to %s; it needs %s%s", op.Keyword, kindNames[cur.kind], strings.Join(want, " or "), hint)
+	p.d.add(op.Pos, "%s cannot be applied to %s; it needs %s%s", op.Keyword, kindNames[cur.Kind], strings.Join(want, " or "), hint)
 }
 
 func resultOf(f *FunctionRef) TypeRef {
@@ -555,12 +563,12 @@ func resultOf(f *FunctionRef) TypeRef {
 
 // sameTypes checks that a merged stream carries the same key and value
 // types as the pipeline, where both are known.
-func (p *parser) sameTypes(pos Pos, what string, cur flow, t *TopicDef) {
-	if !cur.key.IsZero() && !t.KeyType.IsZero() && normType(cur.key.Text) != normType(t.KeyType.Text) {
-		p.d.add(pos, "%s: key type %q of %q differs from the pipeline's key type %q", what, t.KeyType.Text, t.Name, cur.key.Text)
+func (p *parser) sameTypes(pos Pos, what string, cur Flow, t *TopicDef) {
+	if !cur.Key.IsZero() && !t.KeyType.IsZero() && normType(cur.Key.Text) != normType(t.KeyType.Text) {
+		p.d.add(pos, "%s: key type %q of %q differs from the pipeline's key type %q", what, t.KeyType.Text, t.Name, cur.Key.Text)
 	}
-	if !cur.value.IsZero() && !t.ValueType.IsZero() && normType(cur.value.Text) != normType(t.ValueType.Text) {
-		p.d.add(pos, "%s: value type %q of %q differs from the pipeline's value type %q", what, t.ValueType.Text, t.Name, cur.value.Text)
+	if !cur.Value.IsZero() && !t.ValueType.IsZero() && normType(cur.Value.Text) != normType(t.ValueType.Text) {
+		p.d.add(pos, "%s: value type %q of %q differs from the pipeline's value type %q", what, t.ValueType.Text, t.Name, cur.Value.Text)
 	}
 }
 
@@ -631,7 +639,7 @@ func splitTop(s string) []string {
 // parseSink reads the sink of a pipeline or branch. Without any sink key a
 // pipeline gets an implicit `as: <name>`; a branch element without sink
 // simply ends.
-func (p *parser) parseSink(o *obj, path, pipelineName string, cur flow, inBranch bool) *Sink {
+func (p *parser) parseSink(o *obj, path, pipelineName string, cur Flow, inBranch bool) *Sink {
 	var present []string
 	for _, f := range []string{"as", "branch", "forEach", "print", "to", "toTopicNameExtractor"} {
 		if o.has(f) {
@@ -645,17 +653,17 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur flow, inBranch
 		if inBranch {
 			return nil
 		}
-		return &Sink{Type: SinkAs, As: pipelineName, Implicit: true, Pos: p.pos(o.n), DerivedName: path}
+		return &Sink{Type: SinkAs, As: pipelineName, Implicit: true, Pos: p.pos(o.n), DerivedName: path, Input: cur}
 	}
 	kind := present[0]
-	s := &Sink{Type: SinkType(kind), Pos: o.keyPos(kind), DerivedName: path + "_" + kind}
+	s := &Sink{Type: SinkType(kind), Pos: o.keyPos(kind), DerivedName: path + "_" + kind, Input: cur}
 	streamOnly := func() {
-		if cur.kind != kUnknown && cur.kind != kStream {
+		if cur.Kind != FlowUnknown && cur.Kind != FlowStream {
 			hint := ""
-			if cur.kind == kTable {
+			if cur.Kind == FlowTable {
 				hint = "; add a toStream operation first"
 			}
-			p.d.add(s.Pos, "%s cannot be applied to %s; it needs a stream%s", kind, kindNames[cur.kind], hint)
+			p.d.add(s.Pos, "%s cannot be applied to %s; it needs a stream%s", kind, kindNames[cur.Kind], hint)
 		}
 	}
 	switch kind {
@@ -674,9 +682,9 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur flow, inBranch
 		s.To = p.topicRef(o, "to", toTopicSpec, KindStream, path, false)
 		if s.To != nil && s.To.Def != nil {
 			s.Partitioner = s.To.Def.Partitioner
-			if cur.kind == kStream {
-				p.checkAssignable(s.To.Pos, "key", s.To.Def.KeyType, cur.key, s.To.Def.Topic)
-				p.checkAssignable(s.To.Pos, "value", s.To.Def.ValueType, cur.value, s.To.Def.Topic)
+			if cur.Kind == FlowStream {
+				p.checkAssignable(s.To.Pos, "key", s.To.Def.KeyType, cur.Key, s.To.Def.Topic)
+				p.checkAssignable(s.To.Pos, "value", s.To.Def.ValueType, cur.Value, s.To.Def.Topic)
 			}
 		}
 		streamOnly()
@@ -708,8 +716,8 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur flow, inBranch
 			b := &Branch{Pos: p.pos(bo.n)}
 			b.If = p.functionRef(bo, "if", FuncPredicate, bpath)
 			p.checkResultShape(b.If, "if", FuncPredicate)
-			var bflow flow
-			b.Via, bflow = p.parseVia(bo, bpath, flow{kind: kStream, key: cur.key, value: cur.value})
+			var bflow Flow
+			b.Via, bflow = p.parseVia(bo, bpath, Flow{Kind: FlowStream, Key: cur.Key, Value: cur.Value})
 			b.Sink = p.parseSink(bo, bpath, "", bflow, true)
 			if b.Sink != nil && b.Sink.Type == SinkAs {
 				if p.resultTaken(b.Sink.As, b.Sink.Pos) {

@@ -28,7 +28,7 @@ func (p *parser) parseSeed(root *yaml.Node) {
 	p.def.Name = o.str("name")
 	p.def.Version = o.str("version")
 	p.def.Description = o.str("description")
-	p.resultKinds = map[string]flow{}
+	p.resultKinds = map[string]Flow{}
 	if o.has("configuration") {
 		p.def.Configuration = p.parseSeedConfiguration(o.node("configuration"))
 	}
@@ -146,7 +146,7 @@ func seedIdent(s string) string { return nonIdent.ReplaceAllString(s, "_") }
 func (p *parser) parseSeedPipeline(po *obj, name string) {
 	path := "pipelines_" + seedIdent(name)
 	pl := &Pipeline{Name: name, Pos: p.pos(po.n)}
-	cur := flow{kind: kStream}
+	cur := Flow{Kind: FlowStream}
 
 	// Inputs.
 	var inputs []*TopicRef
@@ -165,11 +165,12 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 	}
 	if len(inputs) > 0 {
 		pl.From = *inputs[0]
-		cur.key, cur.value = inputs[0].Def.KeyType, inputs[0].Def.ValueType
+		cur.Key, cur.Value = inputs[0].Def.KeyType, inputs[0].Def.ValueType
+		pl.Source = cur
 		for i, in := range inputs[1:] {
 			step := path + "_via_step" + strconv.Itoa(i+1)
 			pl.Via = append(pl.Via, &Operation{Type: OpMerge, Keyword: "merge", JoinKind: JoinStream, Target: in,
-				Pos: in.Pos, DerivedName: step + "_merge"})
+				Pos: in.Pos, DerivedName: step + "_merge", Result: cur})
 			p.sameTypes(in.Pos, "merging inputs", cur, in.Def)
 		}
 	}
@@ -232,7 +233,7 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 
 	switch {
 	case branchOp != nil:
-		s := &Sink{Type: SinkBranch, Pos: p.pos(branchOp), DerivedName: path + "_branch"}
+		s := &Sink{Type: SinkBranch, Pos: p.pos(branchOp), DerivedName: path + "_branch", Input: cur}
 		bo := p.object(branchOp, &objSpec{name: "SeedBranch", fields: []field{
 			{name: "type", kind: fEnum, enum: []string{"branch"}, required: true},
 			opNameField,
@@ -265,7 +266,7 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 						p.d.add(pr.keyPos("name"), "branch predicate %q has no output of that name, so its records would be lost%s", pname, didYouMean(pname, names))
 					} else {
 						consumed[pname] = true
-						b.Sink = &Sink{Type: SinkTo, To: target.ref, Pos: target.ref.Pos, DerivedName: bpath + "_to"}
+						b.Sink = &Sink{Type: SinkTo, To: target.ref, Pos: target.ref.Pos, DerivedName: bpath + "_to", Input: cur}
 					}
 					s.Branches = append(s.Branches, b)
 				}
@@ -281,10 +282,10 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 		pl.Sink = s
 		p.def.Pipelines = append(p.def.Pipelines, pl)
 	case len(outputs) == 1:
-		pl.Sink = &Sink{Type: SinkTo, To: outputs[0].ref, Pos: outputs[0].ref.Pos, DerivedName: path + "_to"}
+		pl.Sink = &Sink{Type: SinkTo, To: outputs[0].ref, Pos: outputs[0].ref.Pos, DerivedName: path + "_to", Input: cur}
 		p.def.Pipelines = append(p.def.Pipelines, pl)
 	default:
-		pl.Sink = &Sink{Type: SinkAs, As: name, Implicit: len(outputs) == 0, Pos: pl.Pos, DerivedName: path + "_as"}
+		pl.Sink = &Sink{Type: SinkAs, As: name, Implicit: len(outputs) == 0, Pos: pl.Pos, DerivedName: path + "_as", Input: cur}
 		p.def.Pipelines = append(p.def.Pipelines, pl)
 		if !p.resultTaken(name, pl.Pos) {
 			return
@@ -292,9 +293,9 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 		p.def.pipelineIndex[name] = pl
 		p.resultKinds[name] = cur
 		for _, o := range outputs {
-			fan := &Pipeline{Name: name + "_to_" + o.name, Pos: o.ref.Pos,
+			fan := &Pipeline{Name: name + "_to_" + o.name, Pos: o.ref.Pos, Source: cur,
 				From: TopicRef{Name: name, Pipeline: pl, Pos: o.ref.Pos}}
-			fan.Sink = &Sink{Type: SinkTo, To: o.ref, Pos: o.ref.Pos, DerivedName: "pipelines_" + seedIdent(fan.Name) + "_to"}
+			fan.Sink = &Sink{Type: SinkTo, To: o.ref, Pos: o.ref.Pos, DerivedName: "pipelines_" + seedIdent(fan.Name) + "_to", Input: cur}
 			p.def.Pipelines = append(p.def.Pipelines, fan)
 		}
 	}
