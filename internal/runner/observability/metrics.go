@@ -111,11 +111,15 @@ func buildInfo() (name, version, built string) {
 	return name, version, built
 }
 
-// Handler serves the registry in the Prometheus text format (or what the
-// scraper negotiates). A metric that cannot be collected is left out and
-// logged in the response's error handling; the rest is still served.
+// Handler serves the registry at /metrics and / (as upstream's exporter
+// does) in the Prometheus text format, or the format the scraper
+// negotiates. A collector that fails is left out; the rest is still served.
 func (r *Registry) Handler() http.Handler {
-	return promhttp.HandlerFor(r.prom, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	h := promhttp.HandlerFor(r.prom, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	mux.Handle("GET /{$}", h)
+	return mux
 }
 
 // Gather returns the current metric families, sorted by name.
