@@ -43,6 +43,20 @@ type ProcessorContext struct {
 	node     *Node
 	proc     Processor
 	children []*ProcessorContext
+	attached map[any]any
+}
+
+// Attachment returns what SetAttachment stored under key for this node in
+// this task, or nil. Callers use it to cache per-task state (such as typed
+// store views) that must go away with the task.
+func (c *ProcessorContext) Attachment(key any) any { return c.attached[key] }
+
+// SetAttachment stores v under key for this node in this task.
+func (c *ProcessorContext) SetAttachment(key, v any) {
+	if c.attached == nil {
+		c.attached = map[any]any{}
+	}
+	c.attached[key] = v
 }
 
 // NodeName returns the name of the node.

@@ -2,7 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"sync"
 
 	"ksml/internal/definition"
 	"ksml/internal/python"
@@ -120,13 +119,12 @@ func (p *PythonFunctions) Compile(def *definition.Definition, fn *definition.Fun
 }
 
 // pyFunction calls a Python function with the stores it declared, as seen
-// from the calling node's task. The per-node call context is built once.
+// from the calling node's task. The call context is built once per node and
+// task and kept on the processor context, so it goes away with the task.
 type pyFunction struct {
 	f          *python.Function
 	storeNames []string
 	builders   map[string]*store.KeyValueBuilder
-	mu         sync.Mutex
-	contexts   map[*streams.ProcessorContext]*python.CallContext
 }
 
 func (f *pyFunction) Call(pc *streams.ProcessorContext, args ...any) (any, error) {
@@ -141,9 +139,7 @@ func (f *pyFunction) Call(pc *streams.ProcessorContext, args ...any) (any, error
 }
 
 func (f *pyFunction) context(pc *streams.ProcessorContext) (*python.CallContext, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if cc, ok := f.contexts[pc]; ok {
+	if cc, ok := pc.Attachment(f).(*python.CallContext); ok {
 		return cc, nil
 	}
 	cc := &python.CallContext{Stores: make(map[string]python.Store, len(f.storeNames))}
@@ -170,10 +166,7 @@ func (f *pyFunction) context(pc *streams.ProcessorContext) (*python.CallContext,
 		}
 		cc.Stores[name] = PythonStore(typed)
 	}
-	if f.contexts == nil {
-		f.contexts = map[*streams.ProcessorContext]*python.CallContext{}
-	}
-	f.contexts[pc] = cc
+	pc.SetAttachment(f, cc)
 	return cc, nil
 }
 
@@ -232,4 +225,3 @@ func (it *entryIterator) Next() (python.KeyValue, bool) {
 }
 
 func (it *entryIterator) Close() error { return nil }
-
