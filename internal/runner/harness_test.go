@@ -196,3 +196,5 @@ func header(r *kgo.Record, key string) (string, bool) {
 	}
 	return "", false
 }
+
+func admin(cl *kgo.Client) *kadm.Client { return kadm.NewClient(cl) }
