@@ -104,7 +104,7 @@ func (p *suppressProc) enforce(ctx *streams.ProcessorContext) error {
 		if entries[i].time != entries[j].time {
 			return entries[i].time < entries[j].time
 		}
-		return entries[i].seq < entries[j].seq
+		return entries[i].id < entries[j].id // key bytes, as Kafka Streams' buffer orders them
 	})
 	for _, e := range entries {
 		over := p.maxRecords > 0 && int64(len(p.buf)) > p.maxRecords || p.maxBytes > 0 && p.bytes > p.maxBytes

@@ -1,0 +1,229 @@
+package topology
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"ksml/internal/types"
+)
+
+// corpusFileHarness loads a definition from the corpus by its path.
+func corpusFileHarness(t *testing.T, rel string) *harness {
+	t.Helper()
+	path := filepath.Join(corpus, rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	h, err := buildDef(t, loadDef(t, path, "test"))
+	if err != nil {
+		t.Fatalf("building %s: %v", rel, err)
+	}
+	return h
+}
+
+func windowedString(k any) string {
+	if w, ok := k.(types.Windowed); ok {
+		return win(Format(w.Key), w.Start, w.End)
+	}
+	return Format(k)
+}
+
+// Windowed aggregation, session windows and suppression: ports of
+// upstream's intermediate-tutorial windowing tests with every emitted
+// record checked, plus edge cases (grace boundaries, late records, session
+// merges, tombstones).
+
+const tutorialBase = int64(1735732800000) // 2025-01-01T12:00:00Z, a multiple of 5m
+
+func tutorialHarness(t *testing.T, path string) *harness {
+	t.Helper()
+	return corpusFileHarness(t, "ksml/src/test/resources/docs-examples/intermediate-tutorial/"+path)
+}
+
+func win(key string, start, end int64) string { return fmt.Sprintf("%s@[%d,%d)", key, start, end) }
+
+// windowedOut reads a topic with windowed keys as "key@[start,end)=value".
+func (h *harness) windowedOut(topic, kt, vt string) []string {
+	h.t.Helper()
+	var lines []string
+	for _, r := range h.drv.ReadOutput(topic) {
+		k, err := h.serde(kt, true).Deserialize(topic, r.Key)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		v, err := h.serde(vt, false).Deserialize(topic, r.Value)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		lines = append(lines, windowedString(k)+"="+Format(v))
+	}
+	return lines
+}
+
+func TestTutorialTumblingCount(t *testing.T) {
+	h := tutorialHarness(t, "windowing/processor-tumbling-count-working.yaml")
+	click := func(user, page string) any {
+		return jsonValue(t, fmt.Sprintf(`{"user_id":%q,"page":%q,"session_id":"s"}`, user, page))
+	}
+	const m = 60000
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/home"), tutorialBase)
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/products"), tutorialBase+2*m)
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/checkout"), tutorialBase+6*m)
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/contact"), tutorialBase+7*m)
+	w1, w2 := tutorialBase, tutorialBase+5*m
+	expect(t, "counts", h.windowedOut("user_click_counts_5min", "json:windowed(string)", "long"),
+		win("bob", w1, w1+5*m)+"=1", win("bob", w1, w1+5*m)+"=2", win("bob", w2, w2+5*m)+"=1", win("bob", w2, w2+5*m)+"=2")
+	// Within the 30s grace the first window still takes a late click; after
+	// it, the click is dropped.
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/late"), tutorialBase+4*m)
+	expect(t, "late within grace", h.windowedOut("user_click_counts_5min", "json:windowed(string)", "long"))
+	dropped := DroppedRecords.Count()
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/x"), tutorialBase+5*m+30000)
+	h.mustPipe("user_clicks", "string", "json", "bob", click("bob", "/late"), tutorialBase+4*m)
+	expect(t, "after grace", h.windowedOut("user_click_counts_5min", "json:windowed(string)", "long"),
+		win("bob", w2, w2+5*m)+"=3")
+	if DroppedRecords.Count() != dropped+1 {
+		t.Errorf("dropped records: %d, want %d", DroppedRecords.Count(), dropped+1)
+	}
+}
+
+func TestTutorialSessionCount(t *testing.T) {
+	h := tutorialHarness(t, "windowing/processor-session-activity.yaml")
+	const b = int64(1735725600000) // 2025-01-01T10:00:00Z
+	click := jsonValue(t, `{"page":"p"}`)
+	h.mustPipe("user_clicks", "string", "json", "alice", click, b)
+	h.mustPipe("user_clicks", "string", "json", "alice", click, b+10000)
+	h.mustPipe("user_clicks", "string", "json", "bob", click, b+20000)
+	h.mustPipe("user_clicks", "string", "json", "bob", click, b+30000)
+	h.mustPipe("user_clicks", "string", "json", "bob", click, b+40000)
+	// Session windows include their end: printed as [start,end).
+	expect(t, "sessions", h.windowedOut("user_session_summary", "json:windowed(string)", "long"),
+		win("alice", b, b)+"=1", win("alice", b, b)+"=null", win("alice", b, b+10000)+"=2",
+		win("bob", b+20000, b+20000)+"=1", win("bob", b+20000, b+20000)+"=null", win("bob", b+20000, b+30000)+"=2",
+		win("bob", b+20000, b+30000)+"=null", win("bob", b+20000, b+40000)+"=3")
+}
+
+const windowDefs = `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: long
+  out:
+    topic: out
+    keyType: json:windowed(string)
+    valueType: long
+pipelines:
+  main:
+    from: in
+    via:
+      - type: groupByKey
+%s
+      - type: toStream
+    to: out
+`
+
+func windowHarness(t *testing.T, ops string) *harness {
+	return yamlHarness(t, fmt.Sprintf(windowDefs, ops))
+}
+
+func TestHoppingWindowAggregate(t *testing.T) {
+	h := windowHarness(t, `
+      - type: windowByTime
+        windowType: hopping
+        duration: 10s
+        advanceBy: 5s
+      - type: aggregate
+        store:
+          name: hopping_store
+          type: window
+        initializer:
+          expression: 0
+          resultType: long
+        aggregator:
+          expression: aggregatedValue + value
+          resultType: long`)
+	h.mustPipe("in", "string", "long", "k", int64(1), 12000)
+	h.mustPipe("in", "string", "long", "k", int64(10), 3000)
+	h.mustPipe("in", "string", "long", "k", int64(100), 14999)
+	expect(t, "hopping", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("k", 5000, 15000)+"=1", win("k", 10000, 20000)+"=1",
+		// 3000 is in [0,10000) only; [0,10000) closed? grace 0, stream time 12000: yes, dropped.
+		win("k", 5000, 15000)+"=101", win("k", 10000, 20000)+"=101")
+}
+
+func TestTumblingGraceBoundary(t *testing.T) {
+	h := windowHarness(t, `
+      - type: windowByTime
+        windowType: tumbling
+        duration: 10s
+        grace: 2s
+      - type: reduce
+        reducer:
+          expression: value1 + value2
+          resultType: long`)
+	h.mustPipe("in", "string", "long", "k", int64(1), 1000)
+	h.mustPipe("in", "string", "long", "k", int64(2), 11999) // closes [0,10s) at 12000
+	h.mustPipe("in", "string", "long", "k", int64(4), 9999)  // still open: end 10000 > 11999-2000
+	h.mustPipe("in", "string", "long", "k", int64(8), 12000) // stream time reaches end + grace
+	h.mustPipe("in", "string", "long", "k", int64(16), 9999) // dropped
+	h.mustPipe("in", "string", "long", "j", int64(32), 5000) // other keys share stream time: dropped
+	expect(t, "reduced", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("k", 0, 10000)+"=1", win("k", 10000, 20000)+"=2", win("k", 0, 10000)+"=5", win("k", 10000, 20000)+"=10")
+}
+
+func TestSuppressUntilWindowCloses(t *testing.T) {
+	h := windowHarness(t, `
+      - type: windowByTime
+        windowType: tumbling
+        duration: 10s
+        grace: 1s
+      - type: count
+      - type: suppress
+        until: windowCloses`)
+	h.mustPipe("in", "string", "long", "a", int64(0), 1000)
+	h.mustPipe("in", "string", "long", "b", int64(0), 2000)
+	h.mustPipe("in", "string", "long", "a", int64(0), 9000)
+	h.mustPipe("in", "string", "long", "a", int64(0), 10500)
+	expect(t, "before close", h.windowedOut("out", "json:windowed(string)", "long"))
+	h.mustPipe("in", "string", "long", "b", int64(0), 11000)
+	expect(t, "closed", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("a", 0, 10000)+"=2", win("b", 0, 10000)+"=1")
+	h.mustPipe("in", "string", "long", "a", int64(0), 21000)
+	expect(t, "second window", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("a", 10000, 20000)+"=1", win("b", 10000, 20000)+"=1")
+}
+
+func TestSessionMergeWithGraceAndLateRecords(t *testing.T) {
+	h := windowHarness(t, `
+      - type: windowBySession
+        inactivityGap: 5s
+        grace: 10s
+      - type: aggregate
+        store:
+          name: session_store
+          type: session
+        initializer:
+          expression: 0
+          resultType: long
+        aggregator:
+          expression: aggregatedValue + value
+          resultType: long
+        merger:
+          expression: value1 + value2
+          resultType: long`)
+	h.mustPipe("in", "string", "long", "k", int64(1), 0)
+	h.mustPipe("in", "string", "long", "k", int64(2), 20000)
+	// 10000 is more than the gap away from both: a session of its own.
+	h.mustPipe("in", "string", "long", "k", int64(4), 10000)
+	// 15000 bridges [10000] and [20000]: both merge into one.
+	h.mustPipe("in", "string", "long", "k", int64(8), 15000)
+	// Stream time 20000: sessions ending before 20000-5000-10000 are closed,
+	// so a record that would extend [0,0] is dropped.
+	h.mustPipe("in", "string", "long", "k", int64(16), 3000)
+	expect(t, "sessions", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("k", 0, 0)+"=1", win("k", 20000, 20000)+"=2", win("k", 10000, 10000)+"=4",
+		win("k", 10000, 10000)+"=null", win("k", 20000, 20000)+"=null", win("k", 10000, 20000)+"=14")
+}
