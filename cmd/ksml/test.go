@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 
@@ -9,6 +10,7 @@ import (
 )
 
 func init() {
+	var logLevel string
 	cmd := &cobra.Command{
 		Use:   "test SUITE.yaml|DIR ...",
 		Short: "Run KSML test-runner suites on an in-memory driver",
@@ -25,13 +27,19 @@ func init() {
 			if len(files) == 0 {
 				return fmt.Errorf("no test files (*.yaml, *.yml) found in: %v", args)
 			}
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("invalid --log-level %q (want debug, info, warn or error)", logLevel)
+			}
+			logger := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			out := cmd.OutOrStdout()
-			results := testrunner.Run(files, testrunner.Options{Stdout: out})
+			results := testrunner.Run(files, testrunner.Options{Stdout: out, Logger: logger})
 			if sum := testrunner.Report(out, results); !sum.OK() {
 				return exitError{code: 1}
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&logLevel, "log-level", "warn", "level of Python log output shown on stderr: debug, info, warn or error")
 	rootCmd.AddCommand(cmd)
 }

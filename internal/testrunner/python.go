@@ -2,6 +2,7 @@ package testrunner
 
 import (
 	"errors"
+	"log/slog"
 
 	"ksml/internal/definition"
 	"ksml/internal/python"
@@ -17,8 +18,8 @@ type pyEnv struct {
 	interp *python.Interpreter
 }
 
-func newPyEnv(moduleDirs []string) (*pyEnv, error) {
-	in, err := python.Init(python.Options{ModulePaths: moduleDirs})
+func newPyEnv(moduleDirs []string, logger *slog.Logger) (*pyEnv, error) {
+	in, err := python.Init(python.Options{ModulePaths: moduleDirs, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -30,6 +31,8 @@ type Options struct {
 	// Now returns the wall-clock time used as the timestamp of messages
 	// without one (default time.Now).
 	Now func() time.Time
+	// Logger receives the log calls of Python code (nil discards them).
+	Logger *slog.Logger
 }
 
 // CollectFiles expands paths into suite files: files are taken as given and
@@ -111,7 +114,7 @@ func RunFile(file string, opts Options) []Result {
 		}
 		moduleDirs = append(moduleDirs, d)
 	}
-	env, err := newPyEnv(moduleDirs)
+	env, err := newPyEnv(moduleDirs, opts.Logger)
 	if err != nil {
 		return suiteErr(err)
 	}
