@@ -67,3 +67,21 @@ pipelines:
 		}
 	}
 }
+
+// FuzzParseWithPython also compiles every code block with CPython, so the
+// mapping of Python error positions back to YAML is exercised.
+func FuzzParseWithPython(f *testing.F) {
+	f.Add([]byte("functions:\n  f:\n    type: predicate\n    code: |\n      if x\n        return 1\n"))
+	f.Add([]byte("functions: {f: {type: generic, globalCode: \"def g(:\\n  pass\", expression: \"(1,\"}}"))
+	checker := pythonChecker()
+	f.Fuzz(func(t *testing.T, src []byte) {
+		_, err := definition.Parse("fuzz.yaml", src, definition.Options{Code: checker})
+		if ds, ok := err.(definition.Diagnostics); ok {
+			for _, d := range ds {
+				if d.Pos.Line < 0 || d.Pos.Col < 0 {
+					t.Fatalf("bad position %v", d.Pos)
+				}
+			}
+		}
+	})
+}
