@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"ksml/internal/types"
@@ -234,14 +235,22 @@ func (e *encoder) structValue(s *types.Struct) error {
 		return err
 	}
 	if s.Schema != nil {
-		e.key("@type")
-		e.str(s.Schema.Name)
-		e.key("@schema")
-		if text, ok := s.Schema.Native.(string); ok {
-			e.str(text)
-		} else {
-			e.str(s.Schema.Name)
+		if meta := host().schemaMeta; meta != nil {
+			if typeName, schema, ok := meta(s.Schema); ok {
+				e.key("@type")
+				e.str(typeName)
+				e.key("@schema")
+				return e.value(schema)
+			}
 		}
+		name := s.Schema.Name
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		e.key("@type")
+		e.str(name)
+		e.key("@schema")
+		e.str(s.Schema.Name)
 	}
 	return nil
 }

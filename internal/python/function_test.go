@@ -270,6 +270,16 @@ func TestValueMapping(t *testing.T) {
 	if got := show(call(t, del, nil, "k", sensor)); got != `{name: "s1", value: 1.5f, x: [1]}` {
 		t.Errorf("deleting markers: %s", got)
 	}
+	markers := define(t, m, FunctionSpec{Name: "markers", Type: "valueTransformer", Expression: src("(value['@type'], value['@schema'])", 1)})
+	if got := show(call(t, markers, nil, "k", sensor)); got != `("Sensor", "io.ksml.Sensor")` {
+		t.Errorf("default markers: %s", got)
+	}
+	setup(t, Options{SchemaMeta: func(s *types.StructSchema) (string, *types.Struct, bool) {
+		return "S", structOf("type", "struct", "name", s.Name), true
+	}})
+	if got := show(call(t, markers, nil, "k", sensor)); got != `("S", {type: "struct", name: "io.ksml.Sensor"})` {
+		t.Errorf("SchemaMeta markers: %s", got)
+	}
 	// Nested tuples and sets come back as tuples and lists.
 	nested := define(t, m, FunctionSpec{Name: "nested", Type: "valueTransformer", Expression: src("{'t': (1, (2, 'x')), 's': sorted({3, 1}), 'b': bytearray(b'ab')}", 1)})
 	if got := show(call(t, nested, nil, "k", nil)); got != `{t: (1, (2, "x")), s: [1, 3], b: b"ab"}` {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"ksml/internal/types"
 )
 
 // MetricKind is the kind of a user-defined metric.
@@ -50,8 +52,9 @@ type Instrument interface {
 }
 
 type hostConfig struct {
-	logger  *slog.Logger
-	metrics MetricsSink
+	logger     *slog.Logger
+	metrics    MetricsSink
+	schemaMeta func(*types.StructSchema) (string, *types.Struct, bool)
 }
 
 var hostState atomic.Pointer[hostConfig]

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"ksml/internal/types"
 )
 
 // DefaultFunctionTimeout is how long a call may run when Options leaves
@@ -41,6 +43,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics receives the `metrics` calls of Python code; nil discards them.
 	Metrics MetricsSink
+	// SchemaMeta gives the "@type" and "@schema" values of a schema-backed
+	// struct handed to Python (avro.PythonMeta does for Avro). When nil or
+	// not ok, "@type" is the schema's short name and "@schema" its full name.
+	SchemaMeta func(*types.StructSchema) (typeName string, schema *types.Struct, ok bool)
 }
 
 // Interpreter is the process-wide embedded CPython. Its methods are safe
@@ -75,7 +81,7 @@ func Init(opts Options) (*Interpreter, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	hostState.Store(&hostConfig{logger: logger, metrics: opts.Metrics})
+	hostState.Store(&hostConfig{logger: logger, metrics: opts.Metrics, schemaMeta: opts.SchemaMeta})
 	setGuards(opts.Context)
 	timeout := opts.FunctionTimeout
 	if timeout == 0 {
