@@ -421,21 +421,27 @@ pipelines:
 	expect(t, "out", h.out("out", "string", "json"), `k={"x":2}`)
 }
 
-func TestStatefulOperationIsNotSupportedYet(t *testing.T) {
+func TestVersionedStoreIsNotSupportedYet(t *testing.T) {
 	_, err := yamlBuild(t, jsonStreams+`
+stores:
+  history:
+    type: keyValue
+    keyType: string
+    valueType: json
+    persistent: true
+    versioned: true
+    historyRetention: 1h
+functions:
+  remember:
+    type: forEach
+    stores: [history]
+    code: history.put(key, value, 1)
 pipelines:
   p:
     from: in
-    via:
-      - type: groupByKey
-      - type: count
-      - type: toStream
-    to:
-      topic: counts
-      keyType: string
-      valueType: long
+    forEach: remember
 `)
-	if err == nil || !strings.HasSuffix(err.Error(), `:16:9: operation "groupByKey" is not supported yet`) {
+	if err == nil || !strings.HasSuffix(err.Error(), `:14:5: versioned key/value store "history" is not supported yet`) {
 		t.Fatalf("got %v", err)
 	}
 }
