@@ -339,3 +339,15 @@ pipelines:
 		t.Errorf("toTopicNameExtractor = %+v", tne)
 	}
 }
+
+func TestPythonErrorPositionAfterBlankLines(t *testing.T) {
+	src := []byte("functions:\n  f:\n    type: forEach\n    code: |\n\n      x = 1\n      y = (\n")
+	_, err := definition.Parse("blank.yaml", src, definition.Options{Code: pythonChecker()})
+	ds, ok := err.(definition.Diagnostics)
+	if !ok || len(ds) != 1 {
+		t.Fatalf("got %v", err)
+	}
+	if ds[0].Pos.Line != 7 || ds[0].Pos.Col != 11 {
+		t.Errorf("error at %v, want line 7 col 11: %s", ds[0].Pos, ds[0].Msg)
+	}
+}

@@ -175,10 +175,12 @@ func isNull(n *yaml.Node) bool {
 func (p *parser) codePos(n *yaml.Node) Pos {
 	pos := p.pos(n)
 	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		// The text starts on the line after the indicator (leading blank
+		// lines are part of it); the first non-blank line gives the
+		// indentation.
 		line := n.Line + 1
 		pos.Line = line
 		pos.Col = 1
-		// The first non-blank line after the indicator gives the indentation.
 		for l := line; l <= len(p.lines); l++ {
 			text := p.lines[l-1]
 			if strings.TrimSpace(text) == "" {
