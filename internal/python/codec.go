@@ -211,17 +211,19 @@ func (e *encoder) value(v any) error {
 	return nil
 }
 
-// structValue writes a struct as a dict. Schema-backed structs also carry
-// "@type" and "@schema", as upstream gives them to Python; both are dropped
-// again when a dict comes back.
+// structValue writes a struct as a dict. A schema-backed struct passed as a
+// whole argument also carries "@type" and "@schema", as upstream gives them
+// to Python; both are dropped again when a dict comes back.
 func (e *encoder) structValue(s *types.Struct) error {
 	if s == nil {
 		e.tag(tagNone)
 		return nil
 	}
 	e.tag(tagMap)
+	// As upstream, only a top-level struct (a whole argument) gets markers.
+	markers := s.Schema != nil && e.depth == 1
 	n := s.Len()
-	if s.Schema != nil {
+	if markers {
 		n += 2
 	}
 	e.u32(n)
@@ -234,7 +236,7 @@ func (e *encoder) structValue(s *types.Struct) error {
 	if err != nil {
 		return err
 	}
-	if s.Schema != nil {
+	if markers {
 		if meta := host().schemaMeta; meta != nil {
 			if typeName, schema, ok := meta(s.Schema); ok {
 				e.key("@type")

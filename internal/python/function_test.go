@@ -280,6 +280,14 @@ func TestValueMapping(t *testing.T) {
 	if got := show(call(t, markers, nil, "k", sensor)); got != `("S", {type: "struct", name: "io.ksml.Sensor"})` {
 		t.Errorf("SchemaMeta markers: %s", got)
 	}
+	// Nested schema-backed structs carry no markers.
+	if got := show(call(t, keys, nil, "k", structOf("inner", sensor))); got != `["inner"]` {
+		t.Errorf("outer keys: %s", got)
+	}
+	innerKeys := define(t, m, FunctionSpec{Name: "innerKeys", Type: "valueTransformer", Expression: src("sorted(value['inner'].keys())", 1)})
+	if got := show(call(t, innerKeys, nil, "k", structOf("inner", sensor))); got != `["name", "value"]` {
+		t.Errorf("nested markers: %s", got)
+	}
 	// Nested tuples and sets come back as tuples and lists.
 	nested := define(t, m, FunctionSpec{Name: "nested", Type: "valueTransformer", Expression: src("{'t': (1, (2, 'x')), 's': sorted({3, 1}), 'b': bytearray(b'ab')}", 1)})
 	if got := show(call(t, nested, nil, "k", nil)); got != `{t: (1, (2, "x")), s: [1, 3], b: b"ab"}` {
