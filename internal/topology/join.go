@@ -307,18 +307,23 @@ type ssJoin struct {
 type ssJoinProc struct {
 	*ssJoin
 	left  bool
+	mine  *windowState
 	other *windowState
 	outer streams.KeyValueStore
 }
 
 func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
-	if p.left {
-		p.other, err = openWindow(ctx, p.otherStore, p.otherKS, p.otherVS)
-	} else {
-		p.other, err = openWindow(ctx, p.thisStore, p.thisKS, p.thisVS)
-	}
+	this, err := openWindow(ctx, p.thisStore, p.thisKS, p.thisVS)
 	if err != nil {
 		return err
+	}
+	that, err := openWindow(ctx, p.otherStore, p.otherKS, p.otherVS)
+	if err != nil {
+		return err
+	}
+	p.mine, p.other = this, that
+	if !p.left {
+		p.mine, p.other = that, this
 	}
 	if p.outerStore != "" {
 		s, err := ctx.Store(p.outerStore)
@@ -421,17 +426,16 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 		}
 		return ctx.Forward(r.WithValue(v))
 	}
-	mine := p.thisVS
-	if !p.left {
-		mine = p.otherVS
-	}
-	vb, err := mine.Serialize("", r.Value)
+	// Unmatched records are kept in the serdes of their own side.
+	mkb, err := p.mine.keyBytes(key)
 	if err != nil {
 		return err
 	}
-	// The record's own key bytes are those of the other side's serde;
-	// both sides of a join share the key type.
-	return p.outer.Put(outerKey(ts, p.left, kb), vb)
+	vb, err := p.mine.encode(r.Value)
+	if err != nil {
+		return err
+	}
+	return p.outer.Put(outerKey(ts, p.left, mkb), vb)
 }
 
 // emitUnmatched emits held-back unmatched records whose join window has
@@ -459,15 +463,15 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int
 	for _, e := range due {
 		ts := int64(binary.BigEndian.Uint64(e.k))
 		left := e.k[8] == 1
-		ks, vs := p.thisKS, p.thisVS
-		if !left {
-			ks, vs = p.otherKS, p.otherVS
+		side := p.mine
+		if left != p.left {
+			side = p.other
 		}
-		key, err := ks.Deserialize("", e.k[9:])
+		key, err := side.ks.Deserialize(side.name, e.k[9:])
 		if err != nil {
 			return err
 		}
-		val, err := vs.Deserialize("", e.v)
+		val, err := side.decode(e.v)
 		if err != nil {
 			return err
 		}
