@@ -46,7 +46,7 @@ func TestReferenceTopologies(t *testing.T) {
 }
 
 // Every upstream pipeline definition either builds or fails with a
-// positioned error; stateful operations report "not supported yet".
+// positioned error (what is not implemented says "not supported yet").
 func TestCorpusDefinitionsBuildOrFailClearly(t *testing.T) {
 	dir := filepath.Join(corpus, "ksml/src/test/resources/pipelines")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
