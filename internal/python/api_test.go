@@ -66,6 +66,8 @@ func TestMetrics(t *testing.T) {
 		"metrics.timer('lat', {'b': 1, 'a': 'x'}).updateMillis(3)",
 		"metrics.timer('lat', {'b': 1, 'a': 'x'}).updateSeconds(1)",
 		"metrics.timer('lat', {'b': 1, 'a': 'x'}).updateNanos(5)",
+		"metrics.meter('rate').close()",
+		"loggerBridge.getLogger('custom').info('via bridge')",
 	}, "\n"), 1)})
 	call(t, f, nil, "k", "red")
 	call(t, f, nil, "k", "red")
@@ -74,6 +76,9 @@ func TestMetrics(t *testing.T) {
 		"counter records color=red": 4,
 		"meter rate ":               2,
 		"timer lat a=x,b=1":         2 * (3e6 + 1e9 + 5),
+	}
+	if got := env.logs.take(); len(got) != 2 || got[0].Logger != "custom" || got[0].Msg != "via bridge" {
+		t.Errorf("loggerBridge: %v", got)
 	}
 	for k, want := range checks {
 		if got := env.metrics.get(k); got != want {

@@ -222,26 +222,40 @@ def get_logger(name):
     return lg
 
 
+class LoggerBridge:
+    """The `loggerBridge` global of upstream's generated code."""
+    __slots__ = ()
+
+    def getLogger(self, name):
+        return get_logger(str(name))
+
+
+logger_bridge = LoggerBridge()
+
+
 # ---------------------------------------------------------------- metrics
 
 COUNTER, METER, TIMER = 0, 1, 2
 
 
-class Counter:
+class _Metric:
     __slots__ = ("_id",)
     def __init__(self, mid): self._id = mid
+    def close(self): pass
+
+
+class Counter(_Metric):
+    __slots__ = ()
     def increment(self, n=1): _host.metric_update(self._id, float(n))
 
 
-class Meter:
-    __slots__ = ("_id",)
-    def __init__(self, mid): self._id = mid
+class Meter(_Metric):
+    __slots__ = ()
     def mark(self, n=1): _host.metric_update(self._id, float(n))
 
 
-class Timer:
-    __slots__ = ("_id",)
-    def __init__(self, mid): self._id = mid
+class Timer(_Metric):
+    __slots__ = ()
     def updateSeconds(self, v): _host.metric_update(self._id, float(v) * 1e9)
     def updateMillis(self, v): _host.metric_update(self._id, float(v) * 1e6)
     def updateNanos(self, v): _host.metric_update(self._id, float(v))
@@ -428,6 +442,7 @@ def new_module(namespace, properties):
         "properties": _types.MappingProxyType(dict(properties or {})),
         "metrics": metrics,
         "log": get_logger(namespace + ".function"),
+        "loggerBridge": logger_bridge,
         "stores": {},
         "__ksml_logger__": get_logger,
     }
