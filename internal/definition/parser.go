@@ -1,6 +1,7 @@
 package definition
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -178,7 +179,11 @@ func (p *parser) resolveAllFunctionStores() {
 			r := &f.Stores[i]
 			r.Def = named[r.Name]
 			if r.Def == nil {
-				p.d.add(r.Pos, "function %q uses unknown state store %q%s", f.Name, r.Name, didYouMean(r.Name, keys(named)))
+				hint := didYouMean(r.Name, keys(named))
+				if t := p.def.topicIndex[r.Name]; t != nil && t.Store != nil && t.Store.Def != nil {
+					hint = fmt.Sprintf("; %s %q keeps its records in store %q", t.Kind, t.Name, t.Store.Def.Name)
+				}
+				p.d.add(r.Pos, "function %q uses unknown state store %q%s", f.Name, r.Name, hint)
 			}
 		}
 	}
