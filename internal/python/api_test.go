@@ -611,3 +611,27 @@ func TestMismatchedPythonEnvironmentIgnored(t *testing.T) {
 		t.Fatalf("child: %v\n%s", err, out)
 	}
 }
+
+// TestUpstreamKsmlModule imports upstream's ksml.py (type hints for IDEs,
+// which does `import java` at runtime) from a module directory.
+func TestUpstreamKsmlModule(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(corpusDir, "ksml/src/test/resources/ksml.py"))
+	if err != nil {
+		t.Skipf("upstream ksml.py not available: %v", err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ksml.py"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := setup(t, Options{ModulePaths: []string{dir}})
+	m := env.module(t, "ksmlpy")
+	define(t, m, FunctionSpec{Name: "imports", GlobalCode: src("from ksml import PythonLogger, KeyValueStore, MetricsBridge\n", 1)})
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Expression: src("(isinstance(log, PythonLogger), isinstance(metrics, MetricsBridge))", 3)})
+	if got := show(call(t, f, nil, "k", nil)); got != "(true, true)" {
+		t.Errorf("ksml.py types: %s", got)
+	}
+	g := define(t, m, FunctionSpec{Name: "g", Type: "valueTransformer", Code: src("import java\nreturn java.type('java.lang.ProcessBuilder')", 5)})
+	if _, err := g.Call(nil, "k", nil); err == nil || !strings.Contains(err.Error(), "TypeError: Java type java.lang.ProcessBuilder is not available") {
+		t.Errorf("other java types: %v", err)
+	}
+}

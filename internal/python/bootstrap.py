@@ -379,6 +379,35 @@ class StateStore:
         return "<ksml state store %s>" % self._n
 
 
+# ---------------------------------------------------------------- java shim
+
+# Upstream's ksml.py (IDE type hints) does `import java` and java.type(...)
+# at runtime under GraalPy. This module answers those lookups with the
+# classes that play the same roles here; any other Java type is refused.
+_java_types = {
+    "io.axual.ksml.proxy.log.LoggerBridge$PythonLogger": Logger,
+    "io.axual.ksml.proxy.metric.MetricsBridge": Metrics,
+    "io.axual.ksml.proxy.store.KeyValueStoreProxy": StateStore,
+    "io.axual.ksml.proxy.store.SessionStoreProxy": StateStore,
+    "io.axual.ksml.proxy.store.WindowStoreProxy": StateStore,
+    "io.axual.ksml.proxy.store.TimestampedKeyValueStoreProxy": StateStore,
+    "io.axual.ksml.proxy.store.TimestampedWindowStoreProxy": StateStore,
+    "io.axual.ksml.proxy.store.VersionedKeyValueStoreProxy": StateStore,
+}
+
+
+def _java_type(name):
+    t = _java_types.get(name)
+    if t is None:
+        raise TypeError("Java type %s is not available: ksml runs functions on CPython" % name)
+    return t
+
+
+_java = _types.ModuleType("java", "Stand-in for GraalPy's java module (only the KSML proxy types).")
+_java.type = _java_type
+sys.modules.setdefault("java", _java)
+
+
 # ---------------------------------------------------------------- modules
 
 _host_environ, _host_environb = os.environ, os.environb
