@@ -351,3 +351,12 @@ func TestPythonErrorPositionAfterBlankLines(t *testing.T) {
 		t.Errorf("error at %v, want line 7 col 11: %s", ds[0].Pos, ds[0].Msg)
 	}
 }
+
+func TestConvertKeyValueNeedsTuple(t *testing.T) {
+	src := []byte("streams:\n  s: {topic: s, keyType: string, valueType: json}\npipelines:\n  p:\n    from: s\n    via:\n      - type: convertKeyValue\n        into: json\n    to: s\n")
+	_, err := definition.Parse("ckv.yaml", src, definition.Options{})
+	want := "ckv.yaml:8:15: into of convertKeyValue must be a (key, value) tuple type such as (string, json), not \"json\""
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}

@@ -217,6 +217,9 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 	case OpConvertKeyValue:
 		op.Into = o.typ("into")
 		p.need(op, cur, FlowStream)
+		if dt := parsed(op.Into); dt != nil && (isNotation(dt) || !fitsShape(dt, shapeKeyValue)) {
+			p.d.add(op.Into.Pos, "into of convertKeyValue must be a (key, value) tuple type such as (string, json), not %q", op.Into.Text)
+		}
 		next.Key, next.Value = splitTuple(op.Into)
 	case OpGroupBy:
 		op.Mapper = fn("mapper")

@@ -184,3 +184,8 @@ func (p *parser) checkStoreKey(ref *StoreRef, key TypeRef) {
 	}
 	p.d.add(ref.Pos, "state store %q has key type %q, which cannot hold the stream's key type %q", ref.Def.Name, ref.Def.KeyType.Text, key.Text)
 }
+
+func isNotation(dt types.DataType) bool {
+	_, ok := dt.(types.NotationType)
+	return ok
+}
