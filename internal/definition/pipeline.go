@@ -121,8 +121,8 @@ func (p *parser) parseVia(o *obj, path string, cur Flow) ([]*Operation, Flow) {
 		op, next := p.parseOperation(c, path+"_via_step"+strconv.Itoa(i+1), cur, nil)
 		if op != nil {
 			ops = append(ops, op)
-			cur = next
 		}
+		cur = next // unknown after a step that could not be read
 	}
 	return ops, cur
 }

@@ -199,8 +199,8 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 				op, next := p.parseOperation(c, step, cur, rename)
 				if op != nil {
 					pl.Via = append(pl.Via, op)
-					cur = next
 				}
+				cur = next
 			}
 		}
 	}
