@@ -150,7 +150,12 @@ func (f *pyFunction) context(pc *streams.ProcessorContext) (*python.CallContext,
 		}
 		b, ok := f.builders[name]
 		if !ok {
-			return nil, fmt.Errorf("store %q has no key/value builder", name)
+			ps, err := windowedPythonStore(f.builders, name, st)
+			if err != nil {
+				return nil, err
+			}
+			cc.Stores[name] = ps
+			continue
 		}
 		if b.Timestamped {
 			ts, err := b.TypedTimestamped(st)
