@@ -227,3 +227,61 @@ func TestSessionMergeWithGraceAndLateRecords(t *testing.T) {
 		win("k", 0, 0)+"=1", win("k", 20000, 20000)+"=2", win("k", 10000, 10000)+"=4",
 		win("k", 10000, 10000)+"=null", win("k", 20000, 20000)+"=null", win("k", 10000, 20000)+"=14")
 }
+
+func TestPythonWindowAndSessionStores(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: long
+  out:
+    topic: out
+    keyType: string
+    valueType: string
+stores:
+  ws:
+    type: window
+    keyType: string
+    valueType: long
+    windowSize: 10s
+    retention: 1h
+  ss:
+    type: session
+    keyType: string
+    valueType: long
+    retention: 1h
+functions:
+  probe:
+    type: valueTransformer
+    stores: [ws, ss]
+    code: |
+      ws.put(key, value, value * 1000)
+      ss.put({"key": key, "start": value * 1000, "end": value * 1000 + 500}, value)
+      out = []
+      for e in ws.fetch(key, 0, 100000):
+        out.append(str(e["key"]) + ":" + str(e["value"]))
+      out.append("one=" + str(ws.fetch(key, 2000)))
+      for e in ws.fetchAll(0, 100000):
+        out.append(e["key"]["key"] + "@" + str(e["key"]["start"]) + "-" + str(e["key"]["end"]))
+      for e in ss.findSessions(key, 1500, 100000):
+        out.append("s" + str(e["key"]["start"]) + "-" + str(e["key"]["end"]) + "=" + str(e["value"]))
+      out.append("fs=" + str(ss.fetchSession(key, 1000, 1500)))
+    expression: '" ".join(out)'
+    resultType: string
+pipelines:
+  main:
+    from: in
+    via:
+      - type: mapValues
+        mapper: probe
+    to: out
+`)
+	h.mustPipe("in", "string", "long", "a", int64(1), 1)
+	h.mustPipe("in", "string", "long", "b", int64(2), 2)
+	h.mustPipe("in", "string", "long", "a", int64(3), 3)
+	expect(t, "probe", h.out("out", "string", "string"),
+		"a=1000:1 one=None a@1000-11000 s1000-1500=1 fs=1",
+		"b=2000:2 one=2 a@1000-11000 b@2000-12000 s2000-2500=2 fs=None",
+		"a=1000:1 3000:3 one=None a@1000-11000 a@3000-13000 b@2000-12000 s1000-1500=1 s3000-3500=3 fs=1")
+}

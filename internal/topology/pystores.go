@@ -1,0 +1,270 @@
+package topology
+
+import (
+	"fmt"
+
+	"ksml/internal/python"
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/types"
+)
+
+// Python access to window and session stores, with upstream's API:
+// put/fetch/fetchAll/all (and their backward variants) on window stores,
+// fetch/findSessions/fetchSession/put/remove on session stores. Iterators
+// are materialized lists, so user code may write to the store while it
+// iterates.
+
+// windowedPythonStore returns the Python view of a window or session store
+// registered next to the key/value builders.
+func windowedPythonStore(kv map[string]*store.KeyValueBuilder, name string, st streams.StateStore) (python.Store, error) {
+	switch b := WindowedStores(kv)[name].(type) {
+	case *store.WindowBuilder:
+		ws, ok := st.(streams.WindowStore)
+		if !ok {
+			return nil, fmt.Errorf("store %q is not a window store", name)
+		}
+		return &pyWindow{windowState: windowState{name: name, st: ws, ks: b.KeySerde, vs: b.ValueSerde}, size: b.WindowSize}, nil
+	case *store.SessionBuilder:
+		ss, ok := st.(streams.SessionStore)
+		if !ok {
+			return nil, fmt.Errorf("store %q is not a session store", name)
+		}
+		return &pySession{name: name, st: ss, ks: b.KeySerde, vs: b.ValueSerde}, nil
+	}
+	return nil, fmt.Errorf("store %q has no builder", name)
+}
+
+type pyWindow struct {
+	windowState
+	size int64
+}
+
+var _ python.WindowStore = (*pyWindow)(nil)
+
+func (s *pyWindow) Name() string     { return s.name }
+func (s *pyWindow) Persistent() bool { return s.st.Persistent() }
+func (s *pyWindow) IsOpen() bool     { return true }
+func (s *pyWindow) Flush() error     { return s.st.Flush() }
+
+func (s *pyWindow) Put(key, value any, windowStart int64) error {
+	if key == nil {
+		return fmt.Errorf("store %q: key must not be null", s.name)
+	}
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return err
+	}
+	vb, err := s.encode(value)
+	if err != nil {
+		return err
+	}
+	return s.st.Put(kb, windowStart, vb)
+}
+
+func (s *pyWindow) Fetch(key any, t int64) (any, error) {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := s.st.Fetch(kb, t)
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(vb)
+}
+
+func (s *pyWindow) collect(keyFrom, keyTo []byte, from, to int64, backward, byTime bool) (python.Iterator, error) {
+	var out []python.KeyValue
+	var ferr error
+	err := s.st.FetchRange(keyFrom, keyTo, from, to, backward, func(kb []byte, start int64, vb []byte) bool {
+		v, err := s.decode(vb)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		if byTime {
+			out = append(out, python.KeyValue{Key: start, Value: v})
+			return true
+		}
+		k, err := s.ks.Deserialize(s.name, kb)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		out = append(out, python.KeyValue{Key: types.Windowed{Key: k, Start: start, End: start + s.size}, Value: v})
+		return true
+	})
+	if err = firstErr(err, ferr); err != nil {
+		return nil, err
+	}
+	return &listIterator{items: out}, nil
+}
+
+func (s *pyWindow) optKey(k any) ([]byte, error) {
+	if k == nil {
+		return nil, nil
+	}
+	return s.keyBytes(k)
+}
+
+func (s *pyWindow) FetchRange(key any, from, to int64, backward bool) (python.Iterator, error) {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.collect(kb, kb, from, to, backward, true)
+}
+
+func (s *pyWindow) FetchKeyRange(keyFrom, keyTo any, from, to int64, backward bool) (python.Iterator, error) {
+	kf, err := s.optKey(keyFrom)
+	if err != nil {
+		return nil, err
+	}
+	kt, err := s.optKey(keyTo)
+	if err != nil {
+		return nil, err
+	}
+	return s.collect(kf, kt, from, to, backward, false)
+}
+
+func (s *pyWindow) FetchAll(from, to int64, backward bool) (python.Iterator, error) {
+	return s.collect(nil, nil, from, to, backward, false)
+}
+
+func (s *pyWindow) All(backward bool) (python.Iterator, error) {
+	return s.collect(nil, nil, minTime, maxTime, backward, false)
+}
+
+const (
+	minTime = -1 << 63
+	maxTime = 1<<63 - 1
+)
+
+type pySession struct {
+	name   string
+	st     streams.SessionStore
+	ks, vs streams.Serde
+}
+
+var _ python.SessionStore = (*pySession)(nil)
+
+func (s *pySession) Name() string     { return s.name }
+func (s *pySession) Persistent() bool { return s.st.Persistent() }
+func (s *pySession) IsOpen() bool     { return true }
+func (s *pySession) Flush() error     { return s.st.Flush() }
+
+func (s *pySession) keyBytes(k any) ([]byte, error) {
+	if k == nil {
+		return nil, fmt.Errorf("store %q: key must not be null", s.name)
+	}
+	return s.ks.Serialize(s.name, k)
+}
+
+func (s *pySession) find(keyFrom, keyTo []byte, earliestEnd, latestStart int64, backward bool) (python.Iterator, error) {
+	var out []python.KeyValue
+	var ferr error
+	err := s.st.FindSessions(keyFrom, keyTo, earliestEnd, latestStart, backward, func(kb []byte, start, end int64, vb []byte) bool {
+		k, err := s.ks.Deserialize(s.name, kb)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		var v any
+		if vb != nil {
+			if v, err = s.vs.Deserialize(s.name, vb); err != nil {
+				ferr = err
+				return false
+			}
+		}
+		out = append(out, python.KeyValue{Key: types.Windowed{Key: k, Start: start, End: end}, Value: v})
+		return true
+	})
+	if err = firstErr(err, ferr); err != nil {
+		return nil, err
+	}
+	return &listIterator{items: out}, nil
+}
+
+func (s *pySession) Fetch(key any, backward bool) (python.Iterator, error) {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.find(kb, kb, minTime, maxTime, backward)
+}
+
+func (s *pySession) FetchKeyRange(keyFrom, keyTo any, backward bool) (python.Iterator, error) {
+	var kf, kt []byte
+	var err error
+	if keyFrom != nil {
+		if kf, err = s.keyBytes(keyFrom); err != nil {
+			return nil, err
+		}
+	}
+	if keyTo != nil {
+		if kt, err = s.keyBytes(keyTo); err != nil {
+			return nil, err
+		}
+	}
+	return s.find(kf, kt, minTime, maxTime, backward)
+}
+
+func (s *pySession) FindSessions(key any, earliestSessionEnd, latestSessionStart int64, backward bool) (python.Iterator, error) {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return nil, err
+	}
+	return s.find(kb, kb, earliestSessionEnd, latestSessionStart, backward)
+}
+
+func (s *pySession) FetchSession(key any, start, end int64) (any, error) {
+	kb, err := s.keyBytes(key)
+	if err != nil {
+		return nil, err
+	}
+	vb, err := s.st.FetchSession(kb, start, end)
+	if err != nil || vb == nil {
+		return nil, err
+	}
+	return s.vs.Deserialize(s.name, vb)
+}
+
+func (s *pySession) Put(session types.Windowed, value any) error {
+	kb, err := s.keyBytes(session.Key)
+	if err != nil {
+		return err
+	}
+	if value == nil {
+		return s.st.Remove(kb, session.Start, session.End)
+	}
+	vb, err := s.vs.Serialize(s.name, value)
+	if err != nil {
+		return err
+	}
+	return s.st.Put(kb, session.Start, session.End, vb)
+}
+
+func (s *pySession) Remove(session types.Windowed) error {
+	kb, err := s.keyBytes(session.Key)
+	if err != nil {
+		return err
+	}
+	return s.st.Remove(kb, session.Start, session.End)
+}
+
+type listIterator struct {
+	items []python.KeyValue
+	i     int
+}
+
+func (it *listIterator) Next() (python.KeyValue, bool) {
+	if it.i >= len(it.items) {
+		return python.KeyValue{}, false
+	}
+	kv := it.items[it.i]
+	it.i++
+	return kv, true
+}
+
+func (it *listIterator) Close() error { return nil }
