@@ -635,3 +635,18 @@ func TestUpstreamKsmlModule(t *testing.T) {
 		t.Errorf("other java types: %v", err)
 	}
 }
+
+// panicStore panics on every operation.
+type panicStore struct{ memKV }
+
+func (p *panicStore) Get(any) (any, error) { panic("store exploded") }
+
+func TestHostPanicsBecomePythonErrors(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "panics")
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Stores: []string{"s"}, Code: src("try:\n  s.get(key)\nexcept RuntimeError as e:\n  return str(e)\n", 1)})
+	got := call(t, f, &CallContext{Stores: map[string]Store{"s": &panicStore{*newMemKV("s")}}}, "k", nil)
+	if got != "state store operation failed: store exploded" {
+		t.Errorf("got %v", got)
+	}
+}

@@ -130,6 +130,7 @@ func ksmlHostLogEnabled(id C.int64_t, level C.int) C.int {
 
 //export ksmlHostLog
 func ksmlHostLog(id C.int64_t, level C.int, msg *C.char, n C.size_t) {
+	defer func() { _ = recover() }() // a failing log handler must not end the process
 	host().logger.Log(context.Background(), pyLevel(level), C.GoStringN(msg, C.int(n)), slog.String("logger", loggerName(id)))
 }
 
@@ -142,21 +143,32 @@ var (
 
 //export ksmlHostMetric
 func ksmlHostMetric(kind C.int, name *C.char, n C.size_t, tags *C.char, tn C.size_t) C.int64_t {
-	var ins Instrument
-	if sink := host().metrics; sink != nil {
-		tagMap := map[string]string{}
-		if tn > 0 {
-			for _, kv := range strings.Split(C.GoStringN(tags, C.int(tn)), "\x00") {
-				k, v, _ := strings.Cut(kv, "=")
-				tagMap[k] = v
-			}
+	tagMap := map[string]string{}
+	if tn > 0 {
+		for _, kv := range strings.Split(C.GoStringN(tags, C.int(tn)), "\x00") {
+			k, v, _ := strings.Cut(kv, "=")
+			tagMap[k] = v
 		}
-		ins = sink.UserMetric(MetricKind(kind), C.GoStringN(name, C.int(n)), tagMap)
 	}
+	ins := newInstrument(MetricKind(kind), C.GoStringN(name, C.int(n)), tagMap)
 	metricMu.Lock()
 	defer metricMu.Unlock()
 	metricIns = append(metricIns, ins)
 	return C.int64_t(len(metricIns) - 1)
+}
+
+// newInstrument asks the sink for an instrument; a sink that panics yields
+// none (the metric is dropped) rather than ending the process.
+func newInstrument(kind MetricKind, name string, tags map[string]string) (ins Instrument) {
+	defer func() {
+		if recover() != nil {
+			ins = nil
+		}
+	}()
+	if sink := host().metrics; sink != nil {
+		ins = sink.UserMetric(kind, name, tags)
+	}
+	return ins
 }
 
 //export ksmlHostMetricUpdate
@@ -168,6 +180,7 @@ func ksmlHostMetricUpdate(id C.int64_t, v C.double) {
 	}
 	metricMu.RUnlock()
 	if ins != nil {
+		defer func() { _ = recover() }() // a failing sink must not end the process
 		ins.Record(float64(v))
 	}
 }

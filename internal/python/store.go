@@ -134,7 +134,16 @@ const (
 var errUnknownStore = errors.New("unknown store")
 
 //export ksmlHostStore
-func ksmlHostStore(ctx C.uintptr_t, name *C.char, n C.size_t, op C.int, args *C.char, alen C.size_t, nargs C.int, out *C.ksml_buf) C.int {
+func ksmlHostStore(ctx C.uintptr_t, name *C.char, n C.size_t, op C.int, args *C.char, alen C.size_t, nargs C.int, out *C.ksml_buf) (rc C.int) {
+	// A panic must not unwind through C frames (that ends the process);
+	// it becomes a Python RuntimeError instead.
+	defer func() {
+		if r := recover(); r != nil {
+			out.len = 0
+			putBuf(out, []byte(fmt.Sprintf("state store operation failed: %v", r)))
+			rc = 1
+		}
+	}()
 	cc, _ := cgo.Handle(ctx).Value().(*CallContext)
 	storeName := C.GoStringN(name, C.int(n))
 	var in []byte
