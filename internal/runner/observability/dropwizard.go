@@ -245,10 +245,17 @@ type snapshot struct {
 	quantiles []float64 // cumulative weight before each value
 }
 
-func (r *reservoir) snapshot(now time.Time) snapshot {
+// samplesAt returns a copy of the samples for a snapshot taken at now.
+func (r *reservoir) samplesAt(now time.Time) []sample {
 	r.rescaleIfDue(now)
-	ss := slices.Clone(r.samples)
-	slices.SortStableFunc(ss, func(a, b sample) int {
+	return slices.Clone(r.samples)
+}
+
+// makeSnapshot sorts ss (owned by the caller) by value. Samples with equal
+// values may come in any order: they select the same value and add up to
+// the same mean.
+func makeSnapshot(ss []sample) snapshot {
+	slices.SortFunc(ss, func(a, b sample) int {
 		switch {
 		case a.value < b.value:
 			return -1
@@ -364,9 +371,12 @@ type timerValues struct {
 func (t *Timer) values() timerValues {
 	now := t.clock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	v := timerValues{meterValues: meterValues{count: t.m.count}}
 	v.mean, v.m1, v.m5, v.m15 = t.m.rates(now)
-	v.snap = t.r.snapshot(now)
+	ss := t.r.samplesAt(now)
+	t.mu.Unlock()
+	// Sorting happens outside the lock so a scrape does not stall the
+	// functions being timed.
+	v.snap = makeSnapshot(ss)
 	return v
 }

@@ -119,3 +119,87 @@ func ResolveMetrics(prom config.Prometheus, defs []*definition.MetricsConfig) (M
 	}
 	return ep, errors.Join(errs...)
 }
+
+// Servers are the observability servers of one `ksml run`.
+type Servers struct {
+	// Registry receives the runtime's metrics; nil when metrics are off
+	// (a nil Registry accepts every call and records nothing).
+	Registry *Registry
+	// App is the health and state handler; nil when the application
+	// server is off. The runner calls App.SetStates and App.SetStores once
+	// it has them.
+	App *AppServer
+
+	metrics, app *Server
+}
+
+// StartOptions configures Start.
+type StartOptions struct {
+	// Metrics is the resolved metrics configuration (ResolveMetrics).
+	Metrics MetricsEndpoint
+	// AppServer is ksml.applicationServer.
+	AppServer config.ApplicationServer
+	// AppID is the application.id (ksml_app's app_id).
+	AppID string
+	// Logger receives server errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// Start starts the servers the configuration enables: the metrics
+// endpoint (with Go runtime and process metrics) and the application
+// server. Either failing to bind is an error, and nothing is left running.
+func Start(opts StartOptions) (*Servers, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Servers{}
+	if opts.Metrics.Enabled {
+		s.Registry = New(Options{Tags: opts.Metrics.Tags, AppID: opts.AppID, RuntimeMetrics: true})
+		srv, err := Serve(opts.Metrics.Addr, s.Registry.Handler(), logger)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus endpoint: %w", err)
+		}
+		s.metrics = srv
+		logger.Info("Prometheus metrics endpoint started", "addr", srv.Addr())
+	}
+	if opts.AppServer.Enabled {
+		s.App = NewAppServer(logger)
+		srv, err := Serve(opts.AppServer.Addr(), s.App, logger)
+		if err != nil {
+			_ = s.Shutdown(context.Background())
+			return nil, fmt.Errorf("application server: %w", err)
+		}
+		s.app = srv
+		logger.Info("Application server started", "addr", srv.Addr())
+	}
+	return s, nil
+}
+
+// MetricsAddr returns the metrics endpoint's address, "" when off.
+func (s *Servers) MetricsAddr() string {
+	if s.metrics == nil {
+		return ""
+	}
+	return s.metrics.Addr()
+}
+
+// AppAddr returns the application server's address, "" when off.
+func (s *Servers) AppAddr() string {
+	if s.app == nil {
+		return ""
+	}
+	return s.app.Addr()
+}
+
+// Shutdown stops both servers, waiting for running requests until ctx
+// ends.
+func (s *Servers) Shutdown(ctx context.Context) error {
+	var errs []error
+	for _, srv := range []*Server{s.app, s.metrics} {
+		if srv != nil {
+			errs = append(errs, srv.Shutdown(ctx))
+		}
+	}
+	return errors.Join(errs...)
+}
