@@ -240,6 +240,7 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 			{name: "predicates", kind: fList, elem: seedPredicateSpec, required: true},
 		}}, "branch operation")
 		consumed := map[string]bool{}
+		predLines := map[string]int{}
 		if bo != nil {
 			if pn := bo.node("predicates"); pn != nil && pn.Kind == yaml.SequenceNode {
 				for i, c := range pn.Content {
@@ -249,6 +250,11 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 						continue
 					}
 					pname := pr.str("name")
+					if line, dup := predLines[pname]; dup {
+						p.d.add(pr.keyPos("name"), "branch predicate name %q is already used at line %d; each output receives one predicate", pname, line)
+					} else {
+						predLines[pname] = pr.keyPos("name").Line
+					}
 					b := &Branch{Pos: p.pos(pr.n)}
 					b.If = p.functionRef(pr, "predicate", FuncPredicate, bpath)
 					var target *output
