@@ -74,9 +74,7 @@ func NewTask(topo *Topology, sub *SubTopology, partition int32, collector Record
 			return nil, fmt.Errorf("creating store %q: %w", name, err)
 		}
 		if b.Logging() {
-			if kv, ok := st.(KeyValueStore); ok {
-				st = &loggedKeyValueStore{KeyValueStore: kv, task: t, topic: ChangelogTopic(topo.ApplicationID, name)}
-			}
+			st = t.logged(st, ChangelogTopic(topo.ApplicationID, name))
 		}
 		t.stores[name] = st
 		t.storeList = append(t.storeList, st)
