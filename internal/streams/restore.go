@@ -35,6 +35,9 @@ func (t *Task) Restore(store string, key, value []byte) error {
 	if l, ok := st.(*loggedKeyValueStore); ok {
 		st = l.KeyValueStore
 	}
+	if handled, err := restoreWindowed(st, key, value); handled {
+		return err
+	}
 	kv, ok := st.(KeyValueStore)
 	if !ok {
 		return fmt.Errorf("store %q cannot be restored from a changelog yet", store)
