@@ -650,3 +650,42 @@ func TestHostPanicsBecomePythonErrors(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// TestTimeoutHitsOnlyTheSlowCall runs a spinning call beside quick calls on
+// other goroutines: only the spinning call is interrupted.
+func TestTimeoutHitsOnlyTheSlowCall(t *testing.T) {
+	env := setup(t, Options{FunctionTimeout: 200 * time.Millisecond})
+	m := env.module(t, "mixed")
+	spin := define(t, m, FunctionSpec{Name: "spin", Type: "valueTransformer", Code: src("while True:\n  pass\n", 1)})
+	quick := define(t, m, FunctionSpec{Name: "quick", Type: "valueTransformer", Expression: src("value + 1", 1)})
+	done := make(chan error, 1)
+	go func() {
+		_, err := spin.Call(nil, "k", nil)
+		done <- err
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deadline := time.Now().Add(400 * time.Millisecond)
+			for time.Now().Before(deadline) {
+				v, err := quick.Call(nil, "k", int64(1))
+				if err != nil || v != int64(2) {
+					errs <- fmt.Errorf("quick call: %v %v", v, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var fe *FunctionError
+	if err := <-done; !errors.As(err, &fe) || !fe.Timeout || fe.Function != "mixed.spin" {
+		t.Errorf("spin: %v", err)
+	}
+}
