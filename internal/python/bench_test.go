@@ -143,3 +143,18 @@ func BenchmarkChainDeferred(b *testing.B) {
 		v.(*Object).Release()
 	}
 }
+
+// BenchmarkCallOverhead is the bridge alone: a generic function without
+// arguments that returns None (cgo crossing, GIL, call, result).
+func BenchmarkCallOverhead(b *testing.B) {
+	env := setup(b, Options{})
+	m := env.module(b, "bench")
+	f := define(b, m, FunctionSpec{Name: "noop", Type: "generic"})
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := f.Call(nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
