@@ -7,8 +7,8 @@
 // tracebacks and errors name the YAML file and line.
 //
 // Values map as upstream KSML maps them: structs and maps become dicts
-// (schema-backed structs also carry "@type" and "@schema", dropped again on
-// the way back), lists lists, tuples tuples, enums str, bytes a list of ints
+// (a schema-backed struct passed as a whole argument also carries "@type"
+// and "@schema", dropped again on the way back), lists lists, tuples tuples, enums str, bytes a list of ints
 // 0..255, null None, windowed keys {start, end, startTime, endTime, key}.
 // Results come back as the data model of internal/types: dict to
 // *types.Struct, list to []any, tuple to types.Tuple, bytes/bytearray to
@@ -22,6 +22,13 @@
 // path builds no intermediate Go maps. Host callbacks (log, metrics, stores)
 // run with the GIL held: the Go code behind them must never wait for a
 // goroutine that itself waits for Python.
+//
+// Failures are *FunctionError values naming the function, the YAML
+// file:line of the failing statement and the Python traceback. No Python
+// exception ends the process (SystemExit is an error like any other, and
+// os._exit is refused); a call that runs past the function timeout is
+// interrupted by a watchdog that raises a BaseException in its thread, so
+// `except Exception` cannot swallow it.
 //
 // The pythonContext guards are enforced with CPython audit hooks. They stop
 // ordinary code from opening files, sockets, processes and threads, but they
