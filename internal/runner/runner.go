@@ -368,7 +368,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		if addr == "" {
 			addr = broker.DefaultListen
 		}
-		b, err := broker.Start(ctx, broker.Options{Listen: addr, DataDir: filepath.Join(r.dirs.StorageDirectory, "broker")})
+		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: filepath.Join(r.dirs.StorageDirectory, "broker")})
 		if err != nil {
 			return fmt.Errorf("starting the embedded broker on %s: %w", addr, err)
 		}

@@ -421,6 +421,7 @@ func (e *Engine) shutdown(runErr error) {
 	e.closeTasks(nil)
 	e.closing = true
 	e.mu.Unlock()
+	e.log.Debug("tasks closed after the final commit; leaving the consumer group")
 	done := make(chan struct{})
 	go func() {
 		e.cl.CloseAllowingRebalance()
@@ -428,6 +429,7 @@ func (e *Engine) shutdown(runErr error) {
 	}()
 	select {
 	case <-done:
+		e.log.Debug("left the consumer group")
 	case <-ctx.Done():
 		e.log.Warn("leaving the consumer group timed out")
 	}
