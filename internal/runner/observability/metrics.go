@@ -51,6 +51,7 @@ type Registry struct {
 	pipelines map[[2]string]*PipelineCounters
 	producers map[[2]string]*ProducerCounters
 	lag       map[lagKey]int64
+	latencies map[[2]string]*Latency // by task ID and node name
 }
 
 // New returns a registry with ksml_app registered. Tag names are sanitized
@@ -64,6 +65,7 @@ func New(opts Options) *Registry {
 		pipelines: map[[2]string]*PipelineCounters{},
 		producers: map[[2]string]*ProducerCounters{},
 		lag:       map[lagKey]int64{},
+		latencies: map[[2]string]*Latency{},
 	}
 	if r.clock == nil {
 		r.clock = time.Now
@@ -271,11 +273,14 @@ func (r *Registry) instrument(kind seriesKind, family string, labels []labelPair
 // Help texts, as upstream describes its series (a meter or timer family
 // shares the text across its suffixes).
 var familyHelp = map[string]string{
-	"ksml_app":                  "Build and version information for the running KSML application; the value is always 1 and the details are exposed as labels",
-	"ksml_execution_time":       "Execution time statistics of a KSML user function per invocation; durations are in milliseconds and rates are per second",
-	"ksml_user_defined_counter": "User-defined counter metric registered from KSML user code",
-	"ksml_user_defined_meter":   "User-defined meter metric registered from KSML user code; rates are in events per second",
-	"ksml_user_defined_timer":   "User-defined timer metric registered from KSML user code; durations are in milliseconds and rates are per second",
+	"ksml_app":                       "Build and version information for the running KSML application; the value is always 1 and the details are exposed as labels",
+	"ksml_execution_time":            "Execution time statistics of a KSML user function per invocation; durations are in milliseconds and rates are per second",
+	"ksml_record_e2e_latency_avg_ms": "Average end-to-end latency of records from the source topic to this KSML processor node, in milliseconds",
+	"ksml_record_e2e_latency_min_ms": "Minimum end-to-end latency of records from the source topic to this KSML processor node, in milliseconds",
+	"ksml_record_e2e_latency_max_ms": "Maximum end-to-end latency of records from the source topic to this KSML processor node, in milliseconds",
+	"ksml_user_defined_counter":      "User-defined counter metric registered from KSML user code",
+	"ksml_user_defined_meter":        "User-defined meter metric registered from KSML user code; rates are in events per second",
+	"ksml_user_defined_timer":        "User-defined timer metric registered from KSML user code; durations are in milliseconds and rates are per second",
 
 	"ksml_pipeline_records_consumed_total": "Records a KSML pipeline read from its input topics",
 	"ksml_pipeline_records_produced_total": "Records a KSML pipeline wrote to its output topics",
@@ -319,8 +324,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range r.lag {
 		lags = append(lags, lagEntry{k, v})
 	}
+	lats := make([]*Latency, 0, len(r.latencies))
+	for _, l := range r.latencies {
+		lats = append(lats, l)
+	}
 	r.mu.Unlock()
 
+	for _, l := range lats {
+		l.emit(ch)
+	}
 	for _, s := range all {
 		emitSeries(ch, s)
 	}
