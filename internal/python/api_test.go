@@ -396,7 +396,7 @@ func TestGuards(t *testing.T) {
 		{"process", "import subprocess\nreturn subprocess.run(['true']).returncode", "allowCreateProcess", func(c *Context) { c.AllowCreateProcess = true }, "0"},
 		{"system", "import os\nreturn os.system('true')", "allowCreateProcess", func(c *Context) { c.AllowCreateProcess = true }, "0"},
 		{"thread", "import threading\nt = threading.Thread(target=lambda: None)\nt.start()\nt.join()\nreturn 'ok'", "allowCreateThread", func(c *Context) { c.AllowCreateThread = true }, `"ok"`},
-		{"native", "import ctypes\nreturn ctypes.c_int(5).value", "allowNativeAccess", func(c *Context) { c.AllowNativeAccess = true }, "5"},
+		{"native", "import ctypes\nreturn ctypes.CDLL(None).abs(-5)", "allowNativeAccess", func(c *Context) { c.AllowNativeAccess = true }, "5"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -430,6 +430,16 @@ func TestGuards(t *testing.T) {
 		f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Code: src("import ksmlhelpers, uuid, decimal, fractions\nreturn ksmlhelpers.triple(value)", 1)})
 		if got := show(call(t, f, nil, "k", int64(3))); got != "9" {
 			t.Errorf("import from module path: %s", got)
+		}
+		// An installed package with a native extension (Debian's PyYAML).
+		y := define(t, m, FunctionSpec{Name: "y", Type: "valueTransformer", Code: src("import ctypes\nimport yaml\nreturn yaml.safe_load(value)", 1)})
+		v, err := y.Call(nil, "k", "a: [1, 2]")
+		var fe *FunctionError
+		if errors.As(err, &fe) && fe.Type == "ModuleNotFoundError" {
+			t.Skip("PyYAML is not installed")
+		}
+		if err != nil || show(v) != "{a: [1, 2]}" {
+			t.Errorf("installed package: %v %v", show(v), err)
 		}
 	})
 	t.Run("environment", func(t *testing.T) {

@@ -738,7 +738,9 @@ static int audit_hook(const char *event, PyObject *args, void *userData) {
 		what = "native access";
 	}
 	if (!need || (flags & need)) return 0;
-	if (need == KSML_ALLOW_FILE && in_import()) return 0;
+	// Imports read module files and may load native code (ctypes) while a
+	// package initializes; that is the package's own doing, not user code.
+	if ((need == KSML_ALLOW_FILE || need == KSML_ALLOW_NATIVE) && in_import()) return 0;
 	PyErr_Format(PyExc_PermissionError,
 	             "%s is not allowed (%s); set ksml.pythonContext.%s: true to allow it", what, event, setting);
 	return -1;
