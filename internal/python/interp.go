@@ -38,8 +38,9 @@ type Options struct {
 	// FunctionTimeout bounds each call; zero means DefaultFunctionTimeout
 	// and NoTimeout disables it.
 	FunctionTimeout time.Duration
-	// Logger receives the `log` calls of Python code; nil discards them.
-	// Each record carries the upstream logger name in the "logger" attribute.
+	// Logger receives the `log` calls of Python code; nil means
+	// slog.Default(). Each record carries the upstream logger name in the
+	// "logger" attribute.
 	Logger *slog.Logger
 	// Metrics receives the `metrics` calls of Python code; nil discards them.
 	Metrics MetricsSink
@@ -79,7 +80,7 @@ func Init(opts Options) (*Interpreter, error) {
 	}
 	logger := opts.Logger
 	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+		logger = slog.Default()
 	}
 	hostState.Store(&hostConfig{logger: logger, metrics: opts.Metrics, schemaMeta: opts.SchemaMeta})
 	setGuards(opts.Context)
