@@ -1,0 +1,367 @@
+package kafkaio_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/broker"
+	"ksml/internal/kafkaclient"
+	"ksml/internal/store"
+	"ksml/internal/streams"
+	"ksml/internal/streams/kafkaio"
+)
+
+// stringSerde is a UTF-8 serde that fails on values starting with "!",
+// to produce consume errors.
+type stringSerde struct{}
+
+func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return []byte(v.(string)), nil
+}
+
+func (stringSerde) Deserialize(_ string, b []byte) (any, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if strings.HasPrefix(string(b), "!") {
+		return nil, fmt.Errorf("cannot read %q", b)
+	}
+	return string(b), nil
+}
+
+func startBroker(t *testing.T) *broker.Broker {
+	t.Helper()
+	b, err := broker.Start(context.Background(), broker.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
+func clientConfig(t *testing.T, bootstrap, appID string) *kafkaclient.Config {
+	t.Helper()
+	cfg, err := kafkaclient.FromProperties(map[string]string{
+		"bootstrap.servers": bootstrap, "application.id": appID, "commit.interval.ms": "100",
+	}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// countingTopology counts records per key in a logged store "counts" and
+// writes key=count to "out".
+func countingTopology(t *testing.T, appID string) *streams.Topology {
+	t.Helper()
+	topo := streams.NewTopology(appID)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := stringSerde{}
+	must(topo.AddSource("in", []string{"in"}, streams.SourceOptions{KeySerde: s, ValueSerde: s}))
+	must(topo.AddProcessor("count", func() streams.Processor {
+		return streams.ProcessorFunc(func(ctx *streams.ProcessorContext, rec streams.Record) error {
+			st, err := ctx.Store("counts")
+			if err != nil {
+				return err
+			}
+			kv := st.(streams.KeyValueStore)
+			k := []byte(rec.Key.(string))
+			old, err := kv.Get(k)
+			if err != nil {
+				return err
+			}
+			n, _ := strconv.Atoi(string(old))
+			n++
+			if err := kv.Put(k, []byte(strconv.Itoa(n))); err != nil {
+				return err
+			}
+			if rec.Value == "fail" {
+				return errors.New("asked to fail")
+			}
+			return ctx.Forward(rec.WithValue(strconv.Itoa(n)))
+		})
+	}, "in"))
+	must(topo.AddSink("out", "out", streams.SinkOptions{KeySerde: s, ValueSerde: s}, "count"))
+	must(topo.AddStateStore(&store.KeyValueBuilder{StoreName: "counts", LoggingOn: true}, "count"))
+	return topo
+}
+
+type engineRun struct {
+	eng    *kafkaio.Engine
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func runEngine(t *testing.T, opts kafkaio.Options) *engineRun {
+	t.Helper()
+	assigned := make(chan struct{}, 16)
+	opts.OnAssigned = func(map[string][]int32) { assigned <- struct{}{} }
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	eng, err := kafkaio.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &engineRun{eng: eng, cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- eng.Run(ctx) }()
+	t.Cleanup(func() { r.stop(t) })
+	select {
+	case <-assigned:
+	case err := <-r.done:
+		r.done <- err
+		t.Fatalf("engine stopped before assignment: %v", err)
+	case <-time.After(15 * time.Second):
+		t.Fatal("no partitions assigned within 15s")
+	}
+	return r
+}
+
+func (r *engineRun) stop(t *testing.T) error {
+	r.cancel()
+	select {
+	case err, ok := <-r.done:
+		if ok {
+			close(r.done)
+		}
+		return err
+	case <-time.After(15 * time.Second):
+		t.Fatal("engine did not stop")
+	}
+	return nil
+}
+
+func produce(t *testing.T, cl *kgo.Client, topic string, kvs ...string) {
+	t.Helper()
+	var recs []*kgo.Record
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(k), Value: []byte(v)})
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readTopic reads topic from the start until n records arrived (fails
+// after 20s) and then briefly checks nothing else comes.
+func readTopic(t *testing.T, bootstrap, topic string, n int) []*kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		wait := 300 * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		got := 0
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r); got++ })
+		if len(out) >= n && got == 0 {
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s: %d records, want %d", topic, len(out), n)
+		}
+	}
+}
+
+func keyValues(recs []*kgo.Record) string {
+	var s []string
+	for _, r := range recs {
+		s = append(s, string(r.Key)+"="+string(r.Value))
+	}
+	sort.Strings(s)
+	return strings.Join(s, " ")
+}
+
+// TestChangelogRestore stops an engine with state and starts a new one with
+// fresh stores: the counts continue from the changelog.
+func TestChangelogRestore(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	first := runEngine(t, kafkaio.Options{Topology: countingTopology(t, "restore"), Client: clientConfig(t, b.BootstrapServers(), "restore")})
+	produce(t, cl, "in", "a=x", "b=x", "a=x")
+	if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 3)); got != "a=1 a=2 b=1" {
+		t.Fatalf("first run output %s", got)
+	}
+	if err := first.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	// The changelog is compacted and holds the latest counts.
+	cfgs, err := kadm.NewClient(cl).DescribeTopicConfigs(context.Background(), "restore-counts-changelog")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cfgs.On("restore-counts-changelog", nil); err != nil || !hasConfig(v.Configs, "cleanup.policy", "compact") {
+		t.Errorf("changelog configs %+v (%v), want cleanup.policy=compact", v.Configs, err)
+	}
+
+	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "restore"), Client: clientConfig(t, b.BootstrapServers(), "restore")})
+	produce(t, cl, "in", "a=x", "b=x")
+	if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 5)); got != "a=1 a=2 a=3 b=1 b=2" {
+		t.Fatalf("output after restart %s, want the counts to continue (a=3 b=2)", got)
+	}
+	// Restoring does not write the restored records to the changelog again.
+	if got := keyValues(readTopic(t, b.BootstrapServers(), "restore-counts-changelog", 5)); got != "a=1 a=2 a=3 b=1 b=2" {
+		t.Errorf("changelog %s", got)
+	}
+}
+
+func hasConfig(cs []kadm.Config, key, value string) bool {
+	for _, c := range cs {
+		if c.Key == key && c.Value != nil && *c.Value == value {
+			return true
+		}
+	}
+	return false
+}
+
+// TestConsumeErrorDeadLetter sends a record the source cannot deserialize
+// to the dead-letter topic and goes on.
+func TestConsumeErrorDeadLetter(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	var failed counter
+	runEngine(t, kafkaio.Options{
+		Topology: countingTopology(t, "consume"), Client: clientConfig(t, b.BootstrapServers(), "consume"),
+		Handlers: kafkaio.Handlers{Consume: kafkaio.Handler{Action: kafkaio.Continue, DeadLetterTopic: "dlt"}},
+		Observer: &failed,
+	})
+	produce(t, cl, "in", "a=x", "b=!broken", "c=x")
+	if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 2)); got != "a=1 c=1" {
+		t.Fatalf("output %s", got)
+	}
+	dlt := readTopic(t, b.BootstrapServers(), "dlt", 1)
+	if len(dlt) != 1 || string(dlt[0].Key) != "b" || string(dlt[0].Value) != "!broken" {
+		t.Fatalf("dead letters %s", keyValues(dlt))
+	}
+	h := map[string]string{}
+	for _, x := range dlt[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	if h[kafkaio.HeaderHandler] != "consume" || h[kafkaio.HeaderNode] != "in" || h[kafkaio.HeaderOffset] != "1" ||
+		!strings.Contains(h[kafkaio.HeaderMessage], `cannot read "!broken"`) {
+		t.Errorf("dead-letter headers %v", h)
+	}
+	if got := failed.get("failed.consume"); got != 1 {
+		t.Errorf("consume failures counted %d, want 1", got)
+	}
+}
+
+// TestTwoInstancesShareThePartitions runs two engines in one group over a
+// four-partition topic: each gets a share, and every record is counted.
+func TestTwoInstancesShareThePartitions(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 4, -1, nil, "in"); err != nil {
+		t.Fatal(err)
+	}
+	var c1, c2 counter
+	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "pair"), Client: clientConfig(t, b.BootstrapServers(), "pair"), Observer: &c1})
+	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "pair"), Client: clientConfig(t, b.BootstrapServers(), "pair"), Observer: &c2})
+	var kvs []string
+	for i := 0; i < 400; i++ {
+		kvs = append(kvs, fmt.Sprintf("k%d=x", i%40))
+	}
+	// Wait for the second member's rebalance to settle.
+	time.Sleep(500 * time.Millisecond)
+	produce(t, cl, "in", kvs...)
+	out := readTopic(t, b.BootstrapServers(), "out", 400)
+	final := map[string]int{}
+	for _, r := range out {
+		n, _ := strconv.Atoi(string(r.Value))
+		final[string(r.Key)] = max(final[string(r.Key)], n)
+	}
+	for i := 0; i < 40; i++ {
+		if n := final[fmt.Sprintf("k%d", i)]; n != 10 {
+			t.Errorf("k%d counted to %d, want 10", i, n)
+		}
+	}
+	if c1.get("consumed") == 0 || c2.get("consumed") == 0 {
+		t.Errorf("work not shared: %d and %d records consumed", c1.get("consumed"), c2.get("consumed"))
+	}
+	if c1.get("consumed")+c2.get("consumed") != 400 {
+		t.Errorf("%d + %d records consumed, want 400", c1.get("consumed"), c2.get("consumed"))
+	}
+}
+
+// TestStopOnFailCommitsBeforeTheRecord stops on a failing record: Run
+// returns the record error, and the committed offset points at the failing
+// record so it is processed again on the next start.
+func TestStopOnFailCommitsBeforeTheRecord(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	r := runEngine(t, kafkaio.Options{Topology: countingTopology(t, "stop"), Client: clientConfig(t, b.BootstrapServers(), "stop")})
+	produce(t, cl, "in", "a=x", "a=x", "a=fail", "a=x")
+	var err error
+	select {
+	case err = <-r.done:
+		close(r.done)
+	case <-time.After(15 * time.Second):
+		t.Fatal("engine did not stop on the failing record")
+	}
+	var rerr *kafkaio.RecordError
+	if !errors.As(err, &rerr) || rerr.Kind != kafkaio.ProcessError || rerr.Offset != 2 || rerr.Node != "count" {
+		t.Fatalf("Run returned %v", err)
+	}
+	offs, ferr := kadm.NewClient(cl).FetchOffsets(context.Background(), "stop")
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	if o, ok := offs.Lookup("in", 0); !ok || o.At != 2 {
+		t.Errorf("committed offset %+v, want 2", o)
+	}
+}
+
+// counter is an Observer for tests.
+type counter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *counter) add(k string) {
+	c.mu.Lock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	c.n[k]++
+	c.mu.Unlock()
+}
+
+func (c *counter) get(k string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[k]
+}
+
+func (c *counter) Consumed(string)                         { c.add("consumed") }
+func (c *counter) Produced(string)                         { c.add("produced") }
+func (c *counter) Failed(kind kafkaio.ErrorKind, _ string) { c.add("failed." + string(kind)) }
