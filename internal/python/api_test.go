@@ -622,15 +622,23 @@ func TestMismatchedPythonEnvironmentIgnored(t *testing.T) {
 	}
 }
 
-// TestUpstreamKsmlModule imports upstream's ksml.py (type hints for IDEs,
-// which does `import java` at runtime) from a module directory.
+// TestUpstreamKsmlModule imports a type-hint module written the way
+// upstream's ksml.py is: at runtime it does `import java` and looks the KSML
+// proxy types up with java.type.
 func TestUpstreamKsmlModule(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(corpusDir, "ksml/src/test/resources/ksml.py"))
-	if err != nil {
-		t.Skipf("upstream ksml.py not available: %v", err)
-	}
+	hints := strings.Join([]string{
+		"from typing import TYPE_CHECKING",
+		"if not TYPE_CHECKING:",
+		"    import java",
+		"    PythonLogger = java.type('io.axual.ksml.proxy.log.LoggerBridge$PythonLogger')",
+		"    MetricsBridge = java.type('io.axual.ksml.proxy.metric.MetricsBridge')",
+		"    KeyValueStore = java.type('io.axual.ksml.proxy.store.KeyValueStoreProxy')",
+		"    WindowStore = java.type('io.axual.ksml.proxy.store.WindowStoreProxy')",
+		"    SessionStore = java.type('io.axual.ksml.proxy.store.SessionStoreProxy')",
+		"    VersionedKeyValueStore = java.type('io.axual.ksml.proxy.store.VersionedKeyValueStoreProxy')",
+	}, "\n") + "\n"
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "ksml.py"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "ksml.py"), []byte(hints), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	env := setup(t, Options{ModulePaths: []string{dir}})
