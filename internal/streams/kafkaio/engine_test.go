@@ -365,3 +365,67 @@ func (c *counter) get(k string) int {
 func (c *counter) Consumed(string)                         { c.add("consumed") }
 func (c *counter) Produced(string)                         { c.add("produced") }
 func (c *counter) Failed(kind kafkaio.ErrorKind, _ string) { c.add("failed." + string(kind)) }
+
+// passTopology copies "in" to "out" with the given offset reset policy.
+func passTopology(t *testing.T, appID string, reset streams.OffsetReset) *streams.Topology {
+	t.Helper()
+	topo := streams.NewTopology(appID)
+	s := stringSerde{}
+	if err := topo.AddSource("in", []string{"in"}, streams.SourceOptions{KeySerde: s, ValueSerde: s, OffsetReset: reset}); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddSink("out", "out", streams.SinkOptions{KeySerde: s, ValueSerde: s}, "in"); err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// TestOffsetResetPolicies starts sources without committed offsets: latest
+// skips what was there before, by_duration starts at records newer than the
+// duration, none refuses to start.
+func TestOffsetResetPolicies(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, -1, nil, "in"); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := cl.ProduceSync(context.Background(),
+		&kgo.Record{Topic: "in", Key: []byte("old"), Value: []byte("x"), Timestamp: old},
+		&kgo.Record{Topic: "in", Key: []byte("recent"), Value: []byte("x")},
+	).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("none", func(t *testing.T) {
+		eng, err := kafkaio.New(kafkaio.Options{Topology: passTopology(t, "reset-none", streams.OffsetReset{Policy: "none"}),
+			Client: clientConfig(t, b.BootstrapServers(), "reset-none"), Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err = eng.Run(ctx)
+		if err == nil || !strings.Contains(err.Error(), `topic "in" partition 0 has no committed offset`) {
+			t.Fatalf("Run = %v, want the none policy to refuse", err)
+		}
+	})
+	t.Run("by_duration", func(t *testing.T) {
+		r := runEngine(t, kafkaio.Options{Topology: passTopology(t, "reset-duration", streams.OffsetReset{Policy: "by_duration", DurationMs: 60_000}),
+			Client: clientConfig(t, b.BootstrapServers(), "reset-duration")})
+		if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 1)); got != "recent=x" {
+			t.Fatalf("output %s, want only the record of the last minute", got)
+		}
+		r.stop(t)
+	})
+	t.Run("latest", func(t *testing.T) {
+		runEngine(t, kafkaio.Options{Topology: passTopology(t, "reset-latest", streams.OffsetReset{Policy: "latest"}),
+			Client: clientConfig(t, b.BootstrapServers(), "reset-latest")})
+		produce(t, cl, "in", "new=x")
+		// "out" already holds recent=x from by_duration.
+		if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 2)); got != "new=x recent=x" {
+			t.Fatalf("output %s, want only the record produced after the start", got)
+		}
+	})
+}

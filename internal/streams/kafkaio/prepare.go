@@ -2,11 +2,13 @@ package kafkaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"ksml/internal/streams"
 )
@@ -118,6 +120,9 @@ func (e *Engine) applyOffsetResets(ctx context.Context) error {
 	}
 	group := e.opts.Client.ApplicationID
 	committed, err := e.adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = kadm.OffsetResponses{}, nil // a new group has no offsets
+	}
 	if err != nil {
 		return fmt.Errorf("fetching committed offsets of group %q: %w", group, err)
 	}
