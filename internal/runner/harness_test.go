@@ -34,6 +34,16 @@ func needShared(t *testing.T) string {
 }
 
 // startBroker starts an in-memory embedded broker on an ephemeral port.
+func startBrokerB(t testing.TB) string {
+	t.Helper()
+	b, err := broker.Start(context.Background(), broker.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b.BootstrapServers()
+}
+
 func startBroker(t *testing.T) *broker.Broker {
 	t.Helper()
 	b, err := broker.Start(context.Background(), broker.Options{Listen: "127.0.0.1:0"})
@@ -56,6 +66,10 @@ func startRegistry(t *testing.T) (*schemaregistry.Memory, string) {
 // its path. ksml is the body of the ksml section (indented by the caller
 // with two spaces), kafka extra lines of the kafka section.
 func runnerConfig(t *testing.T, dir, ksml string, kafka map[string]string) string {
+	return runnerConfigB(t, dir, ksml, kafka)
+}
+
+func runnerConfigB(t testing.TB, dir, ksml string, kafka map[string]string) string {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("ksml:\n")
