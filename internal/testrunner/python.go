@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"ksml/internal/definition"
+	"ksml/internal/notation/avro"
 	"ksml/internal/python"
 	"ksml/internal/store"
 	"ksml/internal/topology"
@@ -19,7 +20,8 @@ type pyEnv struct {
 }
 
 func newPyEnv(moduleDirs []string, logger *slog.Logger) (*pyEnv, error) {
-	in, err := python.Init(python.Options{ModulePaths: moduleDirs, Logger: logger})
+	// Avro records reach Python with upstream's "@type" and "@schema" keys.
+	in, err := python.Init(python.Options{ModulePaths: moduleDirs, Logger: logger, SchemaMeta: avro.PythonMeta})
 	if err != nil {
 		return nil, err
 	}
