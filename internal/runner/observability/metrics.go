@@ -52,6 +52,8 @@ type Registry struct {
 	producers map[[2]string]*ProducerCounters
 	lag       map[lagKey]int64
 	latencies map[[2]string]*Latency // by task ID and node name
+
+	topicCounts func() []TopicCount
 }
 
 // New returns a registry with ksml_app registered. Tag names are sanitized
@@ -287,6 +289,9 @@ var familyHelp = map[string]string{
 	"ksml_pipeline_records_failed_total":   "Records of a KSML pipeline that failed, by the error handler that saw them (consume, process, produce)",
 	"ksml_producer_records_produced_total": "Records a KSML producer generated and wrote",
 	"ksml_producer_records_failed_total":   "Records of a KSML producer that failed to be generated or produced",
+	"ksml_topic_records_consumed_total":    "Records read from a topic",
+	"ksml_topic_records_produced_total":    "Records written to a topic",
+	"ksml_topic_records_failed_total":      "Records of a topic that failed, by the error handler that saw them (consume, process, produce)",
 	"ksml_consumer_records_lag":            "Records between the consumer's position and the end of a partition (high watermark)",
 }
 
@@ -324,6 +329,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range r.lag {
 		lags = append(lags, lagEntry{k, v})
 	}
+	topicCounts := r.topicCounts
 	lats := make([]*Latency, 0, len(r.latencies))
 	for _, l := range r.latencies {
 		lats = append(lats, l)
@@ -332,6 +338,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 	for _, l := range lats {
 		l.emit(ch)
+	}
+	if topicCounts != nil {
+		r.emitTopicCounts(ch, topicCounts)
 	}
 	for _, s := range all {
 		emitSeries(ch, s)
