@@ -190,9 +190,16 @@ func (b *SessionBuilder) Kind() streams.StoreKind { return streams.SessionKind }
 func (b *SessionBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.
-func (b *SessionBuilder) Build(streams.TaskID) (streams.StateStore, error) {
+func (b *SessionBuilder) Build(task streams.TaskID) (streams.StateStore, error) {
 	if b.StoreName == "" {
 		return nil, fmt.Errorf("session store has no name")
+	}
+	if b.IsPersistent && b.Dir != "" {
+		kv, err := OpenPebbleKeyValue(b.StoreName, PersistentDir(b.Dir, task, b.StoreName))
+		if err != nil {
+			return nil, err
+		}
+		return NewKVSession(kv), nil
 	}
 	return NewMemorySession(b.StoreName), nil
 }

@@ -180,7 +180,8 @@ type WindowBuilder struct {
 	// Timestamped stores prefix each value with the 8-byte timestamp of the
 	// record that wrote it (Kafka Streams' timestamped window stores).
 	Timestamped bool
-	// Dir, when set with IsPersistent, is where persistent stores live.
+	// Dir, when set with IsPersistent, is where persistent stores live
+	// (Dir/<task>/<store>, on Pebble).
 	Dir string
 }
 
@@ -196,9 +197,16 @@ func (b *WindowBuilder) Kind() streams.StoreKind { return streams.WindowKind }
 func (b *WindowBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.
-func (b *WindowBuilder) Build(streams.TaskID) (streams.StateStore, error) {
+func (b *WindowBuilder) Build(task streams.TaskID) (streams.StateStore, error) {
 	if b.StoreName == "" {
 		return nil, fmt.Errorf("window store has no name")
+	}
+	if b.IsPersistent && b.Dir != "" {
+		kv, err := OpenPebbleKeyValue(b.StoreName, PersistentDir(b.Dir, task, b.StoreName))
+		if err != nil {
+			return nil, err
+		}
+		return NewKVWindow(kv, b.RetainDuplicates), nil
 	}
 	return NewMemoryWindow(b.StoreName, b.RetainDuplicates), nil
 }
