@@ -13,9 +13,10 @@ type KeyValueBuilder struct {
 	StoreName  string
 	KeySerde   streams.Serde
 	ValueSerde streams.Serde
-	// Persistent asks for a disk-backed store; until the persistent backend
-	// exists such stores live in memory with the same semantics.
+	// Persistent asks for a disk-backed store: on Pebble under
+	// Dir/<task>/<store> when Dir is set, in memory otherwise.
 	IsPersistent bool
+	Dir          string
 	LoggingOn    bool
 	// Timestamped stores keep a timestamp with every value (Kafka's
 	// ValueAndTimestamp layout); use TypedTimestamped for them.
@@ -34,9 +35,12 @@ func (b *KeyValueBuilder) Kind() streams.StoreKind { return streams.KeyValueKind
 func (b *KeyValueBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.
-func (b *KeyValueBuilder) Build(streams.TaskID) (streams.StateStore, error) {
+func (b *KeyValueBuilder) Build(task streams.TaskID) (streams.StateStore, error) {
 	if b.StoreName == "" {
 		return nil, fmt.Errorf("key/value store has no name")
+	}
+	if b.IsPersistent && b.Dir != "" {
+		return OpenPebbleKeyValue(b.StoreName, PersistentDir(b.Dir, task, b.StoreName))
 	}
 	return NewMemoryKeyValue(b.StoreName), nil
 }
