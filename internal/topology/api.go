@@ -35,6 +35,9 @@ type Options struct {
 	Serdes        SerdeProvider
 	// Stdout receives print sinks without a filename (default os.Stdout).
 	Stdout io.Writer
+	// StateDir is where persistent stores live: storageDirectory/<application.id>,
+	// each store under <task>/<store>. Empty keeps persistent stores in memory.
+	StateDir string
 	// Stores, when not nil, is filled with the key/value store builders as
 	// they are registered (it becomes Result.Stores), so a FunctionCompiler
 	// can find store serdes while the topology is still being built.
