@@ -66,6 +66,7 @@ func Build(defs []*definition.Definition, opts Options) (*Result, error) {
 			}
 		}
 	}
+	b.setStateDirs()
 	if err := b.topo.Build(); err != nil {
 		return nil, err
 	}
