@@ -819,3 +819,20 @@ func nodes(n string) []string {
 	}
 	return []string{n}
 }
+
+// setStateDirs points persistent stores at Options.StateDir.
+func (b *builder) setStateDirs() {
+	if b.opts.StateDir == "" {
+		return
+	}
+	for _, sb := range b.topo.StoreBuilders() {
+		switch x := sb.(type) {
+		case *store.KeyValueBuilder:
+			x.Dir = b.opts.StateDir
+		case *store.WindowBuilder:
+			x.Dir = b.opts.StateDir
+		case *store.SessionBuilder:
+			x.Dir = b.opts.StateDir
+		}
+	}
+}

@@ -1,8 +1,13 @@
 package topology
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
+	"ksml/internal/definition"
+	"ksml/internal/store"
+	"ksml/internal/streams/testdriver"
 	"ksml/internal/types"
 )
 
@@ -121,4 +126,75 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+// persistentHarness builds a definition with persistent stores under dir.
+func persistentHarness(t *testing.T, src, dir string) *harness {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "def.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := definition.Load(path, definition.Options{Namespace: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores := map[string]*store.KeyValueBuilder{}
+	serdes := testSerdes(t)
+	res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app", StateDir: dir,
+		Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes, Stores: stores})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := testdriver.New(res.Topology, testdriver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, drv: drv, res: res, serdes: serdes}
+}
+
+func TestPersistentCountSurvivesRestart(t *testing.T) {
+	src := `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: string
+  out:
+    topic: out
+    keyType: string
+    valueType: long
+stores:
+  counts:
+    type: keyValue
+    keyType: string
+    valueType: long
+    persistent: true
+pipelines:
+  main:
+    from: in
+    via:
+      - type: groupByKey
+      - type: count
+        store: counts
+      - type: toStream
+    to: out
+`
+	dir := filepath.Join(t.TempDir(), "app")
+	h := persistentHarness(t, src, dir)
+	h.mustPipe("in", "string", "string", "a", "x", 1)
+	h.mustPipe("in", "string", "string", "a", "x", 2)
+	h.mustPipe("in", "string", "string", "b", "x", 3)
+	expect(t, "first run", h.out("out", "string", "long"), "a=1", "a=2", "b=1")
+	if err := h.drv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "0_0", "counts")); err != nil {
+		t.Fatalf("store directory: %v", err)
+	}
+	h = persistentHarness(t, src, dir)
+	defer h.drv.Close()
+	h.mustPipe("in", "string", "string", "a", "x", 4)
+	h.mustPipe("in", "string", "string", "b", "x", 5)
+	expect(t, "after restart", h.out("out", "string", "long"), "a=3", "b=2")
 }
