@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sharedDir is the shared material, relative to this package.
+const sharedDir = "../../shared"
+
+func needShared(t *testing.T) string {
+	t.Helper()
+	abs, err := filepath.Abs(sharedDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(abs, "acceptance/seed/definitions/cqrs.yaml")); err != nil {
+		t.Skip("shared material not available")
+	}
+	return abs
+}
+
+// TestSmoke runs every measurement over 200 records: each must see all
+// records arrive (run fails otherwise) and the JSON line must carry every
+// field. The binary measurement builds ./cmd/ksml, so -short leaves it out.
+func TestSmoke(t *testing.T) {
+	shared := needShared(t)
+	cfg := config{records: 200, rounds: 1, shared: shared}
+	if testing.Short() {
+		cfg.only = map[string]bool{mRawKafka: true, mPassthrough: true, mRawPython: true, mPythonPipeline: true}
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := run(context.Background(), cfg, log, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]float64{
+		"raw_kafka_rps": res.RawKafkaRPS, "passthrough_rps": res.PassthroughRPS,
+		"raw_python_rps": res.RawPythonRPS, "python_pipeline_rps": res.PythonPipelineRPS,
+		"passthrough_ratio": res.PassthroughRatio, "python_ratio": res.PythonRatio,
+	} {
+		if !(v > 0) {
+			t.Errorf("%s = %v, want > 0", name, v)
+		}
+	}
+	if !testing.Short() {
+		if !(res.StartupMS > 0) || !(res.RSSMB > 0) || !(res.BinaryPythonRPS > 0) {
+			t.Errorf("startup_ms=%v rss_mb=%v binary_python_rps=%v, want all > 0", res.StartupMS, res.RSSMB, res.BinaryPythonRPS)
+		}
+	}
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"raw_kafka_rps", "passthrough_rps", "raw_python_rps", "python_pipeline_rps",
+		"passthrough_ratio", "python_ratio", "startup_ms", "rss_mb"} {
+		if _, ok := fields[k]; !ok {
+			t.Errorf("JSON line has no %q: %s", k, b)
+		}
+	}
+	var table strings.Builder
+	res.writeTable(&table)
+	if !strings.Contains(table.String(), "passthrough_ratio") {
+		t.Errorf("table has no passthrough_ratio:\n%s", table.String())
+	}
+}
+
+// TestEvents checks the input records: deterministic, ten top-level fields,
+// about 200 bytes, and every event type the CQRS mapper distinguishes.
+func TestEvents(t *testing.T) {
+	a, b := makeEvents(500), makeEvents(500)
+	types := map[string]int{}
+	for i := range a {
+		if string(a[i].value) != string(b[i].value) || string(a[i].key) != string(b[i].key) {
+			t.Fatalf("event %d differs between two runs", i)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(a[i].value, &v); err != nil {
+			t.Fatalf("event %d is not JSON: %v\n%s", i, err, a[i].value)
+		}
+		if len(v) != 10 {
+			t.Fatalf("event %d has %d fields, want 10: %s", i, len(v), a[i].value)
+		}
+		if v["entityId"] != string(a[i].key) {
+			t.Fatalf("event %d: key %q, entityId %v", i, a[i].key, v["entityId"])
+		}
+		types[v["eventType"].(string)]++
+	}
+	for _, typ := range []string{"USER_CREATED", "USER_UPDATED", "USER_SUSPENDED"} {
+		if types[typ] == 0 {
+			t.Errorf("no %s events among 500", typ)
+		}
+	}
+	if size := meanValueSize(a); size < 180 || size > 260 {
+		t.Errorf("mean value size %d bytes, want about 200", size)
+	}
+}
+
+// TestCQRSMapperCode checks that the mapper is read with the YAML line its
+// code starts on.
+func TestCQRSMapperCode(t *testing.T) {
+	shared := needShared(t)
+	path := filepath.Join(shared, "acceptance/seed/definitions/cqrs.yaml")
+	src, err := cqrsMapperCode(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(text), "\n")
+	first := strings.SplitN(src.Text, "\n", 2)[0]
+	if got := strings.TrimSpace(lines[src.Line-1]); got != first {
+		t.Errorf("line %d is %q, want the code's first line %q", src.Line, got, first)
+	}
+	if !strings.Contains(src.Text, "return read_model") {
+		t.Errorf("mapper code is incomplete:\n%s", src.Text)
+	}
+	if _, err := cqrsMapperCode(filepath.Join(shared, "acceptance/seed/cqrs-test.yaml")); err == nil {
+		t.Error("a file without pipelines[0].operations[0].mapper.code was accepted")
+	}
+}
+
+func TestPeakRSS(t *testing.T) {
+	kb, err := peakRSS(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kb <= 0 {
+		t.Errorf("peak RSS %d kB, want > 0", kb)
+	}
+	if _, err := peakRSS(-1); err == nil {
+		t.Error("peakRSS of a process that does not exist succeeded")
+	}
+}
+
+func TestDerive(t *testing.T) {
+	r := &results{RawKafkaRPS: 1000, PassthroughRPS: 600, RawPythonRPS: 250, PythonPipelineRPS: 100}
+	r.derive()
+	if r.PassthroughRatio != 0.6 {
+		t.Errorf("passthrough_ratio = %v, want 0.6", r.PassthroughRatio)
+	}
+	// limit = 1 / (1/1000 + 1/250) = 200
+	if r.PythonRatio != 0.5 {
+		t.Errorf("python_ratio = %v, want 0.5", r.PythonRatio)
+	}
+	empty := &results{RawKafkaRPS: 1000}
+	empty.derive()
+	if empty.PassthroughRatio != 0 || empty.PythonRatio != 0 {
+		t.Errorf("ratios of measurements not run: %v, %v", empty.PassthroughRatio, empty.PythonRatio)
+	}
+}

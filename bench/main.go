@@ -1,0 +1,130 @@
+// Command bench measures ksml's pipelines beside the limits of the machine
+// they run on, in one process and on the same data, and reports the ratios.
+//
+// One embedded broker (kfake) on 127.0.0.1 holds topic write-events,
+// pre-filled with N JSON events of about 200 bytes. After a warm-up, each
+// measurement processes all N records:
+//
+//   - raw_kafka: a plain franz-go consume -> produce loop with the engine's
+//     client settings (the Kafka limit);
+//   - passthrough: a KSML pipeline `from` -> `to` (json), run by the runner
+//     exactly as `ksml run` runs it, in this process;
+//   - raw_python: the seed's CQRS mapper as a tight Python loop (json.loads,
+//     the function, json.dumps) in the same embedded interpreter (the Python
+//     limit);
+//   - python_pipeline: the seed's CQRS definition end to end, run by the
+//     runner;
+//   - startup_ms and rss_mb: the ksml binary started on the CQRS definition:
+//     wall time to its first output record, and its peak resident memory
+//     after it processed all N records.
+//
+// The machines this runs on are shared and noisy, so absolute numbers mean
+// little; the ratios of a pipeline to the limits measured in the same run are
+// what the harness is for. With -json the last line of stdout is one JSON
+// object with every number.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+)
+
+// config is what the command line chooses.
+type config struct {
+	records    int
+	rounds     int
+	jsonOut    bool
+	ksmlBin    string
+	only       map[string]bool
+	cpuProfile string
+	verbose    bool
+	shared     string
+}
+
+// measurement names, as -only takes them.
+const (
+	mRawKafka       = "raw_kafka"
+	mPassthrough    = "passthrough"
+	mRawPython      = "raw_python"
+	mPythonPipeline = "python_pipeline"
+	mStartup        = "startup"
+)
+
+var allMeasurements = []string{mRawKafka, mPassthrough, mRawPython, mPythonPipeline, mStartup}
+
+func (c *config) wants(m string) bool { return len(c.only) == 0 || c.only[m] }
+
+func main() {
+	var cfg config
+	var only string
+	flag.IntVar(&cfg.records, "records", 200000, "number of input records")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the in-process measurements; each reports its best round")
+	flag.BoolVar(&cfg.jsonOut, "json", false, "print the results as one JSON object on the last line")
+	flag.StringVar(&cfg.ksmlBin, "ksml", "", "ksml binary for startup_ms and rss_mb (default: build ./cmd/ksml into a temporary directory)")
+	flag.StringVar(&only, "only", "", "comma-separated measurements to run: "+strings.Join(allMeasurements, ","))
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured phase to PREFIX.<measurement>.pprof")
+	flag.BoolVar(&cfg.verbose, "v", false, "log progress and the runner's warnings to stderr")
+	flag.StringVar(&cfg.shared, "shared", "../shared", "directory of the shared material (acceptance/seed/definitions/cqrs.yaml)")
+	flag.Parse()
+	if cfg.records <= 0 || cfg.rounds <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -records and -rounds must be positive")
+		os.Exit(2)
+	}
+	if only != "" {
+		cfg.only = map[string]bool{}
+		for _, m := range strings.Split(only, ",") {
+			m = strings.TrimSpace(m)
+			if !contains(allMeasurements, m) {
+				fmt.Fprintf(os.Stderr, "bench: unknown measurement %q (use %s)\n", m, strings.Join(allMeasurements, ", "))
+				os.Exit(2)
+			}
+			cfg.only[m] = true
+		}
+	}
+	logOut := io.Discard
+	level := slog.LevelWarn
+	if cfg.verbose {
+		logOut = os.Stderr
+	}
+	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log) // packages that log through the default logger
+
+	res, err := run(context.Background(), cfg, log, progress(cfg.verbose))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	res.writeTable(os.Stdout)
+	if cfg.jsonOut {
+		b, err := json.Marshal(res)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Println(string(b))
+	}
+}
+
+// progress returns the function that reports steps on stderr (-v) or
+// nowhere.
+func progress(verbose bool) func(format string, args ...any) {
+	if !verbose {
+		return func(string, ...any) {}
+	}
+	return func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

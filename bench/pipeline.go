@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"ksml/internal/runner"
+)
+
+// passthroughDefinition writes the KSML definition of the passthrough
+// measurement: the input stream straight to an output stream, both JSON.
+func (e *env) passthroughDefinition() (string, error) {
+	def := fmt.Sprintf(`streams:
+  events:
+    topic: %s
+    keyType: string
+    valueType: json
+  copied:
+    topic: %s
+    keyType: string
+    valueType: json
+pipelines:
+  passthrough:
+    from: events
+    to: copied
+`, inputTopic, passthroughTopic)
+	path := filepath.Join(e.work, "passthrough.yaml")
+	return path, os.WriteFile(path, []byte(def), 0o644)
+}
+
+// runnerConfig writes a ksml-runner.yaml that points at the harness's
+// broker with a fresh application id, so the run reads the input from the
+// start.
+func (e *env) runnerConfig(appID string) (string, error) {
+	dir := filepath.Join(e.work, appID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	cfg := fmt.Sprintf(`ksml:
+  configDirectory: %q
+  schemaDirectory: %q
+  storageDirectory: %q
+kafka:
+  bootstrap.servers: %q
+  application.id: %q
+`, dir, dir, dir, e.broker.BootstrapServers(), appID)
+	path := filepath.Join(dir, "ksml-runner.yaml")
+	return path, os.WriteFile(path, []byte(cfg), 0o644)
+}
+
+// runPipeline runs definition def with the runner, as `ksml run -c
+// ksml-runner.yaml def` does, until n records reached outTopic
+// (acknowledged by the broker), and returns records per second from the
+// partition assignment to the last acknowledgement. The runner is stopped
+// afterwards; records it processed beyond n are not counted.
+func (e *env) runPipeline(ctx context.Context, def, outTopic string, n int) (float64, error) {
+	appID := e.nextID("pipeline")
+	cfgPath, err := e.runnerConfig(appID)
+	if err != nil {
+		return 0, err
+	}
+	var (
+		startMu sync.Mutex
+		start   time.Time
+	)
+	started := make(chan struct{})
+	r, err := runner.New(runner.Options{
+		ConfigFile:  cfgPath,
+		Definitions: []string{def},
+		WorkDir:     filepath.Dir(cfgPath),
+		Logger:      e.log,
+		Stdout:      os.Stderr,
+		OnStarted: func() {
+			startMu.Lock()
+			start = time.Now()
+			startMu.Unlock()
+			close(started)
+		},
+	})
+	if err != nil {
+		return 0, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Run(rctx) }()
+
+	select {
+	case <-started:
+	case err := <-done:
+		return 0, fmt.Errorf("the runner stopped before it started: %v", err)
+	case <-time.After(60 * time.Second):
+		return 0, fmt.Errorf("the runner did not start within 60s")
+	}
+	counters := r.Counters()
+	var runErr error
+	var firstIn time.Time
+	err = waitUntil(time.Now().Add(budget(n)), time.Millisecond, func() (bool, error) {
+		select {
+		case runErr = <-done:
+			return false, fmt.Errorf("the runner stopped: %v", runErr)
+		default:
+		}
+		if firstIn.IsZero() && counters.Get("consumed", inputTopic) > 0 {
+			firstIn = time.Now()
+		}
+		return counters.Get("produced", outTopic) >= int64(n), nil
+	})
+	end := time.Now()
+	if err != nil {
+		return 0, fmt.Errorf("%w (%d of %d records produced)", err, counters.Get("produced", outTopic), n)
+	}
+	for _, c := range counters.Snapshot() {
+		if c.N > 0 && len(c.What) > 7 && c.What[:7] == "failed." {
+			return 0, fmt.Errorf("%d records failed (%s on %s)", c.N, c.What, c.Topic)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			return 0, fmt.Errorf("stopping the runner: %w", err)
+		}
+	case <-time.After(30 * time.Second):
+		return 0, fmt.Errorf("the runner did not stop within 30s")
+	}
+	startMu.Lock()
+	elapsed := end.Sub(start)
+	startMu.Unlock()
+	if !firstIn.IsZero() {
+		e.say("first record consumed %v after the assignment", firstIn.Sub(start).Round(time.Millisecond))
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/kafkaclient"
+)
+
+// rawKafka copies the first n records of the input topic to rawOutTopic
+// with a plain franz-go loop and returns records per second, from the
+// partition assignment to the acknowledgement of the last record.
+//
+// The client is configured as the engine configures its own (the same
+// properties through kafkaclient, the co-partitioning balancer, polls of
+// max.poll.records with rebalances blocked during processing, no auto
+// commit, asynchronous produce with one shared promise), so the only
+// difference to a KSML pipeline is the pipeline itself.
+func (e *env) rawKafka(n int) (float64, error) {
+	ctx := context.Background()
+	group := e.nextID("raw")
+	kc, err := kafkaclient.FromProperties(map[string]string{
+		"bootstrap.servers": e.broker.BootstrapServers(),
+		"application.id":    group,
+	}, kafkaclient.Options{Logger: e.log})
+	if err != nil {
+		return 0, err
+	}
+	var (
+		startMu sync.Mutex
+		start   time.Time
+	)
+	cl, err := kgo.NewClient(append(kc.ClientOpts(),
+		kgo.ConsumeTopics(inputTopic),
+		kgo.Balancers(kafkaclient.NewCoPartitionBalancer()),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.DisableAutoCommit(),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
+			startMu.Lock()
+			if start.IsZero() {
+				start = time.Now()
+			}
+			startMu.Unlock()
+		}),
+	)...)
+	if err != nil {
+		return 0, err
+	}
+	defer cl.Close()
+
+	var (
+		acked   atomic.Int64
+		failed  atomic.Pointer[error]
+		allDone = make(chan struct{})
+	)
+	promise := func(_ *kgo.Record, err error) {
+		if err != nil {
+			failed.CompareAndSwap(nil, &err)
+		}
+		if acked.Add(1) == int64(n) {
+			close(allDone)
+		}
+	}
+	maxPoll := kc.MaxPollRecords
+	if maxPoll <= 0 {
+		maxPoll = kafkaclient.DefaultMaxPollRecords
+	}
+	deadline := time.Now().Add(budget(n))
+	consumed := 0
+	for consumed < n {
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("consumed %d of %d records before the deadline", consumed, n)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		fs := cl.PollRecords(pctx, maxPoll)
+		cancel()
+		for _, fe := range fs.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) && !errors.Is(fe.Err, context.Canceled) {
+				return 0, fmt.Errorf("fetching %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
+			}
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if consumed >= n {
+				return
+			}
+			consumed++
+			cl.Produce(ctx, &kgo.Record{Topic: rawOutTopic, Partition: r.Partition, Key: r.Key, Value: r.Value, Timestamp: r.Timestamp}, promise)
+		})
+		cl.AllowRebalance()
+	}
+	select {
+	case <-allDone:
+	case <-time.After(time.Until(deadline)):
+		return 0, fmt.Errorf("%d of %d records acknowledged before the deadline", acked.Load(), n)
+	}
+	startMu.Lock()
+	elapsed := time.Since(start)
+	startMu.Unlock()
+	if p := failed.Load(); p != nil {
+		return 0, fmt.Errorf("producing: %w", *p)
+	}
+	return float64(n) / elapsed.Seconds(), nil
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+)
+
+// results are the numbers of one run. Rates are records per second over
+// all N records; a measurement that was not run is zero.
+type results struct {
+	Records    int `json:"records"`
+	ValueBytes int `json:"value_bytes"`
+	Cores      int `json:"cores"`
+
+	RawKafkaRPS       float64 `json:"raw_kafka_rps"`
+	PassthroughRPS    float64 `json:"passthrough_rps"`
+	RawPythonRPS      float64 `json:"raw_python_rps"`
+	PythonPipelineRPS float64 `json:"python_pipeline_rps"`
+
+	// PassthroughRatio is passthrough / raw_kafka.
+	PassthroughRatio float64 `json:"passthrough_ratio"`
+	// PythonRatio is python_pipeline over the rate of doing both limits'
+	// work one after the other: 1 / (1/raw_kafka + 1/raw_python).
+	PythonRatio float64 `json:"python_ratio"`
+
+	// StartupMS is the wall time from starting the ksml binary to its
+	// first output record.
+	StartupMS float64 `json:"startup_ms"`
+	// RSSMB is the peak resident memory of the ksml binary running the
+	// Python pipeline over all N records.
+	RSSMB float64 `json:"rss_mb"`
+	// BinaryPythonRPS is the rate of that binary run, from its first
+	// output record to its last (it includes fetching while it starts).
+	BinaryPythonRPS float64 `json:"binary_python_rps"`
+}
+
+func newResults(n, valueBytes int) *results {
+	return &results{Records: n, ValueBytes: valueBytes, Cores: runtime.NumCPU()}
+}
+
+// derive computes the ratios from the rates that were measured.
+func (r *results) derive() {
+	if r.RawKafkaRPS > 0 && r.PassthroughRPS > 0 {
+		r.PassthroughRatio = round3(r.PassthroughRPS / r.RawKafkaRPS)
+	}
+	if r.RawKafkaRPS > 0 && r.RawPythonRPS > 0 && r.PythonPipelineRPS > 0 {
+		limit := 1 / (1/r.RawKafkaRPS + 1/r.RawPythonRPS)
+		r.PythonRatio = round3(r.PythonPipelineRPS / limit)
+	}
+}
+
+func round3(f float64) float64 {
+	return float64(int64(f*1000+0.5)) / 1000
+}
+
+// writeTable prints the human-readable summary.
+func (r *results) writeTable(w io.Writer) {
+	fmt.Fprintf(w, "records=%d value_bytes=%d cores=%d\n", r.Records, r.ValueBytes, r.Cores)
+	row := func(name string, v float64, unit string) {
+		if v == 0 {
+			fmt.Fprintf(w, "  %-20s %12s\n", name, "-")
+			return
+		}
+		fmt.Fprintf(w, "  %-20s %12.0f %s\n", name, v, unit)
+	}
+	row("raw_kafka", r.RawKafkaRPS, "rec/s")
+	row("passthrough", r.PassthroughRPS, "rec/s")
+	row("raw_python", r.RawPythonRPS, "rec/s")
+	row("python_pipeline", r.PythonPipelineRPS, "rec/s")
+	row("binary_python", r.BinaryPythonRPS, "rec/s")
+	fmt.Fprintf(w, "  %-20s %12.3f\n", "passthrough_ratio", r.PassthroughRatio)
+	fmt.Fprintf(w, "  %-20s %12.3f\n", "python_ratio", r.PythonRatio)
+	fmt.Fprintf(w, "  %-20s %12.1f ms\n", "startup", r.StartupMS)
+	fmt.Fprintf(w, "  %-20s %12.1f MB\n", "rss", r.RSSMB)
+}

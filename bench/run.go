@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/broker"
+)
+
+// Topic names. The input is the topic the seed's CQRS definition reads, so
+// every measurement reads the very same records; each writes its own
+// output topic.
+const (
+	inputTopic       = "write-events"
+	rawOutTopic      = "raw-out"
+	passthroughTopic = "passthrough-out"
+	cqrsOutTopic     = "read-model"
+)
+
+// env is what the measurements share: the broker, the input records and a
+// scratch directory.
+type env struct {
+	cfg      config
+	log      *slog.Logger
+	say      func(string, ...any)
+	broker   *broker.Broker
+	admin    *kgo.Client
+	adm      *kadm.Client
+	events   []event
+	work     string
+	cqrsDef  string
+	warmup   int
+	runCount int
+}
+
+// run sets up the broker and the data and runs the chosen measurements.
+func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...any)) (*results, error) {
+	e := &env{cfg: cfg, log: log, say: say}
+	e.warmup = max(min(cfg.records/10, 20000), min(cfg.records, 1000))
+
+	cqrs, err := filepath.Abs(filepath.Join(cfg.shared, "acceptance/seed/definitions/cqrs.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(cqrs); err != nil && (cfg.wants(mRawPython) || cfg.wants(mPythonPipeline) || cfg.wants(mStartup)) {
+		return nil, fmt.Errorf("the seed's CQRS definition is needed (-shared): %w", err)
+	}
+	e.cqrsDef = cqrs
+
+	if e.work, err = os.MkdirTemp("", "ksml-bench-"); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(e.work)
+
+	say("generating %d events", cfg.records)
+	e.events = makeEvents(cfg.records)
+	res := newResults(cfg.records, meanValueSize(e.events))
+
+	if e.broker, err = broker.Start(ctx, broker.Options{Listen: "127.0.0.1:0", MaintenanceInterval: -1, Logger: log}); err != nil {
+		return nil, fmt.Errorf("starting the embedded broker: %w", err)
+	}
+	defer e.broker.Close()
+	if e.admin, err = kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers())); err != nil {
+		return nil, err
+	}
+	defer e.admin.Close()
+	e.adm = kadm.NewClient(e.admin)
+	if err := e.createTopics(ctx, inputTopic, rawOutTopic, passthroughTopic, cqrsOutTopic); err != nil {
+		return nil, err
+	}
+	say("filling %s", inputTopic)
+	if err := e.fill(ctx); err != nil {
+		return nil, err
+	}
+
+	// A binary to start is built first, so building does not compete with
+	// the measurements.
+	var bin string
+	if cfg.wants(mStartup) {
+		if bin, err = e.ksmlBinary(ctx); err != nil {
+			return nil, err
+		}
+	}
+
+	// The in-process measurements run in rounds, interleaved, so a burst of
+	// load from elsewhere on the machine hits one round of each rather
+	// than all rounds of one; each keeps its best round.
+	var passthroughDef string
+	if cfg.wants(mPassthrough) {
+		if passthroughDef, err = e.passthroughDefinition(); err != nil {
+			return nil, err
+		}
+	}
+	steps := []struct {
+		name string
+		fn   func(n int) (float64, error)
+		out  *float64
+	}{
+		{mRawKafka, e.rawKafka, &res.RawKafkaRPS},
+		{mPassthrough, func(n int) (float64, error) { return e.runPipeline(ctx, passthroughDef, passthroughTopic, n) }, &res.PassthroughRPS},
+		{mRawPython, e.rawPython, &res.RawPythonRPS},
+		{mPythonPipeline, func(n int) (float64, error) { return e.runPipeline(ctx, e.cqrsDef, cqrsOutTopic, n) }, &res.PythonPipelineRPS},
+	}
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, st := range steps {
+			if !cfg.wants(st.name) {
+				continue
+			}
+			rps, err := e.measure(st.name, round, st.fn)
+			if err != nil {
+				return nil, err
+			}
+			*st.out = max(*st.out, rps)
+		}
+	}
+	if cfg.wants(mStartup) {
+		say("startup: running %s on the CQRS definition", bin)
+		st, err := e.startup(ctx, bin)
+		if err != nil {
+			return nil, fmt.Errorf("startup: %w", err)
+		}
+		res.StartupMS, res.RSSMB, res.BinaryPythonRPS = st.startupMS, st.rssMB, st.rps
+	}
+	res.derive()
+	return res, nil
+}
+
+// measure runs fn over all records and returns its rate. In the first
+// round a run over the warm-up records comes first. With -cpuprofile the
+// last round is profiled.
+func (e *env) measure(name string, round int, fn func(n int) (float64, error)) (float64, error) {
+	if round == 1 {
+		e.say("%s: warm-up over %d records", name, e.warmup)
+		if _, err := fn(e.warmup); err != nil {
+			return 0, fmt.Errorf("%s (warm-up): %w", name, err)
+		}
+	}
+	e.say("%s: round %d, %d records", name, round, e.cfg.records)
+	if e.cfg.cpuProfile != "" && round == e.cfg.rounds {
+		f, err := os.Create(e.cfg.cpuProfile + "." + name + ".pprof")
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return 0, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	rps, err := fn(e.cfg.records)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", name, err)
+	}
+	e.say("%s: %.0f records/s", name, rps)
+	return rps, nil
+}
+
+func (e *env) createTopics(ctx context.Context, topics ...string) error {
+	resp, err := e.adm.CreateTopics(ctx, 1, -1, nil, topics...)
+	if err != nil {
+		return fmt.Errorf("creating topics: %w", err)
+	}
+	for _, t := range resp.Sorted() {
+		if t.Err != nil {
+			return fmt.Errorf("creating topic %s: %w", t.Topic, t.Err)
+		}
+	}
+	return nil
+}
+
+// fill produces the events to the input topic and waits until all are
+// acknowledged.
+func (e *env) fill(ctx context.Context) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	var first error
+	failed := make(chan error, 1)
+	now := time.Now()
+	for i, ev := range e.events {
+		r := &kgo.Record{Topic: inputTopic, Key: ev.key, Value: ev.value, Timestamp: now.Add(time.Duration(i) * time.Microsecond)}
+		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			if err != nil {
+				select {
+				case failed <- err:
+				default:
+				}
+			}
+		})
+	}
+	if err := cl.Flush(ctx); err != nil {
+		return err
+	}
+	select {
+	case first = <-failed:
+	default:
+	}
+	if first != nil {
+		return fmt.Errorf("filling %s: %w", inputTopic, first)
+	}
+	return nil
+}
+
+// nextID returns a fresh consumer group / application id, so every run
+// reads the input from the start.
+func (e *env) nextID(prefix string) string {
+	e.runCount++
+	return fmt.Sprintf("bench-%s-%d", prefix, e.runCount)
+}
+
+// waitUntil polls cond every step until it holds, fails or the deadline
+// passes.
+func waitUntil(deadline time.Time, step time.Duration, cond func() (bool, error)) error {
+	for {
+		ok, err := cond()
+		if err != nil || ok {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errors.New("timed out")
+		}
+		time.Sleep(step)
+	}
+}
+
+// budget is how long a run over n records may take before the harness
+// gives up: generous, since a stuck run is a bug to report, not a number.
+func budget(n int) time.Duration {
+	return 60*time.Second + time.Duration(n)*200*time.Microsecond
+}
