@@ -323,6 +323,7 @@ func (a *AppServer) writeKeyValue(w http.ResponseWriter, kv KeyValue) {
 
 // fetch GETs a JSON answer of another instance into v.
 func (a *AppServer) fetch(ctx context.Context, u string, v any) error {
+	a.log.Debug("querying another instance", "url", u)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return err

@@ -7,18 +7,24 @@
 // `<name>_count` series, a meter adds mean and 1/5/15-minute rates, a timer
 // adds min/max/mean/stddev and percentiles in milliseconds. Users'
 // dashboards built on upstream's names keep working. The runtime reports
-// into a Registry through small handles (PipelineCounters, Timer, lag
-// setters) whose hot-path cost is an atomic add or an uncontended lock;
-// everything else (rates, percentiles, labels) is computed at scrape time.
+// into a Registry through small handles (Timer from ExecutionTimer,
+// PipelineCounters, Latency from NodeLatency, SetConsumerLag,
+// SetTopicCounts) whose hot-path cost is an atomic add or an uncontended
+// lock; rates, percentiles and labels are computed at scrape time. The
+// Registry is also the python.MetricsSink behind Python's `metrics`. A nil
+// *Registry is "metrics off": every call is accepted and records nothing.
 //
-// The health and state endpoints follow upstream's ksml-query resources:
-// the same paths, the same status codes for the same runner states, and the
-// same JSON shape ([{"key":...,"value":...}]). The package learns runner
-// states and local stores through two interfaces (StateSource,
-// StoreProvider) that the runner implements, so it does not depend on the
-// engine.
+// The health and state endpoints (AppServer) follow upstream's ksml-query
+// resources: the same paths, the same status codes for the same runner
+// states, and the same JSON shape ([{"key":...,"value":...}]). The package
+// learns runner states and local stores through two interfaces
+// (StateSource, StoreProvider) that the runner implements, directly or
+// through the adapters StateNames and TaskStores, so it does not depend on
+// the engine.
 //
-// Servers bind to the configured host. Binding 0.0.0.0 exposes every local
-// store's contents to the network; docs/operations.md explains what to put
-// in front.
+// Start brings up both servers from the runner configuration (see
+// ResolveMetrics for the seed dialect's configuration.metrics). Servers
+// bind the configured host; binding 0.0.0.0 exposes every local store's
+// contents to the network, and docs/operations.md explains what to put in
+// front.
 package observability
