@@ -97,6 +97,14 @@ func (l *loggedSessionStore) Remove(key []byte, start, end int64) error {
 	return l.log(key, start, end, nil)
 }
 
+// ExpireBefore passes retention through to the store (expiry is not
+// logged: the changelog topic has its own retention).
+func (l *loggedSessionStore) ExpireBefore(t int64) {
+	if e, ok := l.SessionStore.(interface{ ExpireBefore(int64) }); ok {
+		e.ExpireBefore(t)
+	}
+}
+
 // logged wraps a store so its writes go to the changelog topic; stores of
 // other kinds are returned unchanged.
 func (t *Task) logged(st StateStore, topic string) StateStore {

@@ -364,6 +364,7 @@ type windowAggregateProc struct {
 	ks, vs    streams.Serde
 	st        *windowState
 	observed  int64
+	expiry    expiry
 }
 
 func (p *windowAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
@@ -437,7 +438,10 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 			return err
 		}
 	}
-	return p.st.st.ExpireBefore(p.observed - p.retention + 1)
+	if cutoff := p.observed - p.retention + 1; p.expiry.due(cutoff, p.retention) {
+		return p.st.st.ExpireBefore(cutoff)
+	}
+	return nil
 }
 
 // sessionAggregateProc aggregates a stream over session windows: a record
@@ -451,6 +455,7 @@ type sessionAggregateProc struct {
 	ks, vs   streams.Serde
 	st       streams.SessionStore
 	observed int64
+	expiry   expiry
 }
 
 func (p *sessionAggregateProc) Init(ctx *streams.ProcessorContext) error {
@@ -596,8 +601,9 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 	if err := ctx.Forward(streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}); err != nil {
 		return err
 	}
-	if ms, ok := p.st.(interface{ ExpireBefore(int64) }); ok {
-		ms.ExpireBefore(p.observed - p.w.gap - p.w.grace)
+	cutoff := p.observed - p.w.gap - p.w.grace
+	if ms, ok := p.st.(interface{ ExpireBefore(int64) }); ok && p.expiry.due(cutoff, p.w.gap+p.w.grace) {
+		ms.ExpireBefore(cutoff)
 	}
 	return nil
 }
@@ -609,4 +615,17 @@ func firstErr(errs ...error) error {
 		}
 	}
 	return nil
+}
+
+// expiry spaces out the removal of expired windows: like Kafka Streams'
+// segments, expired entries go in batches once stream time has moved by
+// half the retention (at least a minute), not on every record.
+type expiry struct{ next int64 }
+
+func (e *expiry) due(cutoff, retention int64) bool {
+	if cutoff < e.next {
+		return false
+	}
+	e.next = cutoff + max(retention/2, 60000)
+	return true
 }

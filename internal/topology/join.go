@@ -255,6 +255,7 @@ func (b *builder) streamStreamJoin(s, other stream, op *definition.Operation, na
 type joinWindowProc struct {
 	store     string
 	retention int64
+	expiry    expiry
 	ks, vs    streams.Serde
 	st        *windowState
 }
@@ -287,8 +288,10 @@ func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record
 			return err
 		}
 	}
-	if err := p.st.st.ExpireBefore(ctx.StreamTime() - p.retention); err != nil {
-		return err
+	if cutoff := ctx.StreamTime() - p.retention; p.expiry.due(cutoff, p.retention) {
+		if err := p.st.st.ExpireBefore(cutoff); err != nil {
+			return err
+		}
 	}
 	return ctx.Forward(r.WithKey(key))
 }
@@ -389,7 +392,10 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 		value []byte
 	}
 	var matches []match
-	if err := p.other.st.FetchRange(kb, kb, timeFrom, timeTo, false, func(_ []byte, start int64, vb []byte) bool {
+	// Records older than the retention may still be in the store until
+	// the next expiry; they no longer join.
+	expired := streamTime - (p.before + p.after + p.grace)
+	if err := p.other.st.FetchRange(kb, kb, max(timeFrom, expired), timeTo, false, func(_ []byte, start int64, vb []byte) bool {
 		matches = append(matches, match{start, vb})
 		return true
 	}); err != nil {
