@@ -129,7 +129,7 @@ func contains(s, sub string) bool {
 }
 
 // persistentHarness builds a definition with persistent stores under dir.
-func persistentHarness(t *testing.T, src, dir string) *harness {
+func persistentHarness(t testing.TB, src, dir string) *harness {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "def.yaml")
 	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
