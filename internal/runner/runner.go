@@ -35,6 +35,7 @@ import (
 	"ksml/internal/notation/avro"
 	"ksml/internal/python"
 	"ksml/internal/runner/config"
+	"ksml/internal/runner/observability"
 	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/kafkaio"
@@ -82,7 +83,12 @@ type Runner struct {
 	funcs    *topology.PythonFunctions
 	topo     *topology.Result
 	counters *Counters
-	state    stateBox
+	pyOpts   python.Options
+	// state is the runner's; streamState and producerState are the
+	// pipelines' and the producers' own, as the health probes report them.
+	state, streamState, producerState stateBox
+
+	servers *observability.Servers
 
 	mu     sync.Mutex
 	engine *kafkaio.Engine
@@ -241,7 +247,7 @@ func (r *Runner) build() error {
 	if pc.ModulePath != "" {
 		modules = append(modules, pc.ModulePath)
 	}
-	in, err := python.Init(python.Options{
+	r.pyOpts = python.Options{
 		ModulePaths: modules,
 		Context: python.Context{
 			AllowHostFileAccess: pc.AllowHostFileAccess, AllowHostSocketAccess: pc.AllowHostSocketAccess,
@@ -249,7 +255,8 @@ func (r *Runner) build() error {
 			AllowCreateThread: pc.AllowCreateThread, InheritEnvironmentVariables: pc.InheritEnvironmentVariables,
 		},
 		Logger: r.log,
-	})
+	}
+	in, err := python.Init(r.pyOpts)
 	if err != nil {
 		return fmt.Errorf("starting Python: %w", err)
 	}
@@ -396,6 +403,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if !runPipelines && len(producers) == 0 {
 		return errors.New("nothing to run: no pipelines or producers are enabled in the definitions")
 	}
+	stopServers, err := r.startObservability(runPipelines, len(producers) > 0)
+	if err != nil {
+		return err
+	}
+	defer stopServers()
 
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -422,7 +434,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			},
 			Observer:   r.counters,
 			Logger:     r.log,
-			OnAssigned: func(map[string][]int32) { onStarted() },
+			OnAssigned: func(map[string][]int32) { r.streamState.set(Started); onStarted() },
 		})
 		if err != nil {
 			return err
@@ -430,24 +442,31 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		r.mu.Lock()
 		r.engine = eng
 		r.mu.Unlock()
+		r.streamState.set(Starting)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := eng.Run(ctx); err != nil {
+				r.streamState.set(Failed)
 				errc <- fmt.Errorf("pipelines: %w", err)
 				cancel(err)
+				return
 			}
+			r.streamState.set(Stopped)
 		}()
 	}
 	if len(producers) > 0 {
+		r.producerState.set(Started)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := r.runProducers(ctx, kc, producers); err != nil {
+				r.producerState.set(Failed)
 				errc <- fmt.Errorf("producers: %w", err)
 				cancel(err)
 				return
 			}
+			r.producerState.set(Stopped)
 			if !runPipelines {
 				cancel(nil) // nothing else to wait for
 			}
@@ -458,6 +477,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	}
 	<-ctx.Done()
 	r.state.set(Stopping)
+	if r.streamState.get() == Started {
+		r.streamState.set(Stopping)
+	}
 	r.log.Info("stopping runner")
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

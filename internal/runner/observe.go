@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"ksml/internal/definition"
+	"ksml/internal/python"
+	"ksml/internal/runner/observability"
+)
+
+// startObservability starts the metrics endpoint and the application server
+// the configuration enables and connects them to the runner: per-topic
+// record counts, Python's metrics object, the runner states for the health
+// probes and the running tasks' stores for state queries. The returned
+// function shuts them down.
+func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
+	var defs []*definition.MetricsConfig
+	for _, d := range r.defs {
+		if d.Configuration != nil && d.Configuration.Metrics != nil {
+			defs = append(defs, d.Configuration.Metrics)
+		}
+	}
+	ep, err := observability.ResolveMetrics(r.cfg.KSML.Prometheus, defs)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer, AppID: r.appID, Logger: r.log})
+	if err != nil {
+		return nil, err
+	}
+	if srv.Registry != nil {
+		srv.Registry.SetTopicCounts(func() []observability.TopicCount {
+			snap := r.counters.Snapshot()
+			out := make([]observability.TopicCount, len(snap))
+			for i, c := range snap {
+				out[i] = observability.TopicCount{What: c.What, Topic: c.Topic, N: c.N}
+			}
+			return out
+		})
+		popts := r.pyOpts
+		popts.Metrics = srv.Registry
+		if _, err := python.Init(popts); err != nil {
+			srv.Shutdown(context.Background())
+			return nil, fmt.Errorf("connecting Python metrics: %w", err)
+		}
+		r.log.Info("metrics endpoint started", "address", srv.MetricsAddr())
+	}
+	if srv.App != nil {
+		names := observability.StateNames{}
+		if pipelines {
+			names.Streams = func() string { return string(r.streamState.get()) }
+		}
+		if producers {
+			names.Producer = func() string { return string(r.producerState.get()) }
+		}
+		srv.App.SetStates(names)
+		srv.App.SetStores(observability.TaskStores{
+			Has: func(name string) bool { _, ok := r.topo.Stores[name]; return ok },
+			Visit: func(fn func([]observability.TaskStore)) {
+				r.WithStores(func(stores []StoreEntry) {
+					out := make([]observability.TaskStore, 0, len(stores))
+					for _, s := range stores {
+						if s.Typed != nil {
+							out = append(out, observability.TaskStore{Name: s.Name, Partition: s.Partition, Store: s.Typed})
+						}
+					}
+					fn(out)
+				})
+			},
+		})
+		r.log.Info("application server started", "address", srv.AppAddr())
+	}
+	r.mu.Lock()
+	r.servers = srv
+	r.mu.Unlock()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			r.log.Warn("stopping the observability servers", "error", err)
+		}
+	}, nil
+}
+
+// MetricsAddr returns the address of the metrics endpoint, "" when it is
+// off or not started yet.
+func (r *Runner) MetricsAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.servers == nil {
+		return ""
+	}
+	return r.servers.MetricsAddr()
+}
+
+// AppServerAddr returns the address of the application server, "" when it
+// is off or not started yet.
+func (r *Runner) AppServerAddr() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.servers == nil {
+		return ""
+	}
+	return r.servers.AppAddr()
+}
