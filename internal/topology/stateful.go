@@ -590,7 +590,17 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 		return s, err
 	}
 	if w.kind == "sliding" {
-		return s, errAt(op.Pos, "aggregations over sliding windows are not supported yet")
+		retention := max(2*w.size+w.grace+1, sd.Retention.Milliseconds())
+		p := &slidingAggregateProc{aggFuncs: a, store: sd.Name, d: w.size, grace: w.grace, retention: retention}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		if p.ks, p.vs, err = b.windowStore(sd, s.key, a.resultValue, name, w.size, retention, false); err != nil {
+			return s, err
+		}
+		s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
+		s.shape = &streamShape{kind: shapeTable, window: w, windowedKeys: true}
+		return s, nil
 	}
 	p := &windowAggregateProc{aggFuncs: a, store: sd.Name, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds())}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {

@@ -285,3 +285,48 @@ pipelines:
 		"b=2000:2 one=2 a@1000-11000 b@2000-12000 s2000-2500=2 fs=None",
 		"a=1000:1 3000:3 one=None a@1000-11000 a@3000-13000 b@2000-12000 s1000-1500=1 s3000-3500=3 fs=1")
 }
+
+func TestSlidingWindowCount(t *testing.T) {
+	h := windowHarness(t, `
+      - type: windowByTime
+        windowType: sliding
+        timeDifference: 10s
+        grace: 100s
+      - type: count
+        store:
+          name: sliding_store
+          type: window`)
+	for _, ts := range []int64{20000, 25000, 40000} {
+		h.mustPipe("in", "string", "long", "k", int64(0), ts)
+	}
+	expect(t, "in order", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("k", 10000, 20000)+"=1",
+		win("k", 20001, 30001)+"=1", win("k", 15000, 25000)+"=2",
+		win("k", 30000, 40000)+"=1")
+	// An out-of-order record updates the windows it falls in and gets its
+	// own left and right windows from its neighbours.
+	h.mustPipe("in", "string", "long", "k", int64(0), 22000)
+	expect(t, "out of order", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("k", 20001, 30001)+"=2", win("k", 15000, 25000)+"=3", win("k", 12000, 22000)+"=2", win("k", 22001, 32001)+"=1")
+	// Records earlier than the time difference share the window [0, 10s].
+	h.mustPipe("in", "string", "long", "e", int64(0), 3000)
+	h.mustPipe("in", "string", "long", "e", int64(0), 5000)
+	expect(t, "early", h.windowedOut("out", "json:windowed(string)", "long"),
+		win("e", 0, 10000)+"=1", win("e", 3001, 13001)+"=1", win("e", 0, 10000)+"=2")
+	// Past the grace period a record is dropped.
+	h.mustPipe("in", "string", "long", "k", int64(0), 200000)
+	h.ReadAll()
+	dropped := DroppedRecords.Count()
+	h.mustPipe("in", "string", "long", "k", int64(0), 89999)
+	expect(t, "late", h.windowedOut("out", "json:windowed(string)", "long"))
+	if DroppedRecords.Count() != dropped+1 {
+		t.Errorf("late record not dropped")
+	}
+}
+
+// ReadAll discards the output read so far.
+func (h *harness) ReadAll() {
+	for _, tp := range h.drv.Topics() {
+		h.drv.ReadOutput(tp)
+	}
+}
