@@ -317,3 +317,38 @@ func (r *Registry) Configure(cfg Config) error {
 	r.Register(cfg.Name, n)
 	return nil
 }
+
+// SchemaResolver is implemented by notations whose struct types name a
+// schema (avro:SensorData). It lets a value built outside a serde, such as
+// a Python function's result, carry the schema its declared type names, as
+// a value read from a topic does.
+type SchemaResolver interface {
+	// StructSchema returns the schema t names. It fails when the schema
+	// cannot be loaded or is not a record.
+	StructSchema(t types.StructType) (*types.StructSchema, error)
+}
+
+// StructSchema returns the schema a struct type names through its
+// notation. ok is false when t names no schema or its notation cannot
+// resolve one; err is set when it should have but failed.
+func (r *Registry) StructSchema(t types.StructType) (s *types.StructSchema, ok bool, err error) {
+	if t.Schema != nil {
+		return t.Schema, true, nil
+	}
+	if t.SchemaName == "" || t.Notation == "" {
+		return nil, false, nil
+	}
+	n, err := r.Lookup(t.Notation)
+	if err != nil {
+		return nil, false, nil
+	}
+	sr, isResolver := n.(SchemaResolver)
+	if !isResolver {
+		return nil, false, nil
+	}
+	s, err = sr.StructSchema(t)
+	if err != nil {
+		return nil, false, err
+	}
+	return s, true, nil
+}

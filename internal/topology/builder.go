@@ -168,6 +168,7 @@ func (b *builder) function(ref *definition.FunctionRef, what string, pos definit
 	if err != nil {
 		return nil, nil, err
 	}
+	f = b.withResultSchemas(f, ref.Def)
 	b.fns[ref.Def] = f
 	return f, ref.Def, nil
 }

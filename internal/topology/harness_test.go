@@ -29,7 +29,9 @@ type harness struct {
 
 func pythonInterp(t testing.TB) *python.Interpreter {
 	t.Helper()
-	in, err := python.Init(python.Options{})
+	// Avro records reach Python with upstream's "@type" and "@schema", as
+	// under ksml run and ksml test.
+	in, err := python.Init(python.Options{SchemaMeta: avro.PythonMeta})
 	if err != nil {
 		t.Fatalf("starting python: %v", err)
 	}

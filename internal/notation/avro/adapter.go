@@ -15,9 +15,10 @@ import (
 // register it under `avro`, `confluent_avro` or `apicurio_avro`.
 
 var (
-	_ notation.Notation  = (*Notation)(nil)
-	_ notation.Converter = (*Notation)(nil)
-	_ notation.Serde     = (*typeSerde)(nil)
+	_ notation.Notation       = (*Notation)(nil)
+	_ notation.Converter      = (*Notation)(nil)
+	_ notation.SchemaResolver = (*Notation)(nil)
+	_ notation.Serde          = (*typeSerde)(nil)
 )
 
 // Info tells the type parser that the notation alone means a struct whose
@@ -96,6 +97,19 @@ func (t *typeSerde) Serialize(v any, topic string, isKey bool, headers *[]notati
 // Deserialize implements notation.Serde.
 func (t *typeSerde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
 	return t.side(isKey).Deserialize(topic, b)
+}
+
+// StructSchema implements notation.SchemaResolver: the StructSchema of the
+// record schema t names, loaded from the schema directories.
+func (n *Notation) StructSchema(t types.StructType) (*types.StructSchema, error) {
+	s, err := n.loader.Load(t.SchemaName)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireRecord(s, t.SchemaName); err != nil {
+		return nil, err
+	}
+	return structSchemaOf(deref(s.Avro).(*avro.RecordSchema)), nil
 }
 
 // ConvertValue implements notation.Converter: a value converted to
