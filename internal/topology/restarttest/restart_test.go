@@ -1,0 +1,326 @@
+package restarttest
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/broker"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// ksmlBinary builds cmd/ksml once per test process.
+func ksmlBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the ksml binary")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ksml-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "ksml")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../../cmd/ksml").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// instance is a running `ksml run` process.
+type instance struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  strings.Builder
+	done chan struct{}
+}
+
+func start(t *testing.T, dir string) *instance {
+	t.Helper()
+	cmd := exec.Command(ksmlBinary(t), "run", "-c", "ksml-runner.yaml")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "KSML_LOG_LEVEL=info")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			in.mu.Lock()
+			in.log.WriteString(sc.Text() + "\n")
+			in.mu.Unlock()
+		}
+		cmd.Wait()
+		close(in.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-in.done
+	})
+	return in
+}
+
+func (in *instance) logs() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.log.String()
+}
+
+func (in *instance) waitLog(t *testing.T, text string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(in.logs(), text) {
+		select {
+		case <-in.done:
+			t.Fatalf("ksml exited before logging %q:\n%s", text, in.logs())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in the log within %v:\n%s", text, timeout, in.logs())
+		}
+	}
+}
+
+const countDefinition = `
+streams:
+  clicks:
+    topic: clicks
+    keyType: string
+    valueType: string
+  counts:
+    topic: click-counts
+    keyType: string
+    valueType: long
+stores:
+  click_counts:
+    type: keyValue
+    keyType: string
+    valueType: long
+    logging: true
+pipelines:
+  count:
+    from: clicks
+    via:
+      - type: groupByKey
+      - type: count
+        store: click_counts
+      - type: toStream
+    to: counts
+`
+
+func setup(t *testing.T) (string, *kgo.Client, string) {
+	b, err := broker.Start(context.Background(), broker.Options{Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(countDefinition), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf(`ksml:
+  configDirectory: %q
+  storageDirectory: %q
+  definitions:
+    count: count.yaml
+kafka:
+  bootstrap.servers: %q
+  application.id: "clickcount"
+  commit.interval.ms: "100"
+  session.timeout.ms: "6000"
+  heartbeat.interval.ms: "500"
+`, work, work, b.BootstrapServers())
+	if err := os.WriteFile(filepath.Join(work, "ksml-runner.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	resp, err := kadm.NewClient(cl).CreateTopic(context.Background(), 2, -1, nil, "clicks")
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return work, cl, b.BootstrapServers()
+}
+
+var keys = []string{"alice", "bob", "carol", "dave", "erin", "frank"}
+
+// produceRound sends one click per key, n times.
+func produceRound(t *testing.T, cl *kgo.Client, n int) {
+	t.Helper()
+	var recs []*kgo.Record
+	for i := 0; i < n; i++ {
+		for _, k := range keys {
+			recs = append(recs, &kgo.Record{Topic: "clicks", Key: []byte(k), Value: []byte("click")})
+		}
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// counts reads the whole output topic: the latest count per key and the
+// counts in the order they were written, per key.
+func counts(t *testing.T, bootstrap string) (map[string]int64, map[string][]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics("click-counts"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	latest, all := map[string]int64{}, map[string][]int64{}
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		n := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			if len(r.Value) != 8 {
+				t.Errorf("count of %s has %d bytes", r.Key, len(r.Value))
+				return
+			}
+			v := int64(binary.BigEndian.Uint64(r.Value))
+			latest[string(r.Key)] = v
+			all[string(r.Key)] = append(all[string(r.Key)], v)
+		})
+		if n == 0 {
+			return latest, all
+		}
+	}
+}
+
+func waitCounts(t *testing.T, bootstrap string, want int64) map[string][]int64 {
+	t.Helper()
+	deadline := time.Now().Add(40 * time.Second)
+	for {
+		latest, all := counts(t, bootstrap)
+		done := len(latest) == len(keys)
+		for _, k := range keys {
+			if latest[k] < want {
+				done = false
+			}
+		}
+		if done {
+			return all
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("counts did not reach %d: %v", want, latest)
+		}
+	}
+}
+
+// waitCommitted waits until the group committed every input record.
+func waitCommitted(t *testing.T, cl *kgo.Client, total int64) {
+	t.Helper()
+	adm := kadm.NewClient(cl)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		offs, err := adm.FetchOffsets(context.Background(), "clickcount")
+		if err == nil {
+			var sum int64
+			offs.Each(func(o kadm.OffsetResponse) {
+				if o.Topic == "clicks" {
+					sum += o.At
+				}
+			})
+			if sum >= total {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the group did not commit %d input records", total)
+}
+
+// TestCountContinuesAfterKill9 kills `ksml run` with SIGKILL after its
+// counts are committed, restarts it and checks that counting continues
+// from the changelog: every key's next count is one more than before.
+func TestCountContinuesAfterKill9(t *testing.T) {
+	work, cl, bootstrap := setup(t)
+	p := start(t, work)
+	p.waitLog(t, "runner started", 20*time.Second)
+	produceRound(t, cl, 5)
+	waitCounts(t, bootstrap, 5)
+	waitCommitted(t, cl, int64(5*len(keys)))
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+
+	produceRound(t, cl, 3)
+	p2 := start(t, work)
+	p2.waitLog(t, "state stores restored", 30*time.Second)
+	all := waitCounts(t, bootstrap, 8)
+	for _, k := range keys {
+		got := fmt.Sprint(all[k])
+		if got != "[1 2 3 4 5 6 7 8]" {
+			t.Errorf("%s: counts %s, want [1 2 3 4 5 6 7 8]", k, got)
+		}
+	}
+	if t.Failed() {
+		t.Logf("second run:\n%s", p2.logs())
+	}
+}
+
+// TestSecondInstanceTakesOver runs two instances in one group, stops one
+// and checks that the other continues its counts.
+func TestSecondInstanceTakesOver(t *testing.T) {
+	work, cl, bootstrap := setup(t)
+	p1 := start(t, work)
+	p1.waitLog(t, "runner started", 20*time.Second)
+	p2 := start(t, work)
+	p2.waitLog(t, "runner started", 20*time.Second)
+	produceRound(t, cl, 4)
+	waitCounts(t, bootstrap, 4)
+	waitCommitted(t, cl, int64(4*len(keys)))
+	p1.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p1.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first instance did not stop on SIGTERM")
+	}
+	produceRound(t, cl, 2)
+	all := waitCounts(t, bootstrap, 6)
+	for _, k := range keys {
+		if got := fmt.Sprint(all[k]); got != "[1 2 3 4 5 6]" {
+			t.Errorf("%s: counts %s, want [1 2 3 4 5 6]", k, got)
+		}
+	}
+	if t.Failed() {
+		t.Logf("remaining instance:\n%s", p2.logs())
+	}
+}
