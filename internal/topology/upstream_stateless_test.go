@@ -1,8 +1,15 @@
 package topology
 
 import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"ksml/internal/types"
 )
 
 // Ports of upstream's output-asserting tests for stateless definitions that
@@ -26,4 +33,277 @@ func TestUpstreamFieldModification(t *testing.T) {
 	if strings.Contains(out[0], "color") {
 		t.Errorf("color is still in the output record: %s", out[0])
 	}
+}
+
+const docsExamples = "ksml/src/test/resources/docs-examples"
+
+// docsHarness loads a definition under upstream's docs-examples.
+func docsHarness(t *testing.T, rel string) *harness {
+	t.Helper()
+	path := filepath.Join(corpus, docsExamples, rel)
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	h, err := buildDef(t, loadDef(t, path, "test"))
+	if err != nil {
+		t.Fatalf("building %s: %v", rel, err)
+	}
+	return h
+}
+
+// pipeJSON writes a record whose value is JSON text, as upstream's tests
+// pipe ObjectMapper output through a string serde.
+func (h *harness) pipeJSON(topic, key, value string) {
+	h.t.Helper()
+	v, err := types.DecodeJSON([]byte(value))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.mustPipe(topic, "string", "json", key, v, 1)
+}
+
+// jsonValues reads a json topic's values.
+func (h *harness) jsonValues(topic string) []any {
+	h.t.Helper()
+	var out []any
+	for _, r := range h.drv.ReadOutput(topic) {
+		v, err := h.serde("json", false).Deserialize(topic, r.Value)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if v, err = types.Resolve(v); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// path follows keys through nested structs; nil when one is missing.
+func path(v any, keys ...string) any {
+	for _, k := range keys {
+		s, ok := v.(*types.Struct)
+		if !ok || s == nil {
+			return nil
+		}
+		if v, ok = s.Get(k); !ok {
+			return nil
+		}
+	}
+	return v
+}
+
+func sensorReading(location string, tempF, humidity any) string {
+	return fmt.Sprintf(`{"sensors":{"temperature":{"value":%v,"unit":"F"},"humidity":{"value":%v,"unit":"%%"},`+
+		`"location":{"value":%q,"unit":"text"}},"metadata":{"timestamp":%d}}`, tempF, humidity, location, time.Now().UnixMilli())
+}
+
+// FilteringTransformingCompleteTest.
+func TestTutorialFilteringTransformingComplete(t *testing.T) {
+	const def = "beginner-tutorial/filtering-transforming/processor-filtering-transforming-complete.yaml"
+	t.Run("valid", func(t *testing.T) {
+		h := docsHarness(t, def)
+		h.pipeJSON("tutorial_input", "sensor0", sensorReading("data_center", 80, 88))
+		out := h.jsonValues("filtered_data")
+		if len(out) != 1 {
+			t.Fatalf("filtered_data: want 1 record, got %d", len(out))
+		}
+		if a := h.jsonValues("alerts_stream"); len(a) != 0 {
+			t.Errorf("alerts_stream: %v", a)
+		}
+		v := out[0]
+		if got := path(v, "sensor_id"); got != "sensor0" {
+			t.Errorf("sensor_id = %v", got)
+		}
+		if got := path(v, "location"); got != "data_center" {
+			t.Errorf("location = %v", got)
+		}
+		if got := path(v, "readings", "temperature", "fahrenheit"); got != int64(80) {
+			t.Errorf("fahrenheit = %#v", got)
+		}
+		if c, ok := path(v, "readings", "temperature", "celsius").(float64); !ok || math.Abs(c-26.67) > 0.01 {
+			t.Errorf("celsius = %#v", path(v, "readings", "temperature", "celsius"))
+		}
+		if got := path(v, "readings", "humidity"); got != int64(88) {
+			t.Errorf("humidity = %#v", got)
+		}
+		for _, k := range [][]string{{"readings", "heat_index"}, {"timestamp"}, {"processed_at"}} {
+			if path(v, k...) == nil {
+				t.Errorf("%v missing", k)
+			}
+		}
+	})
+	for name, input := range map[string]string{
+		"out of range":     sensorReading("warehouse", 250, 50),
+		"missing temp":     fmt.Sprintf(`{"sensors":{"humidity":{"value":70,"unit":"%%"},"location":{"value":"server_room","unit":"text"}},"metadata":{"timestamp":%d}}`, time.Now().UnixMilli()),
+		"missing humidity": fmt.Sprintf(`{"sensors":{"temperature":{"value":75,"unit":"F"},"location":{"value":"office","unit":"text"}},"metadata":{"timestamp":%d}}`, time.Now().UnixMilli()),
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := docsHarness(t, def)
+			h.pipeJSON("tutorial_input", "sensor1", input)
+			if f, a := h.jsonValues("filtered_data"), h.jsonValues("alerts_stream"); len(f)+len(a) != 0 {
+				t.Errorf("want no output, got filtered %v alerts %v", f, a)
+			}
+		})
+	}
+	t.Run("malformed", func(t *testing.T) {
+		h := docsHarness(t, def)
+		h.pipeJSON("tutorial_input", "sensor4", `{"invalid_field":"malformed"}`)
+		// Upstream only checks the alert's shape if there is one; the
+		// validator drops this record, so there is none.
+		if f, a := h.jsonValues("filtered_data"), h.jsonValues("alerts_stream"); len(f)+len(a) != 0 {
+			t.Errorf("want no output, got filtered %v alerts %v", f, a)
+		}
+	})
+}
+
+// LocationRoutingTest.
+func TestTutorialLocationRouting(t *testing.T) {
+	const def = "intermediate-tutorial/branching/processor-location-routing.yaml"
+	sensor := func(loc string) string {
+		if loc == "" {
+			return `{"name":"test_sensor","value":25.0}`
+		}
+		return fmt.Sprintf(`{"name":"test_sensor","location":%q,"value":25.0}`, loc)
+	}
+	h := docsHarness(t, def)
+	for i, loc := range []string{"data_center", "warehouse", "office", "unknown"} {
+		h.pipeJSON("sensor_input", fmt.Sprintf("k%d", i+1), sensor(loc))
+	}
+	for _, topic := range []string{"datacenter_sensors", "warehouse_sensors", "office_sensors", "unknown_sensors"} {
+		if n := len(h.jsonValues(topic)); n != 1 {
+			t.Errorf("%s: %d records, want 1", topic, n)
+		}
+	}
+	h = docsHarness(t, def)
+	h.pipeJSON("sensor_input", "key", sensor(""))
+	if n := len(h.jsonValues("unknown_sensors")); n != 1 {
+		t.Errorf("missing location: unknown_sensors has %d records, want 1", n)
+	}
+	if n := len(h.jsonValues("datacenter_sensors")); n != 0 {
+		t.Errorf("missing location: datacenter_sensors has %d records", n)
+	}
+}
+
+// OrderProcessingTest.
+func TestTutorialOrderProcessing(t *testing.T) {
+	const def = "intermediate-tutorial/branching/processor-order-processing.yaml"
+	order := func(customer, region string, total float64) string {
+		return fmt.Sprintf(`{"order_id":"test_order","customer_type":%q,"region":%q,"total_amount":%v}`, customer, region, total)
+	}
+	h := docsHarness(t, def)
+	h.pipeJSON("order_input", "k1", order("premium", "US", 1500.00))
+	h.pipeJSON("order_input", "k2", order("standard", "EU", 500.00))
+	h.pipeJSON("order_input", "k3", order("basic", "APAC", 300.00))
+	for _, topic := range []string{"priority_orders", "regional_orders", "international_orders"} {
+		if n := len(h.jsonValues(topic)); n != 1 {
+			t.Errorf("branching: %s has %d records, want 1", topic, n)
+		}
+	}
+
+	h = docsHarness(t, def)
+	h.pipeJSON("order_input", "k1", order("premium", "US", 1000.00))
+	h.pipeJSON("order_input", "k2", order("premium", "US", 1000.01))
+	if n := len(h.jsonValues("priority_orders")); n != 1 {
+		t.Errorf("boundary: priority_orders has %d records, want 1", n)
+	}
+	if n := len(h.jsonValues("regional_orders")); n != 1 {
+		t.Errorf("boundary: regional_orders has %d records, want 1", n)
+	}
+
+	h = docsHarness(t, def)
+	h.pipeJSON("order_input", "key", order("premium", "US", 1500.00))
+	out := h.jsonValues("priority_orders")
+	if len(out) != 1 {
+		t.Fatalf("transformations: %d priority orders", len(out))
+	}
+	if got := path(out[0], "processing_tier"); got != "priority" {
+		t.Errorf("processing_tier = %#v", got)
+	}
+	if got := path(out[0], "sla_hours"); got != int64(4) {
+		t.Errorf("sla_hours = %#v", got)
+	}
+	if path(out[0], "processed_at") == nil {
+		t.Error("processed_at missing")
+	}
+}
+
+func transaction(id, customer, card string, amount float64, category, country, state string, ts int64) string {
+	return fmt.Sprintf(`{"transaction_id":%q,"customer_id":%q,"card_id":%q,"amount":%v,"timestamp":%d,`+
+		`"merchant":{"category":%q,"location":{"country":%q,"state":%q}}}`, id, customer, card, amount, ts, category, country, state)
+}
+
+// FraudDetectionTest, on fraud-detection.yaml (the module variant imports a
+// Python file the corpus does not hold).
+func TestUseCaseFraudDetection(t *testing.T) {
+	const def = "use-cases/fraud-detection/fraud-detection.yaml"
+	const in = "credit_card_transactions"
+	now := time.Now().UnixMilli()
+	t.Run("below threshold", func(t *testing.T) {
+		h := docsHarness(t, def)
+		h.pipeJSON(in, "txn_002", transaction("txn_002", "cust_124", "card_457", 500.0, "electronics", "USA", "NY", now))
+		if v := h.jsonValues("high_value_transactions"); len(v) != 0 {
+			t.Errorf("high_value_transactions: %v", v)
+		}
+		if v := h.jsonValues("unusual_location_alerts"); len(v) != 0 {
+			t.Errorf("unusual_location_alerts: %v", v)
+		}
+	})
+	t.Run("unusual location", func(t *testing.T) {
+		h := docsHarness(t, def)
+		h.pipeJSON(in, "txn_003", transaction("txn_003", "cust_125", "card_789", 100.0, "groceries", "USA", "CA", now))
+		if v := h.jsonValues("unusual_location_alerts"); len(v) != 0 {
+			t.Fatalf("first transaction alerted: %v", v)
+		}
+		h.pipeJSON(in, "txn_004", transaction("txn_004", "cust_125", "card_789", 200.0, "dining", "France", "Paris", now+1000))
+		alerts := h.jsonValues("unusual_location_alerts")
+		if len(alerts) == 0 {
+			t.Fatal("no unusual location alert")
+		}
+		a := alerts[0]
+		for k, want := range map[string]any{"transaction_id": "txn_004", "alert_type": "unusual_location", "card_id": "card_789",
+			"customer_id": "cust_125", "risk_score": int64(70)} {
+			if got := path(a, k); got != want {
+				t.Errorf("%s = %#v, want %#v", k, got, want)
+			}
+		}
+		if got := path(a, "current_location", "country"); got != "France" {
+			t.Errorf("current_location.country = %#v", got)
+		}
+		if got := path(a, "current_location", "state"); got != "Paris" {
+			t.Errorf("current_location.state = %#v", got)
+		}
+		if path(a, "previous_locations") == nil {
+			t.Error("previous_locations missing")
+		}
+		if len(h.jsonValues("fraud_alerts")) == 0 {
+			t.Error("fraud_alerts is empty")
+		}
+	})
+	t.Run("same location", func(t *testing.T) {
+		h := docsHarness(t, def)
+		h.pipeJSON(in, "txn_005", transaction("txn_005", "cust_126", "card_999", 50.0, "coffee", "USA", "CA", now))
+		h.pipeJSON(in, "txn_006", transaction("txn_006", "cust_126", "card_999", 75.0, "groceries", "USA", "CA", now+3600000))
+		if v := h.jsonValues("unusual_location_alerts"); len(v) != 0 {
+			t.Errorf("unusual_location_alerts: %v", v)
+		}
+	})
+	t.Run("different state within two hours", func(t *testing.T) {
+		h := docsHarness(t, def)
+		h.pipeJSON(in, "txn_007", transaction("txn_007", "cust_127", "card_888", 100.0, "fuel", "USA", "CA", now))
+		h.pipeJSON(in, "txn_008", transaction("txn_008", "cust_127", "card_888", 150.0, "dining", "USA", "NY", now+3600000))
+		alerts := h.jsonValues("unusual_location_alerts")
+		if len(alerts) == 0 {
+			t.Fatal("no unusual location alert")
+		}
+		if got := path(alerts[0], "alert_type"); got != "unusual_location" {
+			t.Errorf("alert_type = %#v", got)
+		}
+		if got := path(alerts[0], "current_location", "state"); got != "NY" {
+			t.Errorf("current_location.state = %#v", got)
+		}
+		if n, ok := path(alerts[0], "risk_score").(int64); !ok || n <= 0 {
+			t.Errorf("risk_score = %#v", path(alerts[0], "risk_score"))
+		}
+	})
 }
