@@ -2,6 +2,7 @@ package kafkaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,17 @@ type Collector struct {
 
 	promise func(*kgo.Record, error)
 	sent    atomic.Int64
+	// aborting is set while a transaction is aborted on purpose: the
+	// records it fails are not errors.
+	aborting atomic.Bool
+}
+
+func (c *Collector) expectAborts(on bool) { c.aborting.Store(on) }
+
+func (c *Collector) clearErr() {
+	c.mu.Lock()
+	c.failed = nil
+	c.mu.Unlock()
 }
 
 // NewCollector returns a collector producing with cl. Delivery failures are
@@ -96,6 +108,9 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 		if c.observer != nil {
 			c.observer.Produced(r.Topic)
 		}
+		return
+	}
+	if errors.Is(err, kgo.ErrAborting) && c.aborting.Load() {
 		return
 	}
 	if c.ctx.Err() != nil {

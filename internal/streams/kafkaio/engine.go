@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -73,6 +74,8 @@ type Engine struct {
 	adm      *kadm.Client
 	topics   *Topics
 	cl       *kgo.Client
+	sess     *kgo.GroupTransactSession // exactly_once_v2 only
+	inTxn    bool
 	out      *Collector
 	col      *taskCollector
 	restorer Restorer
@@ -158,7 +161,16 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		kgo.OnPartitionsRevoked(e.onRevoked),
 		kgo.OnPartitionsLost(e.onLost),
 	)
-	if e.cl, err = kgo.NewClient(opts...); err != nil {
+	if cfg.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
+		// One transactional producer per instance; KIP-447 fencing by
+		// group generation makes a per-instance id sufficient.
+		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID)), kgo.RequireStableFetchOffsets())
+		if e.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
+			return fmt.Errorf("creating transactional Kafka client: %w", err)
+		}
+		e.cl = e.sess.Client()
+		e.log.Info("processing guarantee exactly_once_v2: output, store changes and offsets commit in one transaction")
+	} else if e.cl, err = kgo.NewClient(opts...); err != nil {
 		return fmt.Errorf("creating Kafka client: %w", err)
 	}
 	// The producer outlives ctx so the final flush can finish.
@@ -192,6 +204,11 @@ func (e *Engine) loop(ctx context.Context) error {
 		}
 		e.mu.Lock()
 		err := e.handleFetchErrors(fetches)
+		if err == nil && e.sess != nil && !e.inTxn {
+			if err = e.sess.Begin(); err == nil {
+				e.inTxn = true
+			}
+		}
 		if err == nil {
 			err = e.processFetches(fetches)
 		}
@@ -349,6 +366,9 @@ func (e *Engine) punctuate() error {
 // stores and commits the offsets of the processed records. Called with mu
 // held.
 func (e *Engine) commit(ctx context.Context) error {
+	if e.sess != nil {
+		return e.endTransaction(ctx, kgo.TryCommit)
+	}
 	var errs []error
 	for _, t := range e.taskList() {
 		errs = append(errs, t.Flush())
@@ -415,11 +435,17 @@ func (e *Engine) shutdown(runErr error) {
 	e.mu.Lock()
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
-	if err := e.commit(ctx); err != nil {
+	e.closing = true
+	if runErr != nil && e.sess != nil {
+		// Nothing of the failed transaction becomes visible; everything
+		// since the last commit is processed again on the next start.
+		if err := e.endTransaction(ctx, kgo.TryAbort); err != nil {
+			e.log.Error("aborting the transaction failed", "error", err)
+		}
+	} else if err := e.commit(ctx); err != nil {
 		e.log.Error("final commit failed", "error", err)
 	}
 	e.closeTasks(nil)
-	e.closing = true
 	e.mu.Unlock()
 	e.log.Debug("tasks closed after the final commit; leaving the consumer group")
 	done := make(chan struct{})
@@ -433,7 +459,6 @@ func (e *Engine) shutdown(runErr error) {
 	case <-ctx.Done():
 		e.log.Warn("leaving the consumer group timed out")
 	}
-	_ = runErr
 }
 
 // closeTasks closes the tasks that read only partitions in revoked (all
@@ -485,6 +510,19 @@ func (e *Engine) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 	if e.closing {
 		return
 	}
+	if err := e.createTasks(ctx, assigned); err != nil {
+		e.fatal = err
+		return
+	}
+	e.log.Info("partitions assigned", "partitions", fmtPartitions(assigned), "tasks", len(e.tasks))
+	if e.opts.OnAssigned != nil {
+		e.opts.OnAssigned(assigned)
+	}
+}
+
+// createTasks creates and restores the tasks of newly assigned partitions.
+// Called with mu held.
+func (e *Engine) createTasks(ctx context.Context, assigned map[string][]int32) error {
 	var created []*streams.Task
 	for topic, parts := range assigned {
 		sub, ok := e.topo.SubTopologyFor(topic)
@@ -500,8 +538,7 @@ func (e *Engine) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 				var err error
 				t, err = streams.NewTask(e.topo, sub, p, e.col)
 				if err != nil {
-					e.fatal = fmt.Errorf("creating task %s: %w", id, err)
-					return
+					return fmt.Errorf("creating task %s: %w", id, err)
 				}
 				e.tasks[id] = t
 				created = append(created, t)
@@ -510,15 +547,9 @@ func (e *Engine) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[str
 		}
 	}
 	if len(created) > 0 {
-		if err := e.restore(ctx, created); err != nil {
-			e.fatal = err
-			return
-		}
+		return e.restore(ctx, created)
 	}
-	e.log.Info("partitions assigned", "partitions", fmtPartitions(assigned), "tasks", len(e.tasks))
-	if e.opts.OnAssigned != nil {
-		e.opts.OnAssigned(assigned)
-	}
+	return nil
 }
 
 func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
@@ -527,7 +558,9 @@ func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	if e.closing || len(revoked) == 0 {
 		return
 	}
-	if e.fatal == nil {
+	// Under exactly_once_v2 the session aborts the open transaction on
+	// revocation; endTransaction then rebuilds the remaining tasks.
+	if e.fatal == nil && e.sess == nil {
 		if err := e.commit(ctx); err != nil {
 			e.log.Error("commit before revocation failed", "error", err)
 		}
@@ -588,3 +621,54 @@ func (c *taskCollector) Send(topic string, partition int32, key, value []byte, t
 }
 
 func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
+
+// endTransaction flushes the stores and ends the open transaction (commit
+// or abort). When the transaction did not commit (a rebalance, or an
+// abort), the client is back at the last committed offsets and the tasks'
+// stores hold changes that were rolled back: the tasks are rebuilt from
+// their changelogs. Called with mu held.
+func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) error {
+	if !e.inTxn {
+		return nil
+	}
+	var errs []error
+	if try == kgo.TryCommit {
+		for _, t := range e.taskList() {
+			errs = append(errs, t.Flush())
+		}
+		if err := errors.Join(errs...); err != nil {
+			try = kgo.TryAbort
+			e.log.Error("flushing before the transaction commit failed; aborting", "error", err)
+		}
+	}
+	e.out.expectAborts(try == kgo.TryAbort)
+	committed, err := e.sess.End(ctx, try)
+	e.inTxn = false
+	e.out.expectAborts(false)
+	clear(e.processed)
+	if err != nil {
+		return fmt.Errorf("ending the transaction: %w", err)
+	}
+	if committed {
+		return nil
+	}
+	if try == kgo.TryCommit {
+		e.log.Warn("transaction aborted by a rebalance; processing again from the last commit")
+	}
+	e.out.clearErr()
+	if e.closing {
+		return nil
+	}
+	assigned := map[string][]int32{}
+	for k := range e.assigned {
+		assigned[k.topic] = append(assigned[k.topic], k.partition)
+	}
+	e.closeTasks(nil)
+	return e.createTasks(ctx, assigned)
+}
+
+// transactionalID names this instance's transactional producer.
+func transactionalID(appID string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%s-%d-%d", appID, host, os.Getpid(), time.Now().UnixNano())
+}

@@ -67,6 +67,12 @@ func clientConfig(t *testing.T, bootstrap, appID string) *kafkaclient.Config {
 // countingTopology counts records per key in a logged store "counts" and
 // writes key=count to "out".
 func countingTopology(t *testing.T, appID string) *streams.Topology {
+	return countingTopologyFailing(t, appID, "fail")
+}
+
+// countingTopologyFailing fails on records whose value is failOn (after
+// counting them), or never when failOn is empty.
+func countingTopologyFailing(t *testing.T, appID, failOn string) *streams.Topology {
 	t.Helper()
 	topo := streams.NewTopology(appID)
 	must := func(err error) {
@@ -93,7 +99,7 @@ func countingTopology(t *testing.T, appID string) *streams.Topology {
 			if err := kv.Put(k, []byte(strconv.Itoa(n))); err != nil {
 				return err
 			}
-			if rec.Value == "fail" {
+			if failOn != "" && rec.Value == failOn {
 				return errors.New("asked to fail")
 			}
 			return ctx.Forward(rec.WithValue(strconv.Itoa(n)))

@@ -78,7 +78,9 @@ func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []C
 	if remaining == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts...), kgo.ConsumePartitions(parts))...)
+	// Control records (transaction markers) are kept so the position
+	// reaches the end offset under read_committed too.
+	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts...), kgo.ConsumePartitions(parts), kgo.KeepControlRecords())...)
 	if err != nil {
 		return err
 	}
@@ -101,7 +103,7 @@ func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []C
 			if !ok || perr != nil {
 				return
 			}
-			if r.Offset < end {
+			if r.Offset < end && !r.Attrs.IsControl() {
 				if err := byTP[k].Put(r.Key, r.Value); err != nil {
 					perr = fmt.Errorf("restoring %s[%d] offset %d: %w", r.Topic, r.Partition, r.Offset, err)
 					return
@@ -173,7 +175,11 @@ func (e *Engine) restore(ctx context.Context, created []*streams.Task) error {
 	}
 	start := time.Now()
 	e.col.muted = true
-	err := e.restorer.Restore(ctx, e.opts.Client.AdminOpts(), stores)
+	opts := e.opts.Client.AdminOpts()
+	if e.sess != nil {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	err := e.restorer.Restore(ctx, opts, stores)
 	e.col.muted = false
 	if err != nil {
 		return fmt.Errorf("restoring state stores: %w", err)

@@ -1,0 +1,90 @@
+package kafkaio_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/kafkaclient"
+	"ksml/internal/streams/kafkaio"
+)
+
+func eosConfig(t *testing.T, bootstrap, appID string) *kafkaclient.Config {
+	t.Helper()
+	cfg, err := kafkaclient.FromProperties(map[string]string{
+		"bootstrap.servers": bootstrap, "application.id": appID, "processing.guarantee": "exactly_once_v2",
+	}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// readCommitted reads topic as a read_committed consumer until n records
+// arrived and nothing more comes for a while.
+func readCommitted(t *testing.T, bootstrap, topic string, n int) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var out []*kgo.Record
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+		fs := cl.PollFetches(ctx)
+		cancel()
+		got := 0
+		fs.EachRecord(func(r *kgo.Record) { out = append(out, r); got++ })
+		if len(out) >= n && got == 0 {
+			return keyValues(out)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("topic %s: %d committed records (%s), want %d", topic, len(out), keyValues(out), n)
+		}
+	}
+}
+
+// TestExactlyOnceFailureRollsBack shows exactly_once_v2: a record that
+// fails aborts the open transaction, so neither its output nor its store
+// change nor the output of the records before it in the transaction becomes
+// visible; the next start restores the store from the committed changelog
+// and processes those records once more, so every count is right.
+func TestExactlyOnceFailureRollsBack(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	first := runEngine(t, kafkaio.Options{Topology: countingTopologyFailing(t, "eos", "fail"), Client: eosConfig(t, b.BootstrapServers(), "eos")})
+	produce(t, cl, "in", "a=x", "b=x")
+	if got := readCommitted(t, b.BootstrapServers(), "out", 2); got != "a=1 b=1" {
+		t.Fatalf("committed output %s", got)
+	}
+	produce(t, cl, "in", "a=x", "a=fail")
+	var err error
+	select {
+	case err = <-first.done:
+		close(first.done)
+	case <-time.After(15 * time.Second):
+		t.Fatal("engine did not stop on the failing record")
+	}
+	var rerr *kafkaio.RecordError
+	if !errors.As(err, &rerr) {
+		t.Fatalf("Run = %v", err)
+	}
+	if got := readCommitted(t, b.BootstrapServers(), "out", 2); got != "a=1 b=1" {
+		t.Fatalf("committed output after the failure %s, want the aborted a=2 invisible", got)
+	}
+	if got := readCommitted(t, b.BootstrapServers(), "eos-counts-changelog", 2); got != "a=1 b=1" {
+		t.Fatalf("committed changelog after the failure %s", got)
+	}
+
+	runEngine(t, kafkaio.Options{Topology: countingTopologyFailing(t, "eos", ""), Client: eosConfig(t, b.BootstrapServers(), "eos")})
+	if got := readCommitted(t, b.BootstrapServers(), "out", 4); got != "a=1 a=2 a=3 b=1" {
+		t.Fatalf("committed output after restart %s, want a=2 and a=3 counted once", got)
+	}
+}
