@@ -330,3 +330,33 @@ func (h *harness) ReadAll() {
 		h.drv.ReadOutput(tp)
 	}
 }
+
+func TestUpstreamStateStoreWindowedAvro(t *testing.T) {
+	h := corpusHarness(t, "test-state-store-windowed-avro.yaml")
+	h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor1", sensor("city", "Amsterdam", "type", "HUMIDITY", "unit", "%", "value", "80"), 1)
+	h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor2", sensor("city", "Utrecht", "type", "TEMPERATURE", "unit", "C", "value", "26"), 2)
+	st, ok := h.drv.Store("sensor_data_window_store")
+	if !ok {
+		t.Fatal("no window store")
+	}
+	ps, err := windowedPythonStore(h.res.Stores, "sensor_data_window_store", st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sensorName, want := range map[string][2]string{"sensor1": {"Amsterdam", "80"}, "sensor2": {"Utrecht", "26"}} {
+		it, err := ps.(*pyWindow).FetchRange(sensorName, 0, 365*24*3600*1000, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv, ok := it.Next()
+		if !ok {
+			t.Fatalf("%s: no window", sensorName)
+		}
+		s := kv.Value.(*types.Struct)
+		city, _ := s.Get("city")
+		value, _ := s.Get("value")
+		if kv.Key != int64(0) || city != want[0] || value != want[1] {
+			t.Errorf("%s: window %v city %v value %v", sensorName, kv.Key, city, value)
+		}
+	}
+}
