@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"ksml/internal/python"
 	"ksml/internal/types"
 )
 
@@ -358,5 +359,40 @@ func TestUpstreamStateStoreWindowedAvro(t *testing.T) {
 		if kv.Key != int64(0) || city != want[0] || value != want[1] {
 			t.Errorf("%s: window %v city %v value %v", sensorName, kv.Key, city, value)
 		}
+	}
+}
+
+// Ports of upstream's KSMLIteratorTest for window and session stores: the
+// functions put entries and walk iterators; processing must not fail and
+// the stores must hold what was put.
+func TestUpstreamWindowAndSessionIterators(t *testing.T) {
+	for file, name := range map[string]string{"test-window-iterator.yaml": "window_store", "test-session-iterator.yaml": "session_store"} {
+		t.Run(file, func(t *testing.T) {
+			h := corpusHarness(t, file)
+			h.mustPipe("sensor_ownership_data", "string", "string", "sensor1", "value1", 1)
+			h.mustPipe("sensor_ownership_data", "string", "string", "sensor2", "value2", 2)
+			st, _ := h.drv.Store(name)
+			ps, err := windowedPythonStore(h.res.Stores, name, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var it interface {
+				Next() (python.KeyValue, bool)
+			}
+			switch s := ps.(type) {
+			case *pyWindow:
+				it, err = s.All(false)
+			case *pySession:
+				it, err = s.FetchKeyRange(nil, nil, false)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for kv, ok := it.Next(); ok; kv, ok = it.Next() {
+				got = append(got, Format(kv.Key.(types.Windowed).Key)+"="+Format(kv.Value))
+			}
+			expect(t, name, got, "sensor1=value1", "sensor2=value2")
+		})
 	}
 }
