@@ -14,6 +14,14 @@
 // between two commits replays the records after the last commit; nothing is
 // committed before the output it caused is durable.
 //
+// With processing.guarantee exactly_once_v2 the engine runs in a franz-go
+// group transact session instead: the output of a commit interval, the
+// changelog writes and the consumed offsets commit in one transaction
+// (read_committed consumers see all or nothing of it). When a transaction
+// aborts (a failing record, a rebalance), the tasks are rebuilt from the
+// committed changelogs and the records since the last commit are processed
+// again.
+//
 // The hot path is one goroutine: batched polls (PollRecords), records handed
 // to tasks one after another, asynchronous produces through a single promise.
 // Rebalance callbacks run only between batches (BlockRebalanceOnPoll).

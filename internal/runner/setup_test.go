@@ -1,0 +1,109 @@
+package runner_test
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/runner"
+)
+
+// TestMalformedDefinitionNamesThePosition checks that New rejects a broken
+// definition with file:line:col before connecting anywhere.
+func TestMalformedDefinitionNamesThePosition(t *testing.T) {
+	work := t.TempDir()
+	def := writeDefinition(t, work, "broken.yaml", `streams:
+  input:
+    topic: in
+    keyType: string
+    valueType: json
+pipelines:
+  p:
+    from: input
+    via:
+      - type: mapValues
+        mapper:
+          code: |
+            return value[
+    to: nowhere
+`)
+	_, err := runner.New(runner.Options{Definitions: []string{def}, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		t.Fatal("New accepted a broken definition")
+	}
+	if !strings.Contains(err.Error(), def+":13:") {
+		t.Errorf("error %q does not name %s:13:col", err, def)
+	}
+	t.Log(err)
+}
+
+// TestBadRunnerConfigNamesThePosition checks that a runner configuration
+// error is reported with its position.
+func TestBadRunnerConfigNamesThePosition(t *testing.T) {
+	work := t.TempDir()
+	cfg := runnerConfig(t, work, "  enablePipelines: maybe\n", map[string]string{"application.id": "x"})
+	_, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), cfg+":2:") {
+		t.Fatalf("error %v, want one at %s:2", err, cfg)
+	}
+}
+
+// TestInlineDefinitionWithProperties runs an inline definition from the
+// runner configuration, with ksml.properties visible to Python, and with
+// producers disabled (its producer must not run).
+func TestInlineDefinitionWithProperties(t *testing.T) {
+	b := startBroker(t)
+	work := t.TempDir()
+	cfg := runnerConfig(t, work, fmt.Sprintf(`  storageDirectory: %q
+  enableProducers: false
+  properties:
+    greeting: hello
+  definitions:
+    inline:
+      streams:
+        names:
+          topic: names
+          keyType: string
+          valueType: string
+      functions:
+        one_name:
+          type: generator
+          expression: ("k", "never")
+      producers:
+        unused:
+          generator: one_name
+          interval: 10ms
+          to:
+            topic: names
+            keyType: string
+            valueType: string
+      pipelines:
+        greet:
+          from: names
+          via:
+            - type: mapValues
+              mapper:
+                expression: properties.get("greeting") + " " + value
+          to:
+            topic: greetings
+            keyType: string
+            valueType: string
+`, work), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "inline"})
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	cl := newClient(t, b.BootstrapServers())
+	produce(t, cl, &kgo.Record{Topic: "names", Key: []byte("1"), Value: []byte("ada")})
+	out := readAll(t, b.BootstrapServers(), "greetings", 1, 500*time.Millisecond)
+	if len(out) != 1 || string(out[0].Value) != "hello ada" {
+		t.Fatalf("greetings = %d records, first %q", len(out), out[0].Value)
+	}
+	if names := readAll(t, b.BootstrapServers(), "names", 1, 300*time.Millisecond); len(names) != 1 {
+		t.Errorf("names has %d records: the disabled producer ran", len(names))
+	}
+	if err := rr.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
