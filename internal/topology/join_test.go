@@ -65,6 +65,9 @@ func TestTutorialGlobalTableJoin(t *testing.T) {
 	h.mustPipe("new_orders", "string", "json", "ORD2", order("ORD2", "PROD999", 1), 3) // no product: inner join drops it
 	h.mustPipe("new_orders", "string", "json", "ORD4", order("ORD4", "PROD004", 5), 4)
 	out := h.out("orders_with_product_details", "string", "json")
+	if g := h.res.Topology.GlobalTopics(); len(g) != 1 || g[0] != "product_catalog" {
+		t.Errorf("global topics: %v", g)
+	}
 	price := 49.99
 	expect(t, "totals", field(t, out, "total_price"), "1999.98", fmt.Sprint(5*price))
 	expect(t, "products", field(t, out, "product_details"),

@@ -731,6 +731,7 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 			return stream{}, errAt(pos, "%v", err)
 		}
 		s.shape = &streamShape{kind: shapeGlobalTable, global: g}
+		b.topo.MarkGlobal(td.Topic)
 	} else {
 		p := &materializeProc{store: sd.Name}
 		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src); err != nil {
