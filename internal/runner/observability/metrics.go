@@ -38,9 +38,10 @@ type Options struct {
 
 // Registry holds every metric ksml exports and serves them to Prometheus.
 //
-// A nil *Registry is valid and records nothing: every method returns nil
-// handles, and every handle method is a no-op on nil, so the runtime can
-// run with metrics disabled without checks on the hot path.
+// A nil *Registry is valid and records nothing: every recording method
+// returns nil handles, and every handle method is a no-op on nil, so the
+// runtime can run with metrics disabled without checks on the hot path.
+// Only serving (Handler, Gather, Prometheus) needs a real Registry.
 type Registry struct {
 	prom  *prometheus.Registry
 	clock Clock
@@ -353,7 +354,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, l := range lags {
 		emit(ch, "ksml_consumer_records_lag", "", prometheus.GaugeValue, float64(l.lag),
-			r.withTags([]labelPair{{"partition", strconv.Itoa(int(l.key.partition))}, {"topic", l.key.topic}}))
+			r.withTags([]labelPair{{"partition", strconv.Itoa(int(l.key.partition))}, {"topic", validUTF8(l.key.topic)}}))
 	}
 }
 
