@@ -419,7 +419,7 @@ func TestGuards(t *testing.T) {
 		env := setup(t, Options{})
 		m := env.module(t, "guard_global")
 		_, err := m.Define(FunctionSpec{Name: "g", GlobalCode: Source{Text: fmt.Sprintf("import json\ndata = open(%q).read()\n", file), File: "g.yaml", Line: 3}})
-		if err == nil || !strings.HasPrefix(err.Error(), "g.yaml:4: error in function guard_global.g: PermissionError: host file access is not allowed (open); set ksml.pythonContext.allowHostFileAccess: true") {
+		if err == nil || !strings.HasPrefix(err.Error(), "g.yaml:4: Error while executing function guard_global.g: PermissionError: host file access is not allowed (open); set ksml.pythonContext.allowHostFileAccess: true") {
 			t.Errorf("globalCode: %v", err)
 		}
 	})

@@ -175,6 +175,9 @@ type FunctionError struct {
 	Timeout   bool
 }
 
+// Error reads "file:line: Error while executing function ns.name: Type:
+// message"; the phrase is upstream's, so logs and test-runner messages read
+// the same as there.
 func (e *FunctionError) Error() string {
 	var b strings.Builder
 	if e.File != "" {
@@ -183,7 +186,7 @@ func (e *FunctionError) Error() string {
 		b.WriteString(itoa(e.Line))
 		b.WriteString(": ")
 	}
-	b.WriteString("error in function ")
+	b.WriteString("Error while executing function ")
 	b.WriteString(e.Function)
 	b.WriteString(": ")
 	if e.Type != "" {

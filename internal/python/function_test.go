@@ -99,18 +99,18 @@ func TestResultRules(t *testing.T) {
 		args                  []any
 		want                  string
 	}{
-		{"predicate", "'yes'", "", []any{"k", "v"}, "error in function rules.f0: a predicate must return a boolean, got str"},
-		{"keyValueTransformer", "key", "", []any{"k", "v"}, "error in function rules.f1: a keyValueTransformer must return a (key, value) tuple, got str"},
-		{"keyValueToKeyValueListTransformer", "[key]", "", []any{"k", "v"}, "error in function rules.f2: a keyValueToKeyValueListTransformer must return a list of (key, value) tuples; item 0 is str"},
-		{"timestampExtractor", "'soon'", "", []any{nil, int64(0)}, "error in function rules.f3: a timestampExtractor must return a timestamp (int), got str"},
-		{"topicNameExtractor", "1", "", []any{"k", "v", nil}, "error in function rules.f4: a topicNameExtractor must return a string, got int"},
-		{"valueTransformer", "lambda: 1", "", []any{"k", "v"}, "error in function rules.f5: result: the code results in a function (function) instead of a value"},
-		{"valueTransformer", "'abc'", "int", []any{"k", "v"}, "error in function rules.f6: result does not match resultType: "},
-		{"valueTransformer", "2**70", "", []any{"k", "v"}, "error in function rules.f7: result: integer does not fit in 64 bits"},
-		{"valueTransformer", "{1: 2}", "", []any{"k", "v"}, "error in function rules.f8: result: dict keys must be str, found int"},
-		{"generator", "'x'", "", nil, "error in function rules.f9: a generator must return a (key, value) tuple or a list of them, got str"},
-		{"valueTransformer", "value", "", []any{"k"}, "error in function rules.f10: expects 2 arguments, got 1"},
-		{"valueTransformer", "[1, 256]", "bytes", []any{"k", "v"}, "error in function rules.f11: result does not match resultType: item 1 of a bytes list is 256, not a byte value"},
+		{"predicate", "'yes'", "", []any{"k", "v"}, "Error while executing function rules.f0: a predicate must return a boolean, got str"},
+		{"keyValueTransformer", "key", "", []any{"k", "v"}, "Error while executing function rules.f1: a keyValueTransformer must return a (key, value) tuple, got str"},
+		{"keyValueToKeyValueListTransformer", "[key]", "", []any{"k", "v"}, "Error while executing function rules.f2: a keyValueToKeyValueListTransformer must return a list of (key, value) tuples; item 0 is str"},
+		{"timestampExtractor", "'soon'", "", []any{nil, int64(0)}, "Error while executing function rules.f3: a timestampExtractor must return a timestamp (int), got str"},
+		{"topicNameExtractor", "1", "", []any{"k", "v", nil}, "Error while executing function rules.f4: a topicNameExtractor must return a string, got int"},
+		{"valueTransformer", "lambda: 1", "", []any{"k", "v"}, "Error while executing function rules.f5: result: the code results in a function (function) instead of a value"},
+		{"valueTransformer", "'abc'", "int", []any{"k", "v"}, "Error while executing function rules.f6: result does not match resultType: "},
+		{"valueTransformer", "2**70", "", []any{"k", "v"}, "Error while executing function rules.f7: result: integer does not fit in 64 bits"},
+		{"valueTransformer", "{1: 2}", "", []any{"k", "v"}, "Error while executing function rules.f8: result: dict keys must be str, found int"},
+		{"generator", "'x'", "", nil, "Error while executing function rules.f9: a generator must return a (key, value) tuple or a list of them, got str"},
+		{"valueTransformer", "value", "", []any{"k"}, "Error while executing function rules.f10: expects 2 arguments, got 1"},
+		{"valueTransformer", "[1, 256]", "bytes", []any{"k", "v"}, "Error while executing function rules.f11: result does not match resultType: item 1 of a bytes list is 256, not a byte value"},
 	}
 	for i, c := range cases {
 		f := define(t, m, FunctionSpec{Name: "f" + itoa(i), Type: c.typ, Expression: src(c.expr, 1), ResultType: c.resultType})
@@ -137,11 +137,11 @@ func TestDefineErrors(t *testing.T) {
 		{FunctionSpec{Name: "x", Type: "predicate", Parameters: []Parameter{{Name: "a-b"}}}, `function bad.x: parameter name "a-b" is not a Python identifier`},
 		{FunctionSpec{Name: "x", Type: "valueTransformer", ResultType: "(string"}, `function bad.x: resultType: `},
 		{FunctionSpec{Name: "x", Type: "valueTransformer", Code: Source{Text: "a = 1\nif a\n  b = 2\n", File: "defs.yaml", Line: 20}},
-			"defs.yaml:21: error in function bad.x: SyntaxError: expected ':'"},
+			"defs.yaml:21: Error while executing function bad.x: SyntaxError: expected ':'"},
 		{FunctionSpec{Name: "x", Type: "predicate", Expression: Source{Text: "value.get(", File: "defs.yaml", Line: 9}},
-			"defs.yaml:9: error in function bad.x: SyntaxError: '(' was never closed"},
+			"defs.yaml:9: Error while executing function bad.x: SyntaxError: '(' was never closed"},
 		{FunctionSpec{Name: "x", GlobalCode: Source{Text: "import json\n\nraise ValueError('boom')\n", File: "defs.yaml", Line: 40}},
-			"defs.yaml:42: error in function bad.x: ValueError: boom"},
+			"defs.yaml:42: Error while executing function bad.x: ValueError: boom"},
 	}
 	for i, c := range cases {
 		_, err := m.Define(c.spec)
@@ -165,7 +165,7 @@ func TestRuntimeErrorNamesYAMLLine(t *testing.T) {
 	if fe.File != "defs/app.yaml" || fe.Line != 6 || fe.Type != "KeyError" || fe.Message != "'missing'" || fe.Function != "errs.mapper" {
 		t.Errorf("got %+v", fe)
 	}
-	if err.Error() != "defs/app.yaml:6: error in function errs.mapper: KeyError: 'missing'" {
+	if err.Error() != "defs/app.yaml:6: Error while executing function errs.mapper: KeyError: 'missing'" {
 		t.Errorf("Error() = %q", err.Error())
 	}
 	for _, want := range []string{`File "defs/app.yaml", line 31, in mapper`, "    y = helper(value)", `File "defs/app.yaml", line 6, in helper`, "    return v['missing']"} {
@@ -176,7 +176,7 @@ func TestRuntimeErrorNamesYAMLLine(t *testing.T) {
 	// Expression lines map too.
 	g := define(t, m, FunctionSpec{Name: "pred", Type: "predicate", Expression: Source{Text: "value['x'] >\n 1/0", File: "defs/app.yaml", Line: 50}})
 	_, err = g.Call(nil, "k", structOf("x", int64(1)))
-	if err == nil || err.Error() != "defs/app.yaml:51: error in function errs.pred: ZeroDivisionError: division by zero" {
+	if err == nil || err.Error() != "defs/app.yaml:51: Error while executing function errs.pred: ZeroDivisionError: division by zero" {
 		t.Errorf("got %v", err)
 	}
 }
@@ -294,7 +294,7 @@ func TestValueMapping(t *testing.T) {
 		t.Errorf("nested: %s", got)
 	}
 	// Invalid JSON input is an error, not a crash.
-	if _, err := describe.Call(nil, "k", rawJSON(`{"a":`)); err == nil || err.Error() != "error in function mapping.describe: argument: invalid JSON value" {
+	if _, err := describe.Call(nil, "k", rawJSON(`{"a":`)); err == nil || err.Error() != "Error while executing function mapping.describe: argument: invalid JSON value" {
 		t.Errorf("invalid JSON: %v", err)
 	}
 }
