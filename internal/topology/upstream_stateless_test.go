@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"ksml/internal/notation/avro"
+	"ksml/internal/python"
 	"ksml/internal/types"
 )
 
@@ -306,4 +308,25 @@ func TestUseCaseFraudDetection(t *testing.T) {
 			t.Errorf("risk_score = %#v", path(alerts[0], "risk_score"))
 		}
 	})
+}
+
+// KSMLFilterTest.testFilterAvroRecordsImportedFunctions and
+// ExternalizedPythonTest: the predicate comes from a module on the module
+// path. The corpus lacks upstream's module file, so an equivalent one is
+// written here.
+func TestUpstreamFilterModuleImport(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(corpus, "ksml/src/test/resources/pipelines/test-filter-module-import.yaml")); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	dir := t.TempDir()
+	module := "def is_blue(value):\n    return value is not None and value.get('color') == 'blue'\n"
+	if err := os.WriteFile(filepath.Join(dir, "test_filter_module.py"), []byte(module), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := python.Init(python.Options{ModulePaths: []string{dir}, SchemaMeta: avro.PythonMeta}); err != nil {
+		t.Fatal(err)
+	}
+	h := corpusHarness(t, "test-filter-module-import.yaml")
+	pipeColors(h, "blue", "red", "green", "blue", "red")
+	expect(t, "colors", field(t, h.out("ksml_sensordata_filtered", "string", sensorType), "color"), "blue", "blue")
 }
