@@ -82,7 +82,7 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 	}
 	if sd.Versioned && sd.Persistent {
 		// persistent: false silently ignores versioned, as upstream does.
-		return errAt(sd.Pos, "versioned key/value store %q is not supported yet", sd.Name)
+		return b.addVersionedStore(sd, key, value)
 	}
 	var err error
 	if key, err = b.userType(sd.KeyType, key); err != nil {
