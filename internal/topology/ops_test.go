@@ -421,31 +421,6 @@ pipelines:
 	expect(t, "out", h.out("out", "string", "json"), `k={"x":2}`)
 }
 
-func TestVersionedStoreIsNotSupportedYet(t *testing.T) {
-	_, err := yamlBuild(t, jsonStreams+`
-stores:
-  history:
-    type: keyValue
-    keyType: string
-    valueType: json
-    persistent: true
-    versioned: true
-    historyRetention: 1h
-functions:
-  remember:
-    type: forEach
-    stores: [history]
-    code: history.put(key, value, 1)
-pipelines:
-  p:
-    from: in
-    forEach: remember
-`)
-	if err == nil || !strings.HasSuffix(err.Error(), `:14:5: versioned key/value store "history" is not supported yet`) {
-		t.Fatalf("got %v", err)
-	}
-}
-
 func TestBranchResultUsedByLaterPipeline(t *testing.T) {
 	h := yamlHarness(t, jsonStreams+`
 pipelines:
