@@ -31,8 +31,44 @@ func windowedPythonStore(kv map[string]*store.KeyValueBuilder, name string, st s
 			return nil, fmt.Errorf("store %q is not a session store", name)
 		}
 		return &pySession{name: name, st: ss, ks: b.KeySerde, vs: b.ValueSerde}, nil
+	case *store.VersionedBuilder:
+		v, err := b.Typed(st)
+		if err != nil {
+			return nil, err
+		}
+		return pyVersioned{v}, nil
 	}
 	return nil, fmt.Errorf("store %q has no builder", name)
+}
+
+// pyVersioned is the Python API of a versioned key/value store:
+// get(key[, asOf]) -> {value, timestamp, validTo}, put(key, value,
+// timestamp), delete(key, timestamp).
+type pyVersioned struct{ *store.Versioned }
+
+var _ python.VersionedKeyValueStore = pyVersioned{}
+
+func (s pyVersioned) IsOpen() bool { return true }
+
+func (s pyVersioned) GetVersioned(key any, asOf *int64) (any, error) {
+	r, err := s.Get(key, asOf)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	return r.Struct(), nil
+}
+
+func (s pyVersioned) PutVersioned(key, value any, timestamp int64) error {
+	_, err := s.Put(key, value, timestamp)
+	return err
+}
+
+func (s pyVersioned) DeleteVersioned(key any, timestamp int64) (any, error) {
+	r, err := s.Delete(key, timestamp)
+	if err != nil || r == nil {
+		return nil, err
+	}
+	return r.Struct(), nil
 }
 
 type pyWindow struct {

@@ -844,6 +844,35 @@ func (b *builder) setStateDirs() {
 			x.Dir = b.opts.StateDir
 		case *store.SessionBuilder:
 			x.Dir = b.opts.StateDir
+		case *store.VersionedBuilder:
+			x.Dir = b.opts.StateDir
 		}
 	}
+}
+
+// addVersionedStore registers a versioned key/value store that functions
+// declare.
+func (b *builder) addVersionedStore(sd *definition.StoreDef, key, value types.UserType) error {
+	var err error
+	if key, err = b.userType(sd.KeyType, key); err != nil {
+		return err
+	}
+	if value, err = b.userType(sd.ValueType, value); err != nil {
+		return err
+	}
+	ks, err := b.opts.Serdes.Serde(key, true)
+	if err != nil {
+		return errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+	}
+	vs, err := b.opts.Serdes.Serde(value, false)
+	if err != nil {
+		return errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+	}
+	vb := &store.VersionedBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, HistoryRetention: sd.HistoryRetention.Milliseconds(),
+		IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
+	if err := b.topo.AddStateStore(vb); err != nil {
+		return errAt(sd.Pos, "%v", err)
+	}
+	b.windowBuilders()[sd.Name] = vb
+	return nil
 }
