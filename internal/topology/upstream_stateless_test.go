@@ -330,3 +330,84 @@ func TestUpstreamFilterModuleImport(t *testing.T) {
 	pipeColors(h, "blue", "red", "green", "blue", "red")
 	expect(t, "colors", field(t, h.out("ksml_sensordata_filtered", "string", sensorType), "color"), "blue", "blue")
 }
+
+// RepartitionIT, on the test driver: activities keyed by region are
+// re-keyed by user, enriched and repartitioned by a custom partitioner
+// (even users to partitions 0-1, odd ones to 2-3). The records are shaped
+// as repartition-example-producer.yaml generates them.
+func TestUpstreamRepartitionExample(t *testing.T) {
+	file := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/docs-examples/reference/operations/repartition-example-processor.yaml")
+	if _, err := os.Stat(file); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	h, err := buildDef(t, loadDef(t, file, "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	regions := []string{"north", "south", "east", "west"}
+	for i := 0; i < 20; i++ {
+		user := fmt.Sprintf("user_%03d", i%5+1)
+		region := regions[i%4]
+		h.pipeJSON("user_activities", region, fmt.Sprintf(`{"activity_id":"activity_%04d","user_id":%q,"activity_type":"login","timestamp":%d,"region":%q}`,
+			i+1, user, 1000+i, region))
+	}
+	recs := h.drv.ReadOutput("repartitioned_activities")
+	if len(recs) != 20 {
+		t.Fatalf("%d records, want 20", len(recs))
+	}
+	partitions := map[string]map[int32]bool{}
+	for _, r := range recs {
+		user := string(r.Key)
+		if partitions[user] == nil {
+			partitions[user] = map[int32]bool{}
+		}
+		partitions[user][r.Partition] = true
+		v, err := h.serde("json", false).Deserialize("repartitioned_activities", r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, _ = types.Resolve(v)
+		for _, f := range []string{"user_id", "activity_id", "activity_type", "region", "original_region"} {
+			if path(v, f) == nil {
+				t.Errorf("%s: %s missing", user, f)
+			}
+		}
+		if got := path(v, "processing_info"); got != "Repartitioned by user: "+user {
+			t.Errorf("%s: processing_info = %#v", user, got)
+		}
+		if got := path(v, "user_id"); got != user {
+			t.Errorf("key %s, user_id %#v", user, got)
+		}
+	}
+	want := map[string]int32{"user_001": 2, "user_002": 1, "user_003": 3, "user_004": 0, "user_005": 2}
+	for user, p := range want {
+		if len(partitions[user]) != 1 || !partitions[user][p] {
+			t.Errorf("%s went to partitions %v, want only %d", user, partitions[user], p)
+		}
+	}
+}
+
+// KSMLBranchingIT checks the JSON text on each branch's topic.
+func TestUpstreamBranchingOrderJSONText(t *testing.T) {
+	h := docsHarness(t, "intermediate-tutorial/branching/processor-order-processing.yaml")
+	order := `{"order_id":"o1","customer_type":%q,"region":%q,"total_amount":%v}`
+	h.pipeJSON("order_input", "o1", fmt.Sprintf(order, "premium", "US", 1500.0))
+	h.pipeJSON("order_input", "o2", fmt.Sprintf(order, "standard", "EU", 500.0))
+	h.pipeJSON("order_input", "o3", fmt.Sprintf(order, "basic", "APAC", 300.0))
+	for topic, wants := range map[string][]string{
+		"priority_orders":      {`"processing_tier":"priority"`, `"sla_hours":4`},
+		"regional_orders":      {`"processing_tier":"regional"`, `"sla_hours":24`},
+		"international_orders": {`"processing_tier":"international"`, `"sla_hours":72`, `"customs_required":true`},
+	} {
+		recs := h.drv.ReadOutput(topic)
+		if len(recs) != 1 {
+			t.Errorf("%s: %d records", topic, len(recs))
+			continue
+		}
+		for _, w := range wants {
+			if !strings.Contains(string(recs[0].Value), w) {
+				t.Errorf("%s: %s lacks %s", topic, recs[0].Value, w)
+			}
+		}
+	}
+}
