@@ -8,6 +8,7 @@ import (
 	"ksml/internal/definition"
 	"ksml/internal/python"
 	"ksml/internal/runner/observability"
+	"ksml/internal/streams/kafkaio"
 )
 
 // startObservability starts the metrics endpoint and the application server
@@ -82,6 +83,18 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 			r.log.Warn("stopping the observability servers", "error", err)
 		}
 	}, nil
+}
+
+// observer is what the engine reports records to: the counters, and the
+// pipeline metrics when the metrics endpoint is on.
+func (r *Runner) observer() kafkaio.Observer {
+	r.mu.Lock()
+	srv := r.servers
+	r.mu.Unlock()
+	if srv == nil || srv.Registry == nil {
+		return r.counters
+	}
+	return newPipelineObserver(r.counters, srv.Registry, r.defs)
 }
 
 // MetricsAddr returns the address of the metrics endpoint, "" when it is

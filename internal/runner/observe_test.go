@@ -108,9 +108,12 @@ func TestObservabilityEndpoints(t *testing.T) {
 		`ksml_topic_records_consumed_total{topic="visits"} 3`,
 		`ksml_topic_records_produced_total{topic="visit-counts"} 3`,
 		`custom_name="visits"`,
+		`ksml_pipeline_records_consumed_total{namespace="visits",pipeline="count"} 3`,
+		`ksml_pipeline_records_produced_total{namespace="visits",pipeline="count"} 3`,
+		`ksml_consumer_records_lag{partition="0",topic="visits"} 0`,
 	} {
 		if !strings.Contains(body, want) {
-			t.Errorf("/metrics lacks %s", want)
+			t.Errorf("/metrics lacks %s in:\n%s", want, grepLines(body, "ksml_"))
 		}
 	}
 	code, body := httpGet(t, app+"/state/keyValue/visit_counts/local/all")
@@ -130,4 +133,14 @@ func TestObservabilityEndpoints(t *testing.T) {
 	if err := rr.stop(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -13,6 +13,7 @@ import (
 
 	"ksml/internal/definition"
 	"ksml/internal/kafkaclient"
+	"ksml/internal/runner/observability"
 	"ksml/internal/streams"
 	"ksml/internal/streams/kafkaio"
 	"ksml/internal/topology"
@@ -49,7 +50,9 @@ type producer struct {
 	interval  time.Duration
 
 	produced int64
+	sent     int64 // in the current batch
 	stop     bool
+	metrics  *observability.ProducerCounters
 	queue    [][2]any
 	log      *slog.Logger
 }
@@ -159,6 +162,15 @@ func (r *Runner) runProducers(ctx context.Context, kc *kafkaclient.Config, produ
 		r.log.Info("scheduled producer", "producer", p.namespace+"."+p.name, "topic", p.topic,
 			"interval", p.interval.String(), "count", p.count, "once", p.once)
 	}
+	r.mu.Lock()
+	var reg *observability.Registry
+	if r.servers != nil {
+		reg = r.servers.Registry
+	}
+	r.mu.Unlock()
+	for _, p := range producers {
+		p.metrics = reg.Producer(p.namespace, p.name)
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, len(producers))
 	for _, p := range producers {
@@ -189,13 +201,17 @@ func (p *producer) shouldReschedule() bool {
 func (p *producer) run(ctx context.Context, col *kafkaio.Collector) error {
 	next := time.Now()
 	for {
+		p.sent = 0
 		if err := p.produceBatch(col); err != nil {
+			p.metrics.Failed(1)
 			return err
 		}
 		// Wait for delivery, as upstream waits for the batch's futures.
 		if err := col.Flush(); err != nil {
+			p.metrics.Failed(1)
 			return err
 		}
+		p.metrics.Produced(p.sent)
 		if !p.shouldReschedule() {
 			p.log.Info("producer finished", "produced", p.produced)
 			return nil
@@ -232,6 +248,7 @@ func (p *producer) produceBatch(col *kafkaio.Collector) error {
 			return err
 		}
 		p.produced++
+		p.sent++
 		if p.until != nil {
 			stop, err := callPredicate(p.until, msg[0], msg[1])
 			if err != nil {

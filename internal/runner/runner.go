@@ -432,7 +432,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				Process: r.handler(k.ErrorHandling.Process),
 				Produce: r.handler(k.ErrorHandling.Produce),
 			},
-			Observer:   r.counters,
+			Observer:   r.observer(),
 			Logger:     r.log,
 			OnAssigned: func(map[string][]int32) { r.streamState.set(Started); onStarted() },
 		})

@@ -29,6 +29,14 @@ type Observer interface {
 	Failed(kind ErrorKind, topic string)
 }
 
+// LagObserver is an optional extension of Observer: after every batch the
+// engine reports each fetched partition's lag (records between the position
+// and the high watermark), and when a partition is revoked it says so.
+type LagObserver interface {
+	Lag(topic string, partition int32, lag int64)
+	LagRemoved(topic string, partition int32)
+}
+
 // Options configure an Engine.
 type Options struct {
 	// Topology is the graph to run; it is built if needed.
@@ -265,6 +273,9 @@ func (e *Engine) processFetches(fetches kgo.Fetches) error {
 			}
 			e.processed[key] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 		}
+		if lo, ok := e.observer.(LagObserver); ok {
+			lo.Lag(p.Topic, p.Partition, p.HighWatermark-(p.Records[len(p.Records)-1].Offset+1))
+		}
 	})
 	return err
 }
@@ -475,9 +486,13 @@ func (e *Engine) closeTasks(revoked map[string][]int32) {
 		clear(e.assigned)
 		return
 	}
+	lo, _ := e.observer.(LagObserver)
 	for topic, parts := range revoked {
 		for _, p := range parts {
 			k := tp{topic, p}
+			if lo != nil {
+				lo.LagRemoved(topic, p)
+			}
 			delete(e.assigned, k)
 			delete(e.owner, k)
 			delete(e.processed, k)
