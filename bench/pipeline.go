@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"ksml/internal/runner"
@@ -54,19 +53,18 @@ kafka:
 
 // runPipeline runs definition def with the runner, as `ksml run -c
 // ksml-runner.yaml def` does, until n records reached outTopic
-// (acknowledged by the broker), and returns records per second from the
-// partition assignment to the last acknowledgement. The runner is stopped
+// (acknowledged by the broker), and measures from the partition assignment
+// to the last acknowledgement. The runner is stopped
 // afterwards; records it processed beyond n are not counted.
-func (e *env) runPipeline(ctx context.Context, def, outTopic string, n int) (float64, error) {
+func (e *env) runPipeline(ctx context.Context, def, outTopic string, n int) (sample, error) {
 	appID := e.nextID("pipeline")
 	cfgPath, err := e.runnerConfig(appID)
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
-	var (
-		startMu sync.Mutex
-		start   time.Time
-	)
+	// start is written by OnStarted before started is closed, and read
+	// only after that.
+	var start window
 	started := make(chan struct{})
 	r, err := runner.New(runner.Options{
 		ConfigFile:  cfgPath,
@@ -75,14 +73,12 @@ func (e *env) runPipeline(ctx context.Context, def, outTopic string, n int) (flo
 		Logger:      e.log,
 		Stdout:      os.Stderr,
 		OnStarted: func() {
-			startMu.Lock()
-			start = time.Now()
-			startMu.Unlock()
+			start = mark()
 			close(started)
 		},
 	})
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -92,9 +88,9 @@ func (e *env) runPipeline(ctx context.Context, def, outTopic string, n int) (flo
 	select {
 	case <-started:
 	case err := <-done:
-		return 0, fmt.Errorf("the runner stopped before it started: %v", err)
+		return sample{}, fmt.Errorf("the runner stopped before it started: %v", err)
 	case <-time.After(60 * time.Second):
-		return 0, fmt.Errorf("the runner did not start within 60s")
+		return sample{}, fmt.Errorf("the runner did not start within 60s")
 	}
 	counters := r.Counters()
 	var runErr error
@@ -110,29 +106,26 @@ func (e *env) runPipeline(ctx context.Context, def, outTopic string, n int) (flo
 		}
 		return counters.Get("produced", outTopic) >= int64(n), nil
 	})
-	end := time.Now()
+	sm := start.sample(n)
 	if err != nil {
-		return 0, fmt.Errorf("%w (%d of %d records produced)", err, counters.Get("produced", outTopic), n)
+		return sample{}, fmt.Errorf("%w (%d of %d records produced)", err, counters.Get("produced", outTopic), n)
 	}
 	for _, c := range counters.Snapshot() {
 		if c.N > 0 && len(c.What) > 7 && c.What[:7] == "failed." {
-			return 0, fmt.Errorf("%d records failed (%s on %s)", c.N, c.What, c.Topic)
+			return sample{}, fmt.Errorf("%d records failed (%s on %s)", c.N, c.What, c.Topic)
 		}
 	}
 	cancel()
 	select {
 	case err := <-done:
 		if err != nil {
-			return 0, fmt.Errorf("stopping the runner: %w", err)
+			return sample{}, fmt.Errorf("stopping the runner: %w", err)
 		}
 	case <-time.After(30 * time.Second):
-		return 0, fmt.Errorf("the runner did not stop within 30s")
+		return sample{}, fmt.Errorf("the runner did not stop within 30s")
 	}
-	startMu.Lock()
-	elapsed := end.Sub(start)
-	startMu.Unlock()
 	if !firstIn.IsZero() {
-		e.say("first record consumed %v after the assignment", firstIn.Sub(start).Round(time.Millisecond))
+		e.say("first record consumed %v after the assignment", firstIn.Sub(start.wall).Round(time.Millisecond))
 	}
-	return float64(n) / elapsed.Seconds(), nil
+	return sm, nil
 }

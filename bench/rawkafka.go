@@ -14,15 +14,15 @@ import (
 )
 
 // rawKafka copies the first n records of the input topic to rawOutTopic
-// with a plain franz-go loop and returns records per second, from the
-// partition assignment to the acknowledgement of the last record.
+// with a plain franz-go loop and measures from the partition assignment to
+// the acknowledgement of the last record.
 //
 // The client is configured as the engine configures its own (the same
 // properties through kafkaclient, the co-partitioning balancer, polls of
 // max.poll.records with rebalances blocked during processing, no auto
 // commit, asynchronous produce with one shared promise), so the only
 // difference to a KSML pipeline is the pipeline itself.
-func (e *env) rawKafka(n int) (float64, error) {
+func (e *env) rawKafka(n int) (sample, error) {
 	ctx := context.Background()
 	group := e.nextID("raw")
 	kc, err := kafkaclient.FromProperties(map[string]string{
@@ -30,11 +30,11 @@ func (e *env) rawKafka(n int) (float64, error) {
 		"application.id":    group,
 	}, kafkaclient.Options{Logger: e.log})
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	var (
 		startMu sync.Mutex
-		start   time.Time
+		start   window
 	)
 	cl, err := kgo.NewClient(append(kc.ClientOpts(),
 		kgo.ConsumeTopics(inputTopic),
@@ -44,14 +44,14 @@ func (e *env) rawKafka(n int) (float64, error) {
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {
 			startMu.Lock()
-			if start.IsZero() {
-				start = time.Now()
+			if start.wall.IsZero() {
+				start = mark()
 			}
 			startMu.Unlock()
 		}),
 	)...)
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	defer cl.Close()
 
@@ -76,14 +76,14 @@ func (e *env) rawKafka(n int) (float64, error) {
 	consumed := 0
 	for consumed < n {
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("consumed %d of %d records before the deadline", consumed, n)
+			return sample{}, fmt.Errorf("consumed %d of %d records before the deadline", consumed, n)
 		}
 		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 		fs := cl.PollRecords(pctx, maxPoll)
 		cancel()
 		for _, fe := range fs.Errors() {
 			if !errors.Is(fe.Err, context.DeadlineExceeded) && !errors.Is(fe.Err, context.Canceled) {
-				return 0, fmt.Errorf("fetching %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
+				return sample{}, fmt.Errorf("fetching %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
 			}
 		}
 		fs.EachRecord(func(r *kgo.Record) {
@@ -98,13 +98,13 @@ func (e *env) rawKafka(n int) (float64, error) {
 	select {
 	case <-allDone:
 	case <-time.After(time.Until(deadline)):
-		return 0, fmt.Errorf("%d of %d records acknowledged before the deadline", acked.Load(), n)
+		return sample{}, fmt.Errorf("%d of %d records acknowledged before the deadline", acked.Load(), n)
 	}
 	startMu.Lock()
-	elapsed := time.Since(start)
+	sm := start.sample(n)
 	startMu.Unlock()
 	if p := failed.Load(); p != nil {
-		return 0, fmt.Errorf("producing: %w", *p)
+		return sample{}, fmt.Errorf("producing: %w", *p)
 	}
-	return float64(n) / elapsed.Seconds(), nil
+	return sm, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -18,25 +17,25 @@ const rawPythonChunk = 5000
 
 // rawPython runs the seed's CQRS mapper over the first n records as a
 // tight Python loop (json.loads, the mapper, json.dumps) in the embedded
-// interpreter the runner uses, and returns records per second. The mapper
+// interpreter the runner uses. The mapper
 // is compiled from the definition file exactly as a KSML function is; the
 // loop is another function of the same module, so the only cost beside the
 // mapper is the JSON round trip any JSON pipeline has to pay.
-func (e *env) rawPython(n int) (float64, error) {
+func (e *env) rawPython(n int) (sample, error) {
 	code, err := cqrsMapperCode(e.cqrsDef)
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	in, err := python.Init(python.Options{Logger: e.log})
 	if err != nil {
-		return 0, fmt.Errorf("starting Python: %w", err)
+		return sample{}, fmt.Errorf("starting Python: %w", err)
 	}
 	mod, err := in.NewModule(e.nextID("rawpython"), e.cqrsDef, nil)
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	if _, err := mod.Define(python.FunctionSpec{Name: "cqrs_mapper", Type: "valueTransformer", Code: code}); err != nil {
-		return 0, fmt.Errorf("compiling the CQRS mapper: %w", err)
+		return sample{}, fmt.Errorf("compiling the CQRS mapper: %w", err)
 	}
 	load, err := mod.Define(python.FunctionSpec{
 		Name:       "bench_load",
@@ -46,7 +45,7 @@ func (e *env) rawPython(n int) (float64, error) {
 			"return len(bench_records)\n", File: "bench", Line: 1},
 	})
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	loop, err := mod.Define(python.FunctionSpec{
 		Name:       "bench_loop",
@@ -60,39 +59,39 @@ func (e *env) rawPython(n int) (float64, error) {
 			"return size\n", File: "bench", Line: 1},
 	})
 	if err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	values := make([]any, n)
 	for i := range values {
 		values[i] = string(e.events[i].value)
 	}
 	if _, err := load.Call(nil, values); err != nil {
-		return 0, fmt.Errorf("loading the records into Python: %w", err)
+		return sample{}, fmt.Errorf("loading the records into Python: %w", err)
 	}
 	values = nil
 
-	start := time.Now()
+	start := mark()
 	var written int64
 	for from := 0; from < n; from += rawPythonChunk {
 		to := min(from+rawPythonChunk, n)
 		v, err := loop.Call(nil, from, to)
 		if err != nil {
-			return 0, fmt.Errorf("records %d..%d: %w", from, to, err)
+			return sample{}, fmt.Errorf("records %d..%d: %w", from, to, err)
 		}
 		size, ok := v.(int64)
 		if !ok || size <= 0 {
-			return 0, fmt.Errorf("records %d..%d: the loop returned %v (%T), want the bytes written", from, to, v, v)
+			return sample{}, fmt.Errorf("records %d..%d: the loop returned %v (%T), want the bytes written", from, to, v, v)
 		}
 		written += size
 	}
-	elapsed := time.Since(start)
+	sm := start.sample(n)
 	// Drop the records so the interpreter does not hold them through
 	// the measurements that follow.
 	if _, err := load.Call(nil, []any{}); err != nil {
-		return 0, err
+		return sample{}, err
 	}
 	e.say("raw_python: %d bytes of JSON written", written)
-	return float64(n) / elapsed.Seconds(), nil
+	return sm, nil
 }
 
 // cqrsMapperCode reads the mapper of the seed's CQRS definition:

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -102,24 +103,32 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 	}
 	steps := []struct {
 		name string
-		fn   func(n int) (float64, error)
-		out  *float64
+		fn   func(n int) (sample, error)
+		rps  *float64
+		cpu  *float64
 	}{
-		{mRawKafka, e.rawKafka, &res.RawKafkaRPS},
-		{mPassthrough, func(n int) (float64, error) { return e.runPipeline(ctx, passthroughDef, passthroughTopic, n) }, &res.PassthroughRPS},
-		{mRawPython, e.rawPython, &res.RawPythonRPS},
-		{mPythonPipeline, func(n int) (float64, error) { return e.runPipeline(ctx, e.cqrsDef, cqrsOutTopic, n) }, &res.PythonPipelineRPS},
+		{mRawKafka, e.rawKafka, &res.RawKafkaRPS, &res.RawKafkaCPU},
+		{mPassthrough, func(n int) (sample, error) { return e.runPipeline(ctx, passthroughDef, passthroughTopic, n) },
+			&res.PassthroughRPS, &res.PassthroughCPU},
+		{mRawPython, e.rawPython, &res.RawPythonRPS, &res.RawPythonCPU},
+		{mPythonPipeline, func(n int) (sample, error) { return e.runPipeline(ctx, e.cqrsDef, cqrsOutTopic, n) },
+			&res.PythonPipelineRPS, &res.PythonPipelineCPU},
 	}
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, st := range steps {
 			if !cfg.wants(st.name) {
 				continue
 			}
-			rps, err := e.measure(st.name, round, st.fn)
+			sm, err := e.measure(st.name, round, st.fn)
 			if err != nil {
 				return nil, err
 			}
-			*st.out = max(*st.out, rps)
+			if sm.rps > *st.rps {
+				*st.rps = sm.rps
+			}
+			if us := float64(sm.cpu.Nanoseconds()) / 1000; *st.cpu == 0 || us < *st.cpu {
+				*st.cpu = us
+			}
 		}
 	}
 	if cfg.wants(mStartup) {
@@ -137,31 +146,62 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 // measure runs fn over all records and returns its rate. In the first
 // round a run over the warm-up records comes first. With -cpuprofile the
 // last round is profiled.
-func (e *env) measure(name string, round int, fn func(n int) (float64, error)) (float64, error) {
+func (e *env) measure(name string, round int, fn func(n int) (sample, error)) (sample, error) {
 	if round == 1 {
 		e.say("%s: warm-up over %d records", name, e.warmup)
 		if _, err := fn(e.warmup); err != nil {
-			return 0, fmt.Errorf("%s (warm-up): %w", name, err)
+			return sample{}, fmt.Errorf("%s (warm-up): %w", name, err)
 		}
 	}
 	e.say("%s: round %d, %d records", name, round, e.cfg.records)
 	if e.cfg.cpuProfile != "" && round == e.cfg.rounds {
 		f, err := os.Create(e.cfg.cpuProfile + "." + name + ".pprof")
 		if err != nil {
-			return 0, err
+			return sample{}, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return 0, err
+			return sample{}, err
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rps, err := fn(e.cfg.records)
+	sm, err := fn(e.cfg.records)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", name, err)
+		return sample{}, fmt.Errorf("%s: %w", name, err)
 	}
-	e.say("%s: %.0f records/s", name, rps)
-	return rps, nil
+	e.say("%s: %.0f records/s, %.2f us process CPU per record", name, sm.rps, float64(sm.cpu.Nanoseconds())/1000)
+	return sm, nil
+}
+
+// window is the start of a timed section: wall clock and process CPU.
+type window struct {
+	wall time.Time
+	cpu  time.Duration
+}
+
+// sample is what one timed run over n records measured.
+type sample struct {
+	rps float64
+	// cpu is the CPU time the whole process (broker, clients, engine,
+	// Python) spent per record during the run.
+	cpu time.Duration
+}
+
+func mark() window { return window{wall: time.Now(), cpu: cpuTime()} }
+
+// sample ends the section after n records.
+func (w window) sample(n int) sample {
+	wall, cpu := time.Since(w.wall), cpuTime()-w.cpu
+	return sample{rps: float64(n) / wall.Seconds(), cpu: cpu / time.Duration(n)}
+}
+
+// cpuTime is the CPU time (user and system) this process used so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (e *env) createTopics(ctx context.Context, topics ...string) error {
