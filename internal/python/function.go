@@ -428,17 +428,11 @@ func (f *Function) Call(ctx *CallContext, args ...any) (any, error) {
 		return nil, &FunctionError{Function: f.name, Message: err.Error()}
 	}
 	if f.result != nil && v != nil {
-		switch rt := f.result.(type) {
-		case types.WindowedType:
+		if _, ok := f.result.(types.WindowedType); ok {
 			v = windowedOf(v)
-		case types.Primitive:
-			if rt.Kind == types.KindBytes {
-				if b, err := bytesOf(v); err != nil {
-					return nil, &FunctionError{Function: f.name, Message: "result does not match resultType: " + err.Error()}
-				} else if b != nil {
-					v = b
-				}
-			}
+		}
+		if v, err = bytesWhereDeclared(v, f.result); err != nil {
+			return nil, &FunctionError{Function: f.name, Message: "result does not match resultType: " + err.Error()}
 		}
 		c, err := types.Convert(v, f.result)
 		if err != nil {
@@ -619,6 +613,47 @@ func windowedOf(v any) any {
 // bytesOf turns a list of ints (how Python sees bytes, as upstream) into
 // bytes; ints may be signed (-128..127) or unsigned (0..255). It returns nil
 // for other values.
+// bytesWhereDeclared turns Python lists of ints into bytes wherever type t
+// declares bytes: the whole value, tuple members and list elements (as
+// upstream converts a list to bytes when bytes are expected, at any depth).
+// A fresh result is changed in place.
+func bytesWhereDeclared(v any, t types.DataType) (any, error) {
+	switch tt := t.(type) {
+	case types.Primitive:
+		if tt.Kind == types.KindBytes {
+			if b, err := bytesOf(v); err != nil {
+				return nil, err
+			} else if b != nil {
+				return b, nil
+			}
+		}
+	case types.TupleType:
+		if x, ok := v.(types.Tuple); ok {
+			for i := range x {
+				if i >= len(tt.Elems) {
+					break
+				}
+				e, err := bytesWhereDeclared(x[i], tt.Elems[i])
+				if err != nil {
+					return nil, fmt.Errorf("tuple element %d: %w", i, err)
+				}
+				x[i] = e
+			}
+		}
+	case types.ListType:
+		if x, ok := v.([]any); ok {
+			for i := range x {
+				e, err := bytesWhereDeclared(x[i], tt.Elem)
+				if err != nil {
+					return nil, fmt.Errorf("list element %d: %w", i, err)
+				}
+				x[i] = e
+			}
+		}
+	}
+	return v, nil
+}
+
 func bytesOf(v any) ([]byte, error) {
 	list, ok := v.([]any)
 	if !ok {

@@ -68,6 +68,10 @@ func TestFunctionTypes(t *testing.T) {
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value", 3), ResultType: "null"}, args: []any{"k", int64(21)}, want: "None"},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("value + [-1]", 3), ResultType: "bytes"}, args: []any{"k", []byte("a")}, want: `b"a\xff"`},
 		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("bytes(value).decode()", 3)}, args: []any{"k", []byte("hé")}, want: `"hé"`},
+		// A list of ints becomes bytes wherever the resultType says bytes, as
+		// in upstream's examples/00-example-generate-sensordata-binary.yaml.
+		{typ: "keyValueTransformer", spec: FunctionSpec{Expression: src("(key, list(b'hi'))", 3), ResultType: "(string, bytes)"}, args: []any{"k", nil}, want: `("k", b"hi")`},
+		{typ: "valueTransformer", spec: FunctionSpec{Expression: src("[[1], [2, 3]]", 3), ResultType: "[bytes]"}, args: []any{"k", nil}, want: `[b"\x01", b"\x02\x03"]`},
 	}
 	seen := map[string]bool{}
 	for i, c := range cases {
