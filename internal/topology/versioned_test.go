@@ -34,7 +34,14 @@ func TestUpstreamVersionedStateStore(t *testing.T) {
 	if err != nil || rec == nil {
 		t.Fatalf("get: %v %v", rec, err)
 	}
-	s := rec.Value.(*types.Struct)
+	v, err := types.Resolve(rec.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, ok := v.(*types.Struct)
+	if !ok {
+		t.Fatalf("latest sensor1 is %T", v)
+	}
 	city, _ := s.Get("city")
 	value, _ := s.Get("value")
 	if city != "Amsterdam" || value != "70" {
