@@ -157,7 +157,8 @@ func TestProcessErrorContinueOnFailDeadLetters(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
 			t.Fatalf("log line is not JSON: %s", line)
 		}
-		if m["logger"] != "OrderErrors" || m["key"] != "bad" || m["value"] != `{"id":"bad"}` || m["offset"] != float64(2) || m["action"] != "continueOnFail" {
+		if m["logger"] != "OrderErrors" || m["key"] != "bad" || m["value"] != `{"id":"bad"}` || m["offset"] != float64(2) ||
+			m["action"] != "continueOnFail" || m["task"] != "0_0" || m["node"] != "orders_pipelines_double_via_step1_transformValue" {
 			t.Errorf("failure log line = %s", line)
 		}
 		found = true

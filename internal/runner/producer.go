@@ -247,6 +247,8 @@ func (p *producer) produceBatch(col *kafkaio.Collector) error {
 		if err := p.send(col, msg[0], msg[1]); err != nil {
 			return err
 		}
+		p.log.Info("produced message", "topic", p.topic, "message", p.produced+1,
+			"key", topology.Format(msg[0]), "value", topology.Format(msg[1]))
 		p.produced++
 		p.sent++
 		if p.until != nil {
@@ -313,7 +315,8 @@ func (p *producer) send(col *kafkaio.Collector, key, value any) error {
 	if err != nil {
 		return err
 	}
-	res, err := p.partitioner.Call(nil, p.topic, key, value, int64(n))
+	// As upstream, the partitioner sees the serialized key and value.
+	res, err := p.partitioner.Call(nil, p.topic, kb, vb, int64(n))
 	if err != nil {
 		return fmt.Errorf("partitioner: %w", err)
 	}

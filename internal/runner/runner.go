@@ -393,6 +393,17 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	}
 	r.logTopology()
 
+	hasPipelines, hasProducers := false, false
+	for _, d := range r.defs {
+		hasPipelines = hasPipelines || len(d.Pipelines) > 0
+		hasProducers = hasProducers || len(d.Producers) > 0
+	}
+	if hasPipelines && !k.EnablePipelines {
+		r.log.Warn("pipelines are disabled (ksml.enablePipelines: false); the definitions' pipelines do not run")
+	}
+	if hasProducers && !k.EnableProducers {
+		r.log.Warn("producers are disabled (ksml.enableProducers: false); the definitions' producers do not run")
+	}
 	runPipelines := k.EnablePipelines && len(r.topo.Topology.SourceTopics()) > 0
 	var producers []*producer
 	if k.EnableProducers {

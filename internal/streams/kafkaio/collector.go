@@ -117,7 +117,7 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 		c.fail(fmt.Errorf("producing to topic %q: %w", r.Topic, err))
 		return
 	}
-	rerr := &RecordError{Kind: ProduceError, Topic: r.Topic, Partition: r.Partition, Offset: -1, Err: err}
+	rerr := &RecordError{Kind: ProduceError, Topic: r.Topic, Partition: r.Partition, Offset: -1, Timestamp: r.Timestamp.UnixMilli(), Err: err}
 	if c.observer != nil {
 		c.observer.Failed(ProduceError, r.Topic)
 	}

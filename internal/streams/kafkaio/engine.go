@@ -2,6 +2,7 @@ package kafkaio
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -301,7 +303,8 @@ func (e *Engine) processRecord(task *streams.Task, r *kgo.Record) error {
 		return nil
 	}
 	kind, node := classify(e.topo, err)
-	rerr := &RecordError{Kind: kind, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Node: node, Err: err}
+	rerr := &RecordError{Kind: kind, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Node: node,
+		Task: task.ID().String(), Timestamp: raw.Timestamp, Err: err}
 	return e.recordFailed(rerr, raw)
 }
 
@@ -338,8 +341,16 @@ func (e *Engine) logRecordError(rerr *RecordError, key, value []byte) {
 	if rerr.Node != "" {
 		attrs = append(attrs, "node", rerr.Node)
 	}
+	if rerr.Task != "" {
+		attrs = append(attrs, "task", rerr.Task)
+	}
+	if rerr.Timestamp >= 0 {
+		attrs = append(attrs, "timestamp", rerr.Timestamp)
+	}
 	if h.LogPayload {
-		attrs = append(attrs, "key", string(key), "value", string(value))
+		attrs = append(attrs, "key", payload(key), "value", payload(value))
+	} else {
+		attrs = append(attrs, "key", "*****", "value", "*****")
 	}
 	attrs = append(attrs, "action", actionName(h.Action), "error", rerr.Err.Error())
 	lg.Error("record failed", attrs...)
@@ -359,7 +370,7 @@ func (e *Engine) punctuate() error {
 	now := time.Now().UnixMilli()
 	for _, t := range e.taskList() {
 		if err := t.PunctuateWallClock(now); err != nil {
-			rerr := &RecordError{Kind: ProcessError, Partition: t.ID().Partition, Offset: -1, Err: err}
+			rerr := &RecordError{Kind: ProcessError, Partition: t.ID().Partition, Offset: -1, Task: t.ID().String(), Timestamp: -1, Err: err}
 			var ne *streams.NodeError
 			if errors.As(err, &ne) {
 				rerr.Node = ne.Node
@@ -686,4 +697,16 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 func transactionalID(appID string) string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s-%s-%d-%d", appID, host, os.Getpid(), time.Now().UnixNano())
+}
+
+// payload renders record bytes for a log line: text as is, other bytes as
+// base64 with a "(base64)" prefix, null as "null".
+func payload(b []byte) string {
+	if b == nil {
+		return "null"
+	}
+	if utf8.Valid(b) {
+		return string(b)
+	}
+	return "(base64)" + base64.StdEncoding.EncodeToString(b)
 }

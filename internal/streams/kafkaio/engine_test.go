@@ -435,3 +435,86 @@ func TestOffsetResetPolicies(t *testing.T) {
 		}
 	})
 }
+
+// bigTopology copies "in" to "out", blowing up values "big" to 2 MiB, more
+// than a producer batch may hold, so the record fails to produce.
+func bigTopology(t *testing.T, appID string) *streams.Topology {
+	t.Helper()
+	topo := streams.NewTopology(appID)
+	s := stringSerde{}
+	if err := topo.AddSource("in", []string{"in"}, streams.SourceOptions{KeySerde: s, ValueSerde: s}); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddProcessor("grow", func() streams.Processor {
+		return streams.ProcessorFunc(func(ctx *streams.ProcessorContext, rec streams.Record) error {
+			if rec.Value == "big" {
+				rec = rec.WithValue(strings.Repeat("x", 2<<20))
+			}
+			return ctx.Forward(rec)
+		})
+	}, "in"); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddSink("out", "out", streams.SinkOptions{KeySerde: s, ValueSerde: s}, "grow"); err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// TestProduceErrors sends a record the producer rejects: continueOnFail
+// logs and counts it and goes on; stopOnFail and retryOnFail (after its
+// retries) stop the engine with a produce error.
+func TestProduceErrors(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, -1, nil, "in"); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, cl, "in", "a=small", "b=big", "c=small")
+
+	t.Run("continue", func(t *testing.T) {
+		var c counter
+		var logs strings.Builder
+		var mu sync.Mutex
+		lg := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) }), nil))
+		runEngine(t, kafkaio.Options{Topology: bigTopology(t, "produce-continue"), Client: clientConfig(t, b.BootstrapServers(), "produce-continue"),
+			Handlers: kafkaio.Handlers{Produce: kafkaio.Handler{Log: true, Action: kafkaio.Continue}}, Observer: &c, Logger: lg})
+		if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 2)); got != "a=small c=small" {
+			t.Fatalf("output %s", got)
+		}
+		if n := c.get("failed.produce"); n != 1 {
+			t.Errorf("produce failures counted %d, want 1", n)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if !strings.Contains(logs.String(), "kind=produce") || !strings.Contains(logs.String(), `key=***** value=*****`) {
+			t.Errorf("log lacks the masked produce failure:\n%s", logs.String())
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		action kafkaio.Action
+	}{{"stop", kafkaio.Stop}, {"retry", kafkaio.Retry}} {
+		t.Run(tc.name, func(t *testing.T) {
+			app := "produce-" + tc.name
+			r := runEngine(t, kafkaio.Options{Topology: bigTopology(t, app), Client: clientConfig(t, b.BootstrapServers(), app),
+				Handlers: kafkaio.Handlers{Produce: kafkaio.Handler{Action: tc.action, Retries: 2}}})
+			var err error
+			select {
+			case err = <-r.done:
+				close(r.done)
+			case <-time.After(15 * time.Second):
+				t.Fatal("engine did not stop on the produce failure")
+			}
+			var rerr *kafkaio.RecordError
+			if !errors.As(err, &rerr) || rerr.Kind != kafkaio.ProduceError || rerr.Topic != "out" {
+				t.Fatalf("Run = %v, want a produce error on out", err)
+			}
+		})
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

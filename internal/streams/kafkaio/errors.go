@@ -86,6 +86,8 @@ type RecordError struct {
 	Partition int32
 	Offset    int64
 	Node      string // empty when the failure is not tied to a node
+	Task      string // the task id ("0_1"), empty when not known
+	Timestamp int64  // the record's timestamp, -1 when not known
 	Err       error
 }
 
