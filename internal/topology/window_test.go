@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"ksml/internal/python"
+	"ksml/internal/store"
 	"ksml/internal/types"
 )
 
@@ -395,4 +396,26 @@ func TestUpstreamWindowAndSessionIterators(t *testing.T) {
 			expect(t, name, got, "sensor1=value1", "sensor2=value2")
 		})
 	}
+}
+
+func TestTypedWindowAndSessionViews(t *testing.T) {
+	h := tutorialHarness(t, "windowing/processor-tumbling-count-working.yaml")
+	click := jsonValue(t, `{"user_id":"u","page":"/"}`)
+	h.mustPipe("user_clicks", "string", "json", "u", click, tutorialBase)
+	h.mustPipe("user_clicks", "string", "json", "u", click, tutorialBase+1000)
+	h.mustPipe("user_clicks", "string", "json", "v", click, tutorialBase+400000)
+	st, _ := h.drv.Store("click_counts_5min")
+	w, err := WindowedStores(h.res.Stores)["click_counts_5min"].(*store.WindowBuilder).Typed(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := w.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range all {
+		got = append(got, windowedString(e.Key)+"="+Format(e.Value))
+	}
+	expect(t, "windows", got, win("u", tutorialBase, tutorialBase+300000)+"=2", win("v", tutorialBase+300000, tutorialBase+600000)+"=1")
 }
