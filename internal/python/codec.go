@@ -252,6 +252,11 @@ func (e *encoder) structValue(s *types.Struct) error {
 		e.key("@type")
 		e.str(name)
 		e.key("@schema")
+		if desc, ok := s.Schema.Native.(*types.Struct); ok {
+			// A schema that carries its own KSML description (the
+			// record metadata and context structs do).
+			return e.value(desc)
+		}
 		e.str(s.Schema.Name)
 	}
 	return nil

@@ -46,7 +46,9 @@ type Options struct {
 	Metrics MetricsSink
 	// SchemaMeta gives the "@type" and "@schema" values of a schema-backed
 	// struct handed to Python (avro.PythonMeta does for Avro). When nil or
-	// not ok, "@type" is the schema's short name and "@schema" its full name.
+	// not ok, "@type" is the schema's short name and "@schema" the schema's
+	// Native value when that is a *types.Struct (a KSML schema description),
+	// else its full name.
 	SchemaMeta func(*types.StructSchema) (typeName string, schema *types.Struct, ok bool)
 }
 

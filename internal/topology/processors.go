@@ -204,6 +204,7 @@ func (p *metadataProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 
 func metadataStruct(ts int64, headers []streams.Header) *types.Struct {
 	md := types.NewStruct(2)
+	md.Schema = recordMetadataSchema
 	md.Set("timestamp", ts)
 	md.Set("headers", headerList(headers))
 	return md
@@ -545,6 +546,7 @@ func partitioner(f Function) streams.Partitioner {
 func topicExtractor(f Function) streams.TopicNameExtractor {
 	return func(rc *streams.RecordContext, r streams.Record) (string, error) {
 		st := types.NewStruct(5)
+		st.Schema = recordContextSchema
 		st.Set("offset", rc.Offset)
 		st.Set("timestamp", r.Timestamp)
 		st.Set("topic", rc.Topic)

@@ -11,6 +11,7 @@ import (
 
 	"ksml/internal/notation/avro"
 	"ksml/internal/python"
+	"ksml/internal/streams"
 	"ksml/internal/types"
 )
 
@@ -410,4 +411,53 @@ func TestUpstreamBranchingOrderJSONText(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Record metadata and record context reach Python as upstream's
+// RecordMetadata and RecordContext structs, with "@type" and "@schema"
+// (upstream's examples/00-example-dump-messages.yaml deletes both keys).
+func TestMetadataAndRecordContextCarrySchemaMarkers(t *testing.T) {
+	h := yamlHarness(t, jsonStreams+`
+pipelines:
+  p:
+    from: in
+    via:
+      - type: transformMetadata
+        mapper:
+          code: |
+            seen = metadata["@type"] + "/" + metadata["@schema"]["name"] + "/" + metadata["@schema"]["fields"][1]["name"]
+            del metadata["@schema"]
+            del metadata["@type"]
+            metadata["headers"] = [{"key": "seen", "value": seen}]
+          expression: metadata
+    toTopicNameExtractor:
+      topicNameExtractor:
+        expression: recordContext["@type"] + "-" + recordContext["@schema"]["fields"][3]["name"]
+`)
+	h.mustPipe("in", "string", "json", "k", map[string]any{"a": int64(1)}, 5)
+	recs := h.drv.ReadOutput("RecordContext-partition")
+	if len(recs) != 1 {
+		t.Fatalf("topics %v", h.drv.Topics())
+	}
+	if hs := recs[0].Headers; len(hs) != 1 || hs[0].Key != "seen" || string(hs[0].Value) != "RecordMetadata/RecordMetadata/headers" {
+		t.Errorf("headers %q", hs)
+	}
+	if recs[0].Timestamp != 5 {
+		t.Errorf("timestamp %d", recs[0].Timestamp)
+	}
+}
+
+// examples/00-example-dump-messages.yaml: a transformMetadata mapper that
+// deletes "@schema" and "@type" and logs the record runs without error.
+func TestUpstreamExampleDumpMessages(t *testing.T) {
+	file := filepath.Join(corpus, "examples/00-example-dump-messages.yaml")
+	if _, err := os.Stat(file); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	h, err := buildDef(t, loadDef(t, file, "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustPipe("ksml_sensordata_avro", "bytes", "bytes", []byte{1, 2}, []byte{0, 0, 0, 0, 7}, 1_700_000_000_000,
+		streams.Header{Key: "h", Value: []byte("v")}, streams.Header{Key: "b", Value: []byte{0, 1}})
 }
