@@ -87,7 +87,6 @@ type Engine struct {
 	sess     *kgo.GroupTransactSession // exactly_once_v2 only
 	inTxn    bool
 	out      *Collector
-	col      *taskCollector
 	restorer Restorer
 
 	// mu serializes processing with rebalance callbacks and store queries.
@@ -187,7 +186,6 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	prodCtx, cancelProd := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelProd()
 	e.out = NewCollector(prodCtx, e.cl, e.topics, &e.handlers.Produce, e.observer, e.logRecordError)
-	e.col = &taskCollector{Collector: e.out}
 
 	runErr := e.loop(ctx)
 	e.shutdown(runErr)
@@ -562,7 +560,7 @@ func (e *Engine) createTasks(ctx context.Context, assigned map[string][]int32) e
 			t := e.tasks[id]
 			if t == nil {
 				var err error
-				t, err = streams.NewTask(e.topo, sub, p, e.col)
+				t, err = streams.NewTask(e.topo, sub, p, e.out)
 				if err != nil {
 					return fmt.Errorf("creating task %s: %w", id, err)
 				}
@@ -629,21 +627,6 @@ func (e *Engine) WithTasks(fn func(tasks []*streams.Task)) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	fn(e.taskList())
-}
-
-// taskCollector is the collector tasks use: while a task's stores are being
-// restored, their changelog writes are dropped (the records came from the
-// changelog).
-type taskCollector struct {
-	*Collector
-	muted bool
-}
-
-func (c *taskCollector) Send(topic string, partition int32, key, value []byte, timestamp int64, headers []streams.Header) error {
-	if c.muted {
-		return nil
-	}
-	return c.Collector.Send(topic, partition, key, value, timestamp, headers)
 }
 
 func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }

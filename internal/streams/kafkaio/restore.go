@@ -18,9 +18,9 @@ type ChangelogStore struct {
 	Name      string
 	Topic     string
 	Partition int32
-	// Store is the task's store. Writes made through it while Restore runs
-	// are not logged to the changelog again.
-	Store streams.StateStore
+	// Apply writes one changelog record into the store without logging it
+	// again; a nil value deletes the key.
+	Apply func(key, value []byte) error
 }
 
 // Restorer fills changelog-backed stores before their task processes its
@@ -31,9 +31,9 @@ type Restorer interface {
 }
 
 // ChangelogRestorer replays each changelog partition from its start to its
-// end offset at the time of assignment into the key/value store: a record
-// with a value puts it, a tombstone deletes the key. Stores of other kinds
-// are left empty.
+// end offset at the time of assignment into the store (Task.Restore: a
+// record with a value puts it, a tombstone deletes the key; window and
+// session stores decode their changelog keys).
 type ChangelogRestorer struct{}
 
 // Restore implements Restorer. opts are the Kafka client options without
@@ -42,14 +42,10 @@ func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []C
 	if len(stores) == 0 {
 		return nil
 	}
-	byTP := map[tp]streams.KeyValueStore{}
+	byTP := map[tp]func(key, value []byte) error{}
 	parts := map[string]map[int32]kgo.Offset{}
 	for _, s := range stores {
-		kv, ok := s.Store.(streams.KeyValueStore)
-		if !ok {
-			continue
-		}
-		byTP[tp{s.Topic, s.Partition}] = kv
+		byTP[tp{s.Topic, s.Partition}] = s.Apply
 		if parts[s.Topic] == nil {
 			parts[s.Topic] = map[int32]kgo.Offset{}
 		}
@@ -104,7 +100,7 @@ func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []C
 				return
 			}
 			if r.Offset < end && !r.Attrs.IsControl() {
-				if err := byTP[k].Put(r.Key, r.Value); err != nil {
+				if err := byTP[k](r.Key, r.Value); err != nil {
 					perr = fmt.Errorf("restoring %s[%d] offset %d: %w", r.Topic, r.Partition, r.Offset, err)
 					return
 				}
@@ -149,39 +145,22 @@ func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kg
 // restore runs the restorer for the changelog-backed stores of new tasks.
 // Called with mu held.
 func (e *Engine) restore(ctx context.Context, created []*streams.Task) error {
-	logged := map[string]bool{}
-	for _, b := range e.topo.StoreBuilders() {
-		if b.Logging() {
-			logged[b.Name()] = true
-		}
-	}
 	var stores []ChangelogStore
 	for _, t := range created {
-		sub := e.topo.SubTopologies()[t.ID().SubTopology]
-		for _, name := range sub.Stores {
-			if !logged[name] {
-				continue
-			}
-			st, ok := t.Store(name)
-			if !ok {
-				continue
-			}
-			stores = append(stores, ChangelogStore{Task: t.ID(), Name: name,
-				Topic: streams.ChangelogTopic(e.topo.ApplicationID, name), Partition: t.ID().Partition, Store: st})
+		for _, cp := range t.Changelogs() {
+			stores = append(stores, ChangelogStore{Task: t.ID(), Name: cp.Store, Topic: cp.Topic, Partition: cp.Partition,
+				Apply: func(key, value []byte) error { return t.Restore(cp.Store, key, value) }})
 		}
 	}
 	if len(stores) == 0 {
 		return nil
 	}
 	start := time.Now()
-	e.col.muted = true
 	opts := e.opts.Client.AdminOpts()
 	if e.sess != nil {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
-	err := e.restorer.Restore(ctx, opts, stores)
-	e.col.muted = false
-	if err != nil {
+	if err := e.restorer.Restore(ctx, opts, stores); err != nil {
 		return fmt.Errorf("restoring state stores: %w", err)
 	}
 	e.log.Info("state stores restored", "stores", len(stores), "took", time.Since(start).String())
