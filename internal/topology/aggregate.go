@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 
@@ -20,6 +21,62 @@ import (
 // leaves this package's processors.
 type tableChange struct {
 	newValue, oldValue any
+}
+
+// changeSerde writes a table change to a repartition topic as one record:
+// a flag byte (1: has old, 2: has new), the length of the old value's bytes
+// (4 bytes), the old value's bytes and the new value's bytes, each in the
+// value serde.
+type changeSerde struct{ inner streams.Serde }
+
+func (c changeSerde) Serialize(topic string, v any) ([]byte, error) {
+	ch, ok := v.(tableChange)
+	if !ok {
+		return nil, fmt.Errorf("a grouped table repartition topic takes table updates, got %s", describe(v))
+	}
+	var flags byte
+	var ob, nb []byte
+	var err error
+	if ch.oldValue != nil {
+		flags |= 1
+		if ob, err = c.inner.Serialize(topic, ch.oldValue); err != nil {
+			return nil, err
+		}
+	}
+	if ch.newValue != nil {
+		flags |= 2
+		if nb, err = c.inner.Serialize(topic, ch.newValue); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 0, 5+len(ob)+len(nb))
+	out = append(out, flags)
+	out = binary.BigEndian.AppendUint32(out, uint32(len(ob)))
+	out = append(out, ob...)
+	return append(out, nb...), nil
+}
+
+func (c changeSerde) Deserialize(topic string, b []byte) (any, error) {
+	if len(b) < 5 {
+		return nil, fmt.Errorf("table update of %d bytes is too short", len(b))
+	}
+	flags, n := b[0], int(binary.BigEndian.Uint32(b[1:5]))
+	if 5+n > len(b) {
+		return nil, fmt.Errorf("table update: old value of %d bytes does not fit", n)
+	}
+	var ch tableChange
+	var err error
+	if flags&1 != 0 {
+		if ch.oldValue, err = c.inner.Deserialize(topic, b[5:5+n]); err != nil {
+			return nil, err
+		}
+	}
+	if flags&2 != 0 {
+		if ch.newValue, err = c.inner.Deserialize(topic, b[5+n:]); err != nil {
+			return nil, err
+		}
+	}
+	return ch, nil
 }
 
 // groupByProc computes the new key of a stream grouping.

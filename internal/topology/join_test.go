@@ -301,4 +301,7 @@ pipelines:
 	h.mustPipe("people", "string", "string", "bob", nil, 4)         // deleted: subtract only
 	expect(t, "counts per city", h.out("out", "string", "long"),
 		"Utrecht=1", "Utrecht=2", "Utrecht=1", "Amsterdam=1", "Utrecht=0")
+	if got := len(h.drv.Output("app-test_pipelines_main_via_step1_groupBy-repartition")); got != 5 {
+		t.Errorf("repartitioned table updates: %d, topics %v", got, h.drv.Topics())
+	}
 }

@@ -209,9 +209,8 @@ func (b *builder) groupBy(s stream, op *definition.Operation, name string) (stre
 		return s, nil
 	case shapeTable:
 		// Records of a table are re-keyed as pairs of "subtract the old
-		// value from the old key" and "add the new value to the new key".
-		// The pairs flow straight into the aggregation (no repartition
-		// topic), so grouped tables need co-partitioned input.
+		// value from the old key" and "add the new value to the new key",
+		// and repartitioned as such (both values in one record).
 		if err := b.addProcessor(name, s.node, func() streams.Processor { return &groupTableProc{f: f} }, fd); err != nil {
 			return s, errAt(op.Pos, "%v", err)
 		}
@@ -219,6 +218,26 @@ func (b *builder) groupBy(s stream, op *definition.Operation, name string) (stre
 		if s.key, s.value, err = b.pairTypes(fd.ResultType, s); err != nil {
 			return s, err
 		}
+		ks, err := b.opts.Serdes.Serde(s.key, true)
+		if err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		vs, err := b.opts.Serdes.Serde(s.value, false)
+		if err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		cs := changeSerde{vs}
+		topic := streams.RepartitionTopic(b.opts.ApplicationID, name)
+		b.topo.AddInternalTopic(streams.InternalTopic{Name: topic, Kind: "repartition"})
+		sinkName := b.uniqueName(name + "-repartition-sink")
+		if err := b.topo.AddSink(sinkName, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: cs}, s.node); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		srcName := b.uniqueName(name + "-repartition-source")
+		if err := b.topo.AddSource(srcName, []string{topic}, streams.SourceOptions{KeySerde: ks, ValueSerde: cs}); err != nil {
+			return s, errAt(op.Pos, "%v", err)
+		}
+		s.node = srcName
 		s.shape = &streamShape{kind: shapeGroupedTable}
 		return s, nil
 	}
