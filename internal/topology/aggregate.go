@@ -96,31 +96,37 @@ func (p *groupByProc) Process(ctx *streams.ProcessorContext, r streams.Record) e
 	return ctx.Forward(r.WithKey(k))
 }
 
-// groupTableProc re-keys table updates. It remembers the last value per
-// key so an update can retract the previous (key, value) from its group.
+// groupTableProc re-keys table updates. It keeps the last value per key in
+// a store so an update can retract the previous (key, value) from its
+// group, also after a restart.
 type groupTableProc struct {
-	stateless
-	f    Function
-	prev map[string]any
+	f      Function
+	store  string
+	ks, vs streams.Serde
+	st     *kvState
 }
+
+func (p *groupTableProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *groupTableProc) Close() error { return nil }
 
 func (p *groupTableProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	if r.Key == nil {
 		return nil
 	}
-	if p.prev == nil {
-		p.prev = map[string]any{}
+	old, err := p.st.get(r.Key)
+	if err != nil {
+		return err
 	}
-	id := Format(r.Key)
-	old := p.prev[id]
 	v, err := resolved(r.Value)
 	if err != nil {
 		return err
 	}
-	if v == nil {
-		delete(p.prev, id)
-	} else {
-		p.prev[id] = v
+	if err := p.st.put(r.Key, v); err != nil {
+		return err
 	}
 	var oldKey, oldVal, newKey, newVal any
 	if old != nil {

@@ -211,8 +211,14 @@ func (b *builder) groupBy(s stream, op *definition.Operation, name string) (stre
 		// Records of a table are re-keyed as pairs of "subtract the old
 		// value from the old key" and "add the new value to the new key",
 		// and repartitioned as such (both values in one record).
-		if err := b.addProcessor(name, s.node, func() streams.Processor { return &groupTableProc{f: f} }, fd); err != nil {
+		gp := &groupTableProc{f: f, store: name + "-previous"}
+		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *gp; return &c }, fd); err != nil {
 			return s, errAt(op.Pos, "%v", err)
+		}
+		// The last value per table key, so an update can retract it.
+		prev := &definition.StoreDef{Name: gp.store, Type: definition.StoreKeyValue, Logging: true, Pos: op.Pos}
+		if gp.ks, gp.vs, err = b.kvStore(prev, s.key, s.value, name); err != nil {
+			return s, err
 		}
 		s.node = name
 		if s.key, s.value, err = b.pairTypes(fd.ResultType, s); err != nil {
