@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/hamba/avro/v2"
@@ -257,6 +258,10 @@ func encodePrimitive(dst []byte, s *avro.PrimitiveSchema, v any) ([]byte, error)
 	switch s.Type() {
 	case avro.Boolean:
 		b, ok := v.(bool)
+		if str, isStr := v.(string); isStr {
+			// "true"/"false" in any case, as upstream parses them.
+			b, ok = strings.EqualFold(str, "true"), strings.EqualFold(str, "true") || strings.EqualFold(str, "false")
+		}
 		if !ok {
 			return dst, fmt.Errorf("cannot convert %s to Avro boolean", kindOf(v))
 		}
@@ -343,6 +348,14 @@ func asInt(v any, lo, hi int64, what string) (int64, error) {
 		n = int64(x)
 	case float32:
 		return asInt(float64(x), lo, hi, what)
+	case string:
+		// Upstream converts a string to the field's number type by parsing
+		// it ("1700000000000" for a long timestamp); other text fails.
+		p, err := strconv.ParseInt(strings.TrimPrefix(x, "+"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("cannot convert string to Avro %s", what)
+		}
+		n = p
 	default:
 		return 0, fmt.Errorf("cannot convert %s to Avro %s", kindOf(v), what)
 	}
@@ -364,6 +377,11 @@ func asFloat(v any, what string) (float64, error) {
 		return float64(x), nil
 	case int32:
 		return float64(x), nil
+	case string:
+		// Parsed as upstream does; other text fails.
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			return f, nil
+		}
 	}
 	return 0, fmt.Errorf("cannot convert %s to Avro %s", kindOf(v), what)
 }
