@@ -803,7 +803,11 @@ func (b *builder) suppress(s stream, op *definition.Operation, name string) (str
 		return s, errAt(op.Pos, "maxBytes: %v", err)
 	}
 	p.shutdownWhenFull = op.BufferFullStrategy == "shutdownWhenFull"
+	p.store = name + "-suppress-buffer"
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; c.buf = nil; return &c }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	if err := b.topo.AddStateStore(&rawKVBuilder{name: p.store, logging: true}, name); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
 	s.node = name

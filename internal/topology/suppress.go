@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -16,9 +17,13 @@ import (
 // update plus the limit. A buffer over maxRecords or maxBytes emits its
 // oldest entries early, or fails with shutdownWhenFull.
 //
-// The buffer lives in memory: after a restart, held-back updates are lost
-// (Kafka Streams logs the buffer to a changelog).
+// The buffer is mirrored in a logged store, so held-back updates survive a
+// restart: entries are "key bytes -> buffer time | record time | value
+// bytes", loaded at the first record after the store was restored.
 type suppressProc struct {
+	store            string
+	st               streams.KeyValueStore
+	loaded           bool
 	ks, vs           streams.Serde
 	untilClose       bool
 	w                windowSpec
@@ -40,9 +45,52 @@ type suppressed struct {
 	size int64
 }
 
-func (p *suppressProc) Init(*streams.ProcessorContext) error {
+func (p *suppressProc) Init(ctx *streams.ProcessorContext) error {
 	p.buf = map[string]*suppressed{}
+	s, err := ctx.Store(p.store)
+	if err != nil {
+		return err
+	}
+	p.st = s.(streams.KeyValueStore)
 	return nil
+}
+
+func encodeSuppressed(e *suppressed, vb []byte) []byte {
+	out := make([]byte, 16, 16+len(vb))
+	binary.BigEndian.PutUint64(out, uint64(e.time))
+	binary.BigEndian.PutUint64(out[8:], uint64(e.rec.Timestamp))
+	return append(out, vb...)
+}
+
+// load fills the buffer from the store (after a restore).
+func (p *suppressProc) load() error {
+	p.loaded = true
+	var ferr error
+	err := p.st.Range(nil, nil, false, func(k, v []byte) bool {
+		if len(v) < 16 {
+			ferr = fmt.Errorf("store %q: malformed buffer entry", p.store)
+			return false
+		}
+		key, err := p.ks.Deserialize("", k)
+		if err != nil {
+			ferr = err
+			return false
+		}
+		var val any
+		if len(v) > 16 {
+			if val, err = p.vs.Deserialize("", v[16:]); err != nil {
+				ferr = err
+				return false
+			}
+		}
+		p.seq++
+		e := &suppressed{id: string(k), time: int64(binary.BigEndian.Uint64(v)), seq: p.seq,
+			rec: streams.Record{Key: key, Value: val, Timestamp: int64(binary.BigEndian.Uint64(v[8:]))}, size: int64(len(k) + len(v))}
+		p.buf[e.id] = e
+		p.bytes += e.size
+		return true
+	})
+	return firstErr(err, ferr)
 }
 
 func (p *suppressProc) Close() error { return nil }
@@ -76,21 +124,28 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 		}
 		t = w.End
 	}
-	var size int64
-	if p.maxBytes > 0 {
-		vb, err := p.vs.Serialize("", r.Value)
-		if err != nil {
+	if !p.loaded {
+		if err := p.load(); err != nil {
 			return err
 		}
-		size = int64(len(kb) + len(vb) + 8)
+	}
+	vb, err := p.vs.Serialize("", r.Value)
+	if err != nil {
+		return err
 	}
 	if old, ok := p.buf[id]; ok {
 		p.bytes -= old.size
 		delete(p.buf, id)
 	}
 	p.seq++
-	p.buf[id] = &suppressed{id: id, time: t, seq: p.seq, rec: r.WithKey(key), size: size}
-	p.bytes += size
+	e := &suppressed{id: id, time: t, seq: p.seq, rec: r.WithKey(key)}
+	enc := encodeSuppressed(e, vb)
+	e.size = int64(len(kb) + len(enc))
+	if err := p.st.Put(kb, enc); err != nil {
+		return err
+	}
+	p.buf[id] = e
+	p.bytes += e.size
 	return p.enforce(ctx)
 }
 
@@ -116,6 +171,9 @@ func (p *suppressProc) enforce(ctx *streams.ProcessorContext) error {
 		}
 		delete(p.buf, e.id)
 		p.bytes -= e.size
+		if _, err := p.st.Delete([]byte(e.id)); err != nil {
+			return err
+		}
 		if e.rec.Value == nil && p.untilClose {
 			continue // final results drop tombstones
 		}

@@ -8,6 +8,7 @@ import (
 
 	"ksml/internal/python"
 	"ksml/internal/store"
+	"ksml/internal/streams"
 	"ksml/internal/types"
 )
 
@@ -418,4 +419,72 @@ func TestTypedWindowAndSessionViews(t *testing.T) {
 		got = append(got, windowedString(e.Key)+"="+Format(e.Value))
 	}
 	expect(t, "windows", got, win("u", tutorialBase, tutorialBase+300000)+"=2", win("v", tutorialBase+300000, tutorialBase+600000)+"=1")
+}
+
+// collected keeps what a task sends, per topic.
+type collected struct{ recs map[string][][2][]byte }
+
+func (c *collected) Send(topic string, _ int32, key, value []byte, _ int64, _ []streams.Header) error {
+	if c.recs == nil {
+		c.recs = map[string][][2][]byte{}
+	}
+	c.recs[topic] = append(c.recs[topic], [2][]byte{key, value})
+	return nil
+}
+func (c *collected) Partitions(string) (int, error) { return 1, nil }
+func (c *collected) Flush() error                   { return nil }
+
+// A suppressed window survives a restart: the new task restores the buffer
+// from the changelog and emits the window when it closes.
+func TestSuppressBufferIsRestored(t *testing.T) {
+	h := windowHarness(t, `
+      - type: windowByTime
+        windowType: tumbling
+        duration: 10s
+      - type: count
+      - type: suppress
+        until: windowCloses`)
+	topo := h.res.Topology
+	sub, _ := topo.SubTopologyFor("in")
+	pipe := func(task *streams.Task, key string, ts int64) {
+		kb, _ := h.serde("string", true).Serialize("in", key)
+		vb, _ := h.serde("long", false).Serialize("in", int64(0))
+		if err := task.Process(&streams.RawRecord{Topic: "in", Timestamp: ts, Key: kb, Value: vb}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	col := &collected{}
+	task, err := streams.NewTask(topo, sub, 0, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe(task, "a", 1000)
+	pipe(task, "a", 2000)
+	task.Close()
+	if len(col.recs["out"]) != 0 {
+		t.Fatalf("emitted before the window closed: %v", col.recs["out"])
+	}
+	col2 := &collected{}
+	task2, err := streams.NewTask(topo, sub, 0, col2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task2.Close()
+	for _, cl := range task2.Changelogs() {
+		for _, r := range col.recs[cl.Topic] {
+			if err := task2.Restore(cl.Store, r[0], r[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pipe(task2, "b", 10000)
+	out := col2.recs["out"]
+	if len(out) != 1 {
+		t.Fatalf("want the restored window, got %d records", len(out))
+	}
+	k, _ := h.serde("json:windowed(string)", true).Deserialize("out", out[0][0])
+	v, _ := h.serde("long", false).Deserialize("out", out[0][1])
+	if got := windowedString(k) + "=" + Format(v); got != win("a", 0, 10000)+"=2" {
+		t.Errorf("restored window: %s", got)
+	}
 }
