@@ -88,6 +88,7 @@ type Engine struct {
 	inTxn    bool
 	out      *Collector
 	restorer Restorer
+	global   *globalState
 
 	// mu serializes processing with rebalance callbacks and store queries.
 	mu        sync.Mutex
@@ -152,7 +153,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		return err
 	}
 	if len(sources) == 0 {
-		e.log.Info("the topology reads no topics; nothing to consume")
+		e.log.Info("the topology reads no partitioned topics; nothing to consume")
 		<-ctx.Done()
 		return nil
 	}
@@ -187,6 +188,15 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	defer cancelProd()
 	e.out = NewCollector(prodCtx, e.cl, e.topics, &e.handlers.Produce, e.observer, e.logRecordError)
 
+	defer e.stopGlobal()
+	e.mu.Lock()
+	err = e.startGlobal(ctx)
+	e.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("loading global tables: %w", err)
+		e.shutdown(err)
+		return err
+	}
 	runErr := e.loop(ctx)
 	e.shutdown(runErr)
 	return runErr
@@ -216,6 +226,9 @@ func (e *Engine) loop(ctx context.Context) error {
 			if err = e.sess.Begin(); err == nil {
 				e.inTxn = true
 			}
+		}
+		if err == nil {
+			err = e.drainGlobal()
 		}
 		if err == nil {
 			err = e.processFetches(fetches)

@@ -74,7 +74,12 @@ func (e *Engine) prepareTopics(ctx context.Context) (groups [][]string, sources 
 		}
 	}
 	for _, sub := range e.topo.SubTopologies() {
-		ts := sub.SourceTopics()
+		var ts []string
+		for _, t := range sub.SourceTopics() {
+			if !e.topo.IsGlobal(t) {
+				ts = append(ts, t)
+			}
+		}
 		if len(ts) == 0 {
 			continue
 		}
