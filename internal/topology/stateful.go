@@ -471,7 +471,11 @@ func WindowedStores(kv map[string]*store.KeyValueBuilder) map[string]streams.Sto
 }
 
 func (b *builder) aggregate(s stream, op *definition.Operation, name string) (stream, error) {
-	switch shapeOf(s) {
+	k := shapeOf(s)
+	if k == shapeCogrouped && s.shape.window != nil {
+		k = shapeWindowed // a windowed cogroup aggregates like a windowed stream
+	}
+	switch k {
 	case shapeGrouped, shapeCogrouped:
 		return b.aggregateKV(s, op, name)
 	case shapeWindowed:

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"ksml/internal/python"
 	"ksml/internal/store"
@@ -487,4 +488,53 @@ func TestSuppressBufferIsRestored(t *testing.T) {
 	if got := windowedString(k) + "=" + Format(v); got != win("a", 0, 10000)+"=2" {
 		t.Errorf("restored window: %s", got)
 	}
+}
+
+func TestTutorialWindowedAggregate(t *testing.T) {
+	h := tutorialHarness(t, "aggregations/processor-windowed-aggregate.yaml")
+	for i, v := range []string{"20.5", "22.3", "19.8"} {
+		h.mustPipe("sensor_temperatures", "string", "string", "temp001", v, int64(1000*(i+1)))
+	}
+	out := h.out("sensor_window_stats", "string", "json")
+	expect(t, "keys and stats", out,
+		`temp001_1970-01-01T00:00:00Z_1970-01-01T00:00:30Z={"sensor_id":"temp001","window_start":"1970-01-01T00:00:00Z","window_end":"1970-01-01T00:00:30Z","stats":{"count":1,"sum":20.5,"min":20.5,"max":20.5,"avg":20.5}}`,
+		`temp001_1970-01-01T00:00:00Z_1970-01-01T00:00:30Z={"sensor_id":"temp001","window_start":"1970-01-01T00:00:00Z","window_end":"1970-01-01T00:00:30Z","stats":{"count":2,"sum":42.8,"min":20.5,"max":22.3,"avg":21.4}}`,
+		`temp001_1970-01-01T00:00:00Z_1970-01-01T00:00:30Z={"sensor_id":"temp001","window_start":"1970-01-01T00:00:00Z","window_end":"1970-01-01T00:00:30Z","stats":{"count":3,"sum":62.599999999999994,"min":19.8,"max":22.3,"avg":20.87}}`)
+}
+
+func TestTutorialCountAndReduce(t *testing.T) {
+	h := tutorialHarness(t, "aggregations/processor-count.yaml")
+	for _, u := range []string{"alice", "bob", "alice", "bob", "alice"} {
+		h.mustPipe("user_actions", "string", "json", u, jsonValue(t, `{"user_id":"`+u+`","action":"login"}`), 1)
+	}
+	expect(t, "counts", h.out("user_action_counts", "string", "string"), "alice=1", "bob=1", "alice=2", "bob=2", "alice=3")
+
+	h = tutorialHarness(t, "aggregations/processor-reduce.yaml")
+	for _, c := range []int{10000, 5000, 2500} {
+		h.mustPipe("financial_transactions", "string", "json", "ACC001", jsonValue(t, fmt.Sprintf(`{"account_id":"ACC001","amount_cents":%d}`, c)), 1)
+	}
+	h.mustPipe("financial_transactions", "string", "json", "ACC002", jsonValue(t, `{"account_id":"ACC002","amount_cents":9999}`), 1)
+	expect(t, "sums", h.out("transaction_sums", "string", "json"),
+		`ACC001={"total_cents":10000,"total_dollars":100.0}`,
+		`ACC001={"total_cents":15000,"total_dollars":150.0}`,
+		`ACC001={"total_cents":17500,"total_dollars":175.0}`,
+		`ACC002={"total_cents":9999,"total_dollars":99.99}`)
+}
+
+func TestTutorialHoppingAverage(t *testing.T) {
+	h := tutorialHarness(t, "windowing/processor-hopping-average-working.yaml")
+	reading := func(v float64) any {
+		return jsonValue(t, fmt.Sprintf(`{"sensor_id":"humidity_01","value":%v}`, v))
+	}
+	h.mustPipe("sensor_readings", "string", "json", "humidity_01", reading(40), tutorialBase)
+	h.mustPipe("sensor_readings", "string", "json", "humidity_01", reading(60), tutorialBase+30000)
+	w := func(startOffset int64, avg string, n int, sum string) string {
+		start := tutorialBase + startOffset*1000
+		return fmt.Sprintf(`{"start":%d,"end":%d,"startTime":%q,"endTime":%q,"key":"humidity_01"}={"average":%s,"sample_count":%d,"total_sum":%s}`,
+			start, start+120000, time.UnixMilli(start).UTC().Format(time.RFC3339), time.UnixMilli(start+120000).UTC().Format(time.RFC3339), avg, n, sum)
+	}
+	// A reading falls in the four 2-minute windows that hop by 30s over it.
+	expect(t, "averages", h.out("sensor_moving_averages", "string", "json"),
+		w(-90, "40.0", 1, "40.0"), w(-60, "40.0", 1, "40.0"), w(-30, "40.0", 1, "40.0"), w(0, "40.0", 1, "40.0"),
+		w(-60, "50.0", 2, "100.0"), w(-30, "50.0", 2, "100.0"), w(0, "50.0", 2, "100.0"), w(30, "60.0", 1, "60.0"))
 }
