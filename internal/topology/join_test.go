@@ -305,3 +305,28 @@ pipelines:
 		t.Errorf("repartitioned table updates: %d, topics %v", got, h.drv.Topics())
 	}
 }
+
+func TestTutorialStreamStreamJoins(t *testing.T) {
+	const m = 60000
+	h := tutorialJoin(t, "processor-stream-stream-join-working.yaml")
+	click := func(p string, ts int64) any {
+		return jsonValue(t, fmt.Sprintf(`{"product_id":%q,"timestamp":%d}`, p, ts))
+	}
+	h.mustPipe("product_clicks", "string", "json", "u1", click("p1", 1000), 1000)
+	h.mustPipe("product_purchases", "string", "json", "u1", click("p1", 1000+10*m), 1000+10*m)
+	h.mustPipe("product_purchases", "string", "json", "u2", click("p2", 2000), 2000)
+	h.mustPipe("product_purchases", "string", "json", "u1", click("p3", 1000+31*m), 1000+31*m) // 31 minutes after the click
+	expect(t, "correlated", h.out("correlated_user_actions", "string", "json"),
+		`u1={"click":{"product_id":"p1","timestamp":1000},"purchase":{"product_id":"p1","timestamp":601000},"converted":true,"conversion_time_ms":600000}`)
+
+	h = tutorialJoin(t, "processor-stream-stream-outer-join.yaml")
+	login := jsonValue(t, `{"user_id":"u1","device":"phone","login_time":1}`)
+	logout := jsonValue(t, `{"user_id":"u2","session_duration":5,"logout_time":2}`)
+	h.mustPipe("user_login_events", "string", "json", "u1", login, 1000)
+	h.mustPipe("user_logout_events", "string", "json", "u2", logout, 2000)
+	expect(t, "within the window", h.out("user_session_analysis", "string", "json"))
+	// 10m difference + 2m grace later both unmatched records are emitted.
+	h.mustPipe("user_login_events", "string", "json", "u3", login, 2001+12*m)
+	out := h.out("user_session_analysis", "string", "json")
+	expect(t, "unmatched", field(t, out, "session_type"), "LOGIN_ONLY", "LOGOUT_ONLY")
+}
