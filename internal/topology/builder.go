@@ -91,11 +91,11 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 	if value, err = b.userType(sd.ValueType, value); err != nil {
 		return err
 	}
-	ks, err := b.opts.Serdes.Serde(key, true)
+	ks, err := b.storeSerde(key, true)
 	if err != nil {
 		return errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
 	}
-	vs, err := b.opts.Serdes.Serde(value, false)
+	vs, err := b.storeSerde(value, false)
 	if err != nil {
 		return errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
 	}

@@ -461,3 +461,38 @@ func TestUpstreamExampleDumpMessages(t *testing.T) {
 	h.mustPipe("ksml_sensordata_avro", "bytes", "bytes", []byte{1, 2}, []byte{0, 0, 0, 0, 7}, 1_700_000_000_000,
 		streams.Header{Key: "h", Value: []byte("v")}, streams.Header{Key: "b", Value: []byte{0, 1}})
 }
+
+// A store declared without key and value types keeps what a function puts
+// in it: a dict comes back a dict (upstream's
+// use-cases/iot-data-processing/device-state-tracking.yaml relies on it; it
+// got a list of bytes back).
+func TestUntypedStoreKeepsValues(t *testing.T) {
+	h := yamlHarness(t, jsonStreams+`
+stores:
+  st:
+    type: keyValue
+    persistent: true
+functions:
+  f:
+    type: valueTransformer
+    code: |
+      prev = st.get(key)
+      st.put(key, {"n": value["n"], "l": [1, "x"], "s": "str"})
+      st.put(key + "-long", value["n"])
+      return {"prev": prev, "prevLong": st.get(key + "-long")}
+    resultType: struct
+    stores: [st]
+pipelines:
+  p:
+    from: in
+    via:
+      - type: transformValue
+        mapper: f
+    to: out
+`)
+	h.mustPipe("in", "string", "json", "k", map[string]any{"n": int64(1)}, 5)
+	h.mustPipe("in", "string", "json", "k", map[string]any{"n": int64(2)}, 6)
+	expect(t, "out", h.out("out", "string", "json"),
+		`k={"prev":null,"prevLong":1}`,
+		`k={"prev":{"n":1,"l":[1,"x"],"s":"str"},"prevLong":2}`)
+}
