@@ -53,25 +53,53 @@ func TestSeedDefinitionsOnKafka(t *testing.T) {
 }
 
 func runSeedCase(t *testing.T, suite *testrunner.Suite, tc *testrunner.TestCase) {
-	dir := filepath.Dir(suite.File)
-	defPath := filepath.Join(dir, suite.Definition)
-	schemaDir := dir
-	if suite.SchemaDirectory != "" {
-		schemaDir = filepath.Join(dir, suite.SchemaDirectory)
-	}
 	b := startBroker(t)
 	mem, url := startRegistry(t)
-	work := t.TempDir()
-	appID := "seed-" + strings.ReplaceAll(tc.Key, " ", "_")
-	cfg := runnerConfig(t, work, fmt.Sprintf(
-		"  configDirectory: %q\n  schemaDirectory: %q\n  storageDirectory: %q\n  definitions:\n    seed: %q\n",
-		filepath.Dir(defPath), schemaDir, work, filepath.Base(defPath)),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": appID,
-			"schema.registry.url": url, "commit.interval.ms": "100"})
-	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work})
+	rr := startSeedRunner(t, b.BootstrapServers(), url, "seed-"+strings.ReplaceAll(tc.Key, " ", "_"), suite)
+	feedAndAssert(t, rr, b.BootstrapServers(), mem, suite, tc)
+	if err := rr.stop(t); err != nil {
+		t.Fatalf("runner stopped with: %v", err)
+	}
+	if st := rr.r.State(); st != runner.Stopped {
+		t.Errorf("state after stop = %s, want STOPPED", st)
+	}
+}
 
-	serdes := testSerdes(t, mem, schemaDir)
-	cl := newClient(t, b.BootstrapServers())
+func suiteSchemaDir(suite *testrunner.Suite) string {
+	dir := filepath.Dir(suite.File)
+	if suite.SchemaDirectory != "" {
+		return filepath.Join(dir, suite.SchemaDirectory)
+	}
+	return dir
+}
+
+// startSeedRunner runs the definitions of suites (one namespace each, one
+// topology) from a runner configuration.
+func startSeedRunner(t *testing.T, bootstrap, registryURL, appID string, suites ...*testrunner.Suite) *running {
+	t.Helper()
+	work := t.TempDir()
+	var defs strings.Builder
+	schemaDir := suiteSchemaDir(suites[0])
+	for i, suite := range suites {
+		if suite.SchemaDirectory != "" {
+			schemaDir = suiteSchemaDir(suite)
+		}
+		fmt.Fprintf(&defs, "    seed%d: %q\n", i, filepath.Join(filepath.Dir(suite.File), suite.Definition))
+	}
+	cfg := runnerConfig(t, work, fmt.Sprintf(
+		"  configDirectory: %q\n  schemaDirectory: %q\n  storageDirectory: %q\n  definitions:\n%s",
+		filepath.Dir(suites[0].File), schemaDir, work, defs.String()),
+		map[string]string{"bootstrap.servers": bootstrap, "application.id": appID,
+			"schema.registry.url": registryURL, "commit.interval.ms": "100"})
+	return startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work})
+}
+
+// feedAndAssert produces a test case's messages over Kafka, waits until the
+// runner consumed them and runs the case's assertions on the output topics.
+func feedAndAssert(t *testing.T, rr *running, bootstrap string, mem *schemaregistry.Memory, suite *testrunner.Suite, tc *testrunner.TestCase) {
+	t.Helper()
+	serdes := testSerdes(t, mem, suiteSchemaDir(suite))
+	cl := newClient(t, bootstrap)
 	now := time.Now().UnixMilli()
 	inputs := map[string]int64{}
 	for _, pb := range tc.Produce {
@@ -110,7 +138,7 @@ func runSeedCase(t *testing.T, suite *testrunner.Suite, tc *testrunner.TestCase)
 		if ab.On != "" {
 			bind := suite.Stream(ab.On)
 			ks, vs := bindingSerdes(t, serdes, bind)
-			for _, r := range readAll(t, b.BootstrapServers(), bind.Topic, 0, 700*time.Millisecond) {
+			for _, r := range readAll(t, bootstrap, bind.Topic, 0, 700*time.Millisecond) {
 				k, err := ks.Deserialize(bind.Topic, r.Key)
 				if err != nil {
 					t.Fatalf("%s offset %d: key: %v", bind.Topic, r.Offset, err)
@@ -127,14 +155,34 @@ func runSeedCase(t *testing.T, suite *testrunner.Suite, tc *testrunner.TestCase)
 			}
 		}
 		if err := runAssertion(suite.File, ab, records); err != nil {
-			t.Errorf("assertion on %s failed: %v", ab.On, err)
+			t.Errorf("%s: assertion on %s failed: %v", suite.Name, ab.On, err)
+		}
+	}
+}
+
+// TestSeedDefinitionsInOneRunner runs several seed definitions as one
+// application (one topology, a namespace each), as a runner configuration
+// with several definitions does, and checks each suite on it.
+func TestSeedDefinitionsInOneRunner(t *testing.T) {
+	shared := needShared(t)
+	var suites []*testrunner.Suite
+	for _, name := range []string{"cqrs", "cdc", "service-discovery", "service-to-service", "error-handling"} {
+		s, err := testrunner.ParseSuite(filepath.Join(shared, "acceptance/seed", name+"-test.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		suites = append(suites, s)
+	}
+	b := startBroker(t)
+	mem, url := startRegistry(t)
+	rr := startSeedRunner(t, b.BootstrapServers(), url, "seeds", suites...)
+	for _, s := range suites {
+		for _, tc := range s.Tests {
+			feedAndAssert(t, rr, b.BootstrapServers(), mem, s, tc)
 		}
 	}
 	if err := rr.stop(t); err != nil {
-		t.Fatalf("runner stopped with: %v", err)
-	}
-	if st := rr.r.State(); st != runner.Stopped {
-		t.Errorf("state after stop = %s, want STOPPED", st)
+		t.Fatal(err)
 	}
 }
 
