@@ -166,7 +166,16 @@ func (b *builder) groupByKey(s stream, op *definition.Operation, name string) (s
 // repartitionTo writes the stream to a repartition topic named after name
 // and reads it back, so records with equal keys meet in one task.
 func (b *builder) repartitionTo(s stream, op *definition.Operation, name string) (stream, error) {
-	topic := streams.RepartitionTopic(b.opts.ApplicationID, name)
+	// A grouping's store names its repartition topic, as Grouped.as does.
+	topicName := name
+	if op.Store != nil {
+		if op.Store.Def != nil {
+			topicName = op.Store.Def.Name
+		} else if op.Store.Name != "" {
+			topicName = op.Store.Name
+		}
+	}
+	topic := streams.RepartitionTopic(b.opts.ApplicationID, topicName)
 	ks, err := b.opts.Serdes.Serde(s.key, true)
 	if err != nil {
 		return s, errAt(op.Pos, "%v", err)
