@@ -32,6 +32,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -43,6 +44,7 @@ type config struct {
 	ksmlBin    string
 	only       map[string]bool
 	cpuProfile string
+	memProfile string
 	verbose    bool
 	shared     string
 }
@@ -64,11 +66,12 @@ func main() {
 	var cfg config
 	var only string
 	flag.IntVar(&cfg.records, "records", 200000, "number of input records")
-	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the in-process measurements; each reports its best round")
+	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds of the in-process measurements; each reports its best round")
 	flag.BoolVar(&cfg.jsonOut, "json", false, "print the results as one JSON object on the last line")
 	flag.StringVar(&cfg.ksmlBin, "ksml", "", "ksml binary for startup_ms and rss_mb (default: build ./cmd/ksml into a temporary directory)")
 	flag.StringVar(&only, "only", "", "comma-separated measurements to run: "+strings.Join(allMeasurements, ","))
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured phase to PREFIX.<measurement>.pprof")
+	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the whole run to this file (use -only to focus it)")
 	flag.BoolVar(&cfg.verbose, "v", false, "log progress and the runner's warnings to stderr")
 	flag.StringVar(&cfg.shared, "shared", "../shared", "directory of the shared material (acceptance/seed/definitions/cqrs.yaml)")
 	flag.Parse()
@@ -100,6 +103,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if cfg.memProfile != "" {
+		if err := writeAllocs(cfg.memProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
 	res.writeTable(os.Stdout)
 	if cfg.jsonOut {
 		b, err := json.Marshal(res)
@@ -118,6 +127,20 @@ func progress(verbose bool) func(format string, args ...any) {
 		return func(string, ...any) {}
 	}
 	return func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
+}
+
+// writeAllocs writes the allocation profile (every allocation since the
+// start, sampled) to path.
+func writeAllocs(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func contains(list []string, s string) bool {
