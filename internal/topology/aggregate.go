@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"ksml/internal/store"
 	"ksml/internal/streams"
@@ -205,16 +206,17 @@ func (a *aggFuncs) initial(ctx *streams.ProcessorContext) (any, error) {
 
 // DroppedRecords counts records dropped by stateful processors: null keys,
 // records for windows that closed (late records) and expired join records.
-// It mirrors Kafka Streams' dropped-records metric.
+// It mirrors Kafka Streams' dropped-records-total metric; exporters read
+// Count. Safe for concurrent use.
 var DroppedRecords = &droppedCounter{}
 
-type droppedCounter struct{ n int64 }
+type droppedCounter struct{ n atomic.Int64 }
 
 // Count returns the number of dropped records so far.
-func (d *droppedCounter) Count() int64 { return d.n }
+func (d *droppedCounter) Count() int64 { return d.n.Load() }
 
 func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args ...any) {
-	d.n++
+	d.n.Add(1)
 	rc := ctx.RecordContext()
 	slog.Debug("skipping record: "+reason, append([]any{"processor", ctx.NodeName(), "topic", rc.Topic,
 		"partition", rc.Partition, "offset", rc.Offset}, args...)...)
