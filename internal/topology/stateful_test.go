@@ -198,3 +198,54 @@ pipelines:
 	h.mustPipe("in", "string", "string", "b", "x", 5)
 	expect(t, "after restart", h.out("out", "string", "long"), "a=3", "b=2")
 }
+
+// Tombstones and null keys: a table forwards deletes as tombstones; a
+// grouped stream aggregation skips null keys and null values.
+func TestTombstonesAndNullKeys(t *testing.T) {
+	h := yamlHarness(t, `
+tables:
+  profiles:
+    topic: profiles
+    keyType: string
+    valueType: string
+streams:
+  clicks:
+    topic: clicks
+    keyType: string
+    valueType: string
+  profile_changes:
+    topic: profile_changes
+    keyType: string
+    valueType: string
+  counts:
+    topic: counts
+    keyType: string
+    valueType: long
+pipelines:
+  changes:
+    from: profiles
+    via:
+      - type: toStream
+    to: profile_changes
+  count:
+    from: clicks
+    via:
+      - type: groupByKey
+      - type: count
+      - type: toStream
+    to: counts
+`)
+	h.mustPipe("profiles", "string", "string", "a", "v1", 1)
+	h.mustPipe("profiles", "string", "string", "a", nil, 2)
+	h.mustPipe("profiles", "string", "string", nil, "ignored", 3)
+	expect(t, "table changes", h.out("profile_changes", "string", "string"), "a=v1", "a=null")
+	dropped := DroppedRecords.Count()
+	h.mustPipe("clicks", "string", "string", "k", "x", 1)
+	h.mustPipe("clicks", "string", "string", nil, "x", 2)
+	h.mustPipe("clicks", "string", "string", "k", nil, 3)
+	h.mustPipe("clicks", "string", "string", "k", "y", 4)
+	expect(t, "counts", h.out("counts", "string", "long"), "k=1", "k=2")
+	if got := DroppedRecords.Count() - dropped; got != 2 {
+		t.Errorf("dropped %d records, want 2", got)
+	}
+}
