@@ -496,3 +496,25 @@ pipelines:
 		`k={"prev":null,"prevLong":1}`,
 		`k={"prev":{"n":1,"l":[1,"x"],"s":"str"},"prevLong":2}`)
 }
+
+// examples/08-example-count.yaml converts windowed keys into
+// avro:windowed(string): Avro records of upstream's generated
+// io.axual.ksml.data.WindowedString schema (the layout of
+// examples/WindowedString.avsc).
+func TestUpstreamExampleCountAvroWindowedKey(t *testing.T) {
+	file := filepath.Join(corpus, "examples/08-example-count.yaml")
+	if _, err := os.Stat(file); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	h, err := buildDef(t, loadDef(t, file, "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustPipe("ksml_sensordata_avro", "string", sensorType, "s1", sensor("owner", "Alice"), 1_000)
+	h.mustPipe("ksml_sensordata_avro", "string", sensorType, "s2", sensor("owner", "Alice"), 2_000)
+	h.mustPipe("ksml_sensordata_avro", "string", sensorType, "s3", sensor("owner", "Bob"), 21_000)
+	expect(t, "counts", h.out("ksml_sensordata_count", "avro:windowed(string)", "long"),
+		`{"start":0,"end":20000,"startTime":"1970-01-01T00:00:00Z","endTime":"1970-01-01T00:00:20Z","key":"Alice"}=1`,
+		`{"start":0,"end":20000,"startTime":"1970-01-01T00:00:00Z","endTime":"1970-01-01T00:00:20Z","key":"Alice"}=2`,
+		`{"start":20000,"end":40000,"startTime":"1970-01-01T00:00:20Z","endTime":"1970-01-01T00:00:40Z","key":"Bob"}=1`)
+}

@@ -49,6 +49,13 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 		return n.bareTypeSerde(tt.Notation), nil
 	case types.NotationType:
 		return n.bareTypeSerde(tt.Notation), nil
+	case types.WindowedType:
+		sc, err := n.windowedSchema(tt)
+		if err != nil {
+			return nil, err
+		}
+		label := "avro:" + tt.String()
+		return &typeSerde{key: &Serde{n: n, schema: sc, isKey: true, label: label}, value: &Serde{n: n, schema: sc, isKey: false, label: label}}, nil
 	case nil:
 		return nil, errors.New("avro needs a record type")
 	}

@@ -125,6 +125,9 @@ func encode(dst []byte, s avro.Schema, v any) ([]byte, error) {
 
 func encodeRecord(dst []byte, s *avro.RecordSchema, v any) ([]byte, error) {
 	var get func(string) (any, bool)
+	if w, ok := v.(types.Windowed); ok {
+		v = types.WindowedStruct(w) // a windowed key under its generated schema
+	}
 	switch r := v.(type) {
 	case *types.Struct:
 		get = r.Get
