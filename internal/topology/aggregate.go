@@ -108,7 +108,7 @@ type groupTableProc struct {
 }
 
 func (p *groupTableProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs, false)
 	return err
 }
 
@@ -126,7 +126,7 @@ func (p *groupTableProc) Process(ctx *streams.ProcessorContext, r streams.Record
 	if err != nil {
 		return err
 	}
-	if err := p.st.put(r.Key, v); err != nil {
+	if err := p.st.put(r.Key, v, r.Timestamp); err != nil {
 		return err
 	}
 	var oldKey, oldVal, newKey, newVal any
@@ -225,13 +225,14 @@ func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args
 // kvAggregateProc aggregates a grouped stream into a key/value store.
 type kvAggregateProc struct {
 	*aggFuncs
-	store  string
-	ks, vs streams.Serde
-	st     *kvState
+	store       string
+	ks, vs      streams.Serde
+	timestamped bool
+	st          *kvState
 }
 
 func (p *kvAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
 	return err
 }
 
@@ -250,7 +251,7 @@ func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 		DroppedRecords.drop(ctx, "null value")
 		return nil
 	}
-	old, err := p.st.get(key)
+	old, oldTS, err := p.st.getTS(key)
 	if err != nil {
 		return err
 	}
@@ -258,23 +259,32 @@ func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	if err := p.st.put(key, agg); err != nil {
+	// The result carries the highest timestamp of its records, which a
+	// timestamped store remembers.
+	ts := r.Timestamp
+	if old != nil && oldTS > ts {
+		ts = oldTS
+	}
+	if err := p.st.put(key, agg, ts); err != nil {
 		return err
 	}
-	return ctx.Forward(r.WithKeyValue(key, agg))
+	out := r.WithKeyValue(key, agg)
+	out.Timestamp = ts
+	return ctx.Forward(out)
 }
 
 // tableAggregateProc aggregates a grouped table: each update subtracts the
 // old value and adds the new one.
 type tableAggregateProc struct {
 	*aggFuncs
-	store  string
-	ks, vs streams.Serde
-	st     *kvState
+	store       string
+	ks, vs      streams.Serde
+	timestamped bool
+	st          *kvState
 }
 
 func (p *tableAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
 	return err
 }
 
@@ -289,7 +299,7 @@ func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Re
 		DroppedRecords.drop(ctx, "null key")
 		return nil
 	}
-	old, err := p.st.get(r.Key)
+	old, oldTS, err := p.st.getTS(r.Key)
 	if err != nil {
 		return err
 	}
@@ -304,10 +314,16 @@ func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Re
 			return err
 		}
 	}
-	if err := p.st.put(r.Key, agg); err != nil {
+	ts := r.Timestamp
+	if old != nil && oldTS > ts {
+		ts = oldTS
+	}
+	if err := p.st.put(r.Key, agg, ts); err != nil {
 		return err
 	}
-	return ctx.Forward(r.WithValue(agg))
+	out := r.WithValue(agg)
+	out.Timestamp = ts
+	return ctx.Forward(out)
 }
 
 func (p *tableAggregateProc) retractValue(ctx *streams.ProcessorContext, key, value, agg any) (any, error) {
@@ -358,13 +374,14 @@ func (p *tableAggregateProc) addValue(ctx *streams.ProcessorContext, key, value,
 // every update; a null value deletes the key and is forwarded as a
 // tombstone.
 type materializeProc struct {
-	store  string
-	ks, vs streams.Serde
-	st     *kvState
+	store       string
+	ks, vs      streams.Serde
+	timestamped bool
+	st          *kvState
 }
 
 func (p *materializeProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
 	return err
 }
 
@@ -383,7 +400,7 @@ func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	if err := p.st.put(key, v); err != nil {
+	if err := p.st.put(key, v, r.Timestamp); err != nil {
 		return err
 	}
 	return ctx.Forward(r.WithKeyValue(key, v))
@@ -415,7 +432,7 @@ func (p *globalTableProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	return p.g.state().put(key, v)
+	return p.g.state().put(key, v, r.Timestamp)
 }
 
 // windowAggregateProc aggregates a stream over tumbling or hopping windows.

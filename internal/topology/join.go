@@ -66,7 +66,7 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 		if other.shape.store == "" {
 			return s, errAt(op.Target.Pos, "the table %q is not materialized, so it cannot be joined", op.Target.Name)
 		}
-		p := &streamTableJoinProc{joiner: f, kind: kind, store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS}
+		p := &streamTableJoinProc{joiner: f, kind: kind, store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS, timestamped: other.shape.storeTS}
 		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fd); err != nil {
 			return s, errAt(op.Pos, "%v", err)
 		}
@@ -108,15 +108,16 @@ func callJoiner(ctx *streams.ProcessorContext, f Function, key, v1, v2 any) (any
 }
 
 type streamTableJoinProc struct {
-	joiner Function
-	kind   joinKind
-	store  string
-	ks, vs streams.Serde
-	st     *kvState
+	joiner      Function
+	kind        joinKind
+	store       string
+	ks, vs      streams.Serde
+	timestamped bool
+	st          *kvState
 }
 
 func (p *streamTableJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs)
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
 	return err
 }
 
@@ -509,8 +510,8 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 	thisJoin := b.uniqueName(name + "-this-join")
 	otherJoin := b.uniqueName(name + "-other-join")
 	tt := &ttJoin{joiner: f, kind: kind,
-		leftStore: s.shape.store, leftKS: s.shape.storeKS, leftVS: s.shape.storeVS,
-		rightStore: other.shape.store, rightKS: other.shape.storeKS, rightVS: other.shape.storeVS}
+		leftStore: s.shape.store, leftKS: s.shape.storeKS, leftVS: s.shape.storeVS, leftTS: s.shape.storeTS,
+		rightStore: other.shape.store, rightKS: other.shape.storeKS, rightVS: other.shape.storeVS, rightTS: other.shape.storeTS}
 	fds := []*definition.FunctionDef{fd}
 	if op.ForeignKeyExtractor != nil {
 		if kind == outerJoin {
@@ -544,11 +545,11 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 	if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, thisJoin, otherJoin); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
-	if p.ks, p.vs, err = b.kvStore(sd, s.key, resultValue, name); err != nil {
+	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, resultValue, name); err != nil {
 		return s, err
 	}
 	s.node, s.value = name, resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
 	return s, nil
 }
 
@@ -558,8 +559,10 @@ type ttJoin struct {
 	kind             joinKind
 	leftStore        string
 	leftKS, leftVS   streams.Serde
+	leftTS           bool
 	rightStore       string
 	rightKS, rightVS streams.Serde
+	rightTS          bool
 }
 
 type ttJoinProc struct {
@@ -569,10 +572,10 @@ type ttJoinProc struct {
 }
 
 func (p *ttJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
-	if p.lst, err = openKV(ctx, p.leftStore, p.leftKS, p.leftVS); err != nil {
+	if p.lst, err = openKV(ctx, p.leftStore, p.leftKS, p.leftVS, p.leftTS); err != nil {
 		return err
 	}
-	p.rst, err = openKV(ctx, p.rightStore, p.rightKS, p.rightVS)
+	p.rst, err = openKV(ctx, p.rightStore, p.rightKS, p.rightVS, p.rightTS)
 	return err
 }
 

@@ -17,9 +17,12 @@ type kvState struct {
 	name   string
 	st     streams.KeyValueStore
 	ks, vs streams.Serde
+	// ts: values carry the timestamp of their record in front of the value
+	// bytes (Kafka Streams' ValueAndTimestamp), as timestamped stores do.
+	ts bool
 }
 
-func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*kvState, error) {
+func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde, timestamped bool) (*kvState, error) {
 	s, err := ctx.Store(name)
 	if err != nil {
 		return nil, err
@@ -28,7 +31,7 @@ func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*
 	if !ok {
 		return nil, fmt.Errorf("store %q is not a key/value store", name)
 	}
-	return &kvState{name: name, st: kv, ks: ks, vs: vs}, nil
+	return &kvState{name: name, st: kv, ks: ks, vs: vs, ts: timestamped}, nil
 }
 
 func (s *kvState) keyBytes(key any) ([]byte, error) {
@@ -39,31 +42,48 @@ func (s *kvState) keyBytes(key any) ([]byte, error) {
 	return kb, nil
 }
 
-func (s *kvState) decode(vb []byte) (any, error) {
+// decode returns the value and, for timestamped stores, its timestamp (-1
+// otherwise).
+func (s *kvState) decode(vb []byte) (any, int64, error) {
 	if vb == nil {
-		return nil, nil
+		return nil, -1, nil
+	}
+	ts := int64(-1)
+	if s.ts {
+		var ok bool
+		if ts, vb, ok = splitTimestamp(vb); !ok {
+			return nil, -1, fmt.Errorf("store %q: value without a timestamp", s.name)
+		}
 	}
 	v, err := s.vs.Deserialize(s.name, vb)
 	if err != nil {
-		return nil, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
+		return nil, -1, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
 	}
-	return v, nil
+	return v, ts, nil
 }
 
 func (s *kvState) get(key any) (any, error) {
+	v, _, err := s.getTS(key)
+	return v, err
+}
+
+// getTS returns the value of key and the timestamp stored with it (-1 when
+// the store is not timestamped).
+func (s *kvState) getTS(key any) (any, int64, error) {
 	kb, err := s.keyBytes(key)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	vb, err := s.st.Get(kb)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	return s.decode(vb)
 }
 
-// put stores value (resolving Deferred values first); nil deletes.
-func (s *kvState) put(key, value any) error {
+// put stores value with its record timestamp (kept by timestamped stores);
+// nil deletes.
+func (s *kvState) put(key, value any, ts int64) error {
 	kb, err := s.keyBytes(key)
 	if err != nil {
 		return err
@@ -75,6 +95,9 @@ func (s *kvState) put(key, value any) error {
 	vb, err := s.vs.Serialize(s.name, value)
 	if err != nil {
 		return fmt.Errorf("store %q: serializing value: %w", s.name, err)
+	}
+	if s.ts {
+		vb = withTimestamp(ts, vb)
 	}
 	return s.st.Put(kb, vb)
 }
@@ -88,7 +111,7 @@ func (s *kvState) each(fn func(key, value any) error) error {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", s.name, err)
 			return false
 		}
-		v, err := s.decode(vb)
+		v, _, err := s.decode(vb)
 		if err != nil {
 			ferr = err
 			return false

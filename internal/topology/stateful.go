@@ -57,6 +57,7 @@ type streamShape struct {
 	store        string
 	storeKS      streams.Serde
 	storeVS      streams.Serde
+	storeTS      bool // the store keeps record timestamps
 	global       *globalTable
 	windowedKeys bool // a table with windowed keys (windowed aggregation result)
 }
@@ -226,7 +227,7 @@ func (b *builder) groupBy(s stream, op *definition.Operation, name string) (stre
 		}
 		// The last value per table key, so an update can retract it.
 		prev := &definition.StoreDef{Name: gp.store, Type: definition.StoreKeyValue, Logging: true, Pos: op.Pos}
-		if gp.ks, gp.vs, err = b.kvStore(prev, s.key, s.value, name); err != nil {
+		if gp.ks, gp.vs, _, err = b.kvStore(prev, s.key, s.value, name); err != nil {
 			return s, err
 		}
 		s.node = name
@@ -331,35 +332,37 @@ func (b *builder) storeFor(op *definition.Operation, ref *definition.StoreRef, n
 	return &definition.StoreDef{Name: name + "-store", Type: kind, Logging: true, Pos: op.Pos}, nil
 }
 
-// kvStore registers a key/value store for an operation's state.
-func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, node string) (streams.Serde, streams.Serde, error) {
+// kvStore registers a key/value store for an operation's state. It
+// reports whether the store keeps timestamps with its values (declared
+// timestamped), which typed views then strip.
+func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, node string) (streams.Serde, streams.Serde, bool, error) {
 	var err error
 	if key, err = b.userType(sd.KeyType, key); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if value, err = b.userType(sd.ValueType, value); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if kb, ok := b.res.Stores[sd.Name]; ok && b.topo.HasStore(sd.Name) {
 		if err := b.topo.ConnectStore(node, sd.Name); err != nil {
-			return nil, nil, errAt(sd.Pos, "%v", err)
+			return nil, nil, false, errAt(sd.Pos, "%v", err)
 		}
-		return kb.KeySerde, kb.ValueSerde, nil
+		return kb.KeySerde, kb.ValueSerde, kb.Timestamped, nil
 	}
 	ks, err := b.opts.Serdes.Serde(key, true)
 	if err != nil {
-		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+		return nil, nil, false, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
 	}
 	vs, err := b.opts.Serdes.Serde(value, false)
 	if err != nil {
-		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+		return nil, nil, false, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
 	}
-	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
+	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging, Timestamped: sd.Timestamped}
 	b.res.Stores[sd.Name] = kb
 	if err := b.topo.AddStateStore(kb, node); err != nil {
-		return nil, nil, errAt(sd.Pos, "%v", err)
+		return nil, nil, false, errAt(sd.Pos, "%v", err)
 	}
-	return ks, vs, nil
+	return ks, vs, sd.Timestamped, nil
 }
 
 // windowStore registers a window store for an operation's state.
@@ -584,11 +587,11 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
-	if p.ks, p.vs, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
+	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
 		return s, err
 	}
 	s.node, s.value = name, a.resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
 	return s, nil
 }
 
@@ -605,11 +608,11 @@ func (b *builder) aggregateTable(s stream, op *definition.Operation, name string
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
-	if p.ks, p.vs, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
+	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
 		return s, err
 	}
 	s.node, s.value = name, a.resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
 	return s, nil
 }
 
@@ -712,11 +715,11 @@ func (b *builder) toTable(s stream, op *definition.Operation, name string) (stre
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
-	if p.ks, p.vs, err = b.kvStore(sd, s.key, s.value, name); err != nil {
+	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, s.value, name); err != nil {
 		return s, err
 	}
 	s.node = name
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
 	return s, nil
 }
 
@@ -775,10 +778,10 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src); err != nil {
 			return stream{}, errAt(pos, "%v", err)
 		}
-		if p.ks, p.vs, err = b.kvStore(sd, key, value, name); err != nil {
+		if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, key, value, name); err != nil {
 			return stream{}, err
 		}
-		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs}
+		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
 	}
 	b.sources[td.Topic] = s
 	return s, nil

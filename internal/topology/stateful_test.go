@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -247,5 +248,63 @@ pipelines:
 	expect(t, "counts", h.out("counts", "string", "long"), "k=1", "k=2")
 	if got := DroppedRecords.Count() - dropped; got != 2 {
 		t.Errorf("dropped %d records, want 2", got)
+	}
+}
+
+// An aggregation in a timestamped store forwards the highest timestamp of
+// its records, as Kafka Streams does; the typed view strips the timestamp.
+func TestTimestampedAggregateKeepsMaxTimestamp(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: long
+  out:
+    topic: out
+    keyType: string
+    valueType: long
+pipelines:
+  main:
+    from: in
+    via:
+      - type: groupByKey
+      - type: aggregate
+        store:
+          name: sums
+          type: keyValue
+          timestamped: true
+        initializer:
+          expression: 0
+          resultType: long
+        aggregator:
+          expression: aggregatedValue + value
+          resultType: long
+      - type: toStream
+    to: out
+`)
+	h.mustPipe("in", "string", "long", "k", int64(1), 100)
+	h.mustPipe("in", "string", "long", "k", int64(2), 50) // out of order
+	h.mustPipe("in", "string", "long", "k", int64(4), 200)
+	var got []string
+	for _, r := range h.drv.Output("out") {
+		v, _ := h.serde("long", false).Deserialize("out", r.Value)
+		got = append(got, fmt.Sprintf("%v@%d", v, r.Timestamp))
+	}
+	expect(t, "sums with timestamps", got, "1@100", "3@100", "7@200")
+	st, _ := h.drv.Store("sums")
+	kv, err := h.res.Stores["sums"].Typed(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := kv.Get("k"); v != int64(7) || err != nil {
+		t.Errorf("typed view: %v %v", v, err)
+	}
+	ts, err := h.res.Stores["sums"].TypedTimestamped(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := ts.Get("k"); Format(v) != `{"value":7,"timestamp":200}` {
+		t.Errorf("timestamped view: %s", Format(v))
 	}
 }
