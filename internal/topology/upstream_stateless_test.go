@@ -518,3 +518,36 @@ func TestUpstreamExampleCountAvroWindowedKey(t *testing.T) {
 		`{"start":0,"end":20000,"startTime":"1970-01-01T00:00:00Z","endTime":"1970-01-01T00:00:20Z","key":"Alice"}=2`,
 		`{"start":20000,"end":40000,"startTime":"1970-01-01T00:00:20Z","endTime":"1970-01-01T00:00:40Z","key":"Bob"}=1`)
 }
+
+// docs/reference/data-and-formats-reference.md, "Function Type Conversion":
+// results convert to the declared resultType ("123" to int 123, 456 to
+// "456"); a string that is not a number fails.
+func TestDocsFunctionResultAutoConversion(t *testing.T) {
+	h := docsHarness(t, "reference/data-types/auto-conversion-processor.yaml")
+	h.pipeJSON("sensor_data", "sensor_1", `{"temperature":21}`)
+	expect(t, "converted", h.out("converted_data", "string", "string"), "sensor_1=456")
+
+	h = yamlHarness(t, jsonStreams+`
+functions:
+  invalid_conversion:
+    type: valueTransformer
+    code: |
+      result = "not_a_number"
+    expression: result
+    resultType: int
+pipelines:
+  p:
+    from: in
+    via:
+      - type: transformValue
+        mapper: invalid_conversion
+    to:
+      topic: ints
+      keyType: string
+      valueType: int
+`)
+	err := h.pipe("in", "string", "json", "k", map[string]any{}, 1)
+	if err == nil || !strings.Contains(err.Error(), "result does not match resultType") {
+		t.Errorf("got %v", err)
+	}
+}
