@@ -261,3 +261,58 @@ func endOffset(t *testing.T, cl *kgo.Client, topic string) int64 {
 	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n
 }
+
+// TestBinaryKillRestartEmbeddedBroker kills the binary, and with it the
+// embedded broker it runs, while records stream through it; the restarted
+// binary reopens the broker's data directory and every input record
+// reaches the output.
+func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
+		map[string]string{"application.id": "embedded-restart", "commit.interval.ms": "100",
+			"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"})
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	p := startBinary(t, work, "run", "-c", "ksml-runner.yaml", "--embedded-broker", addr)
+	p.waitLog(t, "runner started", 15*time.Second)
+	cl := newClient(t, addr, kgo.RecordDeliveryTimeout(60*time.Second))
+
+	const total = 4000
+	produced := make(chan error, 1)
+	go func() {
+		for i := 0; i < total; i += 100 {
+			var batch []*kgo.Record
+			for j := i; j < i+100; j++ {
+				batch = append(batch, &kgo.Record{Topic: "orders-in", Partition: 0,
+					Key: []byte(fmt.Sprintf("o%d", j)), Value: []byte(fmt.Sprintf(`{"id":"o%d","qty":%d}`, j, j))})
+			}
+			if err := cl.ProduceSync(context.Background(), batch...).FirstErr(); err != nil {
+				produced <- err
+				return
+			}
+			time.Sleep(40 * time.Millisecond)
+		}
+		produced <- nil
+	}()
+	waitFor(t, "first output", 15*time.Second, func() bool { return endOffset(t, cl, "orders-out") >= 500 })
+	p.cmd.Process.Kill()
+	<-p.done
+
+	p2 := startBinary(t, work, "run", "-c", "ksml-runner.yaml", "--embedded-broker", addr)
+	p2.waitLog(t, "runner started", 40*time.Second)
+	if err := <-produced; err != nil {
+		t.Fatalf("producing across the restart: %v", err)
+	}
+	waitFor(t, "all output", 30*time.Second, func() bool { return endOffset(t, cl, "orders-out") >= total })
+	out := readAll(t, addr, "orders-out", total, 700*time.Millisecond)
+	seen := map[string]bool{}
+	for _, r := range out {
+		seen[string(r.Key)] = true
+	}
+	for i := 0; i < total; i++ {
+		if !seen[fmt.Sprintf("o%d", i)] {
+			t.Fatalf("o%d is missing from the output after kill -9 and restart (%d output records)", i, len(out))
+		}
+	}
+	t.Logf("%d output records for %d inputs", len(out), total)
+}
