@@ -251,7 +251,11 @@ func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 		DroppedRecords.drop(ctx, "null value")
 		return nil
 	}
-	old, oldTS, err := p.st.getTS(key)
+	kb, err := p.st.keyBytes(key)
+	if err != nil {
+		return err
+	}
+	old, oldTS, err := p.st.getKB(kb)
 	if err != nil {
 		return err
 	}
@@ -265,7 +269,7 @@ func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if old != nil && oldTS > ts {
 		ts = oldTS
 	}
-	if err := p.st.put(key, agg, ts); err != nil {
+	if err := p.st.putKB(kb, agg, ts); err != nil {
 		return err
 	}
 	out := r.WithKeyValue(key, agg)

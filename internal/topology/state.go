@@ -74,6 +74,11 @@ func (s *kvState) getTS(key any) (any, int64, error) {
 	if err != nil {
 		return nil, -1, err
 	}
+	return s.getKB(kb)
+}
+
+// getKB is getTS for serialized keys.
+func (s *kvState) getKB(kb []byte) (any, int64, error) {
 	vb, err := s.st.Get(kb)
 	if err != nil {
 		return nil, -1, err
@@ -88,8 +93,13 @@ func (s *kvState) put(key, value any, ts int64) error {
 	if err != nil {
 		return err
 	}
+	return s.putKB(kb, value, ts)
+}
+
+// putKB is put for serialized keys.
+func (s *kvState) putKB(kb []byte, value any, ts int64) error {
 	if value == nil {
-		_, err = s.st.Delete(kb)
+		_, err := s.st.Delete(kb)
 		return err
 	}
 	vb, err := s.vs.Serialize(s.name, value)
