@@ -24,6 +24,8 @@ func init() {
 			"them and runs their pipelines and producers until SIGINT or SIGTERM. Without kafka.bootstrap.servers\n" +
 			"it starts the embedded Kafka broker (--embedded-broker, default 127.0.0.1:9092) with its data under\n" +
 			"the storage directory. Without -c, the application.id is derived from the first file name.\n" +
+			"Missing source, output and internal topics are created (internal and output topics with the source\n" +
+			"topics' partition count); kafka.allow.auto.create.topics: false turns that off.\n" +
 			"Logs are text on stderr; KSML_LOG_FORMAT=json switches to JSON, KSML_LOG_LEVEL or --log-level sets the level.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger, err := newLogger(cmd.ErrOrStderr(), level)

@@ -370,6 +370,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		props[key] = v
 	}
 	props[config.ApplicationIDKey] = r.appID
+	if !r.cfg.Kafka.UseEmbeddedBroker() && r.opts.EmbeddedBroker != "" {
+		r.log.Warn("--embedded-broker is ignored: kafka.bootstrap.servers is configured", "bootstrap.servers", r.cfg.Kafka.BootstrapServers())
+	}
 	if r.cfg.Kafka.UseEmbeddedBroker() {
 		addr := r.opts.EmbeddedBroker
 		if addr == "" {
@@ -443,9 +446,12 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				Process: r.handler(k.ErrorHandling.Process),
 				Produce: r.handler(k.ErrorHandling.Produce),
 			},
-			Observer:   r.observer(),
-			Logger:     r.log,
-			OnAssigned: func(map[string][]int32) { r.streamState.set(Started); onStarted() },
+			Observer: r.observer(),
+			// allow.auto.create.topics=false (the consumer property) turns
+			// off the creation of missing topics.
+			NoTopicCreation: strings.EqualFold(strings.TrimSpace(props["allow.auto.create.topics"]), "false"),
+			Logger:          r.log,
+			OnAssigned:      func(map[string][]int32) { r.streamState.set(Started); onStarted() },
 		})
 		if err != nil {
 			return err

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -105,5 +106,28 @@ func TestInlineDefinitionWithProperties(t *testing.T) {
 	}
 	if err := rr.stop(t); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTopicCreationOff fails clearly on a missing source topic when the
+// configuration turns topic creation off.
+func TestTopicCreationOff(t *testing.T) {
+	b := startBroker(t)
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "nocreate", "allow.auto.create.topics": "false"})
+	r, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = r.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), `source topic "orders-in" does not exist (topic creation is disabled)`) {
+		t.Fatalf("Run = %v", err)
+	}
+	if r.State() != runner.Failed {
+		t.Errorf("state %s, want FAILED", r.State())
 	}
 }

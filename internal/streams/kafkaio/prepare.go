@@ -46,6 +46,9 @@ func (e *Engine) prepareTopics(ctx context.Context) (groups [][]string, sources 
 	if maxParts == 0 {
 		maxParts = max(e.opts.DefaultPartitions, 1)
 	}
+	// Output topics named at run time (topic name extractors, dead-letter
+	// topics) get the same count.
+	e.topics.SetDefaultPartitions(maxParts)
 	names := make([]string, 0, len(internal))
 	for name := range internal {
 		names = append(names, name)

@@ -48,13 +48,26 @@ func NewTopics(adm *kadm.Client, create bool, defaultPartitions int, replication
 		log: log, known: map[string]*topicInfo{}}
 }
 
+// SetDefaultPartitions changes the partition count of topics created from
+// now on; the engine sets it to the highest source partition count.
+func (t *Topics) SetDefaultPartitions(n int) {
+	if n > 0 {
+		t.mu.Lock()
+		t.partitions = int32(n)
+		t.mu.Unlock()
+	}
+}
+
 // Partitions returns the partition count of topic, creating it with the
 // default count when it is missing and creation is allowed.
 func (t *Topics) Partitions(ctx context.Context, topic string) (int, error) {
 	if info := t.lookup(topic); info != nil {
 		return int(info.partitions), nil
 	}
-	info, err := t.ensure(ctx, topic, t.partitions, nil)
+	t.mu.RLock()
+	n := t.partitions
+	t.mu.RUnlock()
+	info, err := t.ensure(ctx, topic, n, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -66,7 +79,9 @@ func (t *Topics) Partitions(ctx context.Context, topic string) (int, error) {
 // allowed.
 func (t *Topics) Ensure(ctx context.Context, topic string, partitions int, configs map[string]*string) (int, error) {
 	if partitions <= 0 {
+		t.mu.RLock()
 		partitions = int(t.partitions)
+		t.mu.RUnlock()
 	}
 	info, err := t.ensure(ctx, topic, int32(partitions), configs)
 	if err != nil {
