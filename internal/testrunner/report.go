@@ -54,42 +54,30 @@ type Summary struct {
 // OK reports whether every test passed.
 func (s Summary) OK() bool { return s.Failed == 0 && s.Errors == 0 }
 
-// Report writes the results in upstream's layout (documented in its
-// testing guide, so CI scripts that read it keep working):
-//
-//	=== KSML Test Results ===
-//
-//	  PASS  <suite> › <test>
-//	  FAIL  <suite> › <test>
-//	        <message>
-//
-//	N passed, M failed, K errors
-//
-// and returns the totals.
+// Report writes one line per result, then the totals, and returns them.
 func Report(w io.Writer, results []Result) Summary {
 	var s Summary
-	fmt.Fprint(w, "\n=== KSML Test Results ===\n\n")
 	for _, r := range results {
+		line := r.Label() + ": " + r.Status.String()
+		if r.Status != Pass && r.Message != "" {
+			line += ": " + indentMessage(r.Message)
+		}
+		fmt.Fprintln(w, line)
 		switch r.Status {
 		case Pass:
-			fmt.Fprintf(w, "  PASS  %s\n", r.Label())
 			s.Passed++
-			continue
 		case Fail:
-			fmt.Fprintf(w, "  FAIL  %s\n", r.Label())
 			s.Failed++
 		default:
-			fmt.Fprintf(w, "  ERROR %s\n", r.Label())
 			s.Errors++
 		}
-		fmt.Fprintf(w, "        %s\n", indentMessage(r.Message))
 	}
-	fmt.Fprintf(w, "\n%d passed, %d failed, %d errors\n", s.Passed, s.Failed, s.Errors)
+	fmt.Fprintf(w, "%d passed, %d failed, %d errors\n", s.Passed, s.Failed, s.Errors)
 	return s
 }
 
-// indentMessage keeps multi-line messages under their test line.
+// indentMessage keeps multi-line messages readable under their test line.
 func indentMessage(m string) string {
 	m = strings.TrimRight(m, "\n")
-	return strings.ReplaceAll(m, "\n", "\n        ")
+	return strings.ReplaceAll(m, "\n", "\n    ")
 }

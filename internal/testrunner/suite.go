@@ -142,7 +142,7 @@ func ParseSuiteBytes(file string, data []byte) (*Suite, error) {
 	if s.Definition, ok, err = p.optString(root, "definition"); err != nil {
 		return nil, err
 	} else if !ok {
-		return nil, p.errf(root, "missing required field 'definition'")
+		return nil, p.errf(root, "Missing required field 'definition'")
 	}
 	if s.SchemaDirectory, _, err = p.optString(root, "schemaDirectory"); err != nil {
 		return nil, err
@@ -166,7 +166,7 @@ func (p *suiteParser) checkDuplicates(n *yaml.Node) error {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i]
 			if first, dup := seen[k.Value]; dup {
-				return p.errf(k, "duplicate key '%s' (first defined at line %d)", k.Value, first.Line)
+				return p.errf(k, "Duplicate key '%s' (first defined at line %d)", k.Value, first.Line)
 			}
 			seen[k.Value] = k
 		}
@@ -205,7 +205,7 @@ func (p *suiteParser) optString(m *yaml.Node, key string) (string, bool, error) 
 func (p *suiteParser) parseStreams(root *yaml.Node, s *Suite) error {
 	k, v := lookup(root, "streams")
 	if isNull(v) {
-		return p.errf(root, "missing required 'streams' map")
+		return p.errf(root, "Missing required 'streams' map")
 	}
 	if v.Kind != yaml.MappingNode {
 		return p.errf(v, "'streams' must be a map")
@@ -217,7 +217,7 @@ func (p *suiteParser) parseStreams(root *yaml.Node, s *Suite) error {
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		key, entry := v.Content[i], v.Content[i+1]
 		if !identifier.MatchString(key.Value) {
-			return p.errf(key, "invalid stream key '%s': must match %s (alphanumeric and underscore, starting with a letter)", key.Value, identifier)
+			return p.errf(key, "Invalid stream key '%s': must match %s (alphanumeric and underscore, starting with a letter)", key.Value, identifier)
 		}
 		if entry.Kind != yaml.MappingNode {
 			return p.errf(entry, "stream entry '%s' must be an object", key.Value)
@@ -265,7 +265,7 @@ func (s *Suite) Stream(key string) *StreamBinding {
 func (p *suiteParser) parseTests(root *yaml.Node, s *Suite) error {
 	k, v := lookup(root, "tests")
 	if isNull(v) {
-		return p.errf(root, "missing required 'tests' map")
+		return p.errf(root, "Missing required 'tests' map")
 	}
 	if v.Kind != yaml.MappingNode {
 		return p.errf(v, "'tests' must be a map")
@@ -276,7 +276,7 @@ func (p *suiteParser) parseTests(root *yaml.Node, s *Suite) error {
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		key, entry := v.Content[i], v.Content[i+1]
 		if !identifier.MatchString(key.Value) {
-			return p.errf(key, "invalid test key '%s': must match %s (alphanumeric and underscore, starting with a letter)", key.Value, identifier)
+			return p.errf(key, "Invalid test key '%s': must match %s (alphanumeric and underscore, starting with a letter)", key.Value, identifier)
 		}
 		if entry.Kind != yaml.MappingNode {
 			return p.errf(entry, "test entry '%s' must be an object", key.Value)
