@@ -63,3 +63,20 @@ func TestSensorAlertsExample(t *testing.T) {
 		t.Errorf("alerts:\n got %v\nwant %v", got, want)
 	}
 }
+
+// TestExampleRunnerConfigLoads checks that examples/ksml-runner.yaml loads
+// and builds from the repository root, as the README runs it.
+func TestExampleRunnerConfigLoads(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KSML_STORAGE_DIR", t.TempDir())
+	r, err := runner.New(runner.Options{ConfigFile: filepath.Join(root, "examples/ksml-runner.yaml"), WorkDir: root, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ApplicationID() != "sensor-alerts" || len(r.Topology().SourceTopics()) != 1 {
+		t.Errorf("application %s reads %v", r.ApplicationID(), r.Topology().SourceTopics())
+	}
+}
