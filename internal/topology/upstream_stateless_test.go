@@ -551,3 +551,29 @@ pipelines:
 		t.Errorf("got %v", err)
 	}
 }
+
+// VulnerabilitiesTest (disabled upstream, where it waits for a sandbox that
+// blocks them): each definition tries to reach a process builder through a
+// host object (log, loggerBridge, metrics, a store, java.util.HashMap).
+// Here the record fails with a Python error naming the missing attribute or
+// name, and the definition's shell command never runs.
+func TestUpstreamVulnerabilitiesFail(t *testing.T) {
+	cases := []struct{ file, keyType, valueType, want string }{
+		{"vulnerable-hashmap.yaml", "string", "string", "NameError: name 'java' is not defined"},
+		{"vulnerable-log.yaml", "string", "string", "has no attribute 'getClass'"},
+		{"vulnerable-loggerbridge.yaml", "string", "string", "has no attribute 'getClass'"},
+		{"vulnerable-metrics.yaml", "string", "string", "has no attribute 'getClass'"},
+		{"vulnerable-state-store.yaml", "string", sensorType, "has no attribute 'getClass'"},
+	}
+	for _, c := range cases {
+		h := corpusHarness(t, c.file)
+		var value any = "value1"
+		if c.valueType == sensorType {
+			value = sensor("city", "Amsterdam", "value", "80")
+		}
+		err := h.pipe("ksml_sensordata_avro", c.keyType, c.valueType, "key1", value, 1)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.file, err, c.want)
+		}
+	}
+}
