@@ -192,7 +192,8 @@ func (p *metadataProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 		}
 		r.Timestamp = n
 	}
-	if hs, ok := md.Get("headers"); ok {
+	// A null timestamp or null headers leave the record's own, as upstream.
+	if hs, ok := md.Get("headers"); ok && hs != nil {
 		headers, err := headersFrom(hs)
 		if err != nil {
 			return err

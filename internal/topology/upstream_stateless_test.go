@@ -577,3 +577,23 @@ func TestUpstreamVulnerabilitiesFail(t *testing.T) {
 		}
 	}
 }
+
+// TransformMetadataProcessorTest: metadata returned with a null timestamp
+// and null headers leaves the record as it was.
+func TestTransformMetadataNullFieldsKeepTheRecords(t *testing.T) {
+	h := yamlHarness(t, jsonStreams+`
+pipelines:
+  p:
+    from: in
+    via:
+      - type: transformMetadata
+        mapper:
+          expression: '{"timestamp": None, "headers": None}'
+    to: out
+`)
+	h.mustPipe("in", "string", "json", "k", map[string]any{"a": int64(1)}, 42, streams.Header{Key: "h", Value: []byte("v")})
+	recs := h.drv.ReadOutput("out")
+	if len(recs) != 1 || recs[0].Timestamp != 42 || len(recs[0].Headers) != 1 || recs[0].Headers[0].Key != "h" || string(recs[0].Headers[0].Value) != "v" {
+		t.Errorf("got %+v", recs)
+	}
+}
