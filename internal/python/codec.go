@@ -237,13 +237,15 @@ func (e *encoder) structValue(s *types.Struct) error {
 		return err
 	}
 	if markers {
-		if meta := host().schemaMeta; meta != nil {
-			if typeName, schema, ok := meta(s.Schema); ok {
-				e.key("@type")
-				e.str(typeName)
-				e.key("@schema")
-				return e.value(schema)
-			}
+		meta := host().schemaMeta
+		if meta == nil {
+			meta = types.DescribeSchema
+		}
+		if typeName, schema, ok := meta(s.Schema); ok {
+			e.key("@type")
+			e.str(typeName)
+			e.key("@schema")
+			return e.value(schema)
 		}
 		name := s.Schema.Name
 		if i := strings.LastIndexByte(name, '.'); i >= 0 {

@@ -45,8 +45,9 @@ type Options struct {
 	// Metrics receives the `metrics` calls of Python code; nil discards them.
 	Metrics MetricsSink
 	// SchemaMeta gives the "@type" and "@schema" values of a schema-backed
-	// struct handed to Python (avro.PythonMeta does for Avro). When nil or
-	// not ok, "@type" is the schema's short name and "@schema" the schema's
+	// struct handed to Python. When nil, the describers registered with
+	// types.RegisterSchemaDescriber answer (the Avro notation registers
+	// one). When not ok, "@type" is the schema's short name and "@schema" the schema's
 	// Native value when that is a *types.Struct (a KSML schema description),
 	// else its full name.
 	SchemaMeta func(*types.StructSchema) (typeName string, schema *types.Struct, ok bool)

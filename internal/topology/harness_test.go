@@ -29,9 +29,9 @@ type harness struct {
 
 func pythonInterp(t testing.TB) *python.Interpreter {
 	t.Helper()
-	// Avro records reach Python with upstream's "@type" and "@schema", as
-	// under ksml run and ksml test.
-	in, err := python.Init(python.Options{SchemaMeta: avro.PythonMeta})
+	// Avro records reach Python with upstream's "@type" and "@schema"
+	// through the describer the Avro notation registers.
+	in, err := python.Init(python.Options{})
 	if err != nil {
 		t.Fatalf("starting python: %v", err)
 	}

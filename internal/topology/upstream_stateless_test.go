@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/notation/avro"
 	"ksml/internal/python"
 	"ksml/internal/streams"
 	"ksml/internal/types"
@@ -324,7 +323,7 @@ func TestUpstreamFilterModuleImport(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "test_filter_module.py"), []byte(module), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := python.Init(python.Options{ModulePaths: []string{dir}, SchemaMeta: avro.PythonMeta}); err != nil {
+	if _, err := python.Init(python.Options{ModulePaths: []string{dir}}); err != nil {
 		t.Fatal(err)
 	}
 	h := corpusHarness(t, "test-filter-module-import.yaml")

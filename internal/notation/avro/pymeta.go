@@ -19,6 +19,8 @@ const noTag = int64(-1)
 
 var descriptions sync.Map // *avro.RecordSchema -> *types.Struct
 
+func init() { types.RegisterSchemaDescriber(PythonMeta) }
+
 // PythonMeta returns the "@type" and "@schema" values upstream adds to a
 // struct of schema s when it is passed to Python. ok is false when s is not
 // an Avro record schema. The returned struct is shared and must not be
