@@ -423,9 +423,16 @@ func (g *globalTable) state() *kvState {
 }
 
 type globalTableProc struct {
-	stateless
-	g *globalTable
+	g  *globalTable
+	st *kvState
 }
+
+func (p *globalTableProc) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.g.name, p.g.ks, p.g.vs, false)
+	return err
+}
+
+func (p *globalTableProc) Close() error { return nil }
 
 func (p *globalTableProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	key, err := resolved(r.Key)
@@ -436,8 +443,25 @@ func (p *globalTableProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	return p.g.state().put(key, v, r.Timestamp)
+	return p.st.put(key, v, r.Timestamp)
 }
+
+// sharedStoreBuilder gives every task the one store of a globalTable, so
+// the tasks reading its partitions fill it together; closing a task leaves
+// it open. Like Kafka Streams' global stores it has no changelog: the I/O
+// layer reloads it from the globalTable's topic (streams.GlobalTopics).
+type sharedStoreBuilder struct{ g *globalTable }
+
+func (b *sharedStoreBuilder) Name() string            { return b.g.name }
+func (b *sharedStoreBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
+func (b *sharedStoreBuilder) Logging() bool           { return false }
+func (b *sharedStoreBuilder) Build(streams.TaskID) (streams.StateStore, error) {
+	return sharedStore{b.g.kv}, nil
+}
+
+type sharedStore struct{ *store.MemoryKeyValue }
+
+func (sharedStore) Close() error { return nil }
 
 // windowAggregateProc aggregates a stream over tumbling or hopping windows.
 // A record updates every window it falls in that has not closed (window

@@ -771,6 +771,9 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 		if err := b.topo.AddProcessor(name, func() streams.Processor { return &globalTableProc{g: g} }, src); err != nil {
 			return stream{}, errAt(pos, "%v", err)
 		}
+		if err := b.topo.AddStateStore(&sharedStoreBuilder{g: g}, name); err != nil {
+			return stream{}, errAt(pos, "%v", err)
+		}
 		s.shape = &streamShape{kind: shapeGlobalTable, global: g}
 		b.topo.MarkGlobal(td.Topic)
 	} else {
