@@ -596,3 +596,51 @@ pipelines:
 		t.Errorf("got %+v", recs)
 	}
 }
+
+// BinaryDataFormatIT, on the test driver: the producer's generator makes
+// 7-byte messages with "KSML" in bytes 2-5 (a list of ints declared as
+// bytes); the processor increments the first byte modulo 256 and keeps the
+// rest and the order.
+func TestUpstreamBinaryDataFormat(t *testing.T) {
+	dir := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/docs-examples/beginner-tutorial/different-data-formats/binary")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	prod := loadDef(t, filepath.Join(dir, "binary-producer.yaml"), "producer")
+	gen, err := NewPythonFunctions(pythonInterp(t), nil).Compile(prod, prod.Producers[0].Generator.Def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := buildDef(t, loadDef(t, filepath.Join(dir, "binary-processor.yaml"), "test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var originals [][]byte
+	var keys []string
+	for i := 0; i < 300; i++ { // the counter byte wraps past 255
+		res, err := gen.Call(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv := res.(types.Tuple)
+		b, ok := kv[1].([]byte)
+		if !ok || len(b) != 7 || string(b[2:6]) != "KSML" || !strings.HasPrefix(kv[0].(string), "msg") {
+			t.Fatalf("generated %#v", kv)
+		}
+		originals, keys = append(originals, b), append(keys, kv[0].(string))
+		h.mustPipe("ksml_sensordata_binary", "string", "bytes", kv[0], b, int64(i))
+	}
+	h.mustPipe("ksml_sensordata_binary", "string", "bytes", "msg-wrap", []byte{255, 1, 'K', 'S', 'M', 'L', 2}, 300)
+	originals, keys = append(originals, []byte{255, 1, 'K', 'S', 'M', 'L', 2}), append(keys, "msg-wrap")
+	out := h.drv.ReadOutput("ksml_sensordata_binary_processed")
+	if len(out) != len(originals) {
+		t.Fatalf("%d records out, %d in", len(out), len(originals))
+	}
+	for i, r := range out {
+		o := originals[i]
+		want := append([]byte{byte((int(o[0]) + 1) % 256)}, o[1:]...)
+		if string(r.Key) != keys[i] || string(r.Value) != string(want) {
+			t.Fatalf("record %d: %s=%v, want %s=%v", i, r.Key, r.Value, keys[i], want)
+		}
+	}
+}
