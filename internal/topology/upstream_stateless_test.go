@@ -1,7 +1,9 @@
 package topology
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,8 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"ksml/internal/definition"
+	"ksml/internal/notation"
+	"ksml/internal/notation/avro"
 	"ksml/internal/python"
+	"ksml/internal/schemaregistry"
+	"ksml/internal/store"
 	"ksml/internal/streams"
+	"ksml/internal/streams/testdriver"
 	"ksml/internal/types"
 )
 
@@ -643,4 +651,77 @@ func TestUpstreamBinaryDataFormat(t *testing.T) {
 			t.Fatalf("record %d: %s=%v, want %s=%v", i, r.Key, r.Value, keys[i], want)
 		}
 	}
+}
+
+// buildWithSchemas builds def with Avro schemas from dirs (over an
+// in-memory Confluent-style registry).
+func buildWithSchemas(t *testing.T, def *definition.Definition, dirs ...string) *harness {
+	t.Helper()
+	reg := notation.NewRegistry()
+	mem := schemaregistry.NewMemory()
+	loader := avro.NewLoader(dirs...)
+	for _, name := range []string{"avro", "confluent_avro", "apicurio_avro"} {
+		n, err := avro.NewNotation(name, avro.Confluent, mem, loader, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg.Register(name, n)
+	}
+	serdes := NotationSerdes{Registry: reg}
+	stores := map[string]*store.KeyValueBuilder{}
+	res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app",
+		Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes, Stdout: io.Discard, Stores: stores})
+	if err != nil {
+		t.Fatal(err)
+	}
+	drv, err := testdriver.New(res.Topology, testdriver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drv.Close() })
+	return &harness{t: t, drv: drv, res: res, stdout: &bytes.Buffer{}, serdes: serdes}
+}
+
+// AvroLogicalTypesIT, on the test driver: the producer's records, converted
+// to avro:LogicalData as a producer does, keep their logical-type values
+// through the Avro wire and convertValue into json.
+func TestUpstreamAvroLogicalTypesToJSON(t *testing.T) {
+	dir := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/logical-types")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	load := func(name, ns string) *definition.Definition {
+		def, err := definition.Load(filepath.Join(dir, name), definition.Options{Namespace: ns, SchemaDirs: []string{dir}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return def
+	}
+	prod := load("producer-logical.yaml", "producer")
+	gen, err := NewPythonFunctions(pythonInterp(t), nil).Compile(prod, prod.Producers[0].Generator.Def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := buildWithSchemas(t, load("processor-logical-convert.yaml", "test"), dir)
+	target, err := types.ParseUserType("avro:LogicalData")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		res, err := gen.Call(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kv := res.(types.Tuple)
+		v, err := h.serdes.Convert(kv[1], types.UserType{Notation: "json", Type: types.Any}, target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.mustPipe("logical_data_avro", "string", "avro:LogicalData", kv[0], v, int64(i))
+	}
+	out := h.out("logical_data_json", "string", "json")
+	want := `{"name":"sensor%d","id":"123e4567-e89b-12d3-a456-426614174000","amount":"123.45","eventDate":19785,` +
+		`"eventTimeMillis":3723000,"eventTimestamp":1700000000123,"eventTimeMicros":3723000000,` +
+		`"eventTimestampMicros":1700000000123456,"eventLocalTimestamp":1700000000123,"eventLocalTimestampMicros":1700000000123456}`
+	expect(t, "json", out, "sensor0="+fmt.Sprintf(want, 0), "sensor1="+fmt.Sprintf(want, 1))
 }
