@@ -161,7 +161,11 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		return err
 	}
 
-	opts := append(cfg.ClientOpts(),
+	// Kafka's fetch.max.wait.ms default (franz-go waits 5s), so partitions
+	// assigned while a fetch is in flight start soon; the properties may
+	// override it.
+	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, cfg.ClientOpts()...)
+	opts = append(opts,
 		kgo.ConsumeTopics(sources...),
 		kgo.Balancers(kafkaclient.NewCoPartitionBalancer(groups...)),
 		kgo.BlockRebalanceOnPoll(),

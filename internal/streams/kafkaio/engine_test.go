@@ -57,6 +57,8 @@ func clientConfig(t *testing.T, bootstrap, appID string) *kafkaclient.Config {
 	t.Helper()
 	cfg, err := kafkaclient.FromProperties(map[string]string{
 		"bootstrap.servers": bootstrap, "application.id": appID, "commit.interval.ms": "100",
+		// Members notice a rebalance at their next heartbeat.
+		"heartbeat.interval.ms": "300",
 	}, kafkaclient.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -518,3 +520,51 @@ func TestProduceErrors(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestHandoverRestoresState stops one of two instances: its partitions
+// move to the other one, which restores their counts from the changelog
+// and goes on counting without losing or repeating a step.
+func TestHandoverRestoresState(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 4, -1, nil, "in"); err != nil {
+		t.Fatal(err)
+	}
+	var c1, c2 counter
+	one := runEngine(t, kafkaio.Options{Topology: countingTopology(t, "handover"), Client: clientConfig(t, b.BootstrapServers(), "handover"), Observer: &c1})
+	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "handover"), Client: clientConfig(t, b.BootstrapServers(), "handover"), Observer: &c2})
+	time.Sleep(500 * time.Millisecond)
+	var kvs []string
+	for i := 0; i < 200; i++ {
+		kvs = append(kvs, fmt.Sprintf("k%d=x", i%20))
+	}
+	produce(t, cl, "in", kvs...)
+	readTopic(t, b.BootstrapServers(), "out", 200)
+	if c1.get("consumed") == 0 || c2.get("consumed") == 0 {
+		t.Fatalf("work not shared before the handover: %d and %d", c1.get("consumed"), c2.get("consumed"))
+	}
+	if err := one.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, cl, "in", kvs...)
+	out := readTopic(t, b.BootstrapServers(), "out", 400)
+	if len(out) != 400 {
+		t.Errorf("%d outputs for 400 inputs", len(out))
+	}
+	seen := map[string]bool{}
+	for _, r := range out {
+		kv := string(r.Key) + "=" + string(r.Value)
+		if seen[kv] {
+			t.Errorf("count %s produced twice", kv)
+		}
+		seen[kv] = true
+	}
+	for i := 0; i < 20; i++ {
+		for n := 1; n <= 20; n++ {
+			if kv := fmt.Sprintf("k%d=%d", i, n); !seen[kv] {
+				t.Errorf("count %s missing", kv)
+			}
+		}
+	}
+}
