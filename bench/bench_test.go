@@ -44,6 +44,7 @@ func TestSmoke(t *testing.T) {
 		"raw_kafka_rps": res.RawKafkaRPS, "passthrough_rps": res.PassthroughRPS,
 		"raw_python_rps": res.RawPythonRPS, "python_pipeline_rps": res.PythonPipelineRPS,
 		"passthrough_ratio": res.PassthroughRatio, "python_ratio": res.PythonRatio,
+		"passthrough_cpu_ratio": res.PassthroughCPURatio, "python_cpu_ratio": res.PythonCPURatio,
 	} {
 		if !(v > 0) {
 			t.Errorf("%s = %v, want > 0", name, v)
@@ -146,8 +147,12 @@ func TestPeakRSS(t *testing.T) {
 }
 
 func TestDerive(t *testing.T) {
-	r := &results{RawKafkaRPS: 1000, PassthroughRPS: 600, RawPythonRPS: 250, PythonPipelineRPS: 100}
+	r := &results{RawKafkaRPS: 1000, PassthroughRPS: 600, RawPythonRPS: 250, PythonPipelineRPS: 100,
+		RawKafkaCPU: 0.8, PassthroughCPU: 1.6, RawPythonCPU: 3.2, PythonPipelineCPU: 5}
 	r.derive()
+	if r.PassthroughCPURatio != 0.5 || r.PythonCPURatio != 0.8 {
+		t.Errorf("CPU ratios %v, %v, want 0.5, 0.8", r.PassthroughCPURatio, r.PythonCPURatio)
+	}
 	if r.PassthroughRatio != 0.6 {
 		t.Errorf("passthrough_ratio = %v, want 0.6", r.PassthroughRatio)
 	}

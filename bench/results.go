@@ -32,6 +32,14 @@ type results struct {
 	// work one after the other: 1 / (1/raw_kafka + 1/raw_python).
 	PythonRatio float64 `json:"python_ratio"`
 
+	// PassthroughCPURatio and PythonCPURatio are the same ratios computed
+	// from CPU per record instead of rates: the work the limits need per
+	// record over the work the pipeline needs. They are steadier than the
+	// rate ratios on a busy machine and equal them when the process gets
+	// one core.
+	PassthroughCPURatio float64 `json:"passthrough_cpu_ratio"`
+	PythonCPURatio      float64 `json:"python_cpu_ratio"`
+
 	// StartupMS is the wall time from starting the ksml binary to its
 	// first output record.
 	StartupMS float64 `json:"startup_ms"`
@@ -55,6 +63,16 @@ func (r *results) derive() {
 	if r.RawKafkaRPS > 0 && r.RawPythonRPS > 0 && r.PythonPipelineRPS > 0 {
 		limit := 1 / (1/r.RawKafkaRPS + 1/r.RawPythonRPS)
 		r.PythonRatio = round3(r.PythonPipelineRPS / limit)
+	}
+	r.deriveCPU()
+}
+
+func (r *results) deriveCPU() {
+	if r.RawKafkaCPU > 0 && r.PassthroughCPU > 0 {
+		r.PassthroughCPURatio = round3(r.RawKafkaCPU / r.PassthroughCPU)
+	}
+	if r.RawKafkaCPU > 0 && r.RawPythonCPU > 0 && r.PythonPipelineCPU > 0 {
+		r.PythonCPURatio = round3((r.RawKafkaCPU + r.RawPythonCPU) / r.PythonPipelineCPU)
 	}
 }
 
@@ -83,6 +101,8 @@ func (r *results) writeTable(w io.Writer) {
 	row("binary_python", r.BinaryPythonRPS, 0)
 	fmt.Fprintf(w, "  %-20s %12.3f\n", "passthrough_ratio", r.PassthroughRatio)
 	fmt.Fprintf(w, "  %-20s %12.3f\n", "python_ratio", r.PythonRatio)
+	fmt.Fprintf(w, "  %-20s %12.3f   (from CPU per record)\n", "passthrough_cpu", r.PassthroughCPURatio)
+	fmt.Fprintf(w, "  %-20s %12.3f   (from CPU per record)\n", "python_cpu", r.PythonCPURatio)
 	fmt.Fprintf(w, "  %-20s %12.1f ms\n", "startup", r.StartupMS)
 	fmt.Fprintf(w, "  %-20s %12.1f MB\n", "rss", r.RSSMB)
 }
