@@ -54,12 +54,11 @@ type streamShape struct {
 	cogFD   *definition.FunctionDef
 	// table: the key/value store with the table's current values, and its
 	// serdes; "" when the table is not materialized.
-	store        string
-	storeKS      streams.Serde
-	storeVS      streams.Serde
-	storeTS      bool // the store keeps record timestamps
-	global       *globalTable
-	windowedKeys bool // a table with windowed keys (windowed aggregation result)
+	store   string
+	storeKS streams.Serde
+	storeVS streams.Serde
+	storeTS bool // the store keeps record timestamps
+	global  *globalTable
 }
 
 func shapeOf(s stream) shapeKind {
@@ -76,18 +75,6 @@ type windowSpec struct {
 	advance int64
 	grace   int64
 	gap     int64
-}
-
-// closeAfter is how long after a window's start it closes for good
-// (size + grace; for sessions the end + gap + grace).
-func (w *windowSpec) retention() int64 {
-	switch w.kind {
-	case "session":
-		return w.gap + w.grace
-	case "sliding":
-		return w.size + w.grace
-	}
-	return w.size + w.grace
 }
 
 // statefulOperation builds the operations that group, aggregate, window,
@@ -640,7 +627,7 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 			return s, err
 		}
 		s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
-		s.shape = &streamShape{kind: shapeTable, window: w, windowedKeys: true}
+		s.shape = &streamShape{kind: shapeTable, window: w}
 		return s, nil
 	}
 	p := &windowAggregateProc{aggFuncs: a, store: sd.Name, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds())}
@@ -651,7 +638,7 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 		return s, err
 	}
 	s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
-	s.shape = &streamShape{kind: shapeTable, window: w, windowedKeys: true}
+	s.shape = &streamShape{kind: shapeTable, window: w}
 	return s, nil
 }
 
@@ -673,7 +660,7 @@ func (b *builder) aggregateSession(s stream, op *definition.Operation, name stri
 		return s, err
 	}
 	s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
-	s.shape = &streamShape{kind: shapeTable, window: w, windowedKeys: true}
+	s.shape = &streamShape{kind: shapeTable, window: w}
 	return s, nil
 }
 
