@@ -205,3 +205,55 @@ func TestTutorialStreamTableJoin(t *testing.T) {
 		}
 	}
 }
+
+// PatternDetectionTest: an A->B->C sequence per session, tracked in a store,
+// is detected on C; other sequences reset it.
+func TestTutorialPatternDetection(t *testing.T) {
+	const def = "advanced-tutorial/complex-event-processing/processor-pattern-detection.yaml"
+	event := func(session, typ string, seq int) string {
+		return fmt.Sprintf(`{"event_id":"evt_%04d","session_id":%q,"event_type":%q,"timestamp":%d,"sequence_number":%d,`+
+			`"data":"event_data_%s","metadata":{"simulation":true,"pattern_type":"abc_sequence"}}`, seq, session, typ, time.Now().UnixMilli(), seq, typ)
+	}
+	seq := 0
+	send := func(h *harness, session string, types ...string) {
+		for _, typ := range types {
+			seq++
+			h.pipeJSON("pattern_events", session, event(session, typ, seq))
+		}
+	}
+	h := docsHarness(t, def)
+	send(h, "session_001", "A", "B", "C")
+	out := h.jsonValues("detected_patterns")
+	if len(out) != 1 {
+		t.Fatalf("complete: %d detections", len(out))
+	}
+	d := out[0]
+	if path(d, "pattern_type") != "ABC_SEQUENCE" || path(d, "status") != "DETECTED" || path(d, "session_id") != "session_001" ||
+		path(d, "completing_event", "event_type") != "C" {
+		t.Errorf("detection %s", Format(d))
+	}
+
+	h = docsHarness(t, def)
+	send(h, "session_002", "A", "B")
+	if out := h.jsonValues("detected_patterns"); len(out) != 0 {
+		t.Errorf("incomplete: %v", out)
+	}
+
+	h = docsHarness(t, def)
+	send(h, "session_003", "A", "B", "D")
+	if out := h.jsonValues("detected_patterns"); len(out) != 0 {
+		t.Errorf("reset: %v", out)
+	}
+	send(h, "session_003", "A", "B", "C")
+	if out := h.jsonValues("detected_patterns"); len(out) != 1 || path(out[0], "pattern_type") != "ABC_SEQUENCE" {
+		t.Errorf("after reset: %v", out)
+	}
+
+	h = docsHarness(t, def)
+	send(h, "session_001", "A", "B")
+	send(h, "session_002", "A")
+	send(h, "session_001", "C")
+	if out := h.jsonValues("detected_patterns"); len(out) != 1 || path(out[0], "session_id") != "session_001" {
+		t.Errorf("independent sessions: %v", out)
+	}
+}
