@@ -36,7 +36,10 @@ func (e *env) rawKafka(n int) (sample, error) {
 		startMu sync.Mutex
 		start   window
 	)
-	cl, err := kgo.NewClient(append(kc.ClientOpts(),
+	// The engine's options, in the engine's order (kafkaio.Engine.Run):
+	// its fetch.max.wait.ms default, the properties, then its own.
+	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, kc.ClientOpts()...)
+	cl, err := kgo.NewClient(append(opts,
 		kgo.ConsumeTopics(inputTopic),
 		kgo.Balancers(kafkaclient.NewCoPartitionBalancer()),
 		kgo.BlockRebalanceOnPoll(),
