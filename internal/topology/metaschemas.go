@@ -2,8 +2,8 @@ package topology
 
 import "ksml/internal/types"
 
-// Upstream hands record metadata (transformMetadata) and the record context
-// (topicNameExtractor) to Python as structs of fixed KSML schemas, so they
+// Upstream hands record metadata (transformMetadata), the record context
+// (topicNameExtractor) and the consumed record (timestampExtractor) to Python as structs of fixed KSML schemas, so they
 // carry "@type" and "@schema" like any schema-backed struct; definitions
 // rely on it (upstream's examples/00-example-dump-messages.yaml deletes both
 // keys). These are those schemas, with their KSML descriptions as Native,
@@ -58,5 +58,16 @@ var (
 			schemaField("topic", "Message topic", "string"),
 			schemaField("partition", "Message partition", "integer"),
 			schemaField("headers", "Message headers", headersDescription())),
+	}
+	consumerRecordSchema = &types.StructSchema{
+		Name: ksmlDataNamespace + ".ConsumerRecord", Namespace: ksmlDataNamespace,
+		Native: structDescription("ConsumerRecord", "Kafka ConsumerRecord",
+			schemaField("timestamp", "Record timestamp", "long"),
+			schemaField("timestampType", "Record timestamp type", "string"),
+			schemaField("key", "Record key", "any"),
+			schemaField("value", "Record value", "any"),
+			schemaField("topic", "Record topic", "string"),
+			schemaField("partition", "Record partition", "integer"),
+			schemaField("offset", "Record offset", "long")),
 	}
 )

@@ -492,6 +492,7 @@ func describe(v any) string {
 func timestampExtractor(f Function) streams.TimestampExtractor {
 	return func(rec *streams.ConsumedRecord, previous int64) (int64, error) {
 		st := types.NewStruct(7)
+		st.Schema = consumerRecordSchema
 		st.Set("timestamp", rec.Timestamp)
 		st.Set("timestampType", rec.TimestampType)
 		st.Set("key", rec.Key)

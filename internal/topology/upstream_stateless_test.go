@@ -725,3 +725,29 @@ func TestUpstreamAvroLogicalTypesToJSON(t *testing.T) {
 		`"eventTimestampMicros":1700000000123456,"eventLocalTimestamp":1700000000123,"eventLocalTimestampMicros":1700000000123456}`
 	expect(t, "json", out, "sensor0="+fmt.Sprintf(want, 0), "sensor1="+fmt.Sprintf(want, 1))
 }
+
+// A timestampExtractor gets upstream's ConsumerRecord struct, with "@type"
+// and "@schema" like every schema-backed struct.
+func TestTimestampExtractorRecordCarriesSchemaMarkers(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: json
+    timestampExtractor:
+      expression: 'len(record["@type"]) * 1000 + len(record["@schema"]["fields"]) if record["@type"] == "ConsumerRecord" else -1'
+pipelines:
+  p:
+    from: in
+    to:
+      topic: out
+      keyType: string
+      valueType: json
+`)
+	h.mustPipe("in", "string", "json", "a", map[string]any{"x": int64(1)}, 1)
+	recs := h.drv.Output("out")
+	if len(recs) != 1 || recs[0].Timestamp != 14007 {
+		t.Errorf("got %+v", recs)
+	}
+}
