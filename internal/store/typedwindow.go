@@ -11,10 +11,11 @@ import (
 // model, windows as types.Windowed. Interactive queries (the application
 // server's /state/windowed/...) and test assertions read stores through it.
 type Window struct {
-	inner      streams.WindowStore
-	keySerde   streams.Serde
-	valueSerde streams.Serde
-	size       int64
+	inner       streams.WindowStore
+	keySerde    streams.Serde
+	valueSerde  streams.Serde
+	size        int64
+	timestamped bool
 }
 
 // WindowedEntry is one window of a store.
@@ -29,7 +30,7 @@ func (b *WindowBuilder) Typed(s streams.StateStore) (*Window, error) {
 	if !ok {
 		return nil, fmt.Errorf("store %q is not a window store", s.Name())
 	}
-	return &Window{inner: ws, keySerde: b.KeySerde, valueSerde: b.ValueSerde, size: b.WindowSize}, nil
+	return &Window{inner: ws, keySerde: b.KeySerde, valueSerde: b.ValueSerde, size: b.WindowSize, timestamped: b.Timestamped}, nil
 }
 
 // All returns every window in the store.
@@ -52,6 +53,9 @@ func (w *Window) fetch(kf, kt []byte, from, to int64) ([]WindowedEntry, error) {
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", w.inner.Name(), err)
 			return false
+		}
+		if w.timestamped && len(vb) >= 8 {
+			vb = vb[8:]
 		}
 		v, err := w.valueSerde.Deserialize(w.inner.Name(), vb)
 		if err != nil {

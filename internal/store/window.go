@@ -178,7 +178,8 @@ type WindowBuilder struct {
 	IsPersistent     bool
 	LoggingOn        bool
 	// Timestamped stores prefix each value with the 8-byte timestamp of the
-	// record that wrote it (Kafka Streams' timestamped window stores).
+	// record that wrote it (Kafka Streams' timestamped window stores); typed
+	// views strip it.
 	Timestamped bool
 	// Dir, when set with IsPersistent, is where persistent stores live
 	// (Dir/<task>/<store>, on Pebble).

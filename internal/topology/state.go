@@ -139,6 +139,9 @@ type windowState struct {
 	name   string
 	st     streams.WindowStore
 	ks, vs streams.Serde
+	// ts: values carry a timestamp in front (timestamped window stores);
+	// decode strips it, encode writes -1.
+	ts bool
 }
 
 func openWindow(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*windowState, error) {
@@ -165,6 +168,12 @@ func (s *windowState) decode(vb []byte) (any, error) {
 	if vb == nil {
 		return nil, nil
 	}
+	if s.ts {
+		var ok bool
+		if _, vb, ok = splitTimestamp(vb); !ok {
+			return nil, fmt.Errorf("store %q: value without a timestamp", s.name)
+		}
+	}
 	v, err := s.vs.Deserialize(s.name, vb)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
@@ -179,6 +188,9 @@ func (s *windowState) encode(v any) ([]byte, error) {
 	vb, err := s.vs.Serialize(s.name, v)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing value: %w", s.name, err)
+	}
+	if s.ts {
+		vb = withTimestamp(-1, vb)
 	}
 	return vb, nil
 }

@@ -382,7 +382,7 @@ func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType
 		size = s
 	}
 	wb := &store.WindowBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, WindowSize: size, Retention: retention,
-		RetainDuplicates: dups || sd.RetainDuplicates, IsPersistent: sd.Persistent, LoggingOn: sd.Logging, Timestamped: sd.Timestamped}
+		RetainDuplicates: dups || sd.RetainDuplicates, IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
 	if err := b.topo.AddStateStore(wb, nodes(node)...); err != nil {
 		return nil, nil, errAt(sd.Pos, "%v", err)
 	}
@@ -625,6 +625,9 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 		}
 		if p.ks, p.vs, err = b.windowStore(sd, s.key, a.resultValue, name, w.size, retention, false); err != nil {
 			return s, err
+		}
+		if wb, ok := storeBuilder(b.topo, sd.Name).(*store.WindowBuilder); ok {
+			wb.Timestamped = true // sliding windows keep their highest record timestamp
 		}
 		s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
 		s.shape = &streamShape{kind: shapeTable, window: w}

@@ -317,6 +317,17 @@ func TestSlidingWindowCount(t *testing.T) {
 	h.mustPipe("in", "string", "long", "e", int64(0), 5000)
 	expect(t, "early", h.windowedOut("out", "json:windowed(string)", "long"),
 		win("e", 0, 10000)+"=1", win("e", 3001, 13001)+"=1", win("e", 0, 10000)+"=2")
+	// The store keeps timestamps with the aggregates; the typed view
+	// strips them.
+	st, _ := h.drv.Store("sliding_store")
+	w, err := WindowedStores(h.res.Stores)["sliding_store"].(*store.WindowBuilder).Typed(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wins, err := w.Fetch("e", 0, 100000)
+	if err != nil || len(wins) != 2 || windowedString(wins[0].Key)+"="+Format(wins[0].Value) != win("e", 0, 10000)+"=2" {
+		t.Errorf("typed sliding windows: %v %v", wins, err)
+	}
 	// Past the grace period a record is dropped.
 	h.mustPipe("in", "string", "long", "k", int64(0), 200000)
 	h.ReadAll()
