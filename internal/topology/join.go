@@ -63,8 +63,8 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 		if kind == outerJoin {
 			return s, errAt(op.Pos, "a stream cannot be outer joined with a table")
 		}
-		if other.shape.store == "" {
-			return s, errAt(op.Target.Pos, "the table %q is not materialized, so it cannot be joined", op.Target.Name)
+		if other, err = b.materialized(other, op); err != nil {
+			return s, err
 		}
 		p := &streamTableJoinProc{joiner: f, kind: kind, store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS, timestamped: other.shape.storeTS}
 		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fd); err != nil {
@@ -504,8 +504,12 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int
 // tableTableJoin joins two tables; the result is a table materialized in
 // the operation's store.
 func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name string, f Function, fd *definition.FunctionDef, kind joinKind, resultValue types.UserType) (stream, error) {
-	if s.shape.store == "" || other.shape.store == "" {
-		return s, errAt(op.Pos, "both tables of a join must be materialized")
+	var err error
+	if s, err = b.materialized(s, op); err != nil {
+		return s, err
+	}
+	if other, err = b.materialized(other, op); err != nil {
+		return s, err
 	}
 	thisJoin := b.uniqueName(name + "-this-join")
 	otherJoin := b.uniqueName(name + "-other-join")
@@ -549,7 +553,7 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 		return s, err
 	}
 	s.node, s.value = name, resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
 	return s, nil
 }
 

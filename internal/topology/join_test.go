@@ -330,3 +330,43 @@ func TestTutorialStreamStreamJoins(t *testing.T) {
 	out := h.out("user_session_analysis", "string", "json")
 	expect(t, "unmatched", field(t, out, "session_type"), "LOGIN_ONLY", "LOGOUT_ONLY")
 }
+
+// A table changed by mapValues is materialized again before it is joined,
+// so the join sees the changed values.
+func TestJoinOfTransformedTable(t *testing.T) {
+	h := yamlHarness(t, `
+tables:
+  users:
+    topic: users
+    keyType: string
+    valueType: string
+  scores:
+    topic: scores
+    keyType: string
+    valueType: string
+streams:
+  out:
+    topic: out
+    keyType: string
+    valueType: string
+pipelines:
+  main:
+    from: users
+    via:
+      - type: mapValues
+        mapper:
+          expression: value.upper()
+          resultType: string
+      - type: join
+        table: scores
+        valueJoiner:
+          expression: value1 + "+" + value2
+          resultType: string
+      - type: toStream
+    to: out
+`)
+	h.mustPipe("users", "string", "string", "a", "alice", 1)
+	h.mustPipe("scores", "string", "string", "a", "10", 2)
+	h.mustPipe("users", "string", "string", "a", "ann", 3)
+	expect(t, "joined", h.out("out", "string", "string"), "a=ALICE+10", "a=ANN+10")
+}

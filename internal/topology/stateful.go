@@ -58,7 +58,11 @@ type streamShape struct {
 	storeKS streams.Serde
 	storeVS streams.Serde
 	storeTS bool // the store keeps record timestamps
-	global  *globalTable
+	// storeNode is the node whose output the store holds; a table changed
+	// by later operations (filter, mapValues) is materialized again before
+	// a join reads it.
+	storeNode string
+	global    *globalTable
 }
 
 func shapeOf(s stream) shapeKind {
@@ -578,7 +582,7 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 		return s, err
 	}
 	s.node, s.value = name, a.resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
 	return s, nil
 }
 
@@ -599,7 +603,7 @@ func (b *builder) aggregateTable(s stream, op *definition.Operation, name string
 		return s, err
 	}
 	s.node, s.value = name, a.resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
 	return s, nil
 }
 
@@ -709,7 +713,7 @@ func (b *builder) toTable(s stream, op *definition.Operation, name string) (stre
 		return s, err
 	}
 	s.node = name
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
+	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
 	return s, nil
 }
 
@@ -774,7 +778,7 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 		if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, key, value, name); err != nil {
 			return stream{}, err
 		}
-		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped}
+		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
 	}
 	b.sources[td.Topic] = s
 	return s, nil
@@ -913,4 +917,27 @@ func (b *builder) addVersionedStore(sd *definition.StoreDef, key, value types.Us
 	}
 	b.windowBuilders()[sd.Name] = vb
 	return nil
+}
+
+// materialized returns a table whose store holds the values of its own
+// node, adding a store after the node when the table was changed since it
+// was last materialized (or never was).
+func (b *builder) materialized(s stream, op *definition.Operation) (stream, error) {
+	if s.shape.store != "" && s.shape.storeNode == s.node {
+		return s, nil
+	}
+	name := b.uniqueName(s.node + "-materialized")
+	sd := &definition.StoreDef{Name: name + "-store", Type: definition.StoreKeyValue, Logging: true, Pos: op.Pos}
+	p := &materializeProc{store: sd.Name}
+	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
+		return s, errAt(op.Pos, "%v", err)
+	}
+	var err error
+	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, s.value, name); err != nil {
+		return s, err
+	}
+	sh := *s.shape
+	sh.store, sh.storeKS, sh.storeVS, sh.storeTS, sh.storeNode = sd.Name, p.ks, p.vs, p.timestamped, name
+	s.node, s.shape = name, &sh
+	return s, nil
 }
