@@ -459,18 +459,27 @@ func storeBuilder(t *streams.Topology, name string) streams.StoreBuilder {
 	return nil
 }
 
-var windowedRegistry sync.Map // map pointer -> map[string]streams.StoreBuilder
+// windowedRegistry maps the address of a key/value builder map to the
+// other builders registered next to it. Entries hold the map itself, so it
+// is never collected and its address never reused by another map.
+var windowedRegistry sync.Map // uintptr -> *windowedEntry
 
-// WindowedStores returns the window and session store builders registered
-// next to a key/value builder map (Options.Stores / Result.Stores), by
-// store name. The map is created on first use.
+type windowedEntry struct {
+	kv       map[string]*store.KeyValueBuilder
+	builders map[string]streams.StoreBuilder
+}
+
+// WindowedStores returns the window, session and versioned store builders
+// registered next to a key/value builder map (Options.Stores /
+// Result.Stores), by store name. The map is created on first use; builds
+// of one application run one at a time, so it needs no lock.
 func WindowedStores(kv map[string]*store.KeyValueBuilder) map[string]streams.StoreBuilder {
 	key := reflect.ValueOf(kv).Pointer()
-	if m, ok := windowedRegistry.Load(key); ok {
-		return m.(map[string]streams.StoreBuilder)
+	if e, ok := windowedRegistry.Load(key); ok {
+		return e.(*windowedEntry).builders
 	}
-	m, _ := windowedRegistry.LoadOrStore(key, map[string]streams.StoreBuilder{})
-	return m.(map[string]streams.StoreBuilder)
+	e, _ := windowedRegistry.LoadOrStore(key, &windowedEntry{kv: kv, builders: map[string]streams.StoreBuilder{}})
+	return e.(*windowedEntry).builders
 }
 
 func (b *builder) aggregate(s stream, op *definition.Operation, name string) (stream, error) {
