@@ -309,8 +309,8 @@ func (b *builder) operation(s stream, op *definition.Operation) (stream, error) 
 		if err != nil {
 			return fail(err)
 		}
-		keep := op.Type == definition.OpFilter
-		if err := b.addProcessor(name, s.node, func() streams.Processor { return &filterProc{f: f, keep: keep} }, fd); err != nil {
+		keep, table := op.Type == definition.OpFilter, shapeOf(s) == shapeTable
+		if err := b.addProcessor(name, s.node, func() streams.Processor { return &filterProc{f: f, keep: keep, table: table} }, fd); err != nil {
 			return fail(err)
 		}
 	case definition.OpTransformKey:

@@ -24,14 +24,24 @@ type filterProc struct {
 	stateless
 	f    Function
 	keep bool
+	// table: a KTable's filter turns a dropped record into a tombstone, so
+	// the key leaves the table downstream (Kafka Streams' KTable.filter).
+	table bool
 }
 
 func (p *filterProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
+	if p.table && r.Value == nil {
+		return ctx.Forward(r) // a deletion passes without asking the predicate
+	}
 	ok, err := callPredicate(ctx, p.f, r.Key, r.Value)
 	if err != nil {
 		return err
 	}
 	if ok == p.keep {
+		return ctx.Forward(r)
+	}
+	if p.table {
+		r.Value = nil
 		return ctx.Forward(r)
 	}
 	return nil

@@ -751,3 +751,36 @@ pipelines:
 		t.Errorf("got %+v", recs)
 	}
 }
+
+// filter and filterNot on a table follow Kafka Streams' KTable.filter: a
+// record that does not pass becomes a tombstone for its key, and a
+// tombstone passes without the predicate being asked.
+func TestTableFilterForwardsTombstones(t *testing.T) {
+	h := yamlHarness(t, `
+tables:
+  a: {topic: a, keyType: string, valueType: long}
+pipelines:
+  keep:
+    from: a
+    via:
+      - type: filter
+        if:
+          expression: value > 1
+      - type: toStream
+    to: {topic: kept, keyType: string, valueType: long}
+  drop:
+    from: a
+    via:
+      - type: filterNot
+        if:
+          expression: value > 1
+      - type: toStream
+    to: {topic: rest, keyType: string, valueType: long}
+`)
+	h.mustPipe("a", "string", "long", "k1", int64(5), 1)
+	h.mustPipe("a", "string", "long", "k2", int64(0), 2)
+	h.mustPipe("a", "string", "long", "k1", int64(0), 3)
+	h.mustPipe("a", "string", "long", "k2", nil, 4)
+	expect(t, "filter", h.out("kept", "string", "long"), "k1=5", "k2=null", "k1=null", "k2=null")
+	expect(t, "filterNot", h.out("rest", "string", "long"), "k1=null", "k2=0", "k1=0", "k2=null")
+}
