@@ -784,3 +784,40 @@ pipelines:
 	expect(t, "filter", h.out("kept", "string", "long"), "k1=5", "k2=null", "k1=null", "k2=null")
 	expect(t, "filterNot", h.out("rest", "string", "long"), "k1=null", "k2=0", "k1=0", "k2=null")
 }
+
+// Structs inside a result get the schemas the resultType names for them:
+// list elements and tuple members (here the values of a flatMap).
+func TestResultSchemasInListsAndTuples(t *testing.T) {
+	schemas := filepath.Join(corpus, "ksml/src/test/resources/schemas")
+	if _, err := os.Stat(schemas); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	file := filepath.Join(t.TempDir(), "def.yaml")
+	if err := os.WriteFile(file, []byte(`
+streams:
+  in: {topic: in, keyType: string, valueType: json}
+  out: {topic: out, keyType: string, valueType: string}
+pipelines:
+  p:
+    from: in
+    via:
+      - type: flatMap
+        mapper:
+          expression: '[(key + str(i), {"name": "s" + str(i), "timestamp": i, "value": "v", "type": "AREA", "unit": "m"}) for i in range(2)]'
+          resultType: '[(string, avro:SensorData)]'
+      - type: mapValues
+        mapper:
+          expression: value["@type"] + "/" + value["@schema"]["name"] + "/" + value["name"]
+          resultType: string
+    to: out
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := definition.Load(file, definition.Options{Namespace: "test", SchemaDirs: []string{schemas}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := buildWithSchemas(t, def, schemas)
+	h.mustPipe("in", "string", "json", "k", map[string]any{}, 1)
+	expect(t, "out", h.out("out", "string", "string"), "k0=SensorData/SensorData/s0", "k1=SensorData/SensorData/s1")
+}
