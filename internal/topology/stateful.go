@@ -517,13 +517,17 @@ var longType = types.UserType{Notation: types.DefaultNotation, Type: types.Long}
 func (b *builder) aggFunctions(s stream, op *definition.Operation, node string) (*aggFuncs, []*definition.FunctionDef, error) {
 	a := &aggFuncs{kind: op.Type, resultValue: s.value}
 	var fds []*definition.FunctionDef
+	typed := false
 	fn := func(ref *definition.FunctionRef, what string) (Function, error) {
 		f, fd, err := b.function(ref, what, op.Pos)
 		if err != nil {
 			return nil, err
 		}
 		fds = append(fds, fd)
-		if !fd.ResultType.IsZero() {
+		// The first function with an explicit resultType sets the
+		// aggregate's type, as upstream decides it.
+		if !fd.ResultType.IsZero() && !typed {
+			typed = true
 			if a.resultValue, err = b.userType(fd.ResultType, anyType); err != nil {
 				return nil, err
 			}
