@@ -125,9 +125,13 @@ func (b *builder) keyChanged(node string) bool {
 			return false
 		}
 		if n.Supplier != nil {
-			switch n.Supplier().(type) {
+			switch p := n.Supplier().(type) {
 			case *mapKeyProc, *mapProc, *flatMapProc, *groupByProc:
 				return true
+			case *convertProc:
+				if p.key != nil { // convertKey is a selectKey upstream
+					return true
+				}
 			}
 		}
 		for _, p := range n.Parents {
