@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"ksml/internal/definition"
@@ -370,4 +371,51 @@ pipelines:
 		win("a", 0, 10000)+"=3", win("ab", 10000, 20000)+"=1")
 	expect(t, "sessions after restart", h.windowedOut("sessions", "json:windowed(string)", "long"),
 		win("a", 1000, 3000)+"=null", win("a", 1000, 4000)+"=3", win("ab", 12000, 12000)+"=1")
+}
+
+// groupByKey repartitions when an earlier operation changed the key, and
+// not otherwise.
+func TestGroupByKeyRepartitionsAfterKeyChange(t *testing.T) {
+	def := func(via string) string {
+		return `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: string
+  out:
+    topic: out
+    keyType: string
+    valueType: long
+pipelines:
+  main:
+    from: in
+    via:
+` + via + `
+      - type: groupByKey
+      - type: count
+      - type: toStream
+    to: out
+`
+	}
+	h := yamlHarness(t, def(`      - type: mapKey
+        mapper:
+          expression: value
+          resultType: string`))
+	h.mustPipe("in", "string", "string", "k1", "a", 1)
+	h.mustPipe("in", "string", "string", "k2", "a", 2)
+	expect(t, "counts by new key", h.out("out", "string", "long"), "a=1", "a=2")
+	if n := len(h.drv.Output("app-test_pipelines_main_via_step2_groupByKey-repartition")); n != 2 {
+		t.Errorf("repartitioned records: %d (topics %v)", n, h.drv.Topics())
+	}
+	h = yamlHarness(t, def(`      - type: mapValues
+        mapper:
+          expression: value + "!"
+          resultType: string`))
+	h.mustPipe("in", "string", "string", "k1", "a", 1)
+	for _, tp := range h.drv.Topics() {
+		if strings.HasSuffix(tp, "-repartition") {
+			t.Errorf("unexpected repartition topic %s", tp)
+		}
+	}
 }
