@@ -75,12 +75,12 @@ func TestUpstreamAggregateStoreExplicit(t *testing.T) {
 	}
 	last := map[string]string{}
 	for _, l := range got {
-		k, v, _ := cut(l)
+		k, v, _ := strings.Cut(l, "=")
 		last[k] = v
 	}
 	for k, want := range map[string][]string{"electronics": {`"total_sales":1099.97`, `"count":3`}, "clothing": {`"total_sales":199.98`, `"count":2`}} {
 		for _, w := range want {
-			if !contains(last[k], w) {
+			if !strings.Contains(last[k], w) {
 				t.Errorf("%s: %s lacks %s", k, last[k], w)
 			}
 		}
@@ -110,24 +110,6 @@ func TestUpstreamRepartitionCount(t *testing.T) {
 	}
 	expect(t, "counts", h.out("user_activity_counts", "string", "string"),
 		"user_001=1", "user_001=2", "user_002=1", "user_003=1", "user_004=1", "user_001=3")
-}
-
-func cut(s string) (string, string, bool) {
-	for i := 0; i < len(s); i++ {
-		if s[i] == '=' {
-			return s[:i], s[i+1:], true
-		}
-	}
-	return s, "", false
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 // persistentHarness builds a definition with persistent stores under dir.
