@@ -549,3 +549,41 @@ func TestTutorialHoppingAverage(t *testing.T) {
 		w(-90, "40.0", 1, "40.0"), w(-60, "40.0", 1, "40.0"), w(-30, "40.0", 1, "40.0"), w(0, "40.0", 1, "40.0"),
 		w(-60, "50.0", 2, "100.0"), w(-30, "50.0", 2, "100.0"), w(0, "50.0", 2, "100.0"), w(30, "60.0", 1, "60.0"))
 }
+
+// suppress untilTimeLimit holds the latest update per key for the time
+// limit; a full buffer emits its oldest entries early.
+func TestSuppressUntilTimeLimitWithFullBuffer(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: string
+  out:
+    topic: out
+    keyType: string
+    valueType: long
+pipelines:
+  main:
+    from: in
+    via:
+      - type: groupByKey
+      - type: count
+      - type: suppress
+        until: timeLimit
+        duration: 10s
+        maxRecords: 2
+        bufferFullStrategy: emitEarlyWhenFull
+      - type: toStream
+    to: out
+`)
+	for _, r := range []struct {
+		key string
+		ts  int64
+	}{{"a", 1000}, {"b", 2000}, {"a", 3000}, {"c", 4000}, {"d", 12500}, {"e", 14000}} {
+		h.mustPipe("in", "string", "string", r.key, "x", r.ts)
+	}
+	// c overfills the buffer (b goes early), d does again (a goes, with its
+	// latest count), e moves stream time past c's limit.
+	expect(t, "suppressed", h.out("out", "string", "long"), "b=1", "a=2", "c=1")
+}
