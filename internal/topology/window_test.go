@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -586,4 +587,36 @@ pipelines:
 	// c overfills the buffer (b goes early), d does again (a goes, with its
 	// latest count), e moves stream time past c's limit.
 	expect(t, "suppressed", h.out("out", "string", "long"), "b=1", "a=2", "c=1")
+}
+
+func TestSuppressShutdownWhenFull(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: string
+  out:
+    topic: out
+    keyType: string
+    valueType: long
+pipelines:
+  main:
+    from: in
+    via:
+      - type: groupByKey
+      - type: count
+      - type: suppress
+        until: timeLimit
+        duration: 10s
+        maxRecords: 1
+        bufferFullStrategy: shutdownWhenFull
+      - type: toStream
+    to: out
+`)
+	h.mustPipe("in", "string", "string", "a", "x", 1000)
+	err := h.pipe("in", "string", "string", "b", "x", 2000)
+	if err == nil || !strings.Contains(err.Error(), "suppress buffer is full (2 records") {
+		t.Fatalf("got %v", err)
+	}
 }
