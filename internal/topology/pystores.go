@@ -304,3 +304,19 @@ func (it *listIterator) Next() (python.KeyValue, bool) {
 }
 
 func (it *listIterator) Close() error { return nil }
+
+// PythonStoreOf returns the Python view of any store of a built topology,
+// as test assertions and queries see it: key/value stores with plain values
+// (a timestamped store's timestamps stripped, as TopologyTestDriver's
+// facade does), window, session and versioned stores with their own API.
+// kv is the Options.Stores / Result.Stores map.
+func PythonStoreOf(kv map[string]*store.KeyValueBuilder, name string, st streams.StateStore) (python.Store, error) {
+	if b, ok := kv[name]; ok {
+		typed, err := b.Typed(st)
+		if err != nil {
+			return nil, err
+		}
+		return PythonStore(typed), nil
+	}
+	return windowedPythonStore(kv, name, st)
+}

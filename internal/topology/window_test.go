@@ -387,7 +387,7 @@ func TestUpstreamWindowAndSessionIterators(t *testing.T) {
 			h.mustPipe("sensor_ownership_data", "string", "string", "sensor1", "value1", 1)
 			h.mustPipe("sensor_ownership_data", "string", "string", "sensor2", "value2", 2)
 			st, _ := h.drv.Store(name)
-			ps, err := windowedPythonStore(h.res.Stores, name, st)
+			ps, err := PythonStoreOf(h.res.Stores, name, st)
 			if err != nil {
 				t.Fatal(err)
 			}
