@@ -270,19 +270,18 @@ func runTest(suite *Suite, tc *TestCase, defPath string, schemaDirs []string, en
 			}
 		}
 		for _, name := range ab.Stores {
-			b, ok := stores[name]
 			st, found := drv.Store(name)
-			if !ok || !found {
+			if !found {
 				return Error, fmt.Sprintf("state store '%s' not found in topology", name)
 			}
-			typed, err := b.Typed(st)
+			ps, err := topology.PythonStoreOf(stores, name, st)
 			if err != nil {
 				return Error, err.Error()
 			}
 			if pyStores == nil {
 				pyStores = map[string]python.Store{}
 			}
-			pyStores[name] = topology.PythonStore(typed)
+			pyStores[name] = ps
 		}
 		if err := env.assert(suite.File, ab, recs, pyStores); err != nil {
 			var af *assertionFailure
