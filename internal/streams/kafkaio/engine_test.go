@@ -121,7 +121,16 @@ type engineRun struct {
 func runEngine(t *testing.T, opts kafkaio.Options) *engineRun {
 	t.Helper()
 	assigned := make(chan struct{}, 16)
-	opts.OnAssigned = func(map[string][]int32) { assigned <- struct{}{} }
+	user := opts.OnAssigned
+	opts.OnAssigned = func(m map[string][]int32) {
+		select {
+		case assigned <- struct{}{}:
+		default:
+		}
+		if user != nil {
+			user(m)
+		}
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -293,13 +302,25 @@ func TestTwoInstancesShareThePartitions(t *testing.T) {
 	}
 	var c1, c2 counter
 	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "pair"), Client: clientConfig(t, b.BootstrapServers(), "pair"), Observer: &c1})
-	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "pair"), Client: clientConfig(t, b.BootstrapServers(), "pair"), Observer: &c2})
+	second := make(chan struct{}, 1)
+	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "pair"), Client: clientConfig(t, b.BootstrapServers(), "pair"), Observer: &c2,
+		OnAssigned: func(m map[string][]int32) {
+			if len(m) > 0 {
+				select {
+				case second <- struct{}{}:
+				default:
+				}
+			}
+		}})
+	select {
+	case <-second:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the second instance got no partitions")
+	}
 	var kvs []string
 	for i := 0; i < 400; i++ {
 		kvs = append(kvs, fmt.Sprintf("k%d=x", i%40))
 	}
-	// Wait for the second member's rebalance to settle.
-	time.Sleep(500 * time.Millisecond)
 	produce(t, cl, "in", kvs...)
 	out := readTopic(t, b.BootstrapServers(), "out", 400)
 	final := map[string]int{}
@@ -533,8 +554,21 @@ func TestHandoverRestoresState(t *testing.T) {
 	}
 	var c1, c2 counter
 	one := runEngine(t, kafkaio.Options{Topology: countingTopology(t, "handover"), Client: clientConfig(t, b.BootstrapServers(), "handover"), Observer: &c1})
-	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "handover"), Client: clientConfig(t, b.BootstrapServers(), "handover"), Observer: &c2})
-	time.Sleep(500 * time.Millisecond)
+	second := make(chan struct{}, 1)
+	runEngine(t, kafkaio.Options{Topology: countingTopology(t, "handover"), Client: clientConfig(t, b.BootstrapServers(), "handover"), Observer: &c2,
+		OnAssigned: func(m map[string][]int32) {
+			if len(m) > 0 {
+				select {
+				case second <- struct{}{}:
+				default:
+				}
+			}
+		}})
+	select {
+	case <-second:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the second instance got no partitions")
+	}
 	var kvs []string
 	for i := 0; i < 200; i++ {
 		kvs = append(kvs, fmt.Sprintf("k%d=x", i%20))
