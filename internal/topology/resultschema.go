@@ -43,13 +43,13 @@ func planSchemas(r StructSchemaResolver, t types.DataType) *schemaPlan {
 		}
 	case types.TupleType:
 		p := &schemaPlan{elems: make([]*schemaPlan, len(tt.Elems))}
-		any := false
+		found := false
 		for i, e := range tt.Elems {
 			if p.elems[i] = planSchemas(r, e); p.elems[i] != nil {
-				any = true
+				found = true
 			}
 		}
-		if any {
+		if found {
 			return p
 		}
 	case types.ListType:
