@@ -447,9 +447,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				Produce: r.handler(k.ErrorHandling.Produce),
 			},
 			Observer: r.observer(),
-			// allow.auto.create.topics=false (the consumer property) turns
-			// off the creation of missing topics.
-			NoTopicCreation: strings.EqualFold(strings.TrimSpace(props["allow.auto.create.topics"]), "false"),
+			NoTopicCreation: r.noTopicCreation(),
 			Logger:          r.log,
 			OnAssigned:      func(map[string][]int32) { r.streamState.set(Started); onStarted() },
 		})
@@ -511,6 +509,12 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// noTopicCreation reports whether allow.auto.create.topics=false (the
+// consumer property) turns off the creation of missing topics.
+func (r *Runner) noTopicCreation() bool {
+	return strings.EqualFold(strings.TrimSpace(r.cfg.Kafka.Properties["allow.auto.create.topics"]), "false")
 }
 
 func (r *Runner) handler(h config.ErrorHandler) kafkaio.Handler {
