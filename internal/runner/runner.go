@@ -446,7 +446,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				Process: r.handler(k.ErrorHandling.Process),
 				Produce: r.handler(k.ErrorHandling.Produce),
 			},
-			Observer: r.observer(),
+			Observer:        r.observer(),
 			NoTopicCreation: r.noTopicCreation(),
 			Logger:          r.log,
 			OnAssigned:      func(map[string][]int32) { r.streamState.set(Started); onStarted() },
