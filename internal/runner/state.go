@@ -36,10 +36,10 @@ func (s *stateBox) set(st State) { s.v.Store(st) }
 
 // Counters counts records per topic: consumed from source topics, produced
 // to output topics (by pipelines and producers) and failed per error kind.
-// It implements kafkaio.Observer and is safe for concurrent use.
+// It implements kafkaio.Observer and is safe for concurrent use; counting is
+// a lock-free map read and an atomic add once a counter exists.
 type Counters struct {
-	mu   sync.Mutex
-	byID map[counterKey]*atomic.Int64
+	byID sync.Map // counterKey -> *atomic.Int64
 }
 
 type counterKey struct {
@@ -55,18 +55,15 @@ type Count struct {
 }
 
 // NewCounters returns empty counters.
-func NewCounters() *Counters { return &Counters{byID: map[counterKey]*atomic.Int64{}} }
+func NewCounters() *Counters { return &Counters{} }
 
 func (c *Counters) counter(what, topic string) *atomic.Int64 {
 	k := counterKey{what, topic}
-	c.mu.Lock()
-	n := c.byID[k]
-	if n == nil {
-		n = new(atomic.Int64)
-		c.byID[k] = n
+	if n, ok := c.byID.Load(k); ok {
+		return n.(*atomic.Int64)
 	}
-	c.mu.Unlock()
-	return n
+	n, _ := c.byID.LoadOrStore(k, new(atomic.Int64))
+	return n.(*atomic.Int64)
 }
 
 // Consumed implements kafkaio.Observer.
@@ -82,23 +79,20 @@ func (c *Counters) Failed(kind kafkaio.ErrorKind, topic string) {
 
 // Get returns one counter ("consumed", "produced", "failed.process", ...).
 func (c *Counters) Get(what, topic string) int64 {
-	c.mu.Lock()
-	n := c.byID[counterKey{what, topic}]
-	c.mu.Unlock()
-	if n == nil {
-		return 0
+	if n, ok := c.byID.Load(counterKey{what, topic}); ok {
+		return n.(*atomic.Int64).Load()
 	}
-	return n.Load()
+	return 0
 }
 
 // Snapshot returns every counter, sorted by what and topic.
 func (c *Counters) Snapshot() []Count {
-	c.mu.Lock()
-	out := make([]Count, 0, len(c.byID))
-	for k, n := range c.byID {
-		out = append(out, Count{What: k.what, Topic: k.topic, N: n.Load()})
-	}
-	c.mu.Unlock()
+	var out []Count
+	c.byID.Range(func(k, n any) bool {
+		key := k.(counterKey)
+		out = append(out, Count{What: key.what, Topic: key.topic, N: n.(*atomic.Int64).Load()})
+		return true
+	})
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].What != out[j].What {
 			return out[i].What < out[j].What
