@@ -137,6 +137,15 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 	if err := requireRecord(s, st.SchemaName); err != nil {
 		return nil, false, err
 	}
+	if text, isText := v.(string); isText {
+		// JSON text becomes a record, as upstream converts a string to a
+		// struct type by parsing it.
+		parsed, err := types.Convert(text, types.StructType{})
+		if err != nil {
+			return nil, false, fmt.Errorf("converting to %s: %w", st, err)
+		}
+		v = parsed
+	}
 	out, err := Conform(v, s)
 	if err != nil {
 		return nil, false, fmt.Errorf("converting to %s: %w", st, err)

@@ -1,10 +1,13 @@
 package avro
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/hamba/avro/v2"
 
+	"ksml/internal/schemaregistry"
 	"ksml/internal/types"
 )
 
@@ -42,5 +45,33 @@ func TestEncodeParsesNumericAndBooleanStrings(t *testing.T) {
 		if _, err := Encode(nil, s, bad); err == nil {
 			t.Errorf("%v: no error", bad)
 		}
+	}
+}
+
+// convertValue from a string to avro:Name parses the string as JSON, as
+// upstream converts text to a struct type; text that is no JSON object fails.
+func TestConvertValueParsesJSONText(t *testing.T) {
+	dir := t.TempDir()
+	schema := `{"type":"record","name":"R","fields":[{"name":"n","type":"long"},{"name":"s","type":["null","string"],"default":null}]}`
+	if err := os.WriteFile(filepath.Join(dir, "R.avsc"), []byte(schema), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewNotation("avro", Confluent, schemaregistry.NewMemory(), NewLoader(dir), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := types.StructType{Notation: "avro", SchemaName: "R"}
+	out, ok, err := n.ConvertValue(`{"n": "7"}`, to)
+	if err != nil || !ok {
+		t.Fatalf("ok %v, err %v", ok, err)
+	}
+	if got := types.Format(out); got != `{"n": 7, "s": null}` {
+		t.Errorf("got %s", got)
+	}
+	if _, _, err := n.ConvertValue(`[1, 2]`, to); err == nil {
+		t.Error("a JSON list converted to a record")
+	}
+	if _, _, err := n.ConvertValue(`not json`, to); err == nil {
+		t.Error("text that is no JSON converted to a record")
 	}
 }
