@@ -125,9 +125,11 @@ func feedAndAssert(t *testing.T, rr *running, bootstrap string, mem *schemaregis
 			inputs[bind.Topic]++
 		}
 	}
+	// Offsets are committed only after the output they caused is flushed,
+	// so committed inputs mean complete outputs.
 	for topic, n := range inputs {
-		waitFor(t, "the runner to consume "+topic, 20*time.Second, func() bool {
-			return rr.r.Counters().Get("consumed", topic) >= n
+		waitFor(t, "the runner to commit "+topic, 20*time.Second, func() bool {
+			return committedOffset(t, cl, rr.r.ApplicationID(), topic, 0) >= n
 		})
 	}
 	for _, ab := range tc.Assert {
