@@ -212,6 +212,9 @@ func (t *Task) punctuate(typ PunctuationType, now int64) error {
 // Flush flushes all stores and the collector (a commit point).
 func (t *Task) Flush() error {
 	var errs []error
+	if err := t.FlushCaches(); err != nil {
+		errs = append(errs, err)
+	}
 	for _, s := range t.storeList {
 		if err := s.Flush(); err != nil {
 			errs = append(errs, fmt.Errorf("flushing store %q: %w", s.Name(), err))
