@@ -80,7 +80,28 @@ func (d *Driver) Pipe(topic string, key, value []byte, timestamp int64, headers 
 	off := d.offsets[topic]
 	d.offsets[topic] = off + 1
 	d.pending = append(d.pending, OutputRecord{Topic: topic, Offset: off, Key: key, Value: value, Timestamp: timestamp, Headers: headers})
-	return d.drainPending()
+	if err := d.drainPending(); err != nil {
+		return err
+	}
+	return d.flushCaches()
+}
+
+// flushCaches forwards what record caches hold back after each record, as
+// TopologyTestDriver's commit after each record does, and processes what
+// that writes to the topology's own topics.
+func (d *Driver) flushCaches() error {
+	for i := 0; i < 100; i++ {
+		if err := d.tasks.FlushCaches(); err != nil {
+			return err
+		}
+		if len(d.pending) == 0 {
+			return nil
+		}
+		if err := d.drainPending(); err != nil {
+			return err
+		}
+	}
+	return errors.New("record caches keep producing records")
 }
 
 func (d *Driver) append(topic string, key, value []byte, ts int64, headers []streams.Header) OutputRecord {
