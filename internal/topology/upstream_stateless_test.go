@@ -877,3 +877,38 @@ func TestUpstreamExampleTopologies(t *testing.T) {
 		}
 	}
 }
+
+// convertValue from JSON text into avro:Name parses the text (upstream
+// converts a string to a struct type so); a failure names the target once.
+func TestConvertValueTextIntoAvro(t *testing.T) {
+	schemas := filepath.Join(corpus, "ksml/src/test/resources/schemas")
+	if _, err := os.Stat(schemas); err != nil {
+		t.Skip("shared corpus not available")
+	}
+	file := filepath.Join(t.TempDir(), "def.yaml")
+	if err := os.WriteFile(file, []byte(`
+streams:
+  in: {topic: in, keyType: string, valueType: string}
+pipelines:
+  p:
+    from: in
+    via:
+      - type: convertValue
+        into: avro:SensorData
+    to: {topic: out, keyType: string, valueType: avro:SensorData}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := definition.Load(file, definition.Options{Namespace: "test", SchemaDirs: []string{schemas}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := buildWithSchemas(t, def, schemas)
+	h.mustPipe("in", "string", "string", "k", `{"name":"s","timestamp":"5","value":"v","type":"AREA","unit":"m"}`, 1)
+	expect(t, "out", h.out("out", "string", "avro:SensorData"),
+		`k={"name":"s","timestamp":5,"value":"v","type":"AREA","unit":"m","color":null,"city":null,"owner":null}`)
+	err = h.pipe("in", "string", "string", "k", `{"name":"s","timestamp":"soon"}`, 2)
+	if err == nil || strings.Count(err.Error(), "converting to avro:SensorData") != 1 || !strings.Contains(err.Error(), "timestamp") {
+		t.Errorf("got %v", err)
+	}
+}

@@ -142,13 +142,15 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 		// struct type by parsing it.
 		parsed, err := types.Convert(text, types.StructType{})
 		if err != nil {
-			return nil, false, fmt.Errorf("converting to %s: %w", st, err)
+			return nil, false, err
 		}
 		v = parsed
 	}
+	// Callers name the target ("converting to avro:Name: ..."); the error
+	// names the field.
 	out, err := Conform(v, s)
 	if err != nil {
-		return nil, false, fmt.Errorf("converting to %s: %w", st, err)
+		return nil, false, err
 	}
 	return out, true, nil
 }
