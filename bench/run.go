@@ -103,15 +103,16 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 	}
 	steps := []struct {
 		name string
+		out  string // output topic, emptied after each run ("" for none)
 		fn   func(n int) (sample, error)
 		rps  *float64
 		cpu  *float64
 	}{
-		{mRawKafka, e.rawKafka, &res.RawKafkaRPS, &res.RawKafkaCPU},
-		{mPassthrough, func(n int) (sample, error) { return e.runPipeline(ctx, passthroughDef, passthroughTopic, n) },
+		{mRawKafka, rawOutTopic, e.rawKafka, &res.RawKafkaRPS, &res.RawKafkaCPU},
+		{mPassthrough, passthroughTopic, func(n int) (sample, error) { return e.runPipeline(ctx, passthroughDef, passthroughTopic, n) },
 			&res.PassthroughRPS, &res.PassthroughCPU},
-		{mRawPython, e.rawPython, &res.RawPythonRPS, &res.RawPythonCPU},
-		{mPythonPipeline, func(n int) (sample, error) { return e.runPipeline(ctx, e.cqrsDef, cqrsOutTopic, n) },
+		{mRawPython, "", e.rawPython, &res.RawPythonRPS, &res.RawPythonCPU},
+		{mPythonPipeline, cqrsOutTopic, func(n int) (sample, error) { return e.runPipeline(ctx, e.cqrsDef, cqrsOutTopic, n) },
 			&res.PythonPipelineRPS, &res.PythonPipelineCPU},
 	}
 	for round := 1; round <= cfg.rounds; round++ {
@@ -119,7 +120,18 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 			if !cfg.wants(st.name) {
 				continue
 			}
-			sm, err := e.measure(st.name, round, st.fn)
+			fn := st.fn
+			if st.out != "" {
+				out := st.out
+				fn = func(n int) (sample, error) {
+					sm, err := st.fn(n)
+					if err == nil {
+						err = e.truncate(ctx, out)
+					}
+					return sm, err
+				}
+			}
+			sm, err := e.measure(st.name, round, fn)
 			if err != nil {
 				return nil, err
 			}
@@ -213,6 +225,20 @@ func (e *env) createTopics(ctx context.Context, topics ...string) error {
 		if t.Err != nil {
 			return fmt.Errorf("creating topic %s: %w", t.Topic, t.Err)
 		}
+	}
+	return nil
+}
+
+// truncate deletes the records of an output topic once a run is over, so
+// the broker's memory (and with it the heap the garbage collector paces
+// itself by) stays the same from round to round.
+func (e *env) truncate(ctx context.Context, topic string) error {
+	resp, err := e.adm.DeleteRecords(ctx, kadm.Offsets{topic: {0: kadm.Offset{Topic: topic, Partition: 0, At: -1}}})
+	if err != nil {
+		return fmt.Errorf("emptying %s: %w", topic, err)
+	}
+	if err := resp.Error(); err != nil {
+		return fmt.Errorf("emptying %s: %w", topic, err)
 	}
 	return nil
 }
