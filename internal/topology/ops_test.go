@@ -299,7 +299,7 @@ pipelines:
 	h.mustPipe("in", "string", "json", "k2", map[string]any{"to": "y"}, 2)
 	expect(t, "route-x", h.out("route-x-in", "string", "json"), `k1={"to":"x"}`)
 	expect(t, "route-y", h.out("route-y-in", "string", "json"), `k2={"to":"y"}`)
-	expect(t, "stdout", strings.Split(strings.TrimSpace(h.stdout.String()), "\n"), `[seen]: k1, {"to":"x"}`, `[seen]: k2, {"to":"y"}`)
+	expect(t, "stdout", strings.Split(strings.TrimSpace(h.stdout.String()), "\n"), `[seen]: k1, {"to": "x"}`, `[seen]: k2, {"to": "y"}`)
 	h.drv.Close()
 	b, err := os.ReadFile(file)
 	if err != nil {

@@ -372,7 +372,8 @@ func (p *branchProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 }
 
 // printProc writes "[label]: key, value" lines (Kafka Streams' Printed
-// format) or the mapper's string to stdout or a file.
+// format, values spelled as upstream's toString: {"a": 1, "b": "x"}) or the
+// mapper's string to stdout or a file.
 type printProc struct {
 	stateless
 	label    string
@@ -408,9 +409,11 @@ func (p *printProc) Process(ctx *streams.ProcessorContext, r streams.Record) err
 		if err != nil {
 			return err
 		}
-		text = Format(res)
+		text = types.Format(res)
 	} else {
-		text = Format(r.Key) + ", " + Format(r.Value)
+		// Kafka Streams prints "key, value" with the values' toString,
+		// which upstream's data objects spell as types.Format does.
+		text = types.Format(r.Key) + ", " + types.Format(r.Value)
 	}
 	_, err := fmt.Fprintf(p.out, "[%s]: %s\n", p.label, text)
 	return err

@@ -912,3 +912,24 @@ pipelines:
 		t.Errorf("got %v", err)
 	}
 }
+
+// print spells keys and values as upstream's data objects print themselves
+// (Kafka Streams' "[label]: key, value" with toString): top-level strings
+// bare, structs with sorted fields, nested strings quoted.
+func TestPrintSpellsValuesAsUpstream(t *testing.T) {
+	h := yamlHarness(t, jsonStreams+`
+pipelines:
+  show:
+    from: in
+    print:
+      label: lbl
+`)
+	v, err := types.DecodeJSON([]byte(`{"b": "x", "a": [1, "y", 2.5], "c": null}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustPipe("in", "string", "json", "k", v, 1)
+	h.mustPipe("in", "string", "json", nil, nil, 2)
+	expect(t, "stdout", strings.Split(strings.TrimSpace(h.stdout.String()), "\n"),
+		`[lbl]: k, {"a": [1, "y", 2.5], "b": "x", "c": null}`, `[lbl]: null, null`)
+}
