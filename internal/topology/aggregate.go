@@ -225,6 +225,7 @@ func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args
 // kvAggregateProc aggregates a grouped stream into a key/value store.
 type kvAggregateProc struct {
 	*aggFuncs
+	recordCache
 	store       string
 	ks, vs      streams.Serde
 	timestamped bool
@@ -274,13 +275,14 @@ func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	}
 	out := r.WithKeyValue(key, agg)
 	out.Timestamp = ts
-	return ctx.Forward(out)
+	return p.forward(ctx, kb, out)
 }
 
 // tableAggregateProc aggregates a grouped table: each update subtracts the
 // old value and adds the new one.
 type tableAggregateProc struct {
 	*aggFuncs
+	recordCache
 	store       string
 	ks, vs      streams.Serde
 	timestamped bool
@@ -303,7 +305,11 @@ func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Re
 		DroppedRecords.drop(ctx, "null key")
 		return nil
 	}
-	old, oldTS, err := p.st.getTS(r.Key)
+	kb, err := p.st.keyBytes(r.Key)
+	if err != nil {
+		return err
+	}
+	old, oldTS, err := p.st.getKB(kb)
 	if err != nil {
 		return err
 	}
@@ -322,12 +328,12 @@ func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Re
 	if old != nil && oldTS > ts {
 		ts = oldTS
 	}
-	if err := p.st.put(r.Key, agg, ts); err != nil {
+	if err := p.st.putKB(kb, agg, ts); err != nil {
 		return err
 	}
 	out := r.WithValue(agg)
 	out.Timestamp = ts
-	return ctx.Forward(out)
+	return p.forward(ctx, kb, out)
 }
 
 func (p *tableAggregateProc) retractValue(ctx *streams.ProcessorContext, key, value, agg any) (any, error) {
@@ -378,6 +384,7 @@ func (p *tableAggregateProc) addValue(ctx *streams.ProcessorContext, key, value,
 // every update; a null value deletes the key and is forwarded as a
 // tombstone.
 type materializeProc struct {
+	recordCache
 	store       string
 	ks, vs      streams.Serde
 	timestamped bool
@@ -404,10 +411,14 @@ func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	if err := p.st.put(key, v, r.Timestamp); err != nil {
+	kb, err := p.st.keyBytes(key)
+	if err != nil {
 		return err
 	}
-	return ctx.Forward(r.WithKeyValue(key, v))
+	if err := p.st.putKB(kb, v, r.Timestamp); err != nil {
+		return err
+	}
+	return p.forward(ctx, kb, r.WithKeyValue(key, v))
 }
 
 // globalTable is the content of a globalTable: one store that every task
@@ -468,6 +479,7 @@ func (sharedStore) Close() error { return nil }
 // end > highest timestamp seen - grace); for closed windows it is dropped.
 type windowAggregateProc struct {
 	*aggFuncs
+	recordCache
 	store     string
 	w         windowSpec
 	retention int64
@@ -544,7 +556,7 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 			return err
 		}
 		wk := types.Windowed{Key: key, Start: start, End: end}
-		if err := ctx.Forward(r.WithKeyValue(wk, agg)); err != nil {
+		if err := p.forward(ctx, windowID(kb, start, end), r.WithKeyValue(wk, agg)); err != nil {
 			return err
 		}
 	}
@@ -560,6 +572,7 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 // session is forwarded with the timestamp of its end.
 type sessionAggregateProc struct {
 	*aggFuncs
+	recordCache
 	store    string
 	w        windowSpec
 	ks, vs   streams.Serde
@@ -671,7 +684,7 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 			}
 			wk := types.Windowed{Key: key, Start: s.start, End: s.end}
 			rec := streams.Record{Key: wk, Value: nil, Timestamp: s.end, Headers: r.Headers}
-			if err := ctx.Forward(rec); err != nil {
+			if err := p.forward(ctx, windowID(kb, s.start, s.end), rec); err != nil {
 				return err
 			}
 		}
@@ -708,7 +721,7 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 		return err
 	}
 	wk := types.Windowed{Key: key, Start: start, End: end}
-	if err := ctx.Forward(streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}); err != nil {
+	if err := p.forward(ctx, windowID(kb, start, end), streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}); err != nil {
 		return err
 	}
 	cutoff := p.observed - p.w.gap - p.w.grace

@@ -545,7 +545,7 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 	if err != nil {
 		return s, err
 	}
-	p := &materializeProc{store: sd.Name}
+	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
 	if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, thisJoin, otherJoin); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}

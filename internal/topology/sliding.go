@@ -16,6 +16,7 @@ import (
 // the aggregate, which decides which windows exist.
 type slidingAggregateProc struct {
 	*aggFuncs
+	recordCache
 	store     string
 	d, grace  int64
 	retention int64
@@ -73,7 +74,7 @@ func (p *slidingAggregateProc) put(ctx *streams.ProcessorContext, r streams.Reco
 		return err
 	}
 	out := streams.Record{Key: types.Windowed{Key: key, Start: start, End: start + p.d}, Value: agg.value, Timestamp: agg.ts, Headers: r.Headers}
-	return ctx.Forward(out)
+	return p.forward(ctx, windowID(kb, start, start+p.d), out)
 }
 
 // update adds the record to a window (old may be the initial aggregate).

@@ -591,7 +591,7 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 	if err != nil {
 		return s, err
 	}
-	p := &kvAggregateProc{aggFuncs: a, store: sd.Name}
+	p := &kvAggregateProc{aggFuncs: a, store: sd.Name, recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -612,7 +612,7 @@ func (b *builder) aggregateTable(s stream, op *definition.Operation, name string
 	if err != nil {
 		return s, err
 	}
-	p := &tableAggregateProc{aggFuncs: a, store: sd.Name}
+	p := &tableAggregateProc{aggFuncs: a, store: sd.Name, recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -640,7 +640,7 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 	}
 	if w.kind == "sliding" {
 		retention := max(2*w.size+w.grace+1, sd.Retention.Milliseconds())
-		p := &slidingAggregateProc{aggFuncs: a, store: sd.Name, d: w.size, grace: w.grace, retention: retention}
+		p := &slidingAggregateProc{aggFuncs: a, store: sd.Name, d: w.size, grace: w.grace, retention: retention, recordCache: recordCache{on: sd.Caching}}
 		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 			return s, errAt(op.Pos, "%v", err)
 		}
@@ -654,7 +654,7 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 		s.shape = &streamShape{kind: shapeTable, window: w}
 		return s, nil
 	}
-	p := &windowAggregateProc{aggFuncs: a, store: sd.Name, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds())}
+	p := &windowAggregateProc{aggFuncs: a, store: sd.Name, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds()), recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -676,7 +676,7 @@ func (b *builder) aggregateSession(s stream, op *definition.Operation, name stri
 	if err != nil {
 		return s, err
 	}
-	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w}
+	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w, recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -722,7 +722,7 @@ func (b *builder) toTable(s stream, op *definition.Operation, name string) (stre
 	if err != nil {
 		return s, err
 	}
-	p := &materializeProc{store: sd.Name}
+	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -788,7 +788,7 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 		s.shape = &streamShape{kind: shapeGlobalTable, global: g}
 		b.topo.MarkGlobal(td.Topic)
 	} else {
-		p := &materializeProc{store: sd.Name}
+		p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
 		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src); err != nil {
 			return stream{}, errAt(pos, "%v", err)
 		}
@@ -945,7 +945,7 @@ func (b *builder) materialized(s stream, op *definition.Operation) (stream, erro
 	}
 	name := b.uniqueName(s.node + "-materialized")
 	sd := &definition.StoreDef{Name: name + "-store", Type: definition.StoreKeyValue, Logging: true, Pos: op.Pos}
-	p := &materializeProc{store: sd.Name}
+	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"ksml/internal/definition"
 	"ksml/internal/store"
+	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
 	"ksml/internal/types"
 )
@@ -399,5 +400,75 @@ pipelines:
 		if strings.HasSuffix(tp, "-repartition") {
 			t.Errorf("unexpected repartition topic %s", tp)
 		}
+	}
+}
+
+// With caching on, a store forwards only the latest update per key when
+// the task commits; the test driver commits after each record.
+func TestCachingForwardsLatestUpdatePerCommit(t *testing.T) {
+	def := func(caching bool) string {
+		return fmt.Sprintf(`
+streams:
+  in:
+    topic: in
+    keyType: string
+    valueType: string
+  out:
+    topic: out
+    keyType: string
+    valueType: long
+pipelines:
+  main:
+    from: in
+    via:
+      - type: transformKeyValueToKeyValueList
+        mapper:
+          expression: '[(key, value), (key, value), ("other", value)]'
+          resultType: '[(string, string)]'
+      - type: groupByKey
+      - type: count
+        store:
+          name: counts
+          type: keyValue
+          caching: %v
+      - type: toStream
+    to: out
+`, caching)
+	}
+	h := yamlHarness(t, def(false))
+	h.mustPipe("in", "string", "string", "k", "x", 1)
+	expect(t, "without caching", h.out("out", "string", "long"), "k=1", "k=2", "other=1")
+	h = yamlHarness(t, def(true))
+	h.mustPipe("in", "string", "string", "k", "x", 1)
+	h.mustPipe("in", "string", "string", "k", "x", 2)
+	expect(t, "with caching", h.out("out", "string", "long"), "k=2", "other=1", "k=4", "other=2")
+
+	// Under a Kafka task the cache holds updates until the commit.
+	topo := h.res.Topology
+	sub, _ := topo.SubTopologyFor("app-test_pipelines_main_via_step2_groupByKey-repartition")
+	col := &collected{}
+	task, err := streams.NewTask(topo, sub, 0, col)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer task.Close()
+	kb, _ := h.serde("string", true).Serialize("", "k")
+	vb, _ := h.serde("string", false).Serialize("", "x")
+	for i := 0; i < 3; i++ {
+		if err := task.Process(&streams.RawRecord{Topic: sub.SourceTopics()[0], Timestamp: int64(i), Key: kb, Value: vb}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(col.recs["out"]) != 0 {
+		t.Fatalf("forwarded before the commit: %d records", len(col.recs["out"]))
+	}
+	if err := task.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(col.recs["out"]); got != 1 {
+		t.Fatalf("records at the commit: %d, want 1", got)
+	}
+	if v, _ := h.serde("long", false).Deserialize("out", col.recs["out"][0][1]); v != int64(3) {
+		t.Errorf("count at the commit: %v", v)
 	}
 }
