@@ -175,16 +175,20 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		kgo.OnPartitionsRevoked(e.onRevoked),
 		kgo.OnPartitionsLost(e.onLost),
 	)
+	// Rebalance callbacks take mu: they wait until the collector exists.
+	e.mu.Lock()
 	if cfg.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
 		// One transactional producer per instance; KIP-447 fencing by
 		// group generation makes a per-instance id sufficient.
 		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID)), kgo.RequireStableFetchOffsets())
 		if e.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
+			e.mu.Unlock()
 			return fmt.Errorf("creating transactional Kafka client: %w", err)
 		}
 		e.cl = e.sess.Client()
 		e.log.Info("processing guarantee exactly_once_v2: output, store changes and offsets commit in one transaction")
 	} else if e.cl, err = kgo.NewClient(opts...); err != nil {
+		e.mu.Unlock()
 		return fmt.Errorf("creating Kafka client: %w", err)
 	}
 	// The producer outlives ctx so the final flush can finish.
@@ -193,7 +197,6 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	e.out = NewCollector(prodCtx, e.cl, e.topics, &e.handlers.Produce, e.observer, e.logRecordError)
 
 	defer e.stopGlobal()
-	e.mu.Lock()
 	err = e.startGlobal(ctx)
 	e.mu.Unlock()
 	if err != nil {
@@ -426,12 +429,9 @@ func (e *Engine) commit(ctx context.Context) error {
 		m[k.partition] = off
 	}
 	var commitErr error
-	cctx := ctx
-	if cctx.Err() != nil {
-		var cancel context.CancelFunc
-		cctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-	}
+	// A stop request must not interrupt a commit half way.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	e.cl.CommitOffsetsSync(cctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 		if err != nil {
 			commitErr = err
@@ -668,7 +668,11 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 		}
 	}
 	e.out.expectAborts(try == kgo.TryAbort)
-	committed, err := e.sess.End(ctx, try)
+	// Cancelling End leaves the transactional client unusable: a stop
+	// request waits for it.
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	committed, err := e.sess.End(ectx, try)
 	e.inTxn = false
 	e.out.expectAborts(false)
 	clear(e.processed)
