@@ -31,7 +31,9 @@ func (t *Task) FlushCaches() error {
 func (m *Tasks) FlushCaches() error {
 	var errs []error
 	for _, t := range m.List() {
-		errs = append(errs, t.FlushCaches())
+		if err := t.FlushCaches(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
