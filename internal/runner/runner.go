@@ -82,6 +82,7 @@ type Runner struct {
 	serdes   topology.NotationSerdes
 	funcs    *topology.PythonFunctions
 	topo     *topology.Result
+	prods    []*producer
 	counters *Counters
 	pyOpts   python.Options
 	// state is the runner's; streamState and producerState are the
@@ -115,7 +116,34 @@ func New(opts Options) (*Runner, error) {
 	if err := r.build(); err != nil {
 		return nil, err
 	}
+	if err := r.checkKafkaProperties(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// checkKafkaProperties validates the kafka section before anything
+// connects; each bad property is reported at its position.
+func (r *Runner) checkKafkaProperties() error {
+	props := map[string]string{}
+	for key, v := range r.cfg.Kafka.Properties {
+		props[key] = v
+	}
+	props[config.ApplicationIDKey] = r.appID
+	_, err := kafkaclient.FromProperties(props, kafkaclient.Options{Bootstrap: broker.DefaultListen, Logger: slog.New(slog.DiscardHandler)})
+	var perrs kafkaclient.Errors
+	if !errors.As(err, &perrs) {
+		return err
+	}
+	var errs []error
+	for _, pe := range perrs {
+		if pos := r.cfg.Kafka.Pos(pe.Key); pos.IsValid() {
+			errs = append(errs, fmt.Errorf("%s: kafka.%s: %s", pos, pe.Key, pe.Msg))
+		} else {
+			errs = append(errs, fmt.Errorf("kafka.%s: %s", pe.Key, pe.Msg))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func (r *Runner) loadConfig() error {
@@ -285,6 +313,12 @@ func (r *Runner) build() error {
 		return err
 	}
 	r.topo = res
+	if r.cfg.KSML.EnableProducers {
+		// Compiled now so a broken producer is reported before connecting.
+		if r.prods, err = r.producers(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -410,9 +444,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	runPipelines := k.EnablePipelines && len(r.topo.Topology.SourceTopics()) > 0
 	var producers []*producer
 	if k.EnableProducers {
-		if producers, err = r.producers(); err != nil {
-			return err
-		}
+		producers = r.prods
 	}
 	if !runPipelines && len(producers) == 0 {
 		return errors.New("nothing to run: no pipelines or producers are enabled in the definitions")

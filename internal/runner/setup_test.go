@@ -131,3 +131,40 @@ func TestTopicCreationOff(t *testing.T) {
 		t.Errorf("state %s, want FAILED", r.State())
 	}
 }
+
+// TestBadKafkaPropertyNamesThePosition rejects a Kafka property that
+// cannot be used before connecting, at its place in the configuration.
+func TestBadKafkaPropertyNamesThePosition(t *testing.T) {
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
+		map[string]string{"application.id": "x", "commit.interval.ms": "soon"})
+	_, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), cfg+":") || !strings.Contains(err.Error(), "kafka.commit.interval.ms") {
+		t.Fatalf("error %v, want kafka.commit.interval.ms at its position in %s", err, cfg)
+	}
+	t.Log(err)
+}
+
+// TestBrokenProducerFailsBeforeConnecting reports a producer whose
+// generator cannot be set up from New, at its position.
+func TestBrokenProducerFailsBeforeConnecting(t *testing.T) {
+	work := t.TempDir()
+	def := writeDefinition(t, work, "gen.yaml", `producers:
+  p:
+    generator:
+      globalCode: |
+        raise ValueError("no generator today")
+      expression: ("k", "v")
+    interval: 1s
+    to:
+      topic: out
+      keyType: string
+      valueType: string
+`)
+	_, err := runner.New(runner.Options{Definitions: []string{def}, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil || !strings.Contains(err.Error(), def+":") || !strings.Contains(err.Error(), "no generator today") {
+		t.Fatalf("error %v, want the generator's error at its position", err)
+	}
+	t.Log(err)
+}
