@@ -20,8 +20,8 @@ import (
 //     shared store and emit them with null for the other side once stream
 //     time passes their time + timeDifference + grace.
 //   - table-table: an update on either side joins the other side's current
-//     value; deletes become tombstones. With a foreignKeyExtractor the left
-//     value's extracted key is looked up in the right table.
+//     value; deletes become tombstones. With a foreignKeyExtractor, see
+//     fkjoin.go.
 
 type joinKind int
 
@@ -511,23 +511,15 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 	if other, err = b.materialized(other, op); err != nil {
 		return s, err
 	}
+	if op.ForeignKeyExtractor != nil {
+		return b.foreignKeyJoin(s, other, op, name, f, fd, kind, resultValue)
+	}
 	thisJoin := b.uniqueName(name + "-this-join")
 	otherJoin := b.uniqueName(name + "-other-join")
 	tt := &ttJoin{joiner: f, kind: kind,
 		leftStore: s.shape.store, leftKS: s.shape.storeKS, leftVS: s.shape.storeVS, leftTS: s.shape.storeTS,
 		rightStore: other.shape.store, rightKS: other.shape.storeKS, rightVS: other.shape.storeVS, rightTS: other.shape.storeTS}
 	fds := []*definition.FunctionDef{fd}
-	if op.ForeignKeyExtractor != nil {
-		if kind == outerJoin {
-			return s, errAt(op.Pos, "a foreign-key join is a join or a leftJoin")
-		}
-		fk, fkd, err := b.function(op.ForeignKeyExtractor, "foreignKeyExtractor", op.Pos)
-		if err != nil {
-			return s, err
-		}
-		tt.fk = fk
-		fds = append(fds, fkd)
-	}
 	if err := b.addProcessor(thisJoin, s.node, func() streams.Processor { return &ttJoinProc{ttJoin: tt, left: true} }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -559,7 +551,6 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 
 type ttJoin struct {
 	joiner           Function
-	fk               Function
 	kind             joinKind
 	leftStore        string
 	leftKS, leftVS   streams.Serde
@@ -588,9 +579,6 @@ func (p *ttJoinProc) Close() error { return nil }
 func (p *ttJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	if r.Key == nil {
 		return nil
-	}
-	if p.fk != nil {
-		return p.processForeignKey(ctx, r)
 	}
 	var lv, rv any
 	var err error
@@ -630,65 +618,6 @@ func (p *ttJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 		return err
 	}
 	return ctx.Forward(r.WithValue(out))
-}
-
-func (p *ttJoinProc) foreignKey(ctx *streams.ProcessorContext, key, value any) (any, error) {
-	if value == nil {
-		return nil, nil
-	}
-	k, err := p.fk.Call(ctx, value)
-	if err != nil {
-		return nil, err
-	}
-	return resolved(k)
-}
-
-// processForeignKey joins a left update with the right value under its
-// extracted key, or a right update with every left value that refers to it.
-func (p *ttJoinProc) processForeignKey(ctx *streams.ProcessorContext, r streams.Record) error {
-	if p.left {
-		fk, err := p.foreignKey(ctx, r.Key, r.Value)
-		if err != nil {
-			return err
-		}
-		var rv any
-		if fk != nil {
-			if rv, err = p.rst.get(fk); err != nil {
-				return err
-			}
-		}
-		var out any
-		if r.Value != nil && (rv != nil || p.kind == leftJoin) {
-			if out, err = callJoiner(ctx, p.joiner, r.Key, r.Value, rv); err != nil {
-				return err
-			}
-		}
-		return ctx.Forward(r.WithValue(out))
-	}
-	fkBytes, err := p.rightKS.Serialize(p.rightStore, r.Key)
-	if err != nil {
-		return err
-	}
-	return p.lst.each(func(lk, lv any) error {
-		fk, err := p.foreignKey(ctx, lk, lv)
-		if err != nil || fk == nil {
-			return err
-		}
-		b, err := p.rightKS.Serialize(p.rightStore, fk)
-		if err != nil {
-			return err
-		}
-		if string(b) != string(fkBytes) {
-			return nil
-		}
-		var out any
-		if r.Value != nil || p.kind == leftJoin {
-			if out, err = callJoiner(ctx, p.joiner, lk, lv, r.Value); err != nil {
-				return err
-			}
-		}
-		return ctx.Forward(streams.Record{Key: lk, Value: out, Timestamp: r.Timestamp, Headers: r.Headers})
-	})
 }
 
 // rawKVBuilder builds an internal key/value store whose bytes the

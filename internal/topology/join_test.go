@@ -257,6 +257,52 @@ pipelines:
 	h.mustPipe("orders", "string", "json", "o1", nil, 7)
 	expect(t, "fk join", h.out("out", "string", "string"),
 		"o1=o1:laptop", "o2=null", "o3=o3:laptop", "o2=o2:phone", "o1=o1:notebook", "o3=o3:notebook", "o1=null")
+	// Subscriptions and responses go through topics, so the tables need not
+	// be co-partitioned.
+	if n := len(h.drv.Output("app-test_pipelines_main_via_step1_join-subscription-registration-topic")); n != 4 {
+		t.Errorf("subscription records: %d (topics %v)", n, h.drv.Topics())
+	}
+}
+
+func TestForeignKeyTableLeftJoin(t *testing.T) {
+	h := yamlHarness(t, `
+tables:
+  orders:
+    topic: orders
+    keyType: string
+    valueType: json
+  products:
+    topic: products
+    keyType: string
+    valueType: string
+streams:
+  out:
+    topic: out
+    keyType: string
+    valueType: string
+pipelines:
+  main:
+    from: orders
+    via:
+      - type: leftJoin
+        table: products
+        foreignKeyExtractor:
+          expression: value.get("product")
+          resultType: string
+        valueJoiner:
+          expression: value1["id"] + ":" + str(value2)
+          resultType: string
+      - type: toStream
+    to: out
+`)
+	h.mustPipe("products", "string", "string", "p1", "laptop", 1)
+	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","product":"p1"}`), 2)
+	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","product":"p2"}`), 3) // moves to p2
+	h.mustPipe("products", "string", "string", "p1", "desk", 4)                                   // no subscriber left
+	h.mustPipe("products", "string", "string", "p2", "phone", 5)
+	h.mustPipe("orders", "string", "json", "o3", jsonValue(t, `{"id":"o3"}`), 6) // no foreign key
+	expect(t, "fk left join", h.out("out", "string", "string"),
+		"o1=o1:laptop", "o1=o1:None", "o1=o1:phone", "o3=o3:None")
 }
 
 func TestGroupedTableAggregateWithSubtractor(t *testing.T) {
