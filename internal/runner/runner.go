@@ -302,6 +302,9 @@ func (r *Runner) build() error {
 	if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
 		return err
 	}
+	if err := r.configureNotations(reg); err != nil {
+		return err
+	}
 	r.serdes = topology.NotationSerdes{Registry: reg}
 
 	stores := map[string]*store.KeyValueBuilder{}
@@ -320,6 +323,44 @@ func (r *Runner) build() error {
 		}
 	}
 	return nil
+}
+
+// configureNotations registers the ksml.notations entries that are not
+// Avro (RegisterRunnerNotations handles those): json and binary types are
+// aliases, other types are created by the factory their notation package
+// registered. A type with no implementation linked in stops startup,
+// naming the entry's position.
+func (r *Runner) configureNotations(reg *notation.Registry) error {
+	var errs []error
+	for _, n := range r.cfg.KSML.Notations {
+		typ := string(n.Type)
+		if avro.IsAvroType(typ) {
+			continue
+		}
+		switch n.Type {
+		case config.JSON, config.Binary:
+			if n.Name != typ {
+				reg.Alias(n.Name, typ)
+			}
+			continue
+		}
+		props := map[string]any{}
+		for _, sr := range r.cfg.KSML.SchemaRegistries {
+			if sr.Name == n.SchemaRegistry {
+				for k, v := range sr.Config {
+					props[k] = v
+				}
+			}
+		}
+		for k, v := range n.Config {
+			props[k] = v
+		}
+		err := reg.Configure(notation.Config{Name: n.Name, Type: typ, Properties: props, SchemaDirs: []string{r.dirs.SchemaDirectory}})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", n.Pos, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // State returns the runner's lifecycle state.
