@@ -25,6 +25,15 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
 // ksmlBinary builds cmd/ksml once per test process.
 func ksmlBinary(t *testing.T) string {
 	t.Helper()
@@ -32,7 +41,7 @@ func ksmlBinary(t *testing.T) string {
 		t.Skip("builds the ksml binary")
 	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "ksml-bin-")
+		dir, err := os.MkdirTemp("", "ksml-run-bin-")
 		if err != nil {
 			buildErr = err
 			return
