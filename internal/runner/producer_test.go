@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,59 @@ func TestProducers(t *testing.T) {
 	}
 	if n := rr.r.Counters().Get("produced", "readings"); n != 5 {
 		t.Errorf("produced counter = %d, want 5", n)
+	}
+}
+
+// TestProducerPartitioner multicasts every message to the partitions the
+// target topic's partitioner returns; it sees the serialized key.
+func TestProducerPartitioner(t *testing.T) {
+	b := startBroker(t)
+	cl := newClient(t, b.BootstrapServers())
+	createTopic(t, cl, "spread", 3)
+	work := t.TempDir()
+	writeDefinition(t, work, "spread.yaml", `streams:
+  spread:
+    topic: spread
+    keyType: string
+    valueType: string
+    partitioner:
+      type: streamPartitioner
+      code: |
+        # key arrives serialized; "k2" goes to partition 2 only
+        return [2] if bytes(key) == b"k2" else [0, 1]
+functions:
+  gen:
+    type: generator
+    globalCode: |
+      n = 0
+    code: |
+      global n
+      n += 1
+      return ("k" + str(n), "v" + str(n))
+producers:
+  p:
+    generator: gen
+    count: 2
+    to: spread
+`)
+	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    spread: spread.yaml\n", work, work),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "spread"})
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	select {
+	case err := <-rr.done:
+		close(rr.done)
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("producer did not finish")
+	}
+	var got []string
+	for _, r := range readAll(t, b.BootstrapServers(), "spread", 3, 500*time.Millisecond) {
+		got = append(got, fmt.Sprintf("%s@%d", r.Key, r.Partition))
+	}
+	sort.Strings(got)
+	if s := strings.Join(got, " "); s != "k1@0 k1@1 k2@2" {
+		t.Errorf("records %s, want k1@0 k1@1 k2@2", s)
 	}
 }
