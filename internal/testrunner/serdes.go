@@ -5,6 +5,8 @@ import (
 
 	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
+	csvnotation "ksml/internal/notation/csv"
+	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/topology"
 	"ksml/internal/types"
@@ -32,6 +34,8 @@ func testSerdes(schemaDirs []string, suite *Suite) (topology.SerdeProvider, erro
 		reg.Register(name, n)
 		byName[name] = n
 	}
+	csvnotation.Register(reg, schemaDirs...)
+	xmlnotation.Register(reg, schemaDirs...)
 	for _, b := range suite.Streams {
 		for _, side := range []struct {
 			typ   string
