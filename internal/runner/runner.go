@@ -33,6 +33,8 @@ import (
 	"ksml/internal/kafkaclient"
 	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
+	csvnotation "ksml/internal/notation/csv"
+	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/python"
 	"ksml/internal/runner/config"
 	"ksml/internal/runner/observability"
@@ -302,6 +304,8 @@ func (r *Runner) build() error {
 	if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
 		return err
 	}
+	csvnotation.Register(reg, r.dirs.SchemaDirectory)
+	xmlnotation.Register(reg, r.dirs.SchemaDirectory)
 	if err := r.configureNotations(reg); err != nil {
 		return err
 	}
