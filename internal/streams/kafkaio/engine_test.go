@@ -22,15 +22,19 @@ import (
 	"ksml/internal/streams/kafkaio"
 )
 
-// stringSerde is a UTF-8 serde that fails on values starting with "!",
-// to produce consume errors.
+// stringSerde is a UTF-8 serde that fails to read values starting with "!"
+// (consume errors) and to write "out!" (produce errors at a sink).
 type stringSerde struct{}
 
 func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return []byte(v.(string)), nil
+	str, ok := v.(string)
+	if !ok || str == "out!" {
+		return nil, fmt.Errorf("cannot write %v", v)
+	}
+	return []byte(str), nil
 }
 
 func (stringSerde) Deserialize(_ string, b []byte) (any, error) {
@@ -600,5 +604,33 @@ func TestHandoverRestoresState(t *testing.T) {
 				t.Errorf("count %s missing", kv)
 			}
 		}
+	}
+}
+
+// TestSerializationErrorDeadLetter sends the input record whose output a
+// sink cannot serialize to the produce handler's dead-letter topic.
+func TestSerializationErrorDeadLetter(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, -1, nil, "in"); err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, kafkaio.Options{Topology: passTopology(t, "serialize", streams.OffsetReset{}), Client: clientConfig(t, b.BootstrapServers(), "serialize"),
+		Handlers: kafkaio.Handlers{Produce: kafkaio.Handler{Action: kafkaio.Continue, DeadLetterTopic: "dlt"}}})
+	produce(t, cl, "in", "a=x", "b=out!", "c=x")
+	if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 2)); got != "a=x c=x" {
+		t.Fatalf("output %s", got)
+	}
+	dlt := readTopic(t, b.BootstrapServers(), "dlt", 1)
+	if len(dlt) != 1 || string(dlt[0].Key) != "b" || string(dlt[0].Value) != "out!" {
+		t.Fatalf("dead letters %s", keyValues(dlt))
+	}
+	h := map[string]string{}
+	for _, x := range dlt[0].Headers {
+		h[x.Key] = string(x.Value)
+	}
+	if h[kafkaio.HeaderHandler] != "produce" || h[kafkaio.HeaderNode] != "out" || !strings.Contains(h[kafkaio.HeaderMessage], "cannot write out!") {
+		t.Errorf("dead-letter headers %v", h)
 	}
 }
