@@ -8,6 +8,10 @@
 // changelog-backed stores before the first record, and flushes, commits and
 // closes the task when the partitions are revoked.
 //
+// Topics that feed global tables (Topology.GlobalTopics) stay out of the
+// group: every instance reads all their partitions to the end before it
+// processes anything else, then follows them between batches.
+//
 // Delivery is at-least-once: every commit interval the engine flushes the
 // producer (waits until every record sent so far is acknowledged), flushes
 // the stores, then commits the offsets of the records processed. A crash
