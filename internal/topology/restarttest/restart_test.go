@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"ksml/internal/broker"
+	"ksml/internal/streams"
 )
 
 var (
@@ -156,6 +157,7 @@ func setup(t *testing.T) (string, *kgo.Client, string) {
 kafka:
   bootstrap.servers: %q
   application.id: "clickcount"
+  auto.offset.reset: "earliest"
   commit.interval.ms: "100"
   session.timeout.ms: "6000"
   heartbeat.interval.ms: "500"
@@ -415,7 +417,9 @@ func TestGlobalTableSurvivesKill9(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			var parts []string
-			offs.Each(func(o kadm.OffsetResponse) { parts = append(parts, fmt.Sprintf("%s/%d=%d", o.Topic, o.Partition, o.At)) })
+			offs.Each(func(o kadm.OffsetResponse) {
+				parts = append(parts, fmt.Sprintf("%s/%d=%d", o.Topic, o.Partition, o.At))
+			})
 			t.Fatalf("offsets not committed: %d %v\n%s", sum, parts, p.logs())
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -449,6 +453,91 @@ func readTopic(t *testing.T, bootstrap, topic string) []string {
 		if n == 0 {
 			sort.Strings(out)
 			return out
+		}
+	}
+}
+
+const fkJoinDefinition = `
+tables:
+  orders:
+    topic: orders
+    keyType: string
+    valueType: string
+  products:
+    topic: products
+    keyType: string
+    valueType: string
+streams:
+  enriched:
+    topic: enriched-orders
+    keyType: string
+    valueType: string
+pipelines:
+  enrich:
+    from: orders
+    via:
+      - type: join
+        table: products
+        foreignKeyExtractor:
+          expression: value
+          resultType: string
+        valueJoiner:
+          expression: value1 + "=" + value2
+          resultType: string
+      - type: toStream
+    to: enriched
+`
+
+// TestForeignKeyJoinAcrossPartitions runs a foreign-key join under ksml
+// run with two partitions: orders and the products they refer to sit in
+// different partitions, and still meet.
+func TestForeignKeyJoinAcrossPartitions(t *testing.T) {
+	work, cl, bootstrap := setup(t)
+	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(fkJoinDefinition), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{"orders", "products"} {
+		resp, err := kadm.NewClient(cl).CreateTopic(context.Background(), 2, -1, nil, topic)
+		if err == nil {
+			err = resp.Err
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := start(t, work)
+	p.waitLog(t, "runner started", 20*time.Second)
+	// Kafka's default partitioner places orders and products by their own
+	// keys, so most orders sit in another partition than their product.
+	var products, orders []*kgo.Record
+	cross := 0
+	for i := 0; i < 6; i++ {
+		o, pr := fmt.Sprintf("o%d", i), fmt.Sprintf("p%d", i)
+		products = append(products, &kgo.Record{Topic: "products", Key: []byte(pr), Value: []byte("product" + pr[1:])})
+		orders = append(orders, &kgo.Record{Topic: "orders", Key: []byte(o), Value: []byte(pr)})
+		if streams.DefaultPartition([]byte(o), 2) != streams.DefaultPartition([]byte(pr), 2) {
+			cross++
+		}
+	}
+	if cross == 0 {
+		t.Fatal("no order sits in another partition than its product")
+	}
+	if err := cl.ProduceSync(context.Background(), products...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := cl.ProduceSync(context.Background(), orders...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	want := "o0=p0=product0 o1=p1=product1 o2=p2=product2 o3=p3=product3 o4=p4=product4 o5=p5=product5"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := strings.Join(readTopic(t, bootstrap, "enriched-orders"), " ")
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("enriched orders: %s\nwant %s", got, want)
 		}
 	}
 }
