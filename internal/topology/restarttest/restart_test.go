@@ -434,8 +434,16 @@ func TestGlobalTableSurvivesKill9(t *testing.T) {
 	waitOutput("o-phone=o-phone:phone", "o-tablet=o-tablet:tablet", "o-watch=o-watch:watch", "o1=o1:laptop")
 }
 
-// readTopic reads a string topic from the start, ordered by key.
+// readTopic reads a string topic from the start, sorted.
 func readTopic(t *testing.T, bootstrap, topic string) []string {
+	out := readTopicInOrder(t, bootstrap, topic)
+	sort.Strings(out)
+	return out
+}
+
+// readTopicInOrder reads a string topic from the start as "key=value", in
+// the order of each partition.
+func readTopicInOrder(t *testing.T, bootstrap, topic string) []string {
 	t.Helper()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
@@ -451,7 +459,6 @@ func readTopic(t *testing.T, bootstrap, topic string) []string {
 		n := 0
 		fs.EachRecord(func(r *kgo.Record) { n++; out = append(out, string(r.Key)+"="+string(r.Value)) })
 		if n == 0 {
-			sort.Strings(out)
 			return out
 		}
 	}
@@ -540,4 +547,82 @@ func TestForeignKeyJoinAcrossPartitions(t *testing.T) {
 			t.Fatalf("enriched orders: %s\nwant %s", got, want)
 		}
 	}
+}
+
+const windowedCountDefinition = `
+streams:
+  clicks:
+    topic: clicks
+    keyType: string
+    valueType: string
+  counts:
+    topic: click-counts
+    keyType: string
+    valueType: string
+pipelines:
+  count:
+    from: clicks
+    via:
+      - type: groupByKey
+      - type: windowBySession
+        inactivityGap: 1h
+      - type: count
+        store:
+          name: click_sessions
+          type: session
+          logging: true
+      - type: toStream
+      - type: filter
+        if:
+          expression: value is not None
+      - type: transformKeyValue
+        mapper:
+          expression: (key["key"], str(key["start"]) + "-" + str(key["end"]) + ":" + str(value))
+          resultType: (string, string)
+    to: counts
+`
+
+// TestSessionCountContinuesAfterKill9 restarts a session-window count after
+// SIGKILL: the session store comes back from its changelog, so records
+// after the restart extend the sessions counted before it.
+func TestSessionCountContinuesAfterKill9(t *testing.T) {
+	work, cl, bootstrap := setup(t)
+	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(windowedCountDefinition), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	click := func(key string, ts int64) *kgo.Record {
+		return &kgo.Record{Topic: "clicks", Key: []byte(key), Value: []byte("c"), Timestamp: time.UnixMilli(ts)}
+	}
+	p := start(t, work)
+	p.waitLog(t, "runner started", 20*time.Second)
+	if err := cl.ProduceSync(context.Background(), click("a", 1000), click("b", 2000), click("a", 3000)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	latest := func(want map[string]string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := map[string]string{}
+			for _, l := range readTopicInOrder(t, bootstrap, "click-counts") {
+				k, v, _ := strings.Cut(l, "=")
+				got[k] = v // a key's updates are in one partition, in order
+			}
+			if fmt.Sprint(got) == fmt.Sprint(want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("session counts %v, want %v", got, want)
+			}
+		}
+	}
+	latest(map[string]string{"a": "1000-3000:2", "b": "2000-2000:1"})
+	waitCommitted(t, cl, 3)
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+	p2 := start(t, work)
+	p2.waitLog(t, "state stores restored", 30*time.Second)
+	if err := cl.ProduceSync(context.Background(), click("a", 5000), click("b", 4000)).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	latest(map[string]string{"a": "1000-5000:3", "b": "2000-4000:2"})
 }
