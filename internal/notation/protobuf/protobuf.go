@@ -1,0 +1,751 @@
+// Package protobuf is the protobuf notation (BETA upstream): records are
+// Protocol Buffers messages described by a .proto file in the schema
+// directories (`protobuf:sensor_data` compiles sensor_data.proto with
+// bufbuild/protocompile and uses its message sensor_data, or its only
+// top-level message).
+//
+// Without a schema registry, records are the bare message bytes. With one
+// (the `apicurio_protobuf` type with apicurio.registry.url), records are
+// framed as upstream's Apicurio serde pins them: a zero magic byte, the
+// 4-byte big-endian content id of the .proto text registered under
+// `<topic>-key` or `<topic>-value`, the length-delimited type reference
+// (a message whose field 1 is the message name), then the message.
+// Deserializing accepts both forms.
+//
+// Values map as upstream maps them: a message is a struct of its set
+// fields in field-number order (proto3 fields at their default value are
+// not set), a oneof appears under the oneof's name, enums are their symbol
+// names, integers int64, floats float64, bytes []byte, repeated fields
+// lists and map fields schemaless structs keyed by the key's text. Writing
+// ignores fields the message does not have and fails, naming the field,
+// on a value of the wrong type. Bad input never panics.
+package protobuf
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bufbuild/protocompile"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+
+	"ksml/internal/notation"
+	"ksml/internal/schemaregistry"
+	"ksml/internal/types"
+)
+
+// Names: the notation as types spell it and the registry-backed type.
+const (
+	NotationName = "protobuf"
+	TypeApicurio = "apicurio_protobuf"
+)
+
+const registryTimeout = 30 * time.Second
+
+// Schema is one message type of a compiled .proto file.
+type Schema struct {
+	Name    string // the schema name used in types
+	Message protoreflect.MessageDescriptor
+	Text    string // the .proto source, as registered
+	Source  string
+}
+
+// StructSchema returns the schema as values carry it.
+func (s *Schema) StructSchema() *types.StructSchema {
+	return &types.StructSchema{Notation: NotationName, Name: string(s.Message.FullName()),
+		Namespace: string(s.Message.ParentFile().Package()), Native: s}
+}
+
+var validSchemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
+
+// Loader compiles `protobuf:Name` schemas from Name.proto (for a dotted
+// name a.b.C also b.C.proto and C.proto) in the schema directories, which
+// are also the import paths. Safe for concurrent use.
+type Loader struct {
+	dirs  []string
+	mu    sync.Mutex
+	cache map[string]*Schema
+}
+
+// NewLoader returns a loader over dirs; with none it reads the working
+// directory.
+func NewLoader(dirs ...string) *Loader {
+	if len(dirs) == 0 {
+		dirs = []string{"."}
+	}
+	return &Loader{dirs: dirs, cache: map[string]*Schema{}}
+}
+
+// Load returns the schema named name. It fails when no file matches, the
+// file does not compile (the error names file:line:col), or the file has
+// no message to use.
+func (l *Loader) Load(name string) (*Schema, error) {
+	if !validSchemaName.MatchString(name) {
+		return nil, fmt.Errorf("protobuf schema name %q is not valid (letters, digits, _, - and dots)", name)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, ok := l.cache[name]; ok {
+		return s, nil
+	}
+	var tried []string
+	for c := name; ; {
+		for _, dir := range l.dirs {
+			p := filepath.Join(dir, c+".proto")
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				s, err := l.compile(name, dir, c+".proto")
+				if err != nil {
+					return nil, err
+				}
+				l.cache[name] = s
+				return s, nil
+			}
+			tried = append(tried, p)
+		}
+		i := strings.IndexByte(c, '.')
+		if i < 0 {
+			break
+		}
+		c = c[i+1:]
+	}
+	return nil, fmt.Errorf("protobuf schema %q not found (tried %s)", name, strings.Join(tried, ", "))
+}
+
+func (l *Loader) compile(name, dir, file string) (*Schema, error) {
+	text, err := os.ReadFile(filepath.Join(dir, file))
+	if err != nil {
+		return nil, fmt.Errorf("protobuf schema %q: %w", name, err)
+	}
+	imports := append([]string{dir}, l.dirs...)
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: imports})}
+	files, err := c.Compile(context.Background(), file)
+	if err != nil {
+		return nil, fmt.Errorf("invalid protobuf schema: %w", relativize(err, dir))
+	}
+	fd := files[0]
+	return pickMessage(name, fd, string(text), filepath.Join(dir, file))
+}
+
+// relativize makes compile errors name the file under its directory.
+func relativize(err error, dir string) error {
+	msg := err.Error()
+	if dir == "." || dir == "" {
+		return err
+	}
+	return errors.New(filepath.Join(dir, msg))
+}
+
+// ParseSchema compiles .proto text held in memory (a schema from a
+// registry); source names it in errors.
+func ParseSchema(name, text, source string) (*Schema, error) {
+	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{
+		Accessor: func(path string) (io.ReadCloser, error) {
+			if path == source {
+				return io.NopCloser(strings.NewReader(text)), nil
+			}
+			return nil, fmt.Errorf("%s imports %s, which is not available", source, path)
+		},
+	})}
+	files, err := c.Compile(context.Background(), source)
+	if err != nil {
+		return nil, fmt.Errorf("invalid protobuf schema: %w", err)
+	}
+	return pickMessage(name, files[0], text, source)
+}
+
+func pickMessage(name string, fd protoreflect.FileDescriptor, text, source string) (*Schema, error) {
+	short := name
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		short = name[i+1:]
+	}
+	msgs := fd.Messages()
+	if md := msgs.ByName(protoreflect.Name(short)); md != nil {
+		return &Schema{Name: name, Message: md, Text: text, Source: source}, nil
+	}
+	if msgs.Len() == 1 {
+		return &Schema{Name: name, Message: msgs.Get(0), Text: text, Source: source}, nil
+	}
+	var names []string
+	for i := 0; i < msgs.Len(); i++ {
+		names = append(names, string(msgs.Get(i).Name()))
+	}
+	return nil, fmt.Errorf("%s: no message %s (messages: %s)", source, short, strings.Join(names, ", "))
+}
+
+// Notation is the protobuf notation, with or without a registry.
+type Notation struct {
+	name   string
+	loader *Loader
+	reg    schemaregistry.Registry
+	ids    sync.Map // subject + "\x00" + source -> int
+	byID   sync.Map // id -> *Schema
+}
+
+var (
+	_ notation.Notation       = (*Notation)(nil)
+	_ notation.SchemaResolver = (*Notation)(nil)
+)
+
+// New returns a notation named name over loader; reg may be nil (bare
+// message bytes on the wire).
+func New(name string, loader *Loader, reg schemaregistry.Registry) *Notation {
+	return &Notation{name: name, loader: loader, reg: reg}
+}
+
+// Register registers the registry-less notation as `protobuf` and
+// `apicurio_protobuf`, with schemas from dirs.
+func Register(reg *notation.Registry, dirs ...string) {
+	l := NewLoader(dirs...)
+	reg.Register(NotationName, New(NotationName, l, nil))
+	reg.Register(TypeApicurio, New(TypeApicurio, l, nil))
+}
+
+// Create builds the notation of a `ksml.notations` entry: with
+// apicurio.registry.url among the properties it frames records for that
+// registry, else it writes bare messages.
+func Create(c notation.Config) (notation.Notation, error) {
+	reg := c.SchemaRegistry
+	if reg == nil {
+		if _, ok := c.Properties["apicurio.registry.url"]; ok {
+			if err := schemaregistry.RejectApicurioV2(c.Properties); err != nil {
+				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
+			}
+			cfg, err := schemaregistry.ApicurioConfig(c.Properties)
+			if err != nil {
+				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
+			}
+			a, err := schemaregistry.NewApicurio(cfg)
+			if err != nil {
+				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
+			}
+			reg = a
+		}
+	}
+	return New(c.Name, NewLoader(c.SchemaDirs...), reg), nil
+}
+
+func init() {
+	notation.RegisterFactory(TypeApicurio, Create)
+	notation.RegisterFactory(NotationName, Create)
+}
+
+// Name returns the name the notation was created under.
+func (n *Notation) Name() string { return n.name }
+
+// Info says protobuf stands for a struct with an optional schema name.
+func (n *Notation) Info() types.NotationInfo {
+	return types.NotationInfo{Default: types.StructType{}, Schema: types.SchemaOptional}
+}
+
+// Loader returns the schema loader.
+func (n *Notation) Loader() *Loader { return n.loader }
+
+// StructSchema implements notation.SchemaResolver.
+func (n *Notation) StructSchema(t types.StructType) (*types.StructSchema, error) {
+	s, err := n.loader.Load(t.SchemaName)
+	if err != nil {
+		return nil, err
+	}
+	return s.StructSchema(), nil
+}
+
+// Serde returns the serde of `protobuf:Name`, compiling the schema now so
+// a broken .proto fails at startup. A bare protobuf type reads messages
+// whose schema the registry names; it cannot write without one.
+func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
+	switch tt := t.(type) {
+	case types.StructType:
+		if tt.SchemaName == "" {
+			return &Serde{n: n}, nil
+		}
+		s, err := n.loader.Load(tt.SchemaName)
+		if err != nil {
+			return nil, err
+		}
+		return &Serde{n: n, schema: s}, nil
+	case types.NotationType:
+		return &Serde{n: n}, nil
+	}
+	return nil, fmt.Errorf("notation %s holds protobuf messages (structs) only, not %s", n.name, t)
+}
+
+// Serde reads and writes messages of one type.
+type Serde struct {
+	n      *Notation
+	schema *Schema
+}
+
+// Serialize writes v (a struct) as a message, framed when the notation has
+// a registry. Nil is nil.
+func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+	v, err := types.Resolve(v)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return nil, nil
+	}
+	st, ok := v.(*types.Struct)
+	if !ok {
+		return nil, fmt.Errorf("%s cannot write %s: it holds messages (structs) only", s.n.name, types.TypeOf(v))
+	}
+	schema := s.schema
+	if schema == nil {
+		if st.Schema != nil {
+			schema, _ = st.Schema.Native.(*Schema)
+		}
+		if schema == nil {
+			return nil, fmt.Errorf("can not convert a schemaless struct into a protobuf message; declare the type as %s:<SchemaName>", s.n.name)
+		}
+	}
+	msg := dynamicpb.NewMessage(schema.Message)
+	if err := fill(msg, st, 0); err != nil {
+		return nil, fmt.Errorf("protobuf message %s: %w", schema.Message.FullName(), err)
+	}
+	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("protobuf message %s: %w", schema.Message.FullName(), err)
+	}
+	if s.n.reg == nil {
+		return body, nil
+	}
+	id, err := s.n.schemaID(topic, isKey, schema)
+	if err != nil {
+		return nil, err
+	}
+	ref := protowire.AppendTag(nil, 1, protowire.BytesType)
+	ref = protowire.AppendString(ref, string(schema.Message.Name()))
+	out := make([]byte, 5, 5+len(ref)+binary.MaxVarintLen32+len(body))
+	binary.BigEndian.PutUint32(out[1:], uint32(id))
+	out = protowire.AppendVarint(out, uint64(len(ref)))
+	out = append(out, ref...)
+	return append(out, body...), nil
+}
+
+func (n *Notation) schemaID(topic string, isKey bool, s *Schema) (int, error) {
+	subject := topic + "-value"
+	if isKey {
+		subject = topic + "-key"
+	}
+	key := subject + "\x00" + s.Source
+	if id, ok := n.ids.Load(key); ok {
+		return id.(int), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+	defer cancel()
+	id, err := n.reg.Register(ctx, subject, s.Text)
+	if err != nil {
+		return 0, fmt.Errorf("registering protobuf schema %s under subject %q: %w", s.Name, subject, err)
+	}
+	n.ids.Store(key, id)
+	n.byID.LoadOrStore(id, s)
+	return id, nil
+}
+
+// Deserialize reads a message, after a registry frame when there is one.
+// Nil or empty bytes are nil.
+func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	// A message never starts with a zero byte (field number 0 is invalid),
+	// so a leading zero is the registry frame's magic byte.
+	schema := s.schema
+	if b[0] == 0 {
+		if len(b) < 5 {
+			return nil, fmt.Errorf("%s: %d bytes are too short for a schema registry frame (magic byte and 4-byte id)", s.n.name, len(b))
+		}
+		id := int(binary.BigEndian.Uint32(b[1:5]))
+		rest := b[5:]
+		refLen, n := protowire.ConsumeVarint(rest)
+		if n < 0 || refLen > uint64(len(rest)-n) {
+			return nil, fmt.Errorf("%s: the type reference after the schema id is truncated", s.n.name)
+		}
+		ref := rest[n : n+int(refLen)]
+		b = rest[n+int(refLen):]
+		if schema == nil {
+			var err error
+			if schema, err = s.n.writerSchema(id, refName(ref)); err != nil {
+				return nil, err
+			}
+		}
+	} else if schema == nil {
+		return nil, fmt.Errorf("%s: the record has no schema registry frame and the type names no schema", s.n.name)
+	}
+	msg := dynamicpb.NewMessage(schema.Message)
+	if err := proto.Unmarshal(b, msg); err != nil {
+		return nil, fmt.Errorf("protobuf message %s: %w", schema.Message.FullName(), err)
+	}
+	st := toStruct(msg)
+	st.Schema = schema.StructSchema()
+	return st, nil
+}
+
+// refName reads field 1 of the type reference; "" when absent.
+func refName(ref []byte) string {
+	for len(ref) > 0 {
+		num, typ, n := protowire.ConsumeTag(ref)
+		if n < 0 {
+			return ""
+		}
+		ref = ref[n:]
+		if num == 1 && typ == protowire.BytesType {
+			v, m := protowire.ConsumeBytes(ref)
+			if m < 0 {
+				return ""
+			}
+			return string(v)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, ref)
+		if m < 0 {
+			return ""
+		}
+		ref = ref[m:]
+	}
+	return ""
+}
+
+// writerSchema fetches and compiles the schema registered under id.
+func (n *Notation) writerSchema(id int, message string) (*Schema, error) {
+	if s, ok := n.byID.Load(id); ok {
+		return s.(*Schema), nil
+	}
+	if n.reg == nil {
+		return nil, fmt.Errorf("%s: the record names schema id %d but there is no schema registry", n.name, id)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), registryTimeout)
+	defer cancel()
+	text, err := n.reg.SchemaByID(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("fetching protobuf schema %d: %w", id, err)
+	}
+	s, err := ParseSchema(message, text, fmt.Sprintf("schema-%d.proto", id))
+	if err != nil {
+		return nil, err
+	}
+	n.byID.Store(id, s)
+	return s, nil
+}
+
+// toStruct converts a message to the data model.
+func toStruct(m protoreflect.Message) *types.Struct {
+	type entry struct {
+		num  protoreflect.FieldNumber
+		name string
+		v    any
+	}
+	var entries []entry
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		name := string(fd.Name())
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			name = string(od.Name())
+		}
+		entries = append(entries, entry{fd.Number(), name, fieldValue(fd, v)})
+		return true
+	})
+	sort.Slice(entries, func(i, j int) bool { return entries[i].num < entries[j].num })
+	st := types.NewStruct(len(entries))
+	for _, e := range entries {
+		st.Set(e.name, e.v)
+	}
+	return st
+}
+
+func fieldValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) any {
+	switch {
+	case fd.IsList():
+		l := v.List()
+		out := make([]any, l.Len())
+		for i := range out {
+			out[i] = scalar(fd, l.Get(i))
+		}
+		return out
+	case fd.IsMap():
+		mp := v.Map()
+		type kv struct {
+			k string
+			v any
+		}
+		var kvs []kv
+		mp.Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			kvs = append(kvs, kv{k.Value().String(), scalar(fd.MapValue(), mv)})
+			return true
+		})
+		sort.Slice(kvs, func(i, j int) bool { return kvs[i].k < kvs[j].k })
+		st := types.NewStruct(len(kvs))
+		for _, e := range kvs {
+			st.Set(e.k, e.v)
+		}
+		return st
+	}
+	return scalar(fd, v)
+}
+
+func scalar(fd protoreflect.FieldDescriptor, v protoreflect.Value) any {
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		return v.Bool()
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind,
+		protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		return v.Int()
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		return int64(v.Uint())
+	case protoreflect.FloatKind, protoreflect.DoubleKind:
+		return v.Float()
+	case protoreflect.StringKind:
+		return v.String()
+	case protoreflect.BytesKind:
+		return append([]byte(nil), v.Bytes()...)
+	case protoreflect.EnumKind:
+		if ev := fd.Enum().Values().ByNumber(v.Enum()); ev != nil {
+			return string(ev.Name())
+		}
+		return int64(v.Enum())
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		return toStruct(v.Message())
+	}
+	return nil
+}
+
+const maxDepth = 100
+
+// fill sets the fields of msg from st.
+func fill(msg protoreflect.Message, st *types.Struct, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("value nests deeper than %d", maxDepth)
+	}
+	md := msg.Descriptor()
+	fields := md.Fields()
+	for i := 0; i < fields.Len(); i++ {
+		fd := fields.Get(i)
+		if od := fd.ContainingOneof(); od != nil && !od.IsSynthetic() {
+			continue
+		}
+		v, ok := st.Get(string(fd.Name()))
+		if !ok || v == nil {
+			continue
+		}
+		if err := setField(msg, fd, v, depth); err != nil {
+			return err
+		}
+	}
+	oneofs := md.Oneofs()
+	for i := 0; i < oneofs.Len(); i++ {
+		od := oneofs.Get(i)
+		if od.IsSynthetic() {
+			continue
+		}
+		v, ok := st.Get(string(od.Name()))
+		if !ok || v == nil {
+			continue
+		}
+		assigned := false
+		for j := 0; j < od.Fields().Len() && !assigned; j++ {
+			fd := od.Fields().Get(j)
+			if _, err := toProto(fd, v, depth, msg); err == nil {
+				if err := setField(msg, fd, v, depth); err != nil {
+					return err
+				}
+				assigned = true
+			}
+		}
+		if !assigned {
+			return fmt.Errorf("value of type %s does not match any branch of oneof '%s'", types.TypeOf(v), od.Name())
+		}
+	}
+	return nil
+}
+
+func setField(msg protoreflect.Message, fd protoreflect.FieldDescriptor, v any, depth int) error {
+	v, err := types.Resolve(v)
+	if err != nil {
+		return err
+	}
+	switch {
+	case fd.IsList():
+		items, ok := v.([]any)
+		if !ok {
+			return fmt.Errorf("field '%s' is repeated and needs a list, not %s", fd.Name(), types.TypeOf(v))
+		}
+		l := msg.Mutable(fd).List()
+		for i, e := range items {
+			pv, err := toProto(fd, e, depth, msg)
+			if err != nil {
+				return fmt.Errorf("field '%s'[%d]: %w", fd.Name(), i, err)
+			}
+			l.Append(pv)
+		}
+		return nil
+	case fd.IsMap():
+		m, ok := v.(*types.Struct)
+		if !ok {
+			return fmt.Errorf("field '%s' is a map and needs a struct, not %s", fd.Name(), types.TypeOf(v))
+		}
+		mp := msg.Mutable(fd).Map()
+		var ferr error
+		m.Range(func(k string, e any) bool {
+			mk, err := mapKey(fd.MapKey(), k)
+			if err != nil {
+				ferr = fmt.Errorf("field '%s' key %q: %w", fd.Name(), k, err)
+				return false
+			}
+			if e == nil {
+				return true
+			}
+			pv, err := toProto(fd.MapValue(), e, depth, nil)
+			if err != nil {
+				ferr = fmt.Errorf("field '%s'[%q]: %w", fd.Name(), k, err)
+				return false
+			}
+			mp.Set(mk, pv)
+			return true
+		})
+		return ferr
+	}
+	pv, err := toProto(fd, v, depth, msg)
+	if err != nil {
+		return fmt.Errorf("field '%s': %w", fd.Name(), err)
+	}
+	msg.Set(fd, pv)
+	return nil
+}
+
+func mapKey(fd protoreflect.FieldDescriptor, k string) (protoreflect.MapKey, error) {
+	switch fd.Kind() {
+	case protoreflect.StringKind:
+		return protoreflect.ValueOfString(k).MapKey(), nil
+	case protoreflect.BoolKind:
+		b, err := strconv.ParseBool(k)
+		return protoreflect.ValueOfBool(b).MapKey(), err
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		i, err := strconv.ParseInt(k, 10, 32)
+		return protoreflect.ValueOfInt32(int32(i)).MapKey(), err
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		i, err := strconv.ParseInt(k, 10, 64)
+		return protoreflect.ValueOfInt64(i).MapKey(), err
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		i, err := strconv.ParseUint(k, 10, 32)
+		return protoreflect.ValueOfUint32(uint32(i)).MapKey(), err
+	default:
+		i, err := strconv.ParseUint(k, 10, 64)
+		return protoreflect.ValueOfUint64(i).MapKey(), err
+	}
+}
+
+// toProto converts one (non-repeated) value for field fd. parent is the
+// message a nested message is created in (nil for map values).
+func toProto(fd protoreflect.FieldDescriptor, v any, depth int, parent protoreflect.Message) (protoreflect.Value, error) {
+	v, err := types.Resolve(v)
+	if err != nil {
+		return protoreflect.Value{}, err
+	}
+	bad := func() (protoreflect.Value, error) {
+		return protoreflect.Value{}, fmt.Errorf("cannot write %s as protobuf %s", types.TypeOf(v), fd.Kind())
+	}
+	switch fd.Kind() {
+	case protoreflect.BoolKind:
+		if b, ok := v.(bool); ok {
+			return protoreflect.ValueOfBool(b), nil
+		}
+	case protoreflect.StringKind:
+		if s, ok := v.(string); ok {
+			return protoreflect.ValueOfString(s), nil
+		}
+	case protoreflect.BytesKind:
+		switch x := v.(type) {
+		case []byte:
+			return protoreflect.ValueOfBytes(x), nil
+		case string:
+			return protoreflect.ValueOfBytes([]byte(x)), nil
+		}
+	case protoreflect.FloatKind:
+		if f, ok := number(v); ok {
+			return protoreflect.ValueOfFloat32(float32(f)), nil
+		}
+	case protoreflect.DoubleKind:
+		if f, ok := number(v); ok {
+			return protoreflect.ValueOfFloat64(f), nil
+		}
+	case protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+		if i, ok := integer(v); ok && i >= math.MinInt32 && i <= math.MaxInt32 {
+			return protoreflect.ValueOfInt32(int32(i)), nil
+		}
+	case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind:
+		if i, ok := integer(v); ok {
+			return protoreflect.ValueOfInt64(i), nil
+		}
+	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind:
+		if i, ok := integer(v); ok && i >= 0 && i <= math.MaxUint32 {
+			return protoreflect.ValueOfUint32(uint32(i)), nil
+		}
+	case protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
+		if i, ok := integer(v); ok {
+			return protoreflect.ValueOfUint64(uint64(i)), nil
+		}
+	case protoreflect.EnumKind:
+		switch x := v.(type) {
+		case string:
+			ev := fd.Enum().Values().ByName(protoreflect.Name(x))
+			if ev == nil {
+				return protoreflect.Value{}, fmt.Errorf("value '%s' not found in enum type '%s'", x, fd.Enum().Name())
+			}
+			return protoreflect.ValueOfEnum(ev.Number()), nil
+		case int64:
+			if x >= math.MinInt32 && x <= math.MaxInt32 {
+				return protoreflect.ValueOfEnum(protoreflect.EnumNumber(x)), nil
+			}
+		}
+	case protoreflect.MessageKind, protoreflect.GroupKind:
+		st, ok := v.(*types.Struct)
+		if !ok {
+			return bad()
+		}
+		var m protoreflect.Message
+		if parent != nil && !fd.IsList() {
+			m = parent.NewField(fd).Message()
+		} else {
+			m = dynamicpb.NewMessage(fd.Message())
+		}
+		if err := fill(m, st, depth+1); err != nil {
+			return protoreflect.Value{}, err
+		}
+		return protoreflect.ValueOfMessage(m), nil
+	}
+	return bad()
+}
+
+func integer(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case float64:
+		if x == math.Trunc(x) && x >= math.MinInt64 && x < math.MaxInt64 {
+			return int64(x), true
+		}
+	}
+	return 0, false
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case float64:
+		return x, true
+	case int64:
+		return float64(x), true
+	}
+	return 0, false
+}
