@@ -15,6 +15,8 @@ import (
 	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
 	csvnotation "ksml/internal/notation/csv"
+	jsonschemanotation "ksml/internal/notation/jsonschema"
+	protobufnotation "ksml/internal/notation/protobuf"
 	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/python"
 	"ksml/internal/schemaregistry"
@@ -680,6 +682,8 @@ func buildWithSchemasErr(t *testing.T, def *definition.Definition, dirs ...strin
 	}
 	csvnotation.Register(reg, dirs...)
 	xmlnotation.Register(reg, dirs...)
+	jsonschemanotation.Register(reg, dirs...)
+	protobufnotation.Register(reg, dirs...)
 	serdes := NotationSerdes{Registry: reg}
 	stores := map[string]*store.KeyValueBuilder{}
 	res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app",
@@ -836,16 +840,14 @@ pipelines:
 }
 
 // ExampleTopologyTest: every example builds and processes one SensorData
-// record without error (07 and 17 with the csv and xml notations). 01 also
-// reads jsonschema and protobuf, which are not available here yet.
+// record without error (01, 07 and 17 with the csv, xml, jsonschema and
+// protobuf notations).
 func TestUpstreamExampleTopologies(t *testing.T) {
 	dir := filepath.Join(corpus, "examples")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skip("shared corpus not available")
 	}
-	unsupported := map[string]string{
-		"01-example-inspect.yaml": `notation "jsonschema" is not available`,
-	}
+	unsupported := map[string]string{}
 	files := []string{"00-example-dump-messages.yaml", "01-example-inspect.yaml", "02-example-copy.yaml", "03-example-filter.yaml",
 		"04-example-branch.yaml", "05-example-route.yaml", "06-example-duplicate.yaml", "07-example-convert.yaml",
 		"08-example-count.yaml", "09-example-aggregate.yaml", "10-example-queryable-table.yaml", "11-example-field-modification.yaml",
