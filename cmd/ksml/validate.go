@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"ksml/internal/definition"
-	"ksml/internal/python"
+	"ksml/internal/topology"
 )
 
 func init() {
@@ -23,7 +23,7 @@ func init() {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			failed := false
 			for _, file := range args {
-				opts := definition.Options{SchemaDirs: schemaDirs, Code: pythonSyntaxChecker{}}
+				opts := definition.Options{SchemaDirs: schemaDirs, Code: topology.CodeChecker}
 				_, err := definition.Load(file, opts)
 				if err == nil {
 					fmt.Fprintf(cmd.OutOrStdout(), "ok: %s\n", file)
@@ -51,21 +51,4 @@ func init() {
 	}
 	cmd.Flags().StringArrayVar(&schemaDirs, "schema-dir", nil, "directory to search for schema files (repeatable, searched in order; default: the definition's directory)")
 	rootCmd.AddCommand(cmd)
-}
-
-// pythonSyntaxChecker compiles definition code with the embedded CPython.
-type pythonSyntaxChecker struct{}
-
-func (pythonSyntaxChecker) CheckSyntax(src string, kind definition.CodeKind) *definition.CodeError {
-	k := python.GlobalCode
-	switch kind {
-	case definition.FunctionBody:
-		k = python.FunctionBody
-	case definition.Expression:
-		k = python.Expression
-	}
-	if e := python.CheckSyntax(src, k); e != nil {
-		return &definition.CodeError{Line: e.Line, Col: e.Col, Msg: e.Msg}
-	}
-	return nil
 }
