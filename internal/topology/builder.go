@@ -210,20 +210,33 @@ func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, e
 	if s, ok := b.sources[td.Topic]; ok {
 		return s, nil
 	}
-	key, err := b.userType(td.KeyType, types.UserType{})
+	s, _, err := b.topicSource(td, pos)
 	if err != nil {
 		return stream{}, err
+	}
+	b.sources[td.Topic] = s
+	return s, nil
+}
+
+// topicSource adds the source node that reads a topic, with the serdes of
+// its declared key and value types, its offset reset policy and its
+// timestamp extractor. It returns the source's stream and options; errors
+// name the position of the type, the function or the reference (pos).
+func (b *builder) topicSource(td *definition.TopicDef, pos definition.Pos) (stream, streams.SourceOptions, error) {
+	opts := streams.SourceOptions{}
+	key, err := b.userType(td.KeyType, types.UserType{})
+	if err != nil {
+		return stream{}, opts, err
 	}
 	value, err := b.userType(td.ValueType, types.UserType{})
 	if err != nil {
-		return stream{}, err
+		return stream{}, opts, err
 	}
-	opts := streams.SourceOptions{}
 	if opts.KeySerde, err = b.opts.Serdes.Serde(key, true); err != nil {
-		return stream{}, errAt(td.KeyType.Pos, "%v", err)
+		return stream{}, opts, errAt(td.KeyType.Pos, "%v", err)
 	}
 	if opts.ValueSerde, err = b.opts.Serdes.Serde(value, false); err != nil {
-		return stream{}, errAt(td.ValueType.Pos, "%v", err)
+		return stream{}, opts, errAt(td.ValueType.Pos, "%v", err)
 	}
 	if td.OffsetResetPolicy != nil {
 		opts.OffsetReset = streams.OffsetReset{Policy: td.OffsetResetPolicy.Policy, DurationMs: td.OffsetResetPolicy.Duration.Milliseconds()}
@@ -231,17 +244,15 @@ func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, e
 	if td.TimestampExtractor != nil {
 		f, _, err := b.function(td.TimestampExtractor, "timestampExtractor", td.Pos)
 		if err != nil {
-			return stream{}, err
+			return stream{}, opts, err
 		}
 		opts.TimestampExtractor = timestampExtractor(f)
 	}
 	name := b.uniqueName(td.Topic)
 	if err := b.topo.AddSource(name, []string{td.Topic}, opts); err != nil {
-		return stream{}, errAt(pos, "%v", err)
+		return stream{}, opts, errAt(pos, "%v", err)
 	}
-	s := stream{node: name, key: key, value: value}
-	b.sources[td.Topic] = s
-	return s, nil
+	return stream{node: name, key: key, value: value}, opts, nil
 }
 
 func (b *builder) resolveRef(ref *definition.TopicRef) (stream, error) {

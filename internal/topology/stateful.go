@@ -740,34 +740,9 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 	if s, ok := b.sources[td.Topic]; ok {
 		return s, nil
 	}
-	key, err := b.userType(td.KeyType, types.UserType{})
+	src, opts, err := b.topicSource(td, pos)
 	if err != nil {
 		return stream{}, err
-	}
-	value, err := b.userType(td.ValueType, types.UserType{})
-	if err != nil {
-		return stream{}, err
-	}
-	opts := streams.SourceOptions{}
-	if opts.KeySerde, err = b.opts.Serdes.Serde(key, true); err != nil {
-		return stream{}, errAt(td.KeyType.Pos, "%v", err)
-	}
-	if opts.ValueSerde, err = b.opts.Serdes.Serde(value, false); err != nil {
-		return stream{}, errAt(td.ValueType.Pos, "%v", err)
-	}
-	if td.OffsetResetPolicy != nil {
-		opts.OffsetReset = streams.OffsetReset{Policy: td.OffsetResetPolicy.Policy, DurationMs: td.OffsetResetPolicy.Duration.Milliseconds()}
-	}
-	if td.TimestampExtractor != nil {
-		f, _, err := b.function(td.TimestampExtractor, "timestampExtractor", td.Pos)
-		if err != nil {
-			return stream{}, err
-		}
-		opts.TimestampExtractor = timestampExtractor(f)
-	}
-	src := b.uniqueName(td.Topic)
-	if err := b.topo.AddSource(src, []string{td.Topic}, opts); err != nil {
-		return stream{}, errAt(pos, "%v", err)
 	}
 	sd := &definition.StoreDef{Name: td.Topic, Type: definition.StoreKeyValue, Pos: td.Pos}
 	if td.Store != nil {
@@ -775,11 +750,11 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 			return stream{}, err
 		}
 	}
-	name := b.uniqueName(src + "-materialize")
-	s := stream{node: name, key: key, value: value}
+	name := b.uniqueName(src.node + "-materialize")
+	s := stream{node: name, key: src.key, value: src.value}
 	if td.Kind == definition.KindGlobalTable {
 		g := &globalTable{name: sd.Name, kv: store.NewMemoryKeyValue(sd.Name), ks: opts.KeySerde, vs: opts.ValueSerde}
-		if err := b.topo.AddProcessor(name, func() streams.Processor { return &globalTableProc{g: g} }, src); err != nil {
+		if err := b.topo.AddProcessor(name, func() streams.Processor { return &globalTableProc{g: g} }, src.node); err != nil {
 			return stream{}, errAt(pos, "%v", err)
 		}
 		if err := b.topo.AddStateStore(&sharedStoreBuilder{g: g}, name); err != nil {
@@ -789,10 +764,10 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 		b.topo.MarkGlobal(td.Topic)
 	} else {
 		p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src); err != nil {
+		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src.node); err != nil {
 			return stream{}, errAt(pos, "%v", err)
 		}
-		if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, key, value, name); err != nil {
+		if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, src.key, src.value, name); err != nil {
 			return stream{}, err
 		}
 		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
