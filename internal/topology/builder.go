@@ -84,11 +84,8 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 		// persistent: false silently ignores versioned, as upstream does.
 		return b.addVersionedStore(sd, key, value)
 	}
-	var err error
-	if key, err = b.userType(sd.KeyType, key); err != nil {
-		return err
-	}
-	if value, err = b.userType(sd.ValueType, value); err != nil {
+	key, value, err := b.storeTypes(sd, key, value)
+	if err != nil {
 		return err
 	}
 	ks, err := b.storeSerde(key, true)

@@ -327,15 +327,39 @@ func (b *builder) storeFor(op *definition.Operation, ref *definition.StoreRef, n
 	return &definition.StoreDef{Name: name + "-store", Type: kind, Logging: true, Pos: op.Pos}, nil
 }
 
+// storeTypes resolves the key and value types a store declares; key and
+// value stand for the ones it leaves out. Errors name the declared type.
+func (b *builder) storeTypes(sd *definition.StoreDef, key, value types.UserType) (types.UserType, types.UserType, error) {
+	var err error
+	if key, err = b.userType(sd.KeyType, key); err != nil {
+		return key, value, err
+	}
+	if value, err = b.userType(sd.ValueType, value); err != nil {
+		return key, value, err
+	}
+	return key, value, nil
+}
+
+// storeSerdes makes the serdes of a store's key and value types. Errors
+// name the store at its position.
+func (b *builder) storeSerdes(sd *definition.StoreDef, key, value types.UserType) (streams.Serde, streams.Serde, error) {
+	ks, err := b.opts.Serdes.Serde(key, true)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
+	}
+	vs, err := b.opts.Serdes.Serde(value, false)
+	if err != nil {
+		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+	}
+	return ks, vs, nil
+}
+
 // kvStore registers a key/value store for an operation's state. It
 // reports whether the store keeps timestamps with its values (declared
 // timestamped), which typed views then strip.
 func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, node string) (streams.Serde, streams.Serde, bool, error) {
-	var err error
-	if key, err = b.userType(sd.KeyType, key); err != nil {
-		return nil, nil, false, err
-	}
-	if value, err = b.userType(sd.ValueType, value); err != nil {
+	key, value, err := b.storeTypes(sd, key, value)
+	if err != nil {
 		return nil, nil, false, err
 	}
 	if kb, ok := b.res.Stores[sd.Name]; ok && b.topo.HasStore(sd.Name) {
@@ -344,13 +368,9 @@ func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, no
 		}
 		return kb.KeySerde, kb.ValueSerde, kb.Timestamped, nil
 	}
-	ks, err := b.opts.Serdes.Serde(key, true)
+	ks, vs, err := b.storeSerdes(sd, key, value)
 	if err != nil {
-		return nil, nil, false, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
-	}
-	vs, err := b.opts.Serdes.Serde(value, false)
-	if err != nil {
-		return nil, nil, false, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+		return nil, nil, false, err
 	}
 	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging, Timestamped: sd.Timestamped}
 	b.res.Stores[sd.Name] = kb
@@ -362,11 +382,8 @@ func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, no
 
 // windowStore registers a window store for an operation's state.
 func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType, node string, size, retention int64, dups bool) (streams.Serde, streams.Serde, error) {
-	var err error
-	if key, err = b.userType(sd.KeyType, key); err != nil {
-		return nil, nil, err
-	}
-	if value, err = b.userType(sd.ValueType, value); err != nil {
+	key, value, err := b.storeTypes(sd, key, value)
+	if err != nil {
 		return nil, nil, err
 	}
 	if wb, ok := storeBuilder(b.topo, sd.Name).(*store.WindowBuilder); ok {
@@ -375,13 +392,9 @@ func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType
 		}
 		return wb.KeySerde, wb.ValueSerde, nil
 	}
-	ks, err := b.opts.Serdes.Serde(key, true)
+	ks, vs, err := b.storeSerdes(sd, key, value)
 	if err != nil {
-		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
-	}
-	vs, err := b.opts.Serdes.Serde(value, false)
-	if err != nil {
-		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+		return nil, nil, err
 	}
 	if r := sd.Retention.Milliseconds(); r > retention {
 		retention = r
@@ -400,11 +413,8 @@ func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType
 
 // sessionStore registers a session store for an operation's state.
 func (b *builder) sessionStore(sd *definition.StoreDef, key, value types.UserType, node string, retention int64) (streams.Serde, streams.Serde, error) {
-	var err error
-	if key, err = b.userType(sd.KeyType, key); err != nil {
-		return nil, nil, err
-	}
-	if value, err = b.userType(sd.ValueType, value); err != nil {
+	key, value, err := b.storeTypes(sd, key, value)
+	if err != nil {
 		return nil, nil, err
 	}
 	if sb, ok := storeBuilder(b.topo, sd.Name).(*store.SessionBuilder); ok {
@@ -413,13 +423,9 @@ func (b *builder) sessionStore(sd *definition.StoreDef, key, value types.UserTyp
 		}
 		return sb.KeySerde, sb.ValueSerde, nil
 	}
-	ks, err := b.opts.Serdes.Serde(key, true)
+	ks, vs, err := b.storeSerdes(sd, key, value)
 	if err != nil {
-		return nil, nil, errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
-	}
-	vs, err := b.opts.Serdes.Serde(value, false)
-	if err != nil {
-		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
+		return nil, nil, err
 	}
 	if r := sd.Retention.Milliseconds(); r > retention {
 		retention = r
@@ -887,20 +893,13 @@ func (b *builder) setStateDirs() {
 // addVersionedStore registers a versioned key/value store that functions
 // declare.
 func (b *builder) addVersionedStore(sd *definition.StoreDef, key, value types.UserType) error {
-	var err error
-	if key, err = b.userType(sd.KeyType, key); err != nil {
+	key, value, err := b.storeTypes(sd, key, value)
+	if err != nil {
 		return err
 	}
-	if value, err = b.userType(sd.ValueType, value); err != nil {
+	ks, vs, err := b.storeSerdes(sd, key, value)
+	if err != nil {
 		return err
-	}
-	ks, err := b.opts.Serdes.Serde(key, true)
-	if err != nil {
-		return errAt(sd.Pos, "store %q key type: %v", sd.Name, err)
-	}
-	vs, err := b.opts.Serdes.Serde(value, false)
-	if err != nil {
-		return errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
 	}
 	vb := &store.VersionedBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, HistoryRetention: sd.HistoryRetention.Milliseconds(),
 		IsPersistent: sd.Persistent, LoggingOn: sd.Logging}
