@@ -238,7 +238,10 @@ func Create(c notation.Config) (notation.Notation, error) {
 	return New(c.Name, NewLoader(c.SchemaDirs...), reg), nil
 }
 
-func init() {
+// RegisterFactories makes `apicurio_protobuf` (and `protobuf`) available
+// as `ksml.notations` types. It is not done on import: the notation is BETA
+// upstream, so a program opts in to letting a runner config name it.
+func RegisterFactories() {
 	notation.RegisterFactory(TypeApicurio, Create)
 	notation.RegisterFactory(NotationName, Create)
 }

@@ -184,3 +184,18 @@ func FuzzDeserialize(f *testing.F) {
 		}
 	})
 }
+
+func TestRegisterFactories(t *testing.T) {
+	RegisterFactories()
+	reg := notation.NewRegistry()
+	if err := reg.Configure(notation.Config{Name: "proto", Type: TypeApicurio, Properties: map[string]any{}, SchemaDirs: []string{"testdata"}}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := reg.Lookup("proto")
+	if err != nil || n.Name() != "proto" {
+		t.Fatalf("got %v %v", n, err)
+	}
+	if _, err := n.Serde(types.StructType{Notation: "proto", SchemaName: "sensor_data"}, false); err != nil {
+		t.Fatal(err)
+	}
+}
