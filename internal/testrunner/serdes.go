@@ -6,6 +6,8 @@ import (
 	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
 	csvnotation "ksml/internal/notation/csv"
+	jsonschemanotation "ksml/internal/notation/jsonschema"
+	protobufnotation "ksml/internal/notation/protobuf"
 	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/topology"
@@ -36,6 +38,8 @@ func testSerdes(schemaDirs []string, suite *Suite) (topology.SerdeProvider, erro
 	}
 	csvnotation.Register(reg, schemaDirs...)
 	xmlnotation.Register(reg, schemaDirs...)
+	jsonschemanotation.Register(reg, schemaDirs...)
+	protobufnotation.Register(reg, schemaDirs...)
 	for _, b := range suite.Streams {
 		for _, side := range []struct {
 			typ   string
