@@ -34,6 +34,7 @@ import (
 	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
 	csvnotation "ksml/internal/notation/csv"
+	jsonschemanotation "ksml/internal/notation/jsonschema"
 	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/python"
 	"ksml/internal/runner/config"
@@ -306,6 +307,7 @@ func (r *Runner) build() error {
 	}
 	csvnotation.Register(reg, r.dirs.SchemaDirectory)
 	xmlnotation.Register(reg, r.dirs.SchemaDirectory)
+	jsonschemanotation.Register(reg, r.dirs.SchemaDirectory)
 	if err := r.configureNotations(reg); err != nil {
 		return err
 	}
