@@ -39,6 +39,7 @@ func init() {
 				EmbeddedBroker: embedded,
 				Logger:         logger,
 				Stdout:         cmd.OutOrStdout(),
+				Version:        version,
 			})
 			if err != nil {
 				return err

@@ -8,7 +8,9 @@ import (
 	"ksml/internal/definition"
 	"ksml/internal/python"
 	"ksml/internal/runner/observability"
+	"ksml/internal/store"
 	"ksml/internal/streams/kafkaio"
+	"ksml/internal/topology"
 )
 
 // startObservability starts the metrics endpoint and the application server
@@ -27,7 +29,8 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer, AppID: r.appID, Logger: r.log})
+	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer, AppID: r.appID,
+		Version: r.opts.Version, BuildTime: r.opts.BuildTime, Logger: r.log})
 	if err != nil {
 		return nil, err
 	}
@@ -46,6 +49,8 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 			srv.Shutdown(context.Background())
 			return nil, fmt.Errorf("connecting Python metrics: %w", err)
 		}
+		srv.Registry.SetDroppedRecords(droppedRecords)
+		r.timers.Store(srv.Registry)
 		r.log.Info("metrics endpoint started", "address", srv.MetricsAddr())
 	}
 	if srv.App != nil {
@@ -59,12 +64,16 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 		srv.App.SetStates(names)
 		srv.App.SetStores(observability.TaskStores{
 			Has: func(name string) bool { _, ok := r.topo.Stores[name]; return ok },
+			HasWindow: func(name string) bool {
+				_, ok := r.windowed[name].(*store.WindowBuilder)
+				return ok
+			},
 			Visit: func(fn func([]observability.TaskStore)) {
 				r.WithStores(func(stores []StoreEntry) {
 					out := make([]observability.TaskStore, 0, len(stores))
 					for _, s := range stores {
-						if s.Typed != nil {
-							out = append(out, observability.TaskStore{Name: s.Name, Partition: s.Partition, Store: s.Typed})
+						if s.Typed != nil || s.Window != nil {
+							out = append(out, observability.TaskStore{Name: s.Name, Partition: s.Partition, Store: s.Typed, Window: s.Window})
 						}
 					}
 					fn(out)
@@ -77,6 +86,7 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 	r.servers = srv
 	r.mu.Unlock()
 	return func() {
+		r.timers.Store(nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
@@ -118,3 +128,7 @@ func (r *Runner) AppServerAddr() string {
 	}
 	return r.servers.AppAddr()
 }
+
+// droppedRecords are the stateful processors' dropped-record counts
+// (ksml_dropped_records_total).
+var droppedRecords observability.DroppedRecords = topology.DroppedRecords.Each

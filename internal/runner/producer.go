@@ -34,11 +34,18 @@ const maxGenerateTries = 10
 //     generator is called again, up to 10 times per message);
 //   - the generator returns one (key, value) tuple or a list of them.
 type producer struct {
-	name        string
-	namespace   string
-	topic       string
-	keySerde    streams.Serde
-	valueSerde  streams.Serde
+	name       string
+	namespace  string
+	topic      string
+	keySerde   streams.Serde
+	valueSerde streams.Serde
+	// keyType and valueType are the topic's; generated keys and values
+	// are converted to them before serialization (conv), as upstream
+	// does.
+	keyType, valueType types.UserType
+	conv               func(v any, from, to types.UserType) (any, error)
+	// failed counts a message that could not be converted or serialized.
+	failed      func()
 	generator   topology.Function
 	condition   topology.Function
 	until       topology.Function
@@ -93,6 +100,8 @@ func (r *Runner) newProducer(def *definition.Definition, p *definition.Producer)
 	if err != nil {
 		return nil, fail("value type: %v", err)
 	}
+	pr.keyType, pr.valueType, pr.conv = kt, vt, r.serdes.Convert
+	pr.failed = func() { r.counters.Failed(kafkaio.ProduceError, td.Topic) }
 	if pr.keySerde, err = r.serdes.Serde(kt, true); err != nil {
 		return nil, fail("key type %s: %v", td.KeyType.Text, err)
 	}
@@ -244,7 +253,12 @@ func (p *producer) produceBatch(col *kafkaio.Collector) error {
 			p.log.Warn("could not generate a valid message; skipping", "tries", maxGenerateTries)
 			continue
 		}
-		if err := p.send(col, msg[0], msg[1]); err != nil {
+		key, value, ok := p.convert(msg[0], msg[1])
+		if !ok {
+			continue
+		}
+		msg[0], msg[1] = key, value
+		if err := p.send(col, key, value); err != nil {
 			return err
 		}
 		p.log.Info("produced message", "topic", p.topic, "message", p.produced+1,
@@ -296,6 +310,34 @@ func (p *producer) generate() (*[2]any, error) {
 		return &msg, nil
 	}
 	return nil, nil
+}
+
+// generatedType is how generated values are seen when converted: Python
+// data whose notation is JSON (a dict into a string topic becomes its JSON
+// text).
+var generatedType = types.UserType{Notation: "json", Type: types.AnyType{}}
+
+// convert converts a generated key and value to the topic's types. A value
+// that does not convert is skipped: logged as an error and counted as a
+// failed produce (ok false).
+func (p *producer) convert(key, value any) (any, any, bool) {
+	k, err := p.conv(key, generatedType, p.keyType)
+	if err == nil {
+		var v any
+		if v, err = p.conv(value, generatedType, p.valueType); err == nil {
+			return k, v, true
+		}
+		err = fmt.Errorf("value does not convert to %s: %w", p.valueType, err)
+	} else {
+		err = fmt.Errorf("key does not convert to %s: %w", p.keyType, err)
+	}
+	p.log.Error("skipping generated message", "topic", p.topic, "key", topology.Format(key),
+		"value", topology.Format(value), "error", err.Error())
+	p.metrics.Failed(1)
+	if p.failed != nil {
+		p.failed()
+	}
+	return nil, nil, false
 }
 
 func (p *producer) send(col *kafkaio.Collector, key, value any) error {

@@ -24,6 +24,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -71,20 +72,28 @@ type Options struct {
 	// assigned (or right after producers start when there are no
 	// pipelines).
 	OnStarted func()
+	// Version and BuildTime label the ksml_app metric; empty values fall
+	// back to the binary's build information ("dev" and the VCS time or
+	// the executable's modification time).
+	Version, BuildTime string
 }
 
 // Runner runs definitions. Create it with New, then call Run once.
 type Runner struct {
-	opts     Options
-	log      *slog.Logger
-	cfg      *config.Config
-	dirs     *config.Resolved
-	defs     []*definition.Definition
-	appID    string
-	interp   *python.Interpreter
-	serdes   topology.NotationSerdes
-	funcs    *topology.PythonFunctions
+	opts   Options
+	log    *slog.Logger
+	cfg    *config.Config
+	dirs   *config.Resolved
+	defs   []*definition.Definition
+	appID  string
+	interp *python.Interpreter
+	serdes topology.NotationSerdes
+	funcs  *timedFunctions
+	// timers is the metrics registry user function calls are timed into,
+	// nil while metrics are off.
+	timers   atomic.Pointer[observability.Registry]
 	topo     *topology.Result
+	windowed map[string]streams.StoreBuilder // window, session and versioned stores
 	prods    []*producer
 	counters *Counters
 	pyOpts   python.Options
@@ -302,6 +311,12 @@ func (r *Runner) build() error {
 	for _, n := range k.Notations {
 		ncs = append(ncs, avro.NotationConfig{Name: n.Name, Type: string(n.Type), SchemaRegistry: n.SchemaRegistry, Config: n.Config})
 	}
+	if len(ncs) == 0 {
+		// Upstream's deprecated fallback, registered here so its warning
+		// goes through the runner's logger: avro is Confluent Avro.
+		ncs = []avro.NotationConfig{{Name: avro.NotationName, Type: avro.TypeConfluent}}
+		r.log.Warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
+	}
 	if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
 		return err
 	}
@@ -314,14 +329,17 @@ func (r *Runner) build() error {
 	r.serdes = topology.NotationSerdes{Registry: reg}
 
 	stores := map[string]*store.KeyValueBuilder{}
-	r.funcs = topology.NewPythonFunctions(in, stores)
+	r.funcs = &timedFunctions{inner: topology.NewPythonFunctions(in, stores), timers: &r.timers}
 	res, err := topology.Build(r.defs, topology.Options{
 		ApplicationID: r.appID, Functions: r.funcs, Serdes: r.serdes, Stdout: r.opts.Stdout, Stores: stores,
+		// Kafka Streams' layout: <state.dir>/<application.id>/<task>/<store>.
+		StateDir: r.StateDir(),
 	})
 	if err != nil {
 		return err
 	}
 	r.topo = res
+	r.windowed = topology.WindowedStores(res.Stores)
 	if r.cfg.KSML.EnableProducers {
 		// Compiled now so a broken producer is reported before connecting.
 		if r.prods, err = r.producers(); err != nil {
@@ -378,6 +396,12 @@ func (r *Runner) Counters() *Counters { return r.counters }
 // Topology returns the built topology.
 func (r *Runner) Topology() *streams.Topology { return r.topo.Topology }
 
+// StateDir returns where persistent stores live:
+// <storageDirectory>/<application.id>, each store under <task>/<store>.
+func (r *Runner) StateDir() string {
+	return filepath.Join(r.dirs.StorageDirectory, r.appID)
+}
+
 // ApplicationID returns the application id in use.
 func (r *Runner) ApplicationID() string { return r.appID }
 
@@ -399,6 +423,8 @@ type StoreEntry struct {
 	Store     streams.StateStore
 	// Typed is the key/value store with its serdes, nil for other kinds.
 	Typed *store.KeyValue
+	// Window is the window store with its serdes, nil for other kinds.
+	Window *store.Window
 }
 
 // WithStores calls fn with the stores of the running tasks, while no
@@ -423,6 +449,8 @@ func (r *Runner) WithStores(fn func(stores []StoreEntry)) {
 				e := StoreEntry{Name: b.Name(), Partition: t.ID().Partition, Store: st}
 				if kb, ok := r.topo.Stores[b.Name()]; ok {
 					e.Typed, _ = kb.Typed(st)
+				} else if wb, ok := r.windowed[b.Name()].(*store.WindowBuilder); ok {
+					e.Window, _ = wb.Typed(st)
 				}
 				out = append(out, e)
 			}

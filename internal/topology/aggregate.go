@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"ksml/internal/store"
@@ -207,16 +208,39 @@ func (a *aggFuncs) initial(ctx *streams.ProcessorContext) (any, error) {
 // DroppedRecords counts records dropped by stateful processors: null keys,
 // records for windows that closed (late records) and expired join records.
 // It mirrors Kafka Streams' dropped-records-total metric; exporters read
-// Count. Safe for concurrent use.
+// Count, or Each for the counts per task and processor. Safe for
+// concurrent use.
 var DroppedRecords = &droppedCounter{}
 
-type droppedCounter struct{ n atomic.Int64 }
+type droppedCounter struct {
+	n      atomic.Int64
+	byNode sync.Map // droppedKey -> *atomic.Int64
+}
+
+type droppedKey struct{ task, processor string }
 
 // Count returns the number of dropped records so far.
 func (d *droppedCounter) Count() int64 { return d.n.Load() }
 
+// Each calls fn with the number of records dropped so far by each processor
+// of each task (task as Kafka Streams prints it, "0_1"), in no particular
+// order.
+func (d *droppedCounter) Each(fn func(task, processor string, n int64)) {
+	d.byNode.Range(func(k, v any) bool {
+		key := k.(droppedKey)
+		fn(key.task, key.processor, v.(*atomic.Int64).Load())
+		return true
+	})
+}
+
 func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args ...any) {
 	d.n.Add(1)
+	k := droppedKey{ctx.TaskID().String(), ctx.NodeName()}
+	c, ok := d.byNode.Load(k)
+	if !ok {
+		c, _ = d.byNode.LoadOrStore(k, new(atomic.Int64))
+	}
+	c.(*atomic.Int64).Add(1)
 	rc := ctx.RecordContext()
 	slog.Debug("skipping record: "+reason, append([]any{"processor", ctx.NodeName(), "topic", rc.Topic,
 		"partition", rc.Partition, "offset", rc.Offset}, args...)...)

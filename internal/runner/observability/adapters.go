@@ -46,12 +46,13 @@ func stateOf(f func() string) ComponentState {
 	return ParseComponentState(f())
 }
 
-// TaskStore is one key/value store instance of a running task, with its
-// serdes.
+// TaskStore is one key/value or window store instance of a running task,
+// with its serdes: Store for key/value stores, Window for window stores.
 type TaskStore struct {
 	Name      string
 	Partition int32
 	Store     *store.KeyValue
+	Window    *store.Window
 }
 
 // TaskStores is a StoreProvider over the runtime's typed stores.
@@ -59,6 +60,8 @@ type TaskStores struct {
 	// Has reports whether the topology defines a key/value store of the
 	// name (it may have no instances while partitions are unassigned).
 	Has func(name string) bool
+	// HasWindow reports the same for window stores; nil means none.
+	HasWindow func(name string) bool
 	// Visit calls fn with the key/value stores of the running tasks while
 	// no record is processed; the stores are valid only during fn.
 	Visit func(fn func([]TaskStore))
@@ -86,6 +89,67 @@ func (p TaskStores) KeyValueStores(_ context.Context, name string, fn func([]Key
 		err = fn(readers)
 	})
 	return err
+}
+
+// WindowStores implements WindowStoreProvider. Instances come in
+// partition order.
+func (p TaskStores) WindowStores(_ context.Context, name string, fn func([]WindowReader) error) error {
+	if p.HasWindow == nil || !p.HasWindow(name) {
+		return fmt.Errorf("store %s: %w", name, ErrUnknownStore)
+	}
+	var err error
+	p.Visit(func(stores []TaskStore) {
+		var mine []TaskStore
+		for _, s := range stores {
+			if s.Name == name && s.Window != nil {
+				mine = append(mine, s)
+			}
+		}
+		slices.SortStableFunc(mine, func(a, b TaskStore) int { return int(a.Partition) - int(b.Partition) })
+		readers := make([]WindowReader, len(mine))
+		for i, s := range mine {
+			readers[i] = typedWindow{s.Window}
+		}
+		err = fn(readers)
+	})
+	return err
+}
+
+// typedWindow reads a window store through its serdes.
+type typedWindow struct{ w *store.Window }
+
+func (t typedWindow) All(fn func(k types.Windowed, v any) bool) error {
+	entries, err := t.w.All()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if !fn(e.Key, e.Value) {
+			break
+		}
+	}
+	return nil
+}
+
+// Get fetches the windows of key starting at start, the key read as Get of
+// key/value stores reads it; the last one fetched answers, as upstream's
+// resource takes the last.
+func (t typedWindow) Get(key string, start int64) (types.Windowed, any, bool, error) {
+	entries, err := t.w.Fetch(key, start, start)
+	if err != nil {
+		parsed, jerr := types.DecodeJSON([]byte(key))
+		if jerr != nil {
+			return types.Windowed{}, nil, false, err
+		}
+		if entries, err = t.w.Fetch(parsed, start, start); err != nil {
+			return types.Windowed{}, nil, false, err
+		}
+	}
+	if len(entries) == 0 {
+		return types.Windowed{}, nil, false, nil
+	}
+	e := entries[len(entries)-1]
+	return e.Key, e.Value, true, nil
 }
 
 // typedStore reads a store through its serdes.
@@ -158,4 +222,29 @@ func (r *Registry) emitTopicCounts(ch chan<- prometheus.Metric, fn func() []Topi
 		}
 		emit(ch, family, "", prometheus.CounterValue, float64(c.N), r.withTags(labels))
 	}
+}
+
+// DroppedRecords visits the runtime's dropped-record counts: fn is called
+// once per task and processor with the records it dropped so far.
+type DroppedRecords func(fn func(task, processor string, n int64))
+
+// SetDroppedRecords registers the runtime's dropped-record counts (records
+// stateful processors skip: late records for closed windows, null keys),
+// read at every scrape and exported as
+// ksml_dropped_records_total{task,processor}, Kafka Streams'
+// dropped-records-total per task, split by processor.
+func (r *Registry) SetDroppedRecords(fn DroppedRecords) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.dropped = fn
+	r.mu.Unlock()
+}
+
+func (r *Registry) emitDropped(ch chan<- prometheus.Metric, fn DroppedRecords) {
+	fn(func(task, processor string, n int64) {
+		emit(ch, "ksml_dropped_records_total", "", prometheus.CounterValue, float64(n),
+			r.withTags([]labelPair{{"processor", validUTF8(processor)}, {"task", validUTF8(task)}}))
+	})
 }

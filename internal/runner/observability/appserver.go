@@ -72,7 +72,13 @@ type KeyValue struct {
 //	GET /state/keyValue/{store}/local/all              this instance's entries
 //	GET /state/keyValue/{store}/get/{key}              {"key":..,"value":..} from the owning instance
 //	GET /state/keyValue/{store}/local/get/{key}        the same, local only
-//	GET /state/windowed/...                            501, not supported yet
+//	GET /state/windowed/{store}/all                    all windows, this and other instances
+//	GET /state/windowed/{store}/local/all              this instance's windows
+//	GET /state/windowed/{store}/get/{key}/{ts}         the window of key starting at ts (ms), from the owning instance
+//	GET /state/windowed/{store}/local/get/{key}/{ts}   the same, local only; 204 when there is none
+//
+// Windowed entries are {"key":..,"value":..,"window":{"start":ms,"end":ms,
+// "startTime":"RFC 3339","endTime":"RFC 3339"}}.
 //
 // Before SetStates is called the probes answer 500 (still starting), and
 // before SetStores the state queries answer 503, as upstream does before
@@ -104,9 +110,10 @@ func NewAppServer(logger *slog.Logger) *AppServer {
 	a.mux.HandleFunc("GET /state/keyValue/{store}/local/all", a.localAll)
 	a.mux.HandleFunc("GET /state/keyValue/{store}/get/{key}", a.get)
 	a.mux.HandleFunc("GET /state/keyValue/{store}/local/get/{key}", a.localGet)
-	a.mux.HandleFunc("GET /state/windowed/", func(w http.ResponseWriter, _ *http.Request) {
-		plain(w, http.StatusNotImplemented, "501: windowed state store queries are not supported yet")
-	})
+	a.mux.HandleFunc("GET /state/windowed/{store}/all", a.windowedAll)
+	a.mux.HandleFunc("GET /state/windowed/{store}/local/all", a.windowedLocalAll)
+	a.mux.HandleFunc("GET /state/windowed/{store}/get/{key}/{timestamp}", a.windowedGet)
+	a.mux.HandleFunc("GET /state/windowed/{store}/local/get/{key}/{timestamp}", a.windowedLocalGet)
 	return a
 }
 
@@ -136,8 +143,12 @@ func (a *AppServer) provider(w http.ResponseWriter) StoreProvider {
 // fail answers a provider error: 404 for an unknown store, otherwise 500
 // with upstream's "500: message" text.
 func fail(w http.ResponseWriter, store string, err error) {
+	failKind(w, store, "keyValue", err)
+}
+
+func failKind(w http.ResponseWriter, store, kind string, err error) {
 	if errors.Is(err, ErrUnknownStore) {
-		plain(w, http.StatusNotFound, fmt.Sprintf("Could not find store %s of type keyValue", store))
+		plain(w, http.StatusNotFound, fmt.Sprintf("Could not find store %s of type %s", store, kind))
 		return
 	}
 	plain(w, http.StatusInternalServerError, "500: "+err.Error())

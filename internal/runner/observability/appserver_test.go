@@ -257,8 +257,10 @@ func TestKeyValueQueries(t *testing.T) {
 		{"/state/keyValue/counts/local/get/a%2Fb", `{"key":"a/b","value":null}`, 200},
 		{"/state/keyValue/nope/all", `Could not find store nope of type keyValue`, 404},
 		{"/state/keyValue/nope/local/get/k", `Could not find store nope of type keyValue`, 404},
-		{"/state/windowed/counts/all", `501: windowed state store queries are not supported yet`, 501},
-		{"/state/windowed/counts/local/get/k/1700000000000", `501: windowed state store queries are not supported yet`, 501},
+		// counts is a key/value store: not a window store.
+		{"/state/windowed/counts/all", `Could not find store counts of type windowed`, 404},
+		{"/state/windowed/counts/local/get/k/1700000000000", `Could not find store counts of type windowed`, 404},
+		{"/state/windowed/counts/get/k/noon", `400: timestamp "noon" is not a number of milliseconds`, 400},
 		{"/state/other/counts/all", "404 page not found\n", 404},
 	}
 	for _, c := range cases {

@@ -3,6 +3,7 @@ package observability
 import (
 	"cmp"
 	"net/http"
+	"os"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -26,8 +27,9 @@ type Options struct {
 	// AppID is the application.id, the app_id label of ksml_app.
 	AppID string
 	// AppName, AppVersion and BuildTime label ksml_app; empty values are
-	// taken from the binary's build information ("ksml", the module
-	// version, the VCS time).
+	// taken from the binary's build information ("ksml"; the module
+	// version, else "dev"; the VCS time, else the executable's
+	// modification time, RFC 3339 in UTC).
 	AppName, AppVersion, BuildTime string
 	// RuntimeMetrics adds the Go runtime (go_*) and process (process_*)
 	// collectors, the counterparts of upstream's jvm_* and os_* series.
@@ -55,6 +57,7 @@ type Registry struct {
 	latencies map[[2]string]*Latency // by task ID and node name
 
 	topicCounts func() []TopicCount
+	dropped     DroppedRecords
 }
 
 // New returns a registry with ksml_app registered. Tag names are sanitized
@@ -100,17 +103,24 @@ func New(opts Options) *Registry {
 }
 
 func buildInfo() (name, version, built string) {
-	name = "ksml"
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return name, "", ""
+	name, version = "ksml", "dev"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			version = v
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				built = s.Value
+			}
+		}
 	}
-	if v := bi.Main.Version; v != "(devel)" {
-		version = v
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.time" {
-			built = s.Value
+	if built == "" {
+		// Builds without VCS stamping (go test, -buildvcs=false): the
+		// binary's own modification time is when it was built.
+		if exe, err := os.Executable(); err == nil {
+			if fi, err := os.Stat(exe); err == nil {
+				built = fi.ModTime().UTC().Format(time.RFC3339)
+			}
 		}
 	}
 	return name, version, built
@@ -285,6 +295,7 @@ var familyHelp = map[string]string{
 	"ksml_user_defined_meter":        "User-defined meter metric registered from KSML user code; rates are in events per second",
 	"ksml_user_defined_timer":        "User-defined timer metric registered from KSML user code; durations are in milliseconds and rates are per second",
 
+	"ksml_dropped_records_total":           "Records a stateful processor dropped (late records for closed windows, null keys), per task and processor, as Kafka Streams' dropped-records-total",
 	"ksml_pipeline_records_consumed_total": "Records a KSML pipeline read from its input topics",
 	"ksml_pipeline_records_produced_total": "Records a KSML pipeline wrote to its output topics",
 	"ksml_pipeline_records_failed_total":   "Records of a KSML pipeline that failed, by the error handler that saw them (consume, process, produce)",
@@ -330,7 +341,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range r.lag {
 		lags = append(lags, lagEntry{k, v})
 	}
-	topicCounts := r.topicCounts
+	topicCounts, dropped := r.topicCounts, r.dropped
 	lats := make([]*Latency, 0, len(r.latencies))
 	for _, l := range r.latencies {
 		lats = append(lats, l)
@@ -342,6 +353,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	if topicCounts != nil {
 		r.emitTopicCounts(ch, topicCounts)
+	}
+	if dropped != nil {
+		r.emitDropped(ch, dropped)
 	}
 	for _, s := range all {
 		emitSeries(ch, s)

@@ -141,6 +141,9 @@ type StartOptions struct {
 	AppServer config.ApplicationServer
 	// AppID is the application.id (ksml_app's app_id).
 	AppID string
+	// Version and BuildTime label ksml_app (Options.AppVersion and
+	// BuildTime); empty values come from the binary's build information.
+	Version, BuildTime string
 	// Logger receives server errors; nil discards them.
 	Logger *slog.Logger
 }
@@ -155,7 +158,8 @@ func Start(opts StartOptions) (*Servers, error) {
 	}
 	s := &Servers{}
 	if opts.Metrics.Enabled {
-		s.Registry = New(Options{Tags: opts.Metrics.Tags, AppID: opts.AppID, RuntimeMetrics: true})
+		s.Registry = New(Options{Tags: opts.Metrics.Tags, AppID: opts.AppID,
+			AppVersion: opts.Version, BuildTime: opts.BuildTime, RuntimeMetrics: true})
 		srv, err := Serve(opts.Metrics.Addr, s.Registry.Handler(), logger)
 		if err != nil {
 			return nil, fmt.Errorf("prometheus endpoint: %w", err)

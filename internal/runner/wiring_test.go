@@ -1,0 +1,198 @@
+package runner_test
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/runner"
+)
+
+const windowCountDefinition = `streams:
+  temps:
+    topic: temps
+    keyType: string
+    valueType: string
+functions:
+  not_skipped:
+    type: predicate
+    code: |
+      return value != "skip"
+pipelines:
+  per_window:
+    from: temps
+    via:
+      - type: filter
+        if: not_skipped
+      - type: groupByKey
+      - type: windowByTime
+        windowType: tumbling
+        duration: 10s
+        grace: 0s
+      - type: count
+        store:
+          name: temp_counts
+          type: window
+          retention: 1h
+`
+
+// TestWindowedQueriesExecutionTimeAndDroppedRecords runs a windowed count
+// behind a Python filter with metrics and the application server on: the
+// window store answers /state/windowed queries, every filter call is timed
+// into ksml_execution_time, the late record is counted in
+// ksml_dropped_records_total, and ksml_app carries the version.
+func TestWindowedQueriesExecutionTimeAndDroppedRecords(t *testing.T) {
+	b := startBroker(t)
+	cl := newClient(t, b.BootstrapServers())
+	createTopic(t, cl, "temps", 1)
+	work := t.TempDir()
+	writeDefinition(t, work, "wincount.yaml", windowCountDefinition)
+	cfg := runnerConfig(t, work, fmt.Sprintf(`  configDirectory: %q
+  storageDirectory: %q
+  definitions:
+    wincount: wincount.yaml
+  prometheus:
+    enabled: true
+    host: 127.0.0.1
+    port: %d
+  applicationServer:
+    enabled: true
+    host: 127.0.0.1
+    port: %d
+`, work, work, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "wincount"})
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Version: "1.2.3",
+		Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	rec := func(key string, ts int64) *kgo.Record {
+		return &kgo.Record{Topic: "temps", Key: []byte(key), Value: []byte("x"), Timestamp: time.UnixMilli(ts)}
+	}
+	produce(t, cl, rec("a", 1000), rec("a", 2000), rec("b", 3000), rec("a", 15000),
+		rec("b", 5000)) // late: [0,10s) closed at stream time 10s (grace 0)
+	waitFor(t, "five records", 10*time.Second, func() bool { return rr.r.Counters().Get("consumed", "temps") == 5 })
+
+	app := "http://" + rr.r.AppServerAddr() + "/state/windowed/temp_counts"
+	w0 := `"window":{"start":0,"end":10000,"startTime":"1970-01-01T00:00:00Z","endTime":"1970-01-01T00:00:10Z"}`
+	w10 := `"window":{"start":10000,"end":20000,"startTime":"1970-01-01T00:00:10Z","endTime":"1970-01-01T00:00:20Z"}`
+	all := `[{"key":"a","value":2,` + w0 + `},{"key":"a","value":1,` + w10 + `},{"key":"b","value":1,` + w0 + `}]`
+	for _, c := range []struct {
+		path, want string
+		code       int
+	}{
+		{"/all", all, 200},
+		{"/local/all", all, 200},
+		{"/get/a/0", `{"key":"a","value":2,` + w0 + `}`, 200},
+		{"/local/get/a/10000", `{"key":"a","value":1,` + w10 + `}`, 200},
+		{"/local/get/b/0", `{"key":"b","value":1,` + w0 + `}`, 200},
+		{"/get/b/10000", ``, 204}, // b has no window starting at 10s
+		{"/get/a/5", ``, 204},     // windows are found by their start
+	} {
+		code, body := httpGet(t, app+c.path)
+		if code != c.code || body != c.want {
+			t.Errorf("GET %s: %d %s\nwant %d %s", c.path, code, body, c.code, c.want)
+		}
+	}
+	if code, body := httpGet(t, "http://"+rr.r.AppServerAddr()+"/state/windowed/nope/all"); code != http.StatusNotFound ||
+		body != "Could not find store nope of type windowed" {
+		t.Errorf("unknown store: %d %s", code, body)
+	}
+
+	_, body := httpGet(t, "http://"+rr.r.MetricsAddr()+"/metrics")
+	for _, want := range []string{
+		`ksml_execution_time_count{function_name="not_skipped",function_type="predicate",namespace="wincount",` +
+			`operation_name="wincount_pipelines_per_window_via_step1_filter",pipeline="per_window",step="1"} 5`,
+		`ksml_dropped_records_total{processor="wincount_pipelines_per_window_via_step4_count",task="0_0"} 1`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks\n%s\nin:\n%s", want, grepLines(body, "execution_time_count")+"\n"+grepLines(body, "dropped"))
+		}
+	}
+	m := regexp.MustCompile(`ksml_app\{app_id="wincount",build_time="([^"]*)",name="ksml",version="1.2.3"\} 1`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("ksml_app: %s", grepLines(body, "ksml_app"))
+	}
+	if _, err := time.Parse(time.RFC3339, m[1]); err != nil {
+		t.Errorf("build_time %q: %v", m[1], err)
+	}
+	if err := rr.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const persistentCountDefinition = `streams:
+  clicks:
+    topic: pclicks
+    keyType: string
+    valueType: string
+  counts:
+    topic: pclick-counts
+    keyType: string
+    valueType: long
+pipelines:
+  count_pages:
+    from: clicks
+    via:
+      - type: groupByKey
+      - type: count
+        store:
+          name: page_counts
+          type: keyValue
+          persistent: true
+          logging: false
+      - type: toStream
+    to: counts
+`
+
+// TestPersistentStoreUnderStorageDirectory runs a count into a persistent
+// store without a changelog: its Pebble files live under
+// <storageDirectory>/<application.id>/<task>/<store>, and after a clean
+// restart the counts continue from them (nothing else holds the state).
+func TestPersistentStoreUnderStorageDirectory(t *testing.T) {
+	b := startBroker(t)
+	cl := newClient(t, b.BootstrapServers())
+	createTopic(t, cl, "pclicks", 1)
+	work := t.TempDir()
+	state := filepath.Join(work, "state")
+	writeDefinition(t, work, "pages.yaml", persistentCountDefinition)
+	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  createStorageDirectory: true\n  definitions:\n    pages: pages.yaml\n", work, state),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "pcount", "commit.interval.ms": "100"})
+	opts := runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}
+	click := func(page string) *kgo.Record { return &kgo.Record{Topic: "pclicks", Key: []byte(page), Value: []byte("x")} }
+	counts := func(min int) []string {
+		var out []string
+		for _, r := range readAll(t, b.BootstrapServers(), "pclick-counts", min, 700*time.Millisecond) {
+			out = append(out, fmt.Sprintf("%s=%x", r.Key, r.Value))
+		}
+		return out
+	}
+
+	rr := startRunner(t, opts)
+	if got := rr.r.StateDir(); got != filepath.Join(state, "pcount") {
+		t.Errorf("StateDir = %s", got)
+	}
+	produce(t, cl, click("home"), click("home"), click("docs"))
+	if got := strings.Join(counts(3), " "); got != "home=0000000000000001 home=0000000000000002 docs=0000000000000001" {
+		t.Fatalf("counts %s", got)
+	}
+	storeDir := filepath.Join(state, "pcount", "0_0", "page_counts")
+	if m, _ := filepath.Glob(filepath.Join(storeDir, "MANIFEST-*")); len(m) != 1 {
+		t.Fatalf("no Pebble store under %s (manifests %v)", storeDir, m)
+	}
+	if err := rr.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	if internal := rr.r.Topology().InternalTopics(); len(internal) != 0 {
+		t.Fatalf("internal topics %v: the store must have no changelog", internal)
+	}
+
+	startRunner(t, opts)
+	produce(t, cl, click("home"), click("docs"))
+	if got := strings.Join(counts(5)[3:], " "); got != "home=0000000000000003 docs=0000000000000002" {
+		t.Fatalf("counts after restart %s, want home=3 docs=2", got)
+	}
+}
