@@ -499,13 +499,9 @@ func (b *builder) converter(from, to types.UserType, isKey bool) (*converter, er
 
 func (b *builder) repartition(s stream, op *definition.Operation, name string) (stream, error) {
 	topic := streams.RepartitionTopic(b.opts.ApplicationID, name)
-	ks, err := b.opts.Serdes.Serde(s.key, true)
+	ks, vs, err := b.streamSerdes(s, op.Pos)
 	if err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	vs, err := b.opts.Serdes.Serde(s.value, false)
-	if err != nil {
-		return s, errAt(op.Pos, "%v", err)
+		return s, err
 	}
 	sink := streams.SinkOptions{KeySerde: ks, ValueSerde: vs}
 	if op.Partitioner != nil {
@@ -515,17 +511,7 @@ func (b *builder) repartition(s stream, op *definition.Operation, name string) (
 		}
 		sink.Partitioner = partitioner(f)
 	}
-	b.topo.AddInternalTopic(streams.InternalTopic{Name: topic, Kind: "repartition", Partitions: op.NumberOfPartitions})
-	sinkName := b.uniqueName(name + "-repartition-sink")
-	if err := b.topo.AddSink(sinkName, topic, sink, s.node); err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	srcName := b.uniqueName(name + "-repartition-source")
-	if err := b.topo.AddSource(srcName, []string{topic}, streams.SourceOptions{KeySerde: ks, ValueSerde: vs}); err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	s.node = srcName
-	return s, nil
+	return b.throughTopic(s, op.Pos, name, streams.InternalTopic{Name: topic, Kind: "repartition", Partitions: op.NumberOfPartitions}, sink)
 }
 
 func (b *builder) sink(s stream, p *definition.Pipeline, sk *definition.Sink) error {

@@ -172,22 +172,40 @@ func (b *builder) repartitionTo(s stream, op *definition.Operation, name string)
 		}
 	}
 	topic := streams.RepartitionTopic(b.opts.ApplicationID, topicName)
+	ks, vs, err := b.streamSerdes(s, op.Pos)
+	if err != nil {
+		return s, err
+	}
+	return b.throughTopic(s, op.Pos, name, streams.InternalTopic{Name: topic, Kind: "repartition"}, streams.SinkOptions{KeySerde: ks, ValueSerde: vs})
+}
+
+// streamSerdes makes the serdes of the stream's key and value types; errors
+// name pos.
+func (b *builder) streamSerdes(s stream, pos definition.Pos) (streams.Serde, streams.Serde, error) {
 	ks, err := b.opts.Serdes.Serde(s.key, true)
 	if err != nil {
-		return s, errAt(op.Pos, "%v", err)
+		return nil, nil, errAt(pos, "%v", err)
 	}
 	vs, err := b.opts.Serdes.Serde(s.value, false)
 	if err != nil {
-		return s, errAt(op.Pos, "%v", err)
+		return nil, nil, errAt(pos, "%v", err)
 	}
-	b.topo.AddInternalTopic(streams.InternalTopic{Name: topic, Kind: "repartition"})
+	return ks, vs, nil
+}
+
+// throughTopic registers an internal topic, writes the stream to it with
+// the sink options and reads it back with the same serdes (name-
+// repartition-sink and name-repartition-source nodes). The returned stream
+// is the source; errors name pos.
+func (b *builder) throughTopic(s stream, pos definition.Pos, name string, topic streams.InternalTopic, sink streams.SinkOptions) (stream, error) {
+	b.topo.AddInternalTopic(topic)
 	sinkName := b.uniqueName(name + "-repartition-sink")
-	if err := b.topo.AddSink(sinkName, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: vs}, s.node); err != nil {
-		return s, errAt(op.Pos, "%v", err)
+	if err := b.topo.AddSink(sinkName, topic.Name, sink, s.node); err != nil {
+		return s, errAt(pos, "%v", err)
 	}
 	srcName := b.uniqueName(name + "-repartition-source")
-	if err := b.topo.AddSource(srcName, []string{topic}, streams.SourceOptions{KeySerde: ks, ValueSerde: vs}); err != nil {
-		return s, errAt(op.Pos, "%v", err)
+	if err := b.topo.AddSource(srcName, []string{topic.Name}, streams.SourceOptions{KeySerde: sink.KeySerde, ValueSerde: sink.ValueSerde}); err != nil {
+		return s, errAt(pos, "%v", err)
 	}
 	s.node = srcName
 	return s, nil
@@ -229,26 +247,14 @@ func (b *builder) groupBy(s stream, op *definition.Operation, name string) (stre
 		if s.key, s.value, err = b.pairTypes(fd.ResultType, s); err != nil {
 			return s, err
 		}
-		ks, err := b.opts.Serdes.Serde(s.key, true)
+		ks, vs, err := b.streamSerdes(s, op.Pos)
 		if err != nil {
-			return s, errAt(op.Pos, "%v", err)
+			return s, err
 		}
-		vs, err := b.opts.Serdes.Serde(s.value, false)
-		if err != nil {
-			return s, errAt(op.Pos, "%v", err)
+		topic := streams.InternalTopic{Name: streams.RepartitionTopic(b.opts.ApplicationID, name), Kind: "repartition"}
+		if s, err = b.throughTopic(s, op.Pos, name, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: changeSerde{vs}}); err != nil {
+			return s, err
 		}
-		cs := changeSerde{vs}
-		topic := streams.RepartitionTopic(b.opts.ApplicationID, name)
-		b.topo.AddInternalTopic(streams.InternalTopic{Name: topic, Kind: "repartition"})
-		sinkName := b.uniqueName(name + "-repartition-sink")
-		if err := b.topo.AddSink(sinkName, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: cs}, s.node); err != nil {
-			return s, errAt(op.Pos, "%v", err)
-		}
-		srcName := b.uniqueName(name + "-repartition-source")
-		if err := b.topo.AddSource(srcName, []string{topic}, streams.SourceOptions{KeySerde: ks, ValueSerde: cs}); err != nil {
-			return s, errAt(op.Pos, "%v", err)
-		}
-		s.node = srcName
 		s.shape = &streamShape{kind: shapeGroupedTable}
 		return s, nil
 	}
@@ -786,13 +792,9 @@ func (b *builder) suppress(s stream, op *definition.Operation, name string) (str
 	if shapeOf(s) != shapeTable {
 		return s, wrongShape(op, s, "table")
 	}
-	ks, err := b.opts.Serdes.Serde(s.key, true)
+	ks, vs, err := b.streamSerdes(s, op.Pos)
 	if err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	vs, err := b.opts.Serdes.Serde(s.value, false)
-	if err != nil {
-		return s, errAt(op.Pos, "%v", err)
+		return s, err
 	}
 	p := &suppressProc{ks: ks, vs: vs}
 	switch op.Until {
