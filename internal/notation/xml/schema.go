@@ -393,7 +393,13 @@ func (t *xsdType) apply(v any, path string) (any, error) {
 	}
 	s, ok := v.(string)
 	if !ok {
-		return nil, fmt.Errorf("field %s: expected text for %s, got %s", path, t.Prim, types.TypeOf(v))
+		// A value that is not text (converted from another notation)
+		// is converted by the generic rules.
+		out, err := types.Convert(v, types.Primitive{Kind: t.Prim})
+		if err != nil {
+			return nil, fmt.Errorf("field %s: %w", path, err)
+		}
+		return out, nil
 	}
 	var (
 		out any

@@ -127,8 +127,7 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 		}
 		return string(b), true, nil
 	case types.StructType:
-		s, ok := v.(string)
-		if !ok || tt.Notation != NotationName {
+		if tt.Notation != NotationName {
 			return nil, false, nil
 		}
 		var schema *Schema
@@ -137,6 +136,29 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 			if schema, err = n.loader.Load(tt.SchemaName); err != nil {
 				return nil, false, err
 			}
+		}
+		s, ok := v.(string)
+		if !ok {
+			if schema == nil {
+				return nil, false, nil
+			}
+			// A struct from another notation takes the schema: its field
+			// types and its root element name.
+			r, err := types.Resolve(v)
+			if err != nil {
+				return nil, false, err
+			}
+			st, isStruct := r.(*types.Struct)
+			if !isStruct {
+				return nil, false, nil
+			}
+			out, err := schema.Root.apply(st, schema.Name)
+			if err != nil {
+				return nil, false, fmt.Errorf("xml:%s: %w", schema.Name, err)
+			}
+			res := out.(*types.Struct)
+			res.Schema = schema.StructSchema()
+			return res, true, nil
 		}
 		out, err := decode([]byte(s), schema)
 		if err != nil {
