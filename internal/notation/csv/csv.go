@@ -226,7 +226,7 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 	case types.StructType, types.ListType, types.UnionType:
 		s, ok := v.(string)
 		if !ok {
-			return nil, false, nil
+			return n.adopt(v, tt)
 		}
 		var schema *Schema
 		if st, isStruct := tt.(types.StructType); isStruct {
@@ -250,6 +250,42 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 		return out, true, nil
 	}
 	return nil, false, nil
+}
+
+// adopt gives a struct converted into csv:Name the schema's fields, in its
+// order and as text, as upstream's conversion to a schema'd struct does.
+func (n *Notation) adopt(v any, to types.DataType) (any, bool, error) {
+	st, ok := to.(types.StructType)
+	if !ok || st.Notation != NotationName || st.SchemaName == "" {
+		return nil, false, nil
+	}
+	r, err := types.Resolve(v)
+	if err != nil {
+		return nil, false, err
+	}
+	in, ok := r.(*types.Struct)
+	if !ok {
+		return nil, false, nil
+	}
+	schema, err := n.loader.Load(st.SchemaName)
+	if err != nil {
+		return nil, false, err
+	}
+	out := types.NewStruct(len(schema.Fields))
+	out.Schema = schema.StructSchema()
+	for _, f := range schema.Fields {
+		fv, _ := in.Get(f)
+		if fv == nil {
+			out.Set(f, "")
+			continue
+		}
+		s, err := text(fv)
+		if err != nil {
+			return nil, false, fmt.Errorf("csv field %q: %w", f, err)
+		}
+		out.Set(f, s)
+	}
+	return out, true, nil
 }
 
 // Serde reads and writes one CSV line. With a schema, values are structs

@@ -197,6 +197,28 @@ func TestConvertValue(t *testing.T) {
 	}
 }
 
+func TestConvertStructIntoCSV(t *testing.T) {
+	reg := notation.NewRegistry()
+	Register(reg, "testdata")
+	csvType := types.UserType{Notation: "csv", Type: types.StructType{Notation: "csv", SchemaName: "SensorData"}}
+	js := types.UserType{Notation: "json", Type: types.MustParseDataType("json")}
+	in, err := types.DecodeJSON([]byte(`{"owner":"o","timestamp":5,"value":2.5,"extra":true,"name":"n"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := reg.Convert(in, js, csvType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := types.MarshalJSON(v)
+	if string(b) != `{"name":"n","timestamp":"5","value":"2.5","type":"","unit":"","color":"","city":"","owner":"o"}` {
+		t.Fatalf("got %s", b)
+	}
+	if v.(*types.Struct).Schema.Name != "SensorData" {
+		t.Fatalf("schema %+v", v.(*types.Struct).Schema)
+	}
+}
+
 func FuzzDeserialize(f *testing.F) {
 	for _, s := range []string{`"a","b"`, "a,b\nc", `"unterminated`, "# only\n", "\x00\"\"\"", `a"b,c`} {
 		f.Add([]byte(s))
