@@ -1,0 +1,25 @@
+package jsonschema
+
+import (
+	"testing"
+
+	"ksml/internal/types"
+)
+
+func BenchmarkRoundTrip(b *testing.B) {
+	s, err := New("jsonschema", NewLoader("testdata"), nil).Serde(types.StructType{Notation: "jsonschema", SchemaName: "SensorData"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := []byte(sensor)
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := s.Deserialize(in, "t", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Serialize(v, "t", false, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,26 @@
+package protobuf
+
+import (
+	"encoding/hex"
+	"testing"
+
+	"ksml/internal/types"
+)
+
+func BenchmarkRoundTrip(b *testing.B) {
+	s, err := New("protobuf", NewLoader("testdata"), nil).Serde(types.StructType{Notation: "protobuf", SchemaName: "sensor_data"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, _ := hex.DecodeString("0a0273311080d095ffbc311a0432332e3520052a01433a0755747265636874")
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := s.Deserialize(in, "t", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Serialize(v, "t", false, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

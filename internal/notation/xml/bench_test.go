@@ -1,0 +1,25 @@
+package xml
+
+import (
+	"testing"
+
+	"ksml/internal/types"
+)
+
+func BenchmarkRoundTrip(b *testing.B) {
+	s, err := New("testdata").Serde(types.StructType{Notation: "xml", SchemaName: "SensorData"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := []byte(sensorXML)
+	b.ReportAllocs()
+	for b.Loop() {
+		v, err := s.Deserialize(in, "t", false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Serialize(v, "t", false, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
