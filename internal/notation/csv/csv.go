@@ -42,6 +42,9 @@ type Schema struct {
 	Fields []string
 	// Source is the file the schema came from, for error messages.
 	Source string
+
+	describeOnce sync.Once
+	description  *types.Struct // PythonMeta's "@schema"
 }
 
 // ParseSchema parses the text of a .csv schema file: its first CSV record

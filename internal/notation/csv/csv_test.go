@@ -243,3 +243,19 @@ func FuzzDeserialize(f *testing.F) {
 		}
 	})
 }
+
+func TestPythonMeta(t *testing.T) {
+	s, err := NewLoader("testdata").Load("SensorData")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, desc, ok := types.DescribeSchema(s.StructSchema())
+	if !ok || name != "SensorData" {
+		t.Fatalf("got %q %v", name, ok)
+	}
+	b, _ := types.MarshalJSON(desc)
+	want := `{"type":"struct","name":"SensorData","doc":"CSV schema","fields":[{"name":"name","doc":"name","required":true,"constant":false,"tag":-1,"type":"string","defaultValue":"","order":"ASCENDING"}`
+	if !strings.HasPrefix(string(b), want) || !strings.HasSuffix(string(b), `"order":"ASCENDING"}],"additionalFieldsAllowed":false}`) {
+		t.Fatalf("got %s", b)
+	}
+}
