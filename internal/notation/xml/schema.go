@@ -39,12 +39,17 @@ type xsdType struct {
 	Name   string     // the XSD type name, when named
 	Fields []xsdField // for kindStruct
 	Elem   *xsdType   // for kindList
+	// Symbols are a restriction's enumeration values (an enum, held as a
+	// string).
+	Symbols []string
+	Doc     string
 }
 
 type xsdField struct {
 	Name     string
 	Type     *xsdType
 	Required bool
+	Doc      string
 }
 
 // Schema is one element of an XSD file, as `xml:Name` refers to it.
@@ -53,6 +58,9 @@ type Schema struct {
 	Element string // the root element's name
 	Root    *xsdType
 	Source  string
+
+	describeOnce sync.Once
+	description  *types.Struct // PythonMeta's "@schema"
 }
 
 // StructSchema returns the schema as values carry it.
@@ -129,6 +137,23 @@ type xnode struct {
 	XMLName  xml.Name
 	Attrs    []xml.Attr `xml:",any,attr"`
 	Children []xnode    `xml:",any"`
+	Text     string     `xml:",chardata"`
+}
+
+// docOf returns the text of n's annotation/documentation elements, one per
+// line, as upstream reads them.
+func docOf(n *xnode) string {
+	a := n.child("annotation")
+	if a == nil {
+		return ""
+	}
+	var parts []string
+	for i := range a.Children {
+		if a.Children[i].XMLName.Local == "documentation" {
+			parts = append(parts, a.Children[i].Text)
+		}
+	}
+	return strings.Join(parts, "\n")
 }
 
 func (n *xnode) attr(name string) (string, bool) {
@@ -174,6 +199,9 @@ func ParseSchema(name string, data []byte, source string) (*Schema, error) {
 			}
 			if t.Kind != kindStruct {
 				return nil, fmt.Errorf("%s: element %q is not a complexType with a sequence", source, elemName)
+			}
+			if d := docOf(c); d != "" {
+				t.Doc = d
 			}
 			return &Schema{Name: name, Element: elemName, Root: t, Source: source}, nil
 		}
@@ -269,7 +297,7 @@ func (p *xsdParser) complexType(ct *xnode, depth int) (*xsdType, error) {
 	if seq == nil {
 		return nil, fmt.Errorf("%s: complexType %s has no sequence; only sequences of elements are supported", p.source, typeLabel(ct))
 	}
-	t := &xsdType{Kind: kindStruct}
+	t := &xsdType{Kind: kindStruct, Doc: docOf(ct)}
 	for i := range seq.Children {
 		c := &seq.Children[i]
 		if c.XMLName.Local != "element" {
@@ -290,7 +318,7 @@ func (p *xsdParser) complexType(ct *xnode, depth int) (*xsdType, error) {
 		if mn, ok := c.attr("minOccurs"); ok && mn == "0" {
 			required = false
 		}
-		t.Fields = append(t.Fields, xsdField{Name: name, Type: ft, Required: required})
+		t.Fields = append(t.Fields, xsdField{Name: name, Type: ft, Required: required, Doc: docOf(c)})
 	}
 	return t, nil
 }
@@ -321,7 +349,15 @@ func (p *xsdParser) simpleType(st *xnode, depth int) (*xsdType, error) {
 	}
 	if r := st.child("restriction"); r != nil {
 		// Upstream reads a restriction as an enum of its enumeration facets.
-		return &xsdType{Kind: kindPrimitive, Prim: types.KindString}, nil
+		t := &xsdType{Kind: kindPrimitive, Prim: types.KindString, Symbols: []string{}, Doc: docOf(st)}
+		for i := range r.Children {
+			if r.Children[i].XMLName.Local == "enumeration" {
+				if v, ok := r.Children[i].attr("value"); ok {
+					t.Symbols = append(t.Symbols, v)
+				}
+			}
+		}
+		return t, nil
 	}
 	// A union of simple types, or anything else: text kept as written.
 	return &xsdType{Kind: kindAny}, nil

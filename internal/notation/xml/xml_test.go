@@ -192,3 +192,26 @@ func FuzzDeserialize(f *testing.F) {
 		}
 	})
 }
+
+func TestPythonMeta(t *testing.T) {
+	s, err := NewLoader("testdata").Load("Nested")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, desc, ok := types.DescribeSchema(s.StructSchema())
+	if !ok || name != "Nested" {
+		t.Fatalf("got %q %v", name, ok)
+	}
+	want := `{"type":"struct","name":"Nested","fields":[` +
+		`{"name":"id","required":true,"constant":false,"tag":-1,"type":"integer","order":"ASCENDING"},` +
+		`{"name":"ok","required":true,"constant":false,"tag":-1,"type":"boolean","order":"ASCENDING"},` +
+		`{"name":"color","required":true,"constant":false,"tag":-1,"type":{"type":"enum","name":"Color","symbols":[{"name":"red","tag":-1},{"name":"blue","tag":-1}]},"order":"ASCENDING"},` +
+		`{"name":"where","required":true,"constant":false,"tag":-1,"type":{"type":"struct","name":"Location","fields":[` +
+		`{"name":"lat","required":true,"constant":false,"tag":-1,"type":"double","order":"ASCENDING"},` +
+		`{"name":"lon","required":true,"constant":false,"tag":-1,"type":"double","order":"ASCENDING"}],"additionalFieldsAllowed":false},"order":"ASCENDING"},` +
+		`{"name":"tag","required":true,"constant":false,"tag":-1,"type":{"type":"list","items":"string"},"order":"ASCENDING"},` +
+		`{"name":"raw","required":false,"constant":false,"tag":-1,"type":"bytes","order":"ASCENDING"}],"additionalFieldsAllowed":false}`
+	if got := js(t, desc); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
