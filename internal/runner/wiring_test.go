@@ -162,7 +162,9 @@ func TestPersistentStoreUnderStorageDirectory(t *testing.T) {
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  createStorageDirectory: true\n  definitions:\n    pages: pages.yaml\n", work, state),
 		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "pcount", "commit.interval.ms": "100"})
 	opts := runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}
-	click := func(page string) *kgo.Record { return &kgo.Record{Topic: "pclicks", Key: []byte(page), Value: []byte("x")} }
+	click := func(page string) *kgo.Record {
+		return &kgo.Record{Topic: "pclicks", Key: []byte(page), Value: []byte("x")}
+	}
 	counts := func(min int) []string {
 		var out []string
 		for _, r := range readAll(t, b.BootstrapServers(), "pclick-counts", min, 700*time.Millisecond) {
@@ -194,5 +196,93 @@ func TestPersistentStoreUnderStorageDirectory(t *testing.T) {
 	produce(t, cl, click("home"), click("docs"))
 	if got := strings.Join(counts(5)[3:], " "); got != "home=0000000000000003 docs=0000000000000002" {
 		t.Fatalf("counts after restart %s, want home=3 docs=2", got)
+	}
+}
+
+const convertingProducersDefinition = `functions:
+  gen_dict:
+    type: generator
+    code: |
+      return ("k1", {"a": 1, "b": "x", "c": [True, None]})
+  gen_bad:
+    type: generator
+    code: |
+      return ("k2", "not a number")
+  gen_text_number:
+    type: generator
+    code: |
+      return (7, "42")
+producers:
+  dicts:
+    generator: gen_dict
+    to:
+      topic: dict-text
+      keyType: string
+      valueType: string
+  bad:
+    generator: gen_bad
+    to:
+      topic: bad-numbers
+      keyType: string
+      valueType: long
+  texts:
+    generator: gen_text_number
+    to:
+      topic: text-numbers
+      keyType: string
+      valueType: long
+`
+
+// TestProducersConvertToTopicTypes checks that generated keys and values
+// are converted to the target topic's types before serialization: a dict
+// into a string topic is its JSON text, a long key into a string key is its
+// decimal text, numeric text into a long topic is the number; a value that
+// does not convert is skipped with an error log and counted as failed.
+// It also checks that the default-notation warning reaches the runner's
+// logger, not the process-wide one.
+func TestProducersConvertToTopicTypes(t *testing.T) {
+	b := startBroker(t)
+	work := t.TempDir()
+	writeDefinition(t, work, "gen.yaml", convertingProducersDefinition)
+	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    gen: gen.yaml\n", work, work),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "convert"})
+	var defaultLog syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&defaultLog, nil)))
+	defer slog.SetDefault(prev)
+	var logs syncBuffer
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	select {
+	case err := <-rr.done:
+		close(rr.done)
+		if err != nil {
+			t.Fatalf("runner: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("producers did not finish")
+	}
+	recs := readAll(t, b.BootstrapServers(), "dict-text", 1, 300*time.Millisecond)
+	if len(recs) != 1 || string(recs[0].Key) != "k1" || string(recs[0].Value) != `{"a":1,"b":"x","c":[true,null]}` {
+		t.Errorf("dict-text: %d records, first %q=%q", len(recs), recs[0].Key, recs[0].Value)
+	}
+	recs = readAll(t, b.BootstrapServers(), "text-numbers", 1, 300*time.Millisecond)
+	if len(recs) != 1 || string(recs[0].Key) != "7" || fmt.Sprintf("%x", recs[0].Value) != "000000000000002a" {
+		t.Errorf("text-numbers: %d records, first %q=%x", len(recs), recs[0].Key, recs[0].Value)
+	}
+	if n := rr.r.Counters().Get("failed.produce", "bad-numbers"); n != 1 {
+		t.Errorf("failed.produce bad-numbers = %d, want 1", n)
+	}
+	if n := rr.r.Counters().Get("produced", "bad-numbers"); n != 0 {
+		t.Errorf("produced bad-numbers = %d, want 0", n)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `level=ERROR msg="skipping generated message" producer=gen.bad topic=bad-numbers key=k2 value="not a number" error="value does not convert to long: `) {
+		t.Errorf("no error log for the skipped message in:\n%s", grepLines(out, "skipping"))
+	}
+	if !strings.Contains(out, `level=WARN msg="No notations configured. Loading default Avro notation`) {
+		t.Errorf("the default-notation warning is not on the runner's logger:\n%s", grepLines(out, "notation"))
+	}
+	if strings.Contains(defaultLog.String(), "No notations configured") {
+		t.Errorf("the default-notation warning went to the default logger")
 	}
 }

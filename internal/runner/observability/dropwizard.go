@@ -192,6 +192,10 @@ type reservoir struct {
 	start     time.Time // landmark of the weights, whole seconds
 	nextScale time.Time
 	rand      func() float64
+	// weightSec and weight cache the weight of the current second, so a
+	// busy timer computes math.Exp once a second rather than per sample.
+	weightSec int64
+	weight    float64
 }
 
 func newReservoir(now time.Time) reservoir {
@@ -205,7 +209,11 @@ func newReservoir(now time.Time) reservoir {
 
 func (r *reservoir) update(now time.Time, v int64) {
 	r.rescaleIfDue(now)
-	w := math.Exp(reservoirAlpha * float64(now.Unix()-r.start.Unix()))
+	sec := now.Unix()
+	if sec != r.weightSec || r.weight == 0 {
+		r.weightSec, r.weight = sec, math.Exp(reservoirAlpha*float64(sec-r.start.Unix()))
+	}
+	w := r.weight
 	u := 1 - r.rand() // (0, 1]
 	s := sample{value: v, weight: w, priority: w / u}
 	if len(r.samples) < reservoirSize {
@@ -225,6 +233,7 @@ func (r *reservoir) rescaleIfDue(now time.Time) {
 		return
 	}
 	r.nextScale = now.Add(rescaleInterval)
+	r.weight = 0 // the landmark moves: recompute
 	old := r.start
 	r.start = now.Truncate(time.Second)
 	factor := math.Exp(-reservoirAlpha * float64(r.start.Unix()-old.Unix()))
@@ -345,7 +354,10 @@ func (t *Timer) Observe(d time.Duration) {
 	if t == nil || d < 0 {
 		return
 	}
-	now := t.clock()
+	t.observeAt(t.clock(), d)
+}
+
+func (t *Timer) observeAt(now time.Time, d time.Duration) {
 	t.mu.Lock()
 	t.r.update(now, int64(d))
 	t.m.mark(now, 1)
@@ -358,8 +370,12 @@ func (t *Timer) Record(v float64) { t.Observe(time.Duration(v)) }
 // Since records the time elapsed since start, for `defer t.Since(start)`
 // style timing. It uses the timer's clock.
 func (t *Timer) Since(start time.Time) {
-	if t != nil {
-		t.Observe(t.clock().Sub(start))
+	if t == nil {
+		return
+	}
+	now := t.clock()
+	if d := now.Sub(start); d >= 0 {
+		t.observeAt(now, d)
 	}
 }
 
