@@ -34,6 +34,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// binaryVersion is the version the test binary is stamped with.
+const binaryVersion = "0.0.0-test"
+
 // ksmlBinary builds cmd/ksml once per test process.
 func ksmlBinary(t *testing.T) string {
 	t.Helper()
@@ -47,7 +50,7 @@ func ksmlBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "ksml")
-		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/ksml").CombinedOutput()
+		out, err := exec.Command("go", "build", "-ldflags", "-X main.version="+binaryVersion, "-o", binPath, "../../cmd/ksml").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
@@ -324,4 +327,44 @@ func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
 		}
 	}
 	t.Logf("%d output records for %d inputs", len(out), total)
+}
+
+// TestBinaryAppInfo scrapes the built binary's ksml_app: the version set
+// with -ldflags -X main.version and the build time Go stamped into the
+// binary (vcs.time; the binary's modification time without VCS stamping).
+func TestBinaryAppInfo(t *testing.T) {
+	bin := ksmlBinary(t)
+	b := startBroker(t)
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	port := freePort(t)
+	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n"+
+		"  prometheus:\n    enabled: true\n    host: 127.0.0.1\n    port: %d\n", work, work, port),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "appinfo"})
+	out, err := exec.Command("go", "version", "-m", bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var built string
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "vcs.time=") {
+			built = strings.TrimPrefix(f[1], "vcs.time=")
+		}
+	}
+	if built == "" {
+		fi, err := os.Stat(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		built = fi.ModTime().UTC().Format(time.RFC3339)
+	}
+	p := startBinary(t, work, "run", "-c", "ksml-runner.yaml")
+	p.waitLog(t, "runner started", 15*time.Second)
+	_, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	want := `ksml_app{app_id="appinfo",build_time="` + built + `",name="ksml",version="` + binaryVersion + `"} 1`
+	if !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %s:\n%s", want, grepLines(body, "ksml_app"))
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	<-p.done
 }
