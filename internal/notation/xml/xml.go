@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -411,42 +412,28 @@ func (w *writer) element(name string, v any, t *xsdType, depth int) error {
 		w.buf = append(w.buf, name...)
 		w.buf = append(w.buf, "/>"...)
 	case *types.Struct:
+		entries := fieldsToWrite(x, t)
 		w.buf = append(w.buf, '<')
 		w.buf = append(w.buf, name...)
+		if len(entries) == 0 {
+			w.buf = append(w.buf, "/>"...)
+			return nil
+		}
 		w.buf = append(w.buf, '>')
-		var err error
-		done := map[string]bool{}
-		if t != nil && t.Kind == kindStruct {
-			for _, f := range t.Fields {
-				fv, ok := x.Get(f.Name)
-				if !ok {
-					continue
-				}
-				done[f.Name] = true
-				if err = w.element(f.Name, fv, f.Type, depth+1); err != nil {
+		children := 0
+		for _, e := range entries {
+			if e.name == "" { // text content, as read
+				s, err := text(e.value)
+				if err != nil {
 					return err
 				}
-			}
-		}
-		children := 0
-		x.Range(func(k string, fv any) bool {
-			if done[k] {
-				children++
-				return true
-			}
-			if k == "" { // text content, as read
-				var s string
-				if s, err = text(fv); err == nil {
-					w.buf = escape(w.buf, s)
-				}
-				return err == nil
+				w.buf = escape(w.buf, s)
+				continue
 			}
 			children++
-			err = w.element(k, fv, nil, depth+1)
-			return err == nil
-		})
-		if err != nil {
-			return err
+			if err := w.element(e.name, e.value, e.typ, depth+1); err != nil {
+				return err
+			}
 		}
 		if children > 0 {
 			w.indent(depth)
@@ -468,6 +455,50 @@ func (w *writer) element(name string, v any, t *xsdType, depth int) error {
 		w.buf = append(w.buf, '>')
 	}
 	return nil
+}
+
+type fieldEntry struct {
+	name  string
+	value any
+	typ   *xsdType
+}
+
+// fieldsToWrite lists the fields of st as upstream turns a struct into the
+// map it writes: with a schema, its fields only, required ones always (null
+// when absent) and optional ones when present; without, every field. Keys
+// are sorted as upstream's struct sorts them (see keyLess).
+func fieldsToWrite(st *types.Struct, t *xsdType) []fieldEntry {
+	var out []fieldEntry
+	if t != nil && t.Kind == kindStruct {
+		out = make([]fieldEntry, 0, len(t.Fields))
+		for _, f := range t.Fields {
+			v, ok := st.Get(f.Name)
+			if ok || f.Required {
+				out = append(out, fieldEntry{f.Name, v, f.Type})
+			}
+		}
+	} else {
+		out = make([]fieldEntry, 0, st.Len())
+		st.Range(func(k string, v any) bool {
+			out = append(out, fieldEntry{name: k, value: v})
+			return true
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return keyLess(out[i].name, out[j].name) })
+	return out
+}
+
+// keyLess orders struct keys as upstream's data structs do: the empty key
+// first, keys starting with '@' last, lexicographic otherwise.
+func keyLess(a, b string) bool {
+	if a == "" || b == "" {
+		return a == "" && b != ""
+	}
+	ma, mb := a[0] == '@', b[0] == '@'
+	if ma != mb {
+		return mb
+	}
+	return a < b
 }
 
 // validName reports whether s is an XML element name (no prefix).
