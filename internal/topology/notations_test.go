@@ -68,8 +68,8 @@ func TestXMLDataFormatProcessor(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, "xml out", rawValues(h, "ksml_sensordata_xml_processed"),
-		`sensor1=<?xml version='1.1' encoding='UTF-8'?><SensorData><name>sensor1</name><timestamp>1700000000000</timestamp>`+
-			`<value>23.5</value><type>TEMPERATURE</type><unit>C</unit><color>red</color><city>AMSTERDAM</city><owner>alice &amp; bob</owner></SensorData>`)
+		`sensor1=<?xml version='1.1' encoding='UTF-8'?><SensorData><city>AMSTERDAM</city><color>red</color><name>sensor1</name>`+
+			`<owner>alice &amp; bob</owner><timestamp>1700000000000</timestamp><type>TEMPERATURE</type><unit>C</unit><value>23.5</value></SensorData>`)
 }
 
 func TestJSONSchemaDataFormatProcessor(t *testing.T) {
@@ -109,8 +109,8 @@ func TestExampleConvertToXML(t *testing.T) {
 	v := sensor("name", "sensor0", "timestamp", int64(1700000000000), "value", "42", "type", "TEMPERATURE", "unit", "C",
 		"color", nil, "city", "Amsterdam", "owner", "Alice")
 	h.mustPipe("ksml_sensordata_avro", "string", sensorType, "sensor0", v, 1)
-	doc := `sensor0=<?xml version='1.1' encoding='UTF-8'?><SensorData><name>sensor0</name><timestamp>1700000000000</timestamp>` +
-		`<value>42</value><type>TEMPERATURE</type><unit>C</unit><color%s<city>Amsterdam</city><owner>Alice</owner></SensorData>`
+	doc := `sensor0=<?xml version='1.1' encoding='UTF-8'?><SensorData><city>Amsterdam</city><color%s<name>sensor0</name>` +
+		`<owner>Alice</owner><timestamp>1700000000000</timestamp><type>TEMPERATURE</type><unit>C</unit><value>42</value></SensorData>`
 	// The converting pipeline read its null color back from <color/> as
 	// "" (an empty element is empty text), so it writes an empty element
 	// with a closing tag; the direct pipeline writes the null.
