@@ -8,7 +8,8 @@
 // its extra columns ignored; lines starting with '#' and empty lines are
 // skipped and only the first record is read. Written lines quote every
 // field, double inner quotes (RFC 4180) and end without a line feed.
-// A struct without a schema is written in sorted field order.
+// A struct without a schema is written in upstream's sorted field order
+// (keys starting with '@' last).
 //
 // Bad input never panics: text that is not CSV is an error naming the
 // problem, and a value that is neither a struct nor a list is refused.
@@ -328,7 +329,7 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 			names = cs.Fields
 		} else {
 			names = append([]string(nil), names...)
-			sort.Strings(names)
+			sort.Slice(names, func(i, j int) bool { return keyLess(names[i], names[j]) })
 		}
 		fields = make([]string, len(names))
 		for i, k := range names {
@@ -415,6 +416,19 @@ func readLine(b []byte) ([]string, error) {
 		return nil, err
 	}
 	return rec, nil
+}
+
+// keyLess orders struct keys as upstream's data structs do: the empty key
+// first, keys starting with '@' last, lexicographic otherwise.
+func keyLess(a, b string) bool {
+	if a == "" || b == "" {
+		return a == "" && b != ""
+	}
+	ma, mb := a[0] == '@', b[0] == '@'
+	if ma != mb {
+		return mb
+	}
+	return a < b
 }
 
 // appendLine writes fields quoted, inner quotes doubled, without a line

@@ -113,10 +113,11 @@ func TestListQuotesAndControlCharacters(t *testing.T) {
 func TestSchemalessStructSortedFields(t *testing.T) {
 	s, _ := New().Serde(types.StructType{}, false)
 	st := types.NewStruct(2)
+	st.Set("@meta", "m")
 	st.Set("b", "2")
 	st.Set("a", true)
 	out, err := s.Serialize(st, "t", false, nil)
-	if err != nil || string(out) != `"true","2"` {
+	if err != nil || string(out) != `"true","2","m"` {
 		t.Fatalf("got %s, %v", out, err)
 	}
 }
