@@ -8,7 +8,10 @@
 // big-endian content id of the schema registered under `<topic>-key` or
 // `<topic>-value`, then the JSON text. Deserializing accepts both forms.
 //
-// Values are in the data model of package types (structs, lists, ...);
+// Records are written as upstream writes them: struct keys sorted (see
+// keyLess) and, with a schema, only the schema's properties (required ones
+// always, null when absent). Values read are in the data model of package
+// types (structs, lists, ...);
 // a struct read with a schema carries a StructSchema with Notation
 // "jsonschema". Values are validated with santhosh-tekuri/jsonschema on
 // both sides; a null object property counts as absent, since upstream's
@@ -53,6 +56,7 @@ type Schema struct {
 	Text     string
 	Source   string
 	compiled *js.Schema
+	shape    *shape
 }
 
 // StructSchema returns the schema as values carry it.
@@ -148,7 +152,7 @@ func ParseSchema(name, text, source string) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: invalid JSON schema: %s", source, oneLine(err))
 	}
-	return &Schema{Name: name, Text: text, Source: source, compiled: compiled}, nil
+	return &Schema{Name: name, Text: text, Source: source, compiled: compiled, shape: shapeOf(doc)}, nil
 }
 
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
@@ -332,6 +336,14 @@ type Serde struct {
 func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
 	if v == nil {
 		return nil, nil
+	}
+	var sh *shape
+	if s.schema != nil {
+		sh = s.schema.shape
+	}
+	v, err := arrange(v, sh, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.n.name, err)
 	}
 	body, err := types.MarshalJSON(v)
 	if err != nil {

@@ -1,6 +1,8 @@
 package jsonschema
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,6 +12,10 @@ import (
 )
 
 const sensor = `{"name":"sensor1","timestamp":1700000000000,"value":"23.5","type":"TEMPERATURE","unit":"C","color":null,"city":"Utrecht"}`
+
+// sensorWire is sensor as written: keys sorted, as upstream's structs hold
+// them.
+const sensorWire = `{"city":"Utrecht","color":null,"name":"sensor1","timestamp":1700000000000,"type":"TEMPERATURE","unit":"C","value":"23.5"}`
 
 func decode(t *testing.T, s string) any {
 	t.Helper()
@@ -35,7 +41,7 @@ func TestPlainRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out) != sensor {
+	if string(out) != sensorWire {
 		t.Fatalf("got %s", out)
 	}
 	v, err := s.Deserialize(out, "topic", false)
@@ -77,7 +83,7 @@ func TestApicurioFraming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(out[:5]) != "\x00\x00\x00\x00\x01" || string(out[5:]) != sensor {
+	if string(out[:5]) != "\x00\x00\x00\x00\x01" || string(out[5:]) != sensorWire {
 		t.Fatalf("got %q", out)
 	}
 	latest, err := mem.Latest(t.Context(), "sensors-value")
@@ -89,7 +95,7 @@ func TestApicurioFraming(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := types.MarshalJSON(v)
-	if string(b) != sensor {
+	if string(b) != sensorWire {
 		t.Fatalf("got %s", b)
 	}
 	if _, err := s.Deserialize([]byte{0, 0, 1}, "sensors", false); err == nil || !strings.Contains(err.Error(), "too short") {
@@ -98,6 +104,40 @@ func TestApicurioFraming(t *testing.T) {
 	bare, _ := New("apicurio_jsonschema", NewLoader("testdata"), mem).Serde(types.NotationType{Notation: "apicurio_jsonschema"}, false)
 	if _, err := bare.Serialize(decode(t, `{}`), "x", false, nil); err == nil || !strings.Contains(err.Error(), "no schema name") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestWrittenFields(t *testing.T) {
+	dir := t.TempDir()
+	schema := `{"type":"object","required":["id","inner"],"properties":{
+		"id":{"type":"string"},"opt":{"type":"string"},
+		"inner":{"$ref":"#/$defs/Inner"},"list":{"type":"array","items":{"$ref":"#/$defs/Inner"}}},
+		"$defs":{"Inner":{"type":"object","required":["b"],"properties":{"a":{"type":"integer"},"b":{"type":"integer"}}}}}`
+	if err := os.WriteFile(filepath.Join(dir, "Outer.json"), []byte(schema), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	n := New("jsonschema", NewLoader(dir), nil)
+	s, err := n.Serde(types.StructType{Notation: "jsonschema", SchemaName: "Outer"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Required properties always (null when absent), optional ones when
+	// present, others dropped; keys sorted at every level.
+	out, err := s.Serialize(decode(t, `{"x":1,"list":[{"z":1,"a":2}],"id":"i","inner":{"a":1}}`), "t", false, nil)
+	if err == nil {
+		t.Fatalf("inner.b null passed validation: %s", out)
+	}
+	out, err = s.Serialize(decode(t, `{"x":1,"list":[{"z":1,"b":3,"a":2}],"id":"i","inner":{"b":1}}`), "t", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != `{"id":"i","inner":{"b":1},"list":[{"a":2,"b":3}]}` {
+		t.Fatalf("got %s", out)
+	}
+	bare, _ := n.Serde(types.NotationType{Notation: "jsonschema"}, false)
+	out, err = bare.Serialize(decode(t, `{"b":{"d":1,"c":2},"@m":0,"a":[{"y":1,"x":2}]}`), "t", false, nil)
+	if err != nil || string(out) != `{"a":[{"x":2,"y":1}],"b":{"c":2,"d":1},"@m":0}` {
+		t.Fatalf("got %s %v", out, err)
 	}
 }
 
