@@ -246,22 +246,34 @@ func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args
 		"partition", rc.Partition, "offset", rc.Offset}, args...)...)
 }
 
+// tableStore is the state of a processor whose output is a table kept in
+// a key/value store: the store, and the record cache that holds back its
+// updates when the store caches.
+type tableStore struct {
+	kvStoreAccess
+	recordCache
+}
+
+func newMaterializeProc(t tableStore) streams.Processor { return &materializeProc{tableStore: t} }
+
+// putAggregate stores the aggregate out.Value under kb and forwards out,
+// both with the highest timestamp of the aggregate's records: out's own, or
+// oldTS, the one a timestamped store kept with the previous aggregate old.
+func (t *tableStore) putAggregate(ctx *streams.ProcessorContext, kb []byte, out streams.Record, old any, oldTS int64) error {
+	if old != nil && oldTS > out.Timestamp {
+		out.Timestamp = oldTS
+	}
+	if err := t.st.putKB(kb, out.Value, out.Timestamp); err != nil {
+		return err
+	}
+	return t.forward(ctx, kb, out)
+}
+
 // kvAggregateProc aggregates a grouped stream into a key/value store.
 type kvAggregateProc struct {
 	*aggFuncs
-	recordCache
-	store       string
-	ks, vs      streams.Serde
-	timestamped bool
-	st          *kvState
+	tableStore
 }
-
-func (p *kvAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
-	return err
-}
-
-func (p *kvAggregateProc) Close() error { return nil }
 
 func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	key, err := resolved(r.Key)
@@ -288,37 +300,15 @@ func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	// The result carries the highest timestamp of its records, which a
-	// timestamped store remembers.
-	ts := r.Timestamp
-	if old != nil && oldTS > ts {
-		ts = oldTS
-	}
-	if err := p.st.putKB(kb, agg, ts); err != nil {
-		return err
-	}
-	out := r.WithKeyValue(key, agg)
-	out.Timestamp = ts
-	return p.forward(ctx, kb, out)
+	return p.putAggregate(ctx, kb, r.WithKeyValue(key, agg), old, oldTS)
 }
 
 // tableAggregateProc aggregates a grouped table: each update subtracts the
 // old value and adds the new one.
 type tableAggregateProc struct {
 	*aggFuncs
-	recordCache
-	store       string
-	ks, vs      streams.Serde
-	timestamped bool
-	st          *kvState
+	tableStore
 }
-
-func (p *tableAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
-	return err
-}
-
-func (p *tableAggregateProc) Close() error { return nil }
 
 func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	ch, ok := r.Value.(tableChange)
@@ -348,16 +338,7 @@ func (p *tableAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Re
 			return err
 		}
 	}
-	ts := r.Timestamp
-	if old != nil && oldTS > ts {
-		ts = oldTS
-	}
-	if err := p.st.putKB(kb, agg, ts); err != nil {
-		return err
-	}
-	out := r.WithValue(agg)
-	out.Timestamp = ts
-	return p.forward(ctx, kb, out)
+	return p.putAggregate(ctx, kb, r.WithValue(agg), old, oldTS)
 }
 
 func (p *tableAggregateProc) retractValue(ctx *streams.ProcessorContext, key, value, agg any) (any, error) {
@@ -407,20 +388,7 @@ func (p *tableAggregateProc) addValue(ctx *streams.ProcessorContext, key, value,
 // materializeProc keeps the latest value per key of a table and forwards
 // every update; a null value deletes the key and is forwarded as a
 // tombstone.
-type materializeProc struct {
-	recordCache
-	store       string
-	ks, vs      streams.Serde
-	timestamped bool
-	st          *kvState
-}
-
-func (p *materializeProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
-	return err
-}
-
-func (p *materializeProc) Close() error { return nil }
+type materializeProc struct{ tableStore }
 
 func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	key, err := resolved(r.Key)

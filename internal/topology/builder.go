@@ -292,7 +292,13 @@ func (b *builder) operations(s stream, ops []*definition.Operation) (stream, err
 }
 
 func (b *builder) addProcessor(name string, parent string, proc func() streams.Processor, fns ...*definition.FunctionDef) error {
-	if err := b.topo.AddProcessor(name, proc, parent); err != nil {
+	return b.addProcessorAfter(name, []string{parent}, proc, fns...)
+}
+
+// addProcessorAfter adds a processor with several parents and connects the
+// stores its functions declare.
+func (b *builder) addProcessorAfter(name string, parents []string, proc func() streams.Processor, fns ...*definition.FunctionDef) error {
+	if err := b.topo.AddProcessor(name, proc, parents...); err != nil {
 		return err
 	}
 	for _, fn := range fns {

@@ -166,15 +166,11 @@ func (b *builder) foreignKeyJoin(s, other stream, op *definition.Operation, name
 	if err != nil {
 		return s, err
 	}
-	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-	if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, resolver, subscribe); err != nil {
-		return fail(err)
-	}
-	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, resultValue, name); err != nil {
+	sh, err := b.addTableNode(name, []string{resolver, subscribe}, op.Pos, sd, s.key, resultValue, newMaterializeProc)
+	if err != nil {
 		return s, err
 	}
-	s.node, s.value = name, resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
+	s.node, s.value, s.shape = name, resultValue, sh
 	return s, nil
 }
 

@@ -66,7 +66,7 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 		if other, err = b.materialized(other, op); err != nil {
 			return s, err
 		}
-		p := &streamTableJoinProc{joiner: f, kind: kind, store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS, timestamped: other.shape.storeTS}
+		p := &streamTableJoinProc{joiner: f, kind: kind, kvStoreAccess: kvStoreAccess{store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS, timestamped: other.shape.storeTS}}
 		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fd); err != nil {
 			return s, errAt(op.Pos, "%v", err)
 		}
@@ -108,20 +108,10 @@ func callJoiner(ctx *streams.ProcessorContext, f Function, key, v1, v2 any) (any
 }
 
 type streamTableJoinProc struct {
-	joiner      Function
-	kind        joinKind
-	store       string
-	ks, vs      streams.Serde
-	timestamped bool
-	st          *kvState
+	joiner Function
+	kind   joinKind
+	kvStoreAccess
 }
-
-func (p *streamTableJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
-	return err
-}
-
-func (p *streamTableJoinProc) Close() error { return nil }
 
 func (p *streamTableJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	key, err := resolved(r.Key)
@@ -537,15 +527,11 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 	if err != nil {
 		return s, err
 	}
-	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-	if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, thisJoin, otherJoin); err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, resultValue, name); err != nil {
+	sh, err := b.addTableNode(name, []string{thisJoin, otherJoin}, op.Pos, sd, s.key, resultValue, newMaterializeProc)
+	if err != nil {
 		return s, err
 	}
-	s.node, s.value = name, resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
+	s.node, s.value, s.shape = name, resultValue, sh
 	return s, nil
 }
 

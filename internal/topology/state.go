@@ -22,6 +22,24 @@ type kvState struct {
 	ts bool
 }
 
+// kvStoreAccess is what a processor needs to use one key/value store: the
+// store's name, its serdes and whether it keeps timestamps, set when the
+// topology is built, and the store, opened by Init when a task starts (Init
+// fails when the task has no key/value store of that name).
+type kvStoreAccess struct {
+	store       string
+	ks, vs      streams.Serde
+	timestamped bool
+	st          *kvState
+}
+
+func (p *kvStoreAccess) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openKV(ctx, p.store, p.ks, p.vs, p.timestamped)
+	return err
+}
+
+func (p *kvStoreAccess) Close() error { return nil }
+
 func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde, timestamped bool) (*kvState, error) {
 	s, err := ctx.Store(name)
 	if err != nil {

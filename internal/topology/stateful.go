@@ -386,6 +386,23 @@ func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, no
 	return ks, vs, sd.Timestamped, nil
 }
 
+// addTableNode adds the processor name after parents, made by newProc over
+// the key/value store sd, and registers sd for it with the key and value
+// types. It returns the shape of the table the processor outputs, whose
+// values sd holds. Errors adding the processor name pos.
+func (b *builder) addTableNode(name string, parents []string, pos definition.Pos, sd *definition.StoreDef, key, value types.UserType,
+	newProc func(tableStore) streams.Processor, fds ...*definition.FunctionDef) (*streamShape, error) {
+	t := &tableStore{kvStoreAccess: kvStoreAccess{store: sd.Name}, recordCache: recordCache{on: sd.Caching}}
+	if err := b.addProcessorAfter(name, parents, func() streams.Processor { return newProc(*t) }, fds...); err != nil {
+		return nil, errAt(pos, "%v", err)
+	}
+	var err error
+	if t.ks, t.vs, t.timestamped, err = b.kvStore(sd, key, value, name); err != nil {
+		return nil, err
+	}
+	return &streamShape{kind: shapeTable, store: sd.Name, storeKS: t.ks, storeVS: t.vs, storeTS: t.timestamped, storeNode: name}, nil
+}
+
 // windowStore registers a window store for an operation's state.
 func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType, node string, size, retention int64, dups bool) (streams.Serde, streams.Serde, error) {
 	key, value, err := b.storeTypes(sd, key, value)
@@ -512,7 +529,7 @@ func (b *builder) aggregate(s stream, op *definition.Operation, name string) (st
 		}
 		return b.aggregateWindow(s, op, name)
 	case shapeGroupedTable:
-		return b.aggregateTable(s, op, name)
+		return b.aggregateKV(s, op, name)
 	}
 	return s, wrongShape(op, s, "grouped stream or table")
 }
@@ -594,6 +611,8 @@ func (b *builder) aggFunctions(s stream, op *definition.Operation, node string) 
 	return a, fds, nil
 }
 
+// aggregateKV aggregates a grouped (or cogrouped) stream or a grouped table
+// into a key/value store.
 func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (stream, error) {
 	a, fds, err := b.aggFunctions(s, op, name)
 	if err != nil {
@@ -603,36 +622,15 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 	if err != nil {
 		return s, err
 	}
-	p := &kvAggregateProc{aggFuncs: a, store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
-		return s, errAt(op.Pos, "%v", err)
+	newProc := func(t tableStore) streams.Processor { return &kvAggregateProc{aggFuncs: a, tableStore: t} }
+	if shapeOf(s) == shapeGroupedTable {
+		newProc = func(t tableStore) streams.Processor { return &tableAggregateProc{aggFuncs: a, tableStore: t} }
 	}
-	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
-		return s, err
-	}
-	s.node, s.value = name, a.resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
-	return s, nil
-}
-
-func (b *builder) aggregateTable(s stream, op *definition.Operation, name string) (stream, error) {
-	a, fds, err := b.aggFunctions(s, op, name)
+	sh, err := b.addTableNode(name, []string{s.node}, op.Pos, sd, s.key, a.resultValue, newProc, fds...)
 	if err != nil {
 		return s, err
 	}
-	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
-	if err != nil {
-		return s, err
-	}
-	p := &tableAggregateProc{aggFuncs: a, store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, a.resultValue, name); err != nil {
-		return s, err
-	}
-	s.node, s.value = name, a.resultValue
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
+	s.node, s.value, s.shape = name, a.resultValue, sh
 	return s, nil
 }
 
@@ -734,15 +732,11 @@ func (b *builder) toTable(s stream, op *definition.Operation, name string) (stre
 	if err != nil {
 		return s, err
 	}
-	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, s.value, name); err != nil {
+	sh, err := b.addTableNode(name, []string{s.node}, op.Pos, sd, s.key, s.value, newMaterializeProc)
+	if err != nil {
 		return s, err
 	}
-	s.node = name
-	s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
+	s.node, s.shape = name, sh
 	return s, nil
 }
 
@@ -775,14 +769,9 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 		s.shape = &streamShape{kind: shapeGlobalTable, global: g}
 		b.topo.MarkGlobal(td.Topic)
 	} else {
-		p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-		if err := b.topo.AddProcessor(name, func() streams.Processor { c := *p; return &c }, src.node); err != nil {
-			return stream{}, errAt(pos, "%v", err)
-		}
-		if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, src.key, src.value, name); err != nil {
+		if s.shape, err = b.addTableNode(name, []string{src.node}, pos, sd, src.key, src.value, newMaterializeProc); err != nil {
 			return stream{}, err
 		}
-		s.shape = &streamShape{kind: shapeTable, store: sd.Name, storeKS: p.ks, storeVS: p.vs, storeTS: p.timestamped, storeNode: name}
 	}
 	b.sources[td.Topic] = s
 	return s, nil
@@ -921,16 +910,12 @@ func (b *builder) materialized(s stream, op *definition.Operation) (stream, erro
 	}
 	name := b.uniqueName(s.node + "-materialized")
 	sd := &definition.StoreDef{Name: name + "-store", Type: definition.StoreKeyValue, Logging: true, Pos: op.Pos}
-	p := &materializeProc{store: sd.Name, recordCache: recordCache{on: sd.Caching}}
-	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }); err != nil {
-		return s, errAt(op.Pos, "%v", err)
-	}
-	var err error
-	if p.ks, p.vs, p.timestamped, err = b.kvStore(sd, s.key, s.value, name); err != nil {
+	t, err := b.addTableNode(name, []string{s.node}, op.Pos, sd, s.key, s.value, newMaterializeProc)
+	if err != nil {
 		return s, err
 	}
 	sh := *s.shape
-	sh.store, sh.storeKS, sh.storeVS, sh.storeTS, sh.storeNode = sd.Name, p.ks, p.vs, p.timestamped, name
+	sh.store, sh.storeKS, sh.storeVS, sh.storeTS, sh.storeNode = t.store, t.storeKS, t.storeVS, t.storeTS, t.storeNode
 	s.node, s.shape = name, &sh
 	return s, nil
 }
