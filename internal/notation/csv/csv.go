@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -463,10 +462,7 @@ func text(v any) (string, error) {
 	case int64:
 		return strconv.FormatInt(x, 10), nil
 	case float64:
-		if !math.IsInf(x, 0) && !math.IsNaN(x) && x == math.Trunc(x) && math.Abs(x) < 1e7 {
-			return strconv.FormatFloat(x, 'f', 1, 64), nil
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64), nil
+		return string(types.AppendJavaFloat(nil, x, 64)), nil
 	case []byte:
 		return string(x), nil
 	}

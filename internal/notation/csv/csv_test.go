@@ -260,3 +260,11 @@ func TestPythonMeta(t *testing.T) {
 		t.Fatalf("got %s", b)
 	}
 }
+
+func TestNumbersAsUpstreamPrintsThem(t *testing.T) {
+	s, _ := New().Serde(types.ListType{Elem: types.Any}, false)
+	out, err := s.Serialize([]any{1e7, 23.5, 2.0, 0.0001, int64(-3), nil}, "t", false, nil)
+	if err != nil || string(out) != `"1.0E7","23.5","2.0","1.0E-4","-3","null"` {
+		t.Fatalf("got %s %v", out, err)
+	}
+}

@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -550,10 +549,7 @@ func text(v any) (string, error) {
 	case int64:
 		return strconv.FormatInt(x, 10), nil
 	case float64:
-		if !math.IsInf(x, 0) && !math.IsNaN(x) && x == math.Trunc(x) && math.Abs(x) < 1e7 {
-			return strconv.FormatFloat(x, 'f', 1, 64), nil
-		}
-		return strconv.FormatFloat(x, 'g', -1, 64), nil
+		return string(types.AppendJavaFloat(nil, x, 64)), nil
 	case []byte:
 		return base64.StdEncoding.EncodeToString(x), nil
 	}
