@@ -576,6 +576,11 @@ func (e *Engine) createTasks(ctx context.Context, assigned map[string][]int32) e
 			id := streams.TaskID{SubTopology: sub.ID, Partition: p}
 			t := e.tasks[id]
 			if t == nil {
+				if e.sess != nil {
+					if err := wipeLoggedState(e.topo, sub, id); err != nil {
+						return err
+					}
+				}
 				var err error
 				t, err = streams.NewTask(e.topo, sub, p, e.out)
 				if err != nil {

@@ -3,12 +3,15 @@ package kafkaio_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"ksml/internal/kafkaclient"
+	"ksml/internal/store"
+	"ksml/internal/streams"
 	"ksml/internal/streams/kafkaio"
 )
 
@@ -86,5 +89,43 @@ func TestExactlyOnceFailureRollsBack(t *testing.T) {
 	runEngine(t, kafkaio.Options{Topology: countingTopologyFailing(t, "eos", ""), Client: eosConfig(t, b.BootstrapServers(), "eos")})
 	if got := readCommitted(t, b.BootstrapServers(), "out", 4); got != "a=1 a=2 a=3 b=1" {
 		t.Fatalf("committed output after restart %s, want a=2 and a=3 counted once", got)
+	}
+}
+
+// TestExactlyOncePersistentStoreRollsBack runs the failing count on a
+// persistent (Pebble) store under exactly_once_v2: the aborted transaction
+// wrote a new key c into the store's files, but the next start rebuilds
+// the store from the committed changelog only, so c is counted once.
+func TestExactlyOncePersistentStoreRollsBack(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	dir := t.TempDir()
+	persistent := func(topo *streams.Topology) *streams.Topology {
+		for _, sb := range topo.StoreBuilders() {
+			kb := sb.(*store.KeyValueBuilder)
+			kb.IsPersistent, kb.Dir = true, dir
+		}
+		return topo
+	}
+	first := runEngine(t, kafkaio.Options{Topology: persistent(countingTopologyFailing(t, "peos", "fail")), Client: eosConfig(t, b.BootstrapServers(), "peos")})
+	produce(t, cl, "in", "a=x", "b=x")
+	if got := readCommitted(t, b.BootstrapServers(), "out", 2); got != "a=1 b=1" {
+		t.Fatalf("committed output %s", got)
+	}
+	produce(t, cl, "in", "c=x", "a=fail")
+	select {
+	case <-first.done:
+		close(first.done)
+	case <-time.After(15 * time.Second):
+		t.Fatal("engine did not stop on the failing record")
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "0_0", "counts", "MANIFEST-*")); len(m) != 1 {
+		t.Fatalf("no Pebble store under %s", dir)
+	}
+
+	runEngine(t, kafkaio.Options{Topology: persistent(countingTopologyFailing(t, "peos", "")), Client: eosConfig(t, b.BootstrapServers(), "peos")})
+	if got := readCommitted(t, b.BootstrapServers(), "out", 4); got != "a=1 a=2 b=1 c=1" {
+		t.Fatalf("committed output after restart %s, want c counted once", got)
 	}
 }
