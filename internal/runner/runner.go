@@ -538,7 +538,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	onStarted := func() {
 		started.Do(func() {
 			r.state.set(Started)
-			r.log.Info("runner started", "application.id", r.appID)
+			r.log.Info("runner started", "application.id", r.appID, "stateDir", r.StateDir())
 			if r.opts.OnStarted != nil {
 				r.opts.OnStarted()
 			}

@@ -9,18 +9,18 @@
 // dashboards built on upstream's names keep working. The runtime reports
 // into a Registry through small handles (Timer from ExecutionTimer,
 // PipelineCounters, Latency from NodeLatency, SetConsumerLag,
-// SetTopicCounts) whose hot-path cost is an atomic add or an uncontended
+// SetTopicCounts, SetDroppedRecords) whose hot-path cost is an atomic add or an uncontended
 // lock; rates, percentiles and labels are computed at scrape time. The
 // Registry is also the python.MetricsSink behind Python's `metrics`. A nil
 // *Registry is "metrics off": every call is accepted and records nothing.
 //
 // The health and state endpoints (AppServer) follow upstream's ksml-query
 // resources: the same paths, the same status codes for the same runner
-// states, and the same JSON shape ([{"key":...,"value":...}]). The package
-// learns runner states and local stores through two interfaces
-// (StateSource, StoreProvider) that the runner implements, directly or
-// through the adapters StateNames and TaskStores, so it does not depend on
-// the engine.
+// states, and the same JSON shape ([{"key":...,"value":...}], windows with
+// a "window" object). The package learns runner states and local stores
+// through interfaces (StateSource, StoreProvider, WindowStoreProvider) that
+// the runner implements, directly or through the adapters StateNames and
+// TaskStores, so it does not depend on the engine.
 //
 // Start brings up both servers from the runner configuration (see
 // ResolveMetrics for the seed dialect's configuration.metrics). Servers
