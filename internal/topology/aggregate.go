@@ -88,11 +88,8 @@ type groupByProc struct {
 }
 
 func (p *groupByProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
-	k, err := p.f.Call(ctx, r.Key, r.Value)
+	k, err := callResolved(ctx, p.f, r.Key, r.Value)
 	if err != nil {
-		return err
-	}
-	if k, err = resolved(k); err != nil {
 		return err
 	}
 	return ctx.Forward(r.WithKey(k))
@@ -198,11 +195,7 @@ func (a *aggFuncs) initial(ctx *streams.ProcessorContext) (any, error) {
 	if a.init == nil {
 		return nil, nil
 	}
-	v, err := a.init.Call(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return resolved(v)
+	return callResolved(ctx, a.init)
 }
 
 // DroppedRecords counts records dropped by stateful processors: null keys,
@@ -639,11 +632,7 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 	}
 	for _, s := range merged {
 		if p.merge != nil {
-			res, err := p.merge.Call(ctx, key, agg, s.value)
-			if err != nil {
-				return err
-			}
-			if agg, err = resolved(res); err != nil {
+			if agg, err = callResolved(ctx, p.merge, key, agg, s.value); err != nil {
 				return err
 			}
 		} else if p.kind == "count" {
@@ -654,11 +643,7 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 			if agg == nil {
 				agg = s.value
 			} else {
-				res, err := p.reduce.Call(ctx, agg, s.value)
-				if err != nil {
-					return err
-				}
-				if agg, err = resolved(res); err != nil {
+				if agg, err = callResolved(ctx, p.reduce, agg, s.value); err != nil {
 					return err
 				}
 			}
@@ -689,19 +674,11 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 			return err
 		}
 	} else if p.kind == "reduce" {
-		res, err := p.reduce.Call(ctx, agg, r.Value)
-		if err != nil {
-			return err
-		}
-		if agg, err = resolved(res); err != nil {
+		if agg, err = callResolved(ctx, p.reduce, agg, r.Value); err != nil {
 			return err
 		}
 	} else {
-		res, err := p.agg.Call(ctx, key, r.Value, agg)
-		if err != nil {
-			return err
-		}
-		if agg, err = resolved(res); err != nil {
+		if agg, err = callResolved(ctx, p.agg, key, r.Value, agg); err != nil {
 			return err
 		}
 	}

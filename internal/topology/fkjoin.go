@@ -178,7 +178,7 @@ func (j *fkJoin) result(ctx *streams.ProcessorContext, key, left, right any) (an
 	if left == nil || right == nil && !j.leftJoin {
 		return nil, nil
 	}
-	return callJoiner(ctx, j.joiner, key, left, right)
+	return callResolved(ctx, j.joiner, key, left, right)
 }
 
 // fkSubscribeProc sends the subscriptions of left table updates. Its first
@@ -231,11 +231,8 @@ func (p *fkSubscribeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	}
 	var fkb []byte
 	if v != nil {
-		fk, err := p.extractor.Call(ctx, v)
+		fk, err := callResolved(ctx, p.extractor, v)
 		if err != nil {
-			return err
-		}
-		if fk, err = resolved(fk); err != nil {
 			return err
 		}
 		if fk != nil {

@@ -99,14 +99,6 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 	return s, nil
 }
 
-func callJoiner(ctx *streams.ProcessorContext, f Function, key, v1, v2 any) (any, error) {
-	res, err := f.Call(ctx, key, v1, v2)
-	if err != nil {
-		return nil, err
-	}
-	return resolved(res)
-}
-
 type streamTableJoinProc struct {
 	joiner Function
 	kind   joinKind
@@ -130,7 +122,7 @@ func (p *streamTableJoinProc) Process(ctx *streams.ProcessorContext, r streams.R
 		}
 		return nil
 	}
-	v, err := callJoiner(ctx, p.joiner, key, r.Value, other)
+	v, err := callResolved(ctx, p.joiner, key, r.Value, other)
 	if err != nil {
 		return err
 	}
@@ -167,7 +159,7 @@ func (p *streamGlobalJoinProc) Process(ctx *streams.ProcessorContext, r streams.
 	if other == nil && p.kind == innerJoin || r.Value == nil {
 		return nil
 	}
-	v, err := callJoiner(ctx, p.joiner, r.Key, r.Value, other)
+	v, err := callResolved(ctx, p.joiner, r.Key, r.Value, other)
 	if err != nil {
 		return err
 	}
@@ -344,9 +336,9 @@ func outerKey(ts int64, left bool, kb []byte) []byte {
 
 func (p *ssJoinProc) join(ctx *streams.ProcessorContext, key, mine, theirs any) (any, error) {
 	if p.left {
-		return callJoiner(ctx, p.joiner, key, mine, theirs)
+		return callResolved(ctx, p.joiner, key, mine, theirs)
 	}
-	return callJoiner(ctx, p.joiner, key, theirs, mine)
+	return callResolved(ctx, p.joiner, key, theirs, mine)
 }
 
 func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
@@ -474,9 +466,9 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int
 		}
 		var res any
 		if left {
-			res, err = callJoiner(ctx, p.joiner, key, val, nil)
+			res, err = callResolved(ctx, p.joiner, key, val, nil)
 		} else {
-			res, err = callJoiner(ctx, p.joiner, key, nil, val)
+			res, err = callResolved(ctx, p.joiner, key, nil, val)
 		}
 		if err != nil {
 			return err
@@ -586,18 +578,18 @@ func (p *ttJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 			return nil
 		}
 		if lv != nil && rv != nil {
-			out, err = callJoiner(ctx, p.joiner, r.Key, lv, rv)
+			out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
 		}
 	case leftJoin:
 		if !p.left && lv == nil {
 			return nil
 		}
 		if lv != nil {
-			out, err = callJoiner(ctx, p.joiner, r.Key, lv, rv)
+			out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
 		}
 	case outerJoin:
 		if lv != nil || rv != nil {
-			out, err = callJoiner(ctx, p.joiner, r.Key, lv, rv)
+			out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
 		}
 	}
 	if err != nil {

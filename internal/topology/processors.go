@@ -47,12 +47,18 @@ func (p *filterProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 	return nil
 }
 
-func callPredicate(ctx *streams.ProcessorContext, f Function, key, value any) (bool, error) {
-	res, err := f.Call(ctx, key, value)
+// callResolved calls f and resolves its result (a Deferred value), so it
+// can be inspected, compared or stored. Errors are f's or the resolution's.
+func callResolved(ctx *streams.ProcessorContext, f Function, args ...any) (any, error) {
+	res, err := f.Call(ctx, args...)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	res, err = types.Resolve(res)
+	return types.Resolve(res)
+}
+
+func callPredicate(ctx *streams.ProcessorContext, f Function, key, value any) (bool, error) {
+	res, err := callResolved(ctx, f, key, value)
 	if err != nil {
 		return false, err
 	}
@@ -180,11 +186,7 @@ type metadataProc struct {
 }
 
 func (p *metadataProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
-	res, err := p.f.Call(ctx, r.Key, r.Value, metadataStruct(r.Timestamp, r.Headers))
-	if err != nil {
-		return err
-	}
-	res, err = types.Resolve(res)
+	res, err := callResolved(ctx, p.f, r.Key, r.Value, metadataStruct(r.Timestamp, r.Headers))
 	if err != nil {
 		return err
 	}
@@ -513,11 +515,7 @@ func timestampExtractor(f Function) streams.TimestampExtractor {
 		st.Set("topic", rec.Topic)
 		st.Set("partition", int64(rec.Partition))
 		st.Set("offset", rec.Offset)
-		res, err := f.Call(nil, st, previous)
-		if err != nil {
-			return 0, err
-		}
-		res, err = types.Resolve(res)
+		res, err := callResolved(nil, f, st, previous)
 		if err != nil {
 			return 0, err
 		}
@@ -533,11 +531,7 @@ func timestampExtractor(f Function) streams.TimestampExtractor {
 // of ints multicasts, anything else means default partitioning.
 func partitioner(f Function) streams.Partitioner {
 	return func(topic string, key, value any, n int) ([]int32, error) {
-		res, err := f.Call(nil, topic, key, value, int64(n))
-		if err != nil {
-			return nil, err
-		}
-		res, err = types.Resolve(res)
+		res, err := callResolved(nil, f, topic, key, value, int64(n))
 		if err != nil {
 			return nil, err
 		}
@@ -567,11 +561,7 @@ func topicExtractor(f Function) streams.TopicNameExtractor {
 		st.Set("topic", rc.Topic)
 		st.Set("partition", int64(rc.Partition))
 		st.Set("headers", headerList(r.Headers))
-		res, err := f.Call(nil, r.Key, r.Value, st)
-		if err != nil {
-			return "", err
-		}
-		res, err = types.Resolve(res)
+		res, err := callResolved(nil, f, r.Key, r.Value, st)
 		if err != nil {
 			return "", err
 		}
