@@ -36,6 +36,7 @@ import (
 	"ksml/internal/notation/avro"
 	csvnotation "ksml/internal/notation/csv"
 	jsonschemanotation "ksml/internal/notation/jsonschema"
+	protobufnotation "ksml/internal/notation/protobuf"
 	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/python"
 	"ksml/internal/runner/config"
@@ -323,6 +324,8 @@ func (r *Runner) build() error {
 	csvnotation.Register(reg, r.dirs.SchemaDirectory)
 	xmlnotation.Register(reg, r.dirs.SchemaDirectory)
 	jsonschemanotation.Register(reg, r.dirs.SchemaDirectory)
+	protobufnotation.RegisterFactories()
+	protobufnotation.Register(reg, r.dirs.SchemaDirectory)
 	if err := r.configureNotations(reg); err != nil {
 		return err
 	}

@@ -169,9 +169,9 @@ func TestBrokenProducerFailsBeforeConnecting(t *testing.T) {
 	t.Log(err)
 }
 
-// TestNotationWithoutImplementation stops at startup on a configured
-// notation whose type has no implementation linked in, at its position.
-func TestNotationWithoutImplementation(t *testing.T) {
+// TestConfiguredNotationsAreAvailable starts with every notation type a
+// runner config may name, under names of the user's choosing.
+func TestConfiguredNotationsAreAvailable(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf(`  configDirectory: %q
@@ -183,12 +183,14 @@ func TestNotationWithoutImplementation(t *testing.T) {
       type: apicurio_protobuf
     myjson:
       type: json
+    mycsv:
+      type: csv
+    myxml:
+      type: xml
+    myjsonschema:
+      type: apicurio_jsonschema
 `, work, work), map[string]string{"application.id": "x"})
-	_, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
-	if err == nil || !strings.Contains(err.Error(), cfg+":") || !strings.Contains(err.Error(), `notation "proto": type "apicurio_protobuf" is not available`) {
-		t.Fatalf("error %v", err)
-	}
-	if strings.Contains(err.Error(), "myjson") {
-		t.Errorf("the json alias was refused: %v", err)
+	if _, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)}); err != nil {
+		t.Fatalf("configured notations refused: %v", err)
 	}
 }
