@@ -415,7 +415,7 @@ type globalTable struct {
 }
 
 func (g *globalTable) state() *kvState {
-	return &kvState{name: g.name, st: g.kv, ks: g.ks, vs: g.vs}
+	return &kvState{storeCodec: storeCodec{name: g.name, ks: g.ks, vs: g.vs}, st: g.kv}
 }
 
 type globalTableProc struct {

@@ -188,18 +188,6 @@ type fkSubscribeProc struct {
 	left, fks streams.KeyValueStore
 }
 
-func kvStoreOf(ctx *streams.ProcessorContext, name string) (streams.KeyValueStore, error) {
-	s, err := ctx.Store(name)
-	if err != nil {
-		return nil, err
-	}
-	kv, ok := s.(streams.KeyValueStore)
-	if !ok {
-		return nil, fmt.Errorf("store %q is not a key/value store", name)
-	}
-	return kv, nil
-}
-
 func (p *fkSubscribeProc) Init(ctx *streams.ProcessorContext) (err error) {
 	if p.left, err = kvStoreOf(ctx, p.leftStore); err != nil {
 		return err

@@ -24,7 +24,7 @@ func windowedPythonStore(kv map[string]*store.KeyValueBuilder, name string, st s
 		if !ok {
 			return nil, fmt.Errorf("store %q is not a window store", name)
 		}
-		return &pyWindow{windowState: windowState{name: name, st: ws, ks: b.KeySerde, vs: b.ValueSerde, ts: b.Timestamped}, size: b.WindowSize}, nil
+		return &pyWindow{windowState: windowState{storeCodec: storeCodec{name: name, ks: b.KeySerde, vs: b.ValueSerde, ts: b.Timestamped}, st: ws}, size: b.WindowSize}, nil
 	case *store.SessionBuilder:
 		ss, ok := st.(streams.SessionStore)
 		if !ok {

@@ -13,13 +13,62 @@ import (
 // serde topic (as store.KeyValue does), so stores written here read back
 // the same through store.KeyValueBuilder.Typed.
 
-type kvState struct {
+// storeCodec turns a store's keys and values into bytes and back with the
+// store's serdes; errors name the store.
+type storeCodec struct {
 	name   string
-	st     streams.KeyValueStore
 	ks, vs streams.Serde
-	// ts: values carry the timestamp of their record in front of the value
-	// bytes (Kafka Streams' ValueAndTimestamp), as timestamped stores do.
+	// ts: values carry a timestamp in front of the value bytes (Kafka
+	// Streams' ValueAndTimestamp), as timestamped stores do.
 	ts bool
+}
+
+func (c *storeCodec) keyBytes(key any) ([]byte, error) {
+	kb, err := c.ks.Serialize(c.name, key)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: serializing key: %w", c.name, err)
+	}
+	return kb, nil
+}
+
+// decodeValue returns the value of vb (nil for nil) and, for timestamped
+// stores, its timestamp (-1 otherwise).
+func (c *storeCodec) decodeValue(vb []byte) (any, int64, error) {
+	if vb == nil {
+		return nil, -1, nil
+	}
+	ts := int64(-1)
+	if c.ts {
+		var ok bool
+		if ts, vb, ok = splitTimestamp(vb); !ok {
+			return nil, -1, fmt.Errorf("store %q: value without a timestamp", c.name)
+		}
+	}
+	v, err := c.vs.Deserialize(c.name, vb)
+	if err != nil {
+		return nil, -1, fmt.Errorf("store %q: deserializing value: %w", c.name, err)
+	}
+	return v, ts, nil
+}
+
+// encodeValue returns the bytes of a value that is not nil, with ts in
+// front for timestamped stores.
+func (c *storeCodec) encodeValue(v any, ts int64) ([]byte, error) {
+	vb, err := c.vs.Serialize(c.name, v)
+	if err != nil {
+		return nil, fmt.Errorf("store %q: serializing value: %w", c.name, err)
+	}
+	if c.ts {
+		vb = withTimestamp(ts, vb)
+	}
+	return vb, nil
+}
+
+// kvState is typed access to a key/value store; timestamped stores keep
+// the timestamp of the record that wrote a value.
+type kvState struct {
+	storeCodec
+	st streams.KeyValueStore
 }
 
 // kvStoreAccess is what a processor needs to use one key/value store: the
@@ -40,7 +89,9 @@ func (p *kvStoreAccess) Init(ctx *streams.ProcessorContext) (err error) {
 
 func (p *kvStoreAccess) Close() error { return nil }
 
-func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde, timestamped bool) (*kvState, error) {
+// kvStoreOf returns the task's key/value store name; it fails when the
+// task has no store of that name or it is of another kind.
+func kvStoreOf(ctx *streams.ProcessorContext, name string) (streams.KeyValueStore, error) {
 	s, err := ctx.Store(name)
 	if err != nil {
 		return nil, err
@@ -49,35 +100,15 @@ func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde, ti
 	if !ok {
 		return nil, fmt.Errorf("store %q is not a key/value store", name)
 	}
-	return &kvState{name: name, st: kv, ks: ks, vs: vs, ts: timestamped}, nil
+	return kv, nil
 }
 
-func (s *kvState) keyBytes(key any) ([]byte, error) {
-	kb, err := s.ks.Serialize(s.name, key)
+func openKV(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde, timestamped bool) (*kvState, error) {
+	kv, err := kvStoreOf(ctx, name)
 	if err != nil {
-		return nil, fmt.Errorf("store %q: serializing key: %w", s.name, err)
+		return nil, err
 	}
-	return kb, nil
-}
-
-// decode returns the value and, for timestamped stores, its timestamp (-1
-// otherwise).
-func (s *kvState) decode(vb []byte) (any, int64, error) {
-	if vb == nil {
-		return nil, -1, nil
-	}
-	ts := int64(-1)
-	if s.ts {
-		var ok bool
-		if ts, vb, ok = splitTimestamp(vb); !ok {
-			return nil, -1, fmt.Errorf("store %q: value without a timestamp", s.name)
-		}
-	}
-	v, err := s.vs.Deserialize(s.name, vb)
-	if err != nil {
-		return nil, -1, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
-	}
-	return v, ts, nil
+	return &kvState{storeCodec: storeCodec{name: name, ks: ks, vs: vs, ts: timestamped}, st: kv}, nil
 }
 
 func (s *kvState) get(key any) (any, error) {
@@ -101,7 +132,7 @@ func (s *kvState) getKB(kb []byte) (any, int64, error) {
 	if err != nil {
 		return nil, -1, err
 	}
-	return s.decode(vb)
+	return s.decodeValue(vb)
 }
 
 // put stores value with its record timestamp (kept by timestamped stores);
@@ -120,12 +151,9 @@ func (s *kvState) putKB(kb []byte, value any, ts int64) error {
 		_, err := s.st.Delete(kb)
 		return err
 	}
-	vb, err := s.vs.Serialize(s.name, value)
+	vb, err := s.encodeValue(value, ts)
 	if err != nil {
-		return fmt.Errorf("store %q: serializing value: %w", s.name, err)
-	}
-	if s.ts {
-		vb = withTimestamp(ts, vb)
+		return err
 	}
 	return s.st.Put(kb, vb)
 }
@@ -139,7 +167,7 @@ func (s *kvState) each(fn func(key, value any) error) error {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", s.name, err)
 			return false
 		}
-		v, _, err := s.decode(vb)
+		v, _, err := s.decodeValue(vb)
 		if err != nil {
 			ferr = err
 			return false
@@ -153,13 +181,12 @@ func (s *kvState) each(fn func(key, value any) error) error {
 	return ferr
 }
 
+// windowState is typed access to a window store. Timestamped window
+// stores carry a timestamp in front of values: decode strips it, encode
+// writes -1.
 type windowState struct {
-	name   string
-	st     streams.WindowStore
-	ks, vs streams.Serde
-	// ts: values carry a timestamp in front (timestamped window stores);
-	// decode strips it, encode writes -1.
-	ts bool
+	storeCodec
+	st streams.WindowStore
 }
 
 func openWindow(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*windowState, error) {
@@ -171,46 +198,19 @@ func openWindow(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde
 	if !ok {
 		return nil, fmt.Errorf("store %q is not a window store", name)
 	}
-	return &windowState{name: name, st: ws, ks: ks, vs: vs}, nil
-}
-
-func (s *windowState) keyBytes(key any) ([]byte, error) {
-	kb, err := s.ks.Serialize(s.name, key)
-	if err != nil {
-		return nil, fmt.Errorf("store %q: serializing key: %w", s.name, err)
-	}
-	return kb, nil
+	return &windowState{storeCodec: storeCodec{name: name, ks: ks, vs: vs}, st: ws}, nil
 }
 
 func (s *windowState) decode(vb []byte) (any, error) {
-	if vb == nil {
-		return nil, nil
-	}
-	if s.ts {
-		var ok bool
-		if _, vb, ok = splitTimestamp(vb); !ok {
-			return nil, fmt.Errorf("store %q: value without a timestamp", s.name)
-		}
-	}
-	v, err := s.vs.Deserialize(s.name, vb)
-	if err != nil {
-		return nil, fmt.Errorf("store %q: deserializing value: %w", s.name, err)
-	}
-	return v, nil
+	v, _, err := s.decodeValue(vb)
+	return v, err
 }
 
 func (s *windowState) encode(v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	vb, err := s.vs.Serialize(s.name, v)
-	if err != nil {
-		return nil, fmt.Errorf("store %q: serializing value: %w", s.name, err)
-	}
-	if s.ts {
-		vb = withTimestamp(-1, vb)
-	}
-	return vb, nil
+	return s.encodeValue(v, -1)
 }
 
 // timestamped values carry the timestamp of the record that last wrote
