@@ -136,21 +136,9 @@ func (e *Engine) applyOffsetResets(ctx context.Context) error {
 	}
 	toCommit := kadm.Offsets{}
 	for _, w := range wants {
-		var listed kadm.ListedOffsets
-		switch w.policy.Policy {
-		case "earliest":
-			listed, err = e.adm.ListStartOffsets(ctx, w.topic)
-		case "latest":
-			listed, err = e.adm.ListEndOffsets(ctx, w.topic)
-		case "by_duration":
-			listed, err = e.adm.ListOffsetsAfterMilli(ctx, time.Now().UnixMilli()-w.policy.DurationMs, w.topic)
-		case "none":
-			listed, err = e.adm.ListEndOffsets(ctx, w.topic)
-		default:
-			return fmt.Errorf("topic %q: unknown offset reset policy %q", w.topic, w.policy.Policy)
-		}
+		listed, err := e.listOffsetsForReset(ctx, w.topic, w.policy)
 		if err != nil {
-			return fmt.Errorf("listing offsets of topic %q: %w", w.topic, err)
+			return err
 		}
 		for _, lo := range listed[w.topic] {
 			if _, ok := committed.Lookup(w.topic, lo.Partition); ok {
@@ -179,4 +167,46 @@ func (e *Engine) applyOffsetResets(ctx context.Context) error {
 	}
 	e.log.Info("starting offsets set by offset reset policy", "group", group, "partitions", len(resp))
 	return nil
+}
+
+// listOffsetsForReset lists the offsets a reset policy starts from. A topic
+// created a moment ago (by this engine, a producer of the same runner or
+// another client) may not be in every broker's metadata yet, so retriable
+// errors are retried for a few seconds before they stop the start-up.
+func (e *Engine) listOffsetsForReset(ctx context.Context, topic string, policy streams.OffsetReset) (kadm.ListedOffsets, error) {
+	const patience = 10 * time.Second
+	deadline := time.Now().Add(patience)
+	backoff := 50 * time.Millisecond
+	for {
+		var listed kadm.ListedOffsets
+		var err error
+		switch policy.Policy {
+		case "earliest":
+			listed, err = e.adm.ListStartOffsets(ctx, topic)
+		case "latest", "none":
+			listed, err = e.adm.ListEndOffsets(ctx, topic)
+		case "by_duration":
+			listed, err = e.adm.ListOffsetsAfterMilli(ctx, time.Now().UnixMilli()-policy.DurationMs, topic)
+		default:
+			return nil, fmt.Errorf("topic %q: unknown offset reset policy %q", topic, policy.Policy)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("listing offsets of topic %q: %w", topic, err)
+		}
+		retry := false
+		for _, lo := range listed[topic] {
+			if lo.Err != nil && kerr.IsRetriable(lo.Err) {
+				retry = true
+			}
+		}
+		if !retry || time.Now().After(deadline) {
+			return listed, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
 }
