@@ -465,22 +465,17 @@ func (sharedStore) Close() error { return nil }
 type windowAggregateProc struct {
 	*aggFuncs
 	recordCache
-	store     string
+	windowStoreAccess
 	w         windowSpec
 	retention int64
-	ks, vs    streams.Serde
-	st        *windowState
 	observed  int64
 	expiry    expiry
 }
 
-func (p *windowAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
+func (p *windowAggregateProc) Init(ctx *streams.ProcessorContext) error {
 	p.observed = -1
-	p.st, err = openWindow(ctx, p.store, p.ks, p.vs)
-	return err
+	return p.windowStoreAccess.Init(ctx)
 }
-
-func (p *windowAggregateProc) Close() error { return nil }
 
 // windowStarts returns the starts of the windows that contain ts, oldest
 // first (Kafka Streams' TimeWindows.windowsFor).

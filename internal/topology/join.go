@@ -191,8 +191,8 @@ func (b *builder) streamStreamJoin(s, other stream, op *definition.Operation, na
 	if kind != innerJoin {
 		shared.outerStore = name + "-outer-shared-join-store"
 	}
-	tw := &joinWindowProc{store: thisSD.Name, retention: retention}
-	ow := &joinWindowProc{store: otherSD.Name, retention: retention}
+	tw := &joinWindowProc{windowStoreAccess: windowStoreAccess{store: thisSD.Name}, retention: retention}
+	ow := &joinWindowProc{windowStoreAccess: windowStoreAccess{store: otherSD.Name}, retention: retention}
 	if err := b.addProcessor(thisWin, s.node, func() streams.Processor { c := *tw; return &c }); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -236,19 +236,10 @@ func (b *builder) streamStreamJoin(s, other stream, op *definition.Operation, na
 // joinWindowProc records each stream record in its side's window store
 // before the join processor sees it.
 type joinWindowProc struct {
-	store     string
+	windowStoreAccess
 	retention int64
 	expiry    expiry
-	ks, vs    streams.Serde
-	st        *windowState
 }
-
-func (p *joinWindowProc) Init(ctx *streams.ProcessorContext) (err error) {
-	p.st, err = openWindow(ctx, p.store, p.ks, p.vs)
-	return err
-}
-
-func (p *joinWindowProc) Close() error { return nil }
 
 func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	key, err := resolved(r.Key)

@@ -17,11 +17,9 @@ import (
 type slidingAggregateProc struct {
 	*aggFuncs
 	recordCache
-	store     string
+	windowStoreAccess
 	d, grace  int64
 	retention int64
-	ks, vs    streams.Serde
-	st        *windowState
 	observed  int64
 	expiry    expiry
 }
@@ -31,13 +29,10 @@ type slidingAgg struct {
 	ts    int64
 }
 
-func (p *slidingAggregateProc) Init(ctx *streams.ProcessorContext) (err error) {
+func (p *slidingAggregateProc) Init(ctx *streams.ProcessorContext) error {
 	p.observed = -1
-	p.st, err = openWindow(ctx, p.store, p.ks, p.vs)
-	return err
+	return p.windowStoreAccess.Init(ctx)
 }
-
-func (p *slidingAggregateProc) Close() error { return nil }
 
 type slidingWindow struct {
 	start int64

@@ -189,6 +189,23 @@ type windowState struct {
 	st streams.WindowStore
 }
 
+// windowStoreAccess is what a processor needs to use one window store: the
+// store's name and serdes, set when the topology is built, and the store,
+// opened by Init when a task starts (Init fails when the task has no window
+// store of that name).
+type windowStoreAccess struct {
+	store  string
+	ks, vs streams.Serde
+	st     *windowState
+}
+
+func (p *windowStoreAccess) Init(ctx *streams.ProcessorContext) (err error) {
+	p.st, err = openWindow(ctx, p.store, p.ks, p.vs)
+	return err
+}
+
+func (p *windowStoreAccess) Close() error { return nil }
+
 func openWindow(ctx *streams.ProcessorContext, name string, ks, vs streams.Serde) (*windowState, error) {
 	s, err := ctx.Store(name)
 	if err != nil {

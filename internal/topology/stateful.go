@@ -650,7 +650,7 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 	}
 	if w.kind == "sliding" {
 		retention := max(2*w.size+w.grace+1, sd.Retention.Milliseconds())
-		p := &slidingAggregateProc{aggFuncs: a, store: sd.Name, d: w.size, grace: w.grace, retention: retention, recordCache: recordCache{on: sd.Caching}}
+		p := &slidingAggregateProc{aggFuncs: a, windowStoreAccess: windowStoreAccess{store: sd.Name}, d: w.size, grace: w.grace, retention: retention, recordCache: recordCache{on: sd.Caching}}
 		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 			return s, errAt(op.Pos, "%v", err)
 		}
@@ -664,7 +664,7 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 		s.shape = &streamShape{kind: shapeTable, window: w}
 		return s, nil
 	}
-	p := &windowAggregateProc{aggFuncs: a, store: sd.Name, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds()), recordCache: recordCache{on: sd.Caching}}
+	p := &windowAggregateProc{aggFuncs: a, windowStoreAccess: windowStoreAccess{store: sd.Name}, w: *w, retention: max(w.size+w.grace, sd.Retention.Milliseconds()), recordCache: recordCache{on: sd.Caching}}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
