@@ -162,16 +162,7 @@ func (b *builder) foreignKeyJoin(s, other stream, op *definition.Operation, name
 	if err := b.topo.ConnectStore(resolver, j.leftStore); err != nil {
 		return fail(err)
 	}
-	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
-	if err != nil {
-		return s, err
-	}
-	sh, err := b.addTableNode(name, []string{resolver, subscribe}, op.Pos, sd, s.key, resultValue, newMaterializeProc)
-	if err != nil {
-		return s, err
-	}
-	s.node, s.value, s.shape = name, resultValue, sh
-	return s, nil
+	return b.tableResult(s, op, name, resultValue, resolver, subscribe)
 }
 
 func (j *fkJoin) result(ctx *streams.ProcessorContext, key, left, right any) (any, error) {

@@ -506,16 +506,7 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 			}
 		}
 	}
-	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
-	if err != nil {
-		return s, err
-	}
-	sh, err := b.addTableNode(name, []string{thisJoin, otherJoin}, op.Pos, sd, s.key, resultValue, newMaterializeProc)
-	if err != nil {
-		return s, err
-	}
-	s.node, s.value, s.shape = name, resultValue, sh
-	return s, nil
+	return b.tableResult(s, op, name, resultValue, thisJoin, otherJoin)
 }
 
 type ttJoin struct {

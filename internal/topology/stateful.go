@@ -728,15 +728,22 @@ func (b *builder) toTable(s stream, op *definition.Operation, name string) (stre
 	if shapeOf(s) != shapeStream {
 		return s, wrongShape(op, s, "stream")
 	}
+	return b.tableResult(s, op, name, s.value, s.node)
+}
+
+// tableResult materializes what parents output as the table name, with
+// the stream's key type and the value type value, in the operation's
+// key/value store (a default one named after name when it has none).
+func (b *builder) tableResult(s stream, op *definition.Operation, name string, value types.UserType, parents ...string) (stream, error) {
 	sd, err := b.storeFor(op, op.Store, name, definition.StoreKeyValue)
 	if err != nil {
 		return s, err
 	}
-	sh, err := b.addTableNode(name, []string{s.node}, op.Pos, sd, s.key, s.value, newMaterializeProc)
+	sh, err := b.addTableNode(name, parents, op.Pos, sd, s.key, value, newMaterializeProc)
 	if err != nil {
 		return s, err
 	}
-	s.node, s.shape = name, sh
+	s.node, s.value, s.shape = name, value, sh
 	return s, nil
 }
 
