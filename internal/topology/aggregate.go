@@ -262,6 +262,17 @@ func (t *tableStore) putAggregate(ctx *streams.ProcessorContext, kb []byte, out 
 	return t.forward(ctx, kb, out)
 }
 
+// keyOrDrop resolves the record's key. A null key drops the record, as
+// Kafka Streams' stateful processors do: it is counted in DroppedRecords
+// and ok is false (with a nil error).
+func keyOrDrop(ctx *streams.ProcessorContext, r streams.Record) (key any, ok bool, err error) {
+	if key, err = resolved(r.Key); err != nil || key != nil {
+		return key, err == nil, err
+	}
+	DroppedRecords.drop(ctx, "null key")
+	return nil, false, nil
+}
+
 // kvAggregateProc aggregates a grouped stream into a key/value store.
 type kvAggregateProc struct {
 	*aggFuncs
@@ -269,13 +280,9 @@ type kvAggregateProc struct {
 }
 
 func (p *kvAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
-	key, err := resolved(r.Key)
-	if err != nil {
+	key, ok, err := keyOrDrop(ctx, r)
+	if !ok {
 		return err
-	}
-	if key == nil {
-		DroppedRecords.drop(ctx, "null key")
-		return nil
 	}
 	if r.Value == nil {
 		DroppedRecords.drop(ctx, "null value")
@@ -384,13 +391,9 @@ func (p *tableAggregateProc) addValue(ctx *streams.ProcessorContext, key, value,
 type materializeProc struct{ tableStore }
 
 func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
-	key, err := resolved(r.Key)
-	if err != nil {
+	key, ok, err := keyOrDrop(ctx, r)
+	if !ok {
 		return err
-	}
-	if key == nil {
-		DroppedRecords.drop(ctx, "null key")
-		return nil
 	}
 	v, err := resolved(r.Value)
 	if err != nil {
@@ -493,13 +496,9 @@ func (w *windowSpec) windowStarts(ts int64) []int64 {
 }
 
 func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
-	key, err := resolved(r.Key)
-	if err != nil {
+	key, ok, err := keyOrDrop(ctx, r)
+	if !ok {
 		return err
-	}
-	if key == nil {
-		DroppedRecords.drop(ctx, "null key")
-		return nil
 	}
 	ts := r.Timestamp
 	if ts > p.observed {
@@ -585,13 +584,9 @@ func (p *sessionAggregateProc) decode(b []byte) (any, error) {
 }
 
 func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
-	key, err := resolved(r.Key)
-	if err != nil {
+	key, ok, err := keyOrDrop(ctx, r)
+	if !ok {
 		return err
-	}
-	if key == nil {
-		DroppedRecords.drop(ctx, "null key")
-		return nil
 	}
 	ts := r.Timestamp
 	if ts > p.observed {
