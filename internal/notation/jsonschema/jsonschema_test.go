@@ -191,3 +191,24 @@ func FuzzDeserialize(f *testing.F) {
 		}
 	})
 }
+
+// TestFieldsConvertToSchemaTypes checks that text in a "number" or
+// "integer" property is written as the number (upstream's double and long)
+// and a number in a "string" property as its text, as upstream converts a
+// struct to its schema's field types before writing: the upstream
+// jsonschema producer example generates the timestamp as text.
+func TestFieldsConvertToSchemaTypes(t *testing.T) {
+	s := serde(t, New("jsonschema", NewLoader("testdata"), nil))
+	out, err := s.Serialize(decode(t, `{"name":"sensor1","timestamp":"1700000000000","value":23,"type":"AREA","unit":"m2"}`), "topic", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"name":"sensor1","timestamp":1.7E12,"type":"AREA","unit":"m2","value":"23"}`; string(out) != want {
+		t.Fatalf("got  %s\nwant %s", out, want)
+	}
+	// Text that is no number stays text, and validation names it.
+	_, err = s.Serialize(decode(t, `{"name":"s","timestamp":"soon"}`), "topic", false, nil)
+	if err == nil || !strings.Contains(err.Error(), "at '/timestamp': got string, want number") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -13,11 +13,19 @@ import (
 // (null when absent), optional ones when present. shape is the part of a
 // JSON Schema that decides this: the properties of objects, recursively
 // through properties, items and local $refs.
+//
+// As upstream converts a value to its schema's field types before writing,
+// a scalar whose schema type is a single primitive ("number", "integer",
+// "boolean", "string") is converted to it: numeric text becomes the number
+// (upstream's double for "number", long for "integer"), a number becomes its
+// text. A value that does not convert is written as it is, and validation
+// names it.
 
 type shape struct {
 	props    map[string]*shape // nil: any object (no "properties")
 	required map[string]bool
 	items    *shape
+	scalar   types.DataType // the primitive of a "type" naming one, else nil
 }
 
 const maxShapeDepth = 64
@@ -58,10 +66,45 @@ func buildShape(node, root any, depth int) *shape {
 	if items, ok := m["items"].(map[string]any); ok {
 		sh.items = buildShape(items, root, depth+1)
 	}
-	if sh.props == nil && sh.items == nil {
+	if t, ok := m["type"].(string); ok {
+		sh.scalar = scalarTypes[t]
+	}
+	if sh.props == nil && sh.items == nil && sh.scalar == nil {
 		return nil
 	}
 	return sh
+}
+
+// scalarTypes are the JSON Schema primitive types as upstream maps them.
+var scalarTypes = map[string]types.DataType{
+	"number":  types.Double,
+	"integer": types.Long,
+	"boolean": types.Boolean,
+	"string":  types.String,
+}
+
+// convertScalar converts a text or number v to the primitive sh names; any
+// other value, or one that does not convert, is returned unchanged.
+func convertScalar(v any, sh *shape) any {
+	if sh == nil || sh.scalar == nil {
+		return v
+	}
+	switch v.(type) {
+	case string:
+		if sh.scalar == types.String {
+			return v
+		}
+	case int64, float64, bool:
+		if sh.scalar != types.String {
+			return v // numbers stay as they are; only text converts to them
+		}
+	default:
+		return v
+	}
+	if r, err := types.Convert(v, sh.scalar); err == nil {
+		return r
+	}
+	return v
 }
 
 // resolveRef follows a local reference "#/a/b".
@@ -140,7 +183,7 @@ func arrange(v any, sh *shape, depth int) (any, error) {
 	case types.Tuple:
 		return arrange([]any(x), sh, depth)
 	}
-	return v, nil
+	return convertScalar(v, sh), nil
 }
 
 // keyLess orders struct keys as upstream's data structs do: the empty key
