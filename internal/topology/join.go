@@ -66,6 +66,9 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 		if other, err = b.materialized(other, op); err != nil {
 			return s, err
 		}
+		if s, err = b.repartitionForJoin(s, op.Pos, name); err != nil {
+			return s, err
+		}
 		p := &streamTableJoinProc{joiner: f, kind: kind, kvStoreAccess: kvStoreAccess{store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS, timestamped: other.shape.storeTS}}
 		if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fd); err != nil {
 			return s, errAt(op.Pos, "%v", err)
@@ -89,6 +92,12 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 			return s, errAt(op.Pos, "%v", err)
 		}
 	case shapeOf(s) == shapeStream && shapeOf(other) == shapeStream:
+		if s, err = b.repartitionForJoin(s, op.Pos, name+"-left"); err != nil {
+			return s, err
+		}
+		if other, err = b.repartitionForJoin(other, op.Pos, name+"-right"); err != nil {
+			return s, err
+		}
 		return b.streamStreamJoin(s, other, op, name, f, fd, kind, resultValue)
 	case shapeOf(s) == shapeTable && shapeOf(other) == shapeTable:
 		return b.tableTableJoin(s, other, op, name, f, fd, kind, resultValue)
@@ -97,6 +106,23 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 	}
 	s.node, s.value = name, resultValue
 	return s, nil
+}
+
+// repartitionForJoin writes a stream whose key may have changed since its
+// source (selectKey, map, ...) to the repartition topic named after name
+// and reads it back, as Kafka Streams does before a join: otherwise a record
+// stays in the partition of its old key and misses the other side's records
+// with its new key. A stream with its source's key is returned as is.
+func (b *builder) repartitionForJoin(s stream, pos definition.Pos, name string) (stream, error) {
+	if !b.keyChanged(s.node) {
+		return s, nil
+	}
+	ks, vs, err := b.streamSerdes(s, pos)
+	if err != nil {
+		return s, err
+	}
+	topic := streams.InternalTopic{Name: streams.RepartitionTopic(b.opts.ApplicationID, name), Kind: "repartition"}
+	return b.throughTopic(s, pos, name, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: vs})
 }
 
 type streamTableJoinProc struct {

@@ -416,3 +416,104 @@ pipelines:
 	h.mustPipe("users", "string", "string", "a", "ann", 3)
 	expect(t, "joined", h.out("out", "string", "string"), "a=ALICE+10", "a=ANN+10")
 }
+
+// rekeyedJoins joins streams whose key was changed by selectKey: with a
+// table, and with another re-keyed stream.
+const rekeyedJoins = `
+streams:
+  orders:
+    topic: orders
+    keyType: string
+    valueType: json
+  payments:
+    topic: payments
+    keyType: string
+    valueType: json
+tables:
+  customers:
+    topic: customers
+    keyType: string
+    valueType: string
+pipelines:
+  with_table:
+    from: orders
+    via:
+      - type: selectKey
+        mapper:
+          expression: value["customer"]
+          resultType: string
+      - type: join
+        table: customers
+        valueJoiner:
+          expression: value1["id"] + "@" + value2
+          resultType: string
+    to:
+      topic: order_customers
+      keyType: string
+      valueType: string
+  with_stream:
+    from: payments
+    via:
+      - type: selectKey
+        mapper:
+          expression: value["order"]
+          resultType: string
+      - type: join
+        stream: orders
+        valueJoiner:
+          expression: str(value1["amount"]) + "/" + value2["customer"]
+          resultType: string
+        timeDifference: 1m
+        grace: 1m
+        thisStore:
+          name: payments_store
+          type: window
+          windowSize: 2m
+          retention: 3m
+          retainDuplicates: true
+        otherStore:
+          name: orders_store
+          type: window
+          windowSize: 2m
+          retention: 3m
+          retainDuplicates: true
+    to:
+      topic: paid_orders
+      keyType: string
+      valueType: string
+`
+
+// TestJoinAfterKeyChangeRepartitions checks that a stream re-keyed before
+// a join is written to a repartition topic and read back before joining, as
+// Kafka Streams does: without it a record stays in the partition of its old
+// key and, with several partitions, misses the table or stream records of
+// its new key. The stream-table join reads the repartition topic in the
+// sub-topology that holds the table; the stream-stream join repartitions
+// only the re-keyed side.
+func TestJoinAfterKeyChangeRepartitions(t *testing.T) {
+	h := yamlHarness(t, rekeyedJoins)
+	var internal []string
+	for _, it := range h.res.Topology.InternalTopics() {
+		if it.Kind == "repartition" {
+			internal = append(internal, it.Name)
+		}
+	}
+	expect(t, "repartition topics", internal,
+		"app-test_pipelines_with_table_via_step2_join-repartition",
+		"app-test_pipelines_with_stream_via_step2_join-left-repartition")
+	sub, ok := h.res.Topology.SubTopologyFor("app-test_pipelines_with_table_via_step2_join-repartition")
+	if !ok {
+		t.Fatal("no sub-topology reads the stream-table join's repartition topic")
+	}
+	expect(t, "stream-table join sub-topology", sub.SourceTopics(), "app-test_pipelines_with_table_via_step2_join-repartition", "customers")
+
+	h.mustPipe("customers", "string", "string", "c1", "Alice", 1)
+	h.mustPipe("customers", "string", "string", "c2", "Bob", 2)
+	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","customer":"c2"}`), 10)
+	h.mustPipe("orders", "string", "json", "o2", jsonValue(t, `{"id":"o2","customer":"c3"}`), 11)
+	h.mustPipe("orders", "string", "json", "o3", jsonValue(t, `{"id":"o3","customer":"c1"}`), 12)
+	expect(t, "order_customers", h.out("order_customers", "string", "string"), "c2=o1@Bob", "c1=o3@Alice")
+	h.mustPipe("payments", "string", "json", "p1", jsonValue(t, `{"order":"o3","amount":5}`), 20)
+	h.mustPipe("payments", "string", "json", "p2", jsonValue(t, `{"order":"o9","amount":7}`), 21)
+	expect(t, "paid_orders", h.out("paid_orders", "string", "string"), "o3=5/c1")
+}
