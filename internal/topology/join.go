@@ -66,7 +66,7 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 		if other, err = b.materialized(other, op); err != nil {
 			return s, err
 		}
-		if s, err = b.repartitionForJoin(s, op.Pos, name); err != nil {
+		if s, err = b.repartitionRekeyed(s, op.Pos, name); err != nil {
 			return s, err
 		}
 		p := &streamTableJoinProc{joiner: f, kind: kind, kvStoreAccess: kvStoreAccess{store: other.shape.store, ks: other.shape.storeKS, vs: other.shape.storeVS, timestamped: other.shape.storeTS}}
@@ -92,10 +92,10 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 			return s, errAt(op.Pos, "%v", err)
 		}
 	case shapeOf(s) == shapeStream && shapeOf(other) == shapeStream:
-		if s, err = b.repartitionForJoin(s, op.Pos, name+"-left"); err != nil {
+		if s, err = b.repartitionRekeyed(s, op.Pos, name+"-left"); err != nil {
 			return s, err
 		}
-		if other, err = b.repartitionForJoin(other, op.Pos, name+"-right"); err != nil {
+		if other, err = b.repartitionRekeyed(other, op.Pos, name+"-right"); err != nil {
 			return s, err
 		}
 		return b.streamStreamJoin(s, other, op, name, f, fd, kind, resultValue)
@@ -108,12 +108,13 @@ func (b *builder) join(s stream, op *definition.Operation, name string) (stream,
 	return s, nil
 }
 
-// repartitionForJoin writes a stream whose key may have changed since its
+// repartitionRekeyed writes a stream whose key may have changed since its
 // source (selectKey, map, ...) to the repartition topic named after name
-// and reads it back, as Kafka Streams does before a join: otherwise a record
-// stays in the partition of its old key and misses the other side's records
-// with its new key. A stream with its source's key is returned as is.
-func (b *builder) repartitionForJoin(s stream, pos definition.Pos, name string) (stream, error) {
+// and reads it back, as Kafka Streams does before a join or toTable:
+// otherwise a record stays in the partition of its old key, misses the
+// other side's records with its new key, and one key's table state is split
+// over tasks. A stream with its source's key is returned as is.
+func (b *builder) repartitionRekeyed(s stream, pos definition.Pos, name string) (stream, error) {
 	if !b.keyChanged(s.node) {
 		return s, nil
 	}

@@ -517,3 +517,42 @@ func TestJoinAfterKeyChangeRepartitions(t *testing.T) {
 	h.mustPipe("payments", "string", "json", "p2", jsonValue(t, `{"order":"o9","amount":7}`), 21)
 	expect(t, "paid_orders", h.out("paid_orders", "string", "string"), "o3=5/c1")
 }
+
+// TestToTableAfterKeyChangeRepartitions checks that toTable of a re-keyed
+// stream repartitions first, as Kafka Streams does, so one key's table
+// state lives in one task.
+func TestToTableAfterKeyChangeRepartitions(t *testing.T) {
+	h := yamlHarness(t, `
+streams:
+  orders:
+    topic: orders
+    keyType: string
+    valueType: json
+pipelines:
+  latest:
+    from: orders
+    via:
+      - type: selectKey
+        mapper:
+          expression: value["customer"]
+          resultType: string
+      - type: toTable
+      - type: toStream
+      - type: mapValues
+        mapper:
+          expression: value["id"]
+          resultType: string
+    to:
+      topic: latest_order
+      keyType: string
+      valueType: string
+`)
+	var internal []string
+	for _, it := range h.res.Topology.InternalTopics() {
+		internal = append(internal, it.Kind+" "+it.Name)
+	}
+	expect(t, "internal topics", internal, "repartition app-test_pipelines_latest_via_step2_toTable-repartition", "changelog app-test_pipelines_latest_via_step2_toTable-store-changelog")
+	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","customer":"c2"}`), 10)
+	h.mustPipe("orders", "string", "json", "o2", jsonValue(t, `{"id":"o2","customer":"c2"}`), 11)
+	expect(t, "latest_order", h.out("latest_order", "string", "string"), "c2=o1", "c2=o2")
+}

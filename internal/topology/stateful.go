@@ -728,6 +728,10 @@ func (b *builder) toTable(s stream, op *definition.Operation, name string) (stre
 	if shapeOf(s) != shapeStream {
 		return s, wrongShape(op, s, "stream")
 	}
+	s, err := b.repartitionRekeyed(s, op.Pos, name)
+	if err != nil {
+		return s, err
+	}
 	return b.tableResult(s, op, name, s.value, s.node)
 }
 
