@@ -51,7 +51,6 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 		}
 		srv.Registry.SetDroppedRecords(droppedRecords)
 		r.timers.Store(srv.Registry)
-		r.log.Info("metrics endpoint started", "address", srv.MetricsAddr())
 	}
 	if srv.App != nil {
 		names := observability.StateNames{}
@@ -80,7 +79,6 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 				})
 			},
 		})
-		r.log.Info("application server started", "address", srv.AppAddr())
 	}
 	r.mu.Lock()
 	r.servers = srv

@@ -91,9 +91,22 @@ func TestObservabilityEndpoints(t *testing.T) {
     host: 127.0.0.1
     port: %d
 `, work, work, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "visits"})
-	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	var logs syncBuffer
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	app := "http://" + rr.r.AppServerAddr()
 	metrics := "http://" + rr.r.MetricsAddr()
+	// Each endpoint's start is logged once, with its address.
+	for _, line := range []string{
+		`msg="Application server started" addr=` + rr.r.AppServerAddr(),
+		`msg="Prometheus metrics endpoint started" addr=` + rr.r.MetricsAddr(),
+	} {
+		if n := strings.Count(logs.String(), line); n != 1 {
+			t.Errorf("log has %q %d times, want once:\n%s", line, n, grepLines(logs.String(), "started"))
+		}
+	}
+	if n := strings.Count(strings.ToLower(logs.String()), "server started") + strings.Count(strings.ToLower(logs.String()), "endpoint started"); n != 2 {
+		t.Errorf("endpoint starts are logged %d times, want 2:\n%s", n, grepLines(logs.String(), "started"))
+	}
 	if code, _ := httpGet(t, app+"/ready"); code != http.StatusNoContent {
 		t.Errorf("/ready = %d, want 204", code)
 	}
