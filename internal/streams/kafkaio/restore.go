@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"ksml/internal/streams"
@@ -117,29 +118,56 @@ func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []C
 	return nil
 }
 
+// endsPatience bounds how long listEnds waits for partitions the listing
+// does not know yet.
+const endsPatience = 10 * time.Second
+
+// listEnds lists the end offsets of parts. A partition missing from the
+// answer or failing with a retriable error is asked again for up to
+// endsPatience: a topic a producer of this process created a moment ago
+// (a global table's, a changelog's) may not be in the metadata yet. After
+// that the partition is an error.
 func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kgo.Offset) (map[tp]int64, error) {
 	topics := make([]string, 0, len(parts))
 	for t := range parts {
 		topics = append(topics, t)
 	}
+	deadline := time.Now().Add(endsPatience)
+	backoff := 50 * time.Millisecond
+	for {
+		ends, retriable, err := listEndsOnce(ctx, cl, topics, parts)
+		if err == nil || !retriable || time.Now().After(deadline) {
+			return ends, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// listEndsOnce lists once; retriable reports whether err may pass.
+func listEndsOnce(ctx context.Context, cl *kgo.Client, topics []string, parts map[string]map[int32]kgo.Offset) (map[tp]int64, bool, error) {
 	ends := map[tp]int64{}
 	listed, err := newAdmin(cl).ListEndOffsets(ctx, topics...)
 	if err != nil {
-		return nil, fmt.Errorf("listing changelog end offsets: %w", err)
+		return nil, false, fmt.Errorf("listing changelog end offsets: %w", err)
 	}
 	for topic, ps := range parts {
 		for p := range ps {
 			lo, ok := listed.Lookup(topic, p)
 			if !ok {
-				return nil, fmt.Errorf("changelog %s[%d] not found", topic, p)
+				return nil, true, fmt.Errorf("changelog %s[%d] not found", topic, p)
 			}
 			if lo.Err != nil {
-				return nil, fmt.Errorf("changelog %s[%d]: %w", topic, p, lo.Err)
+				return nil, kerr.IsRetriable(lo.Err), fmt.Errorf("changelog %s[%d]: %w", topic, p, lo.Err)
 			}
 			ends[tp{topic, p}] = lo.Offset
 		}
 	}
-	return ends, nil
+	return ends, false, nil
 }
 
 // restore runs the restorer for the changelog-backed stores of new tasks.
