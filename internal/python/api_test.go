@@ -707,3 +707,22 @@ func TestTimeoutHitsOnlyTheSlowCall(t *testing.T) {
 		t.Errorf("spin: %v", err)
 	}
 }
+
+// TestMetricsFollowTheCurrentSink: Python keeps a metric handle for the life
+// of the process, while a later Init (another runner or test in the same
+// process) installs a new sink; updates must reach the sink in force.
+func TestMetricsFollowTheCurrentSink(t *testing.T) {
+	first := setup(t, Options{})
+	f := define(t, first.module(t, "sink1"), FunctionSpec{Name: "count", Type: "forEach", Code: src("metrics.counter('visits').increment()", 1)})
+	call(t, f, nil, "k", "v")
+	second := setup(t, Options{})
+	g := define(t, second.module(t, "sink2"), FunctionSpec{Name: "count", Type: "forEach", Code: src("metrics.counter('visits').increment()", 1)})
+	call(t, g, nil, "k", "v")
+	call(t, g, nil, "k", "v")
+	if got := first.metrics.get("counter visits "); got != 1 {
+		t.Errorf("first sink: visits = %v, want 1", got)
+	}
+	if got := second.metrics.get("counter visits "); got != 2 {
+		t.Errorf("second sink: visits = %v, want 2", got)
+	}
+}

@@ -59,11 +59,15 @@ type hostConfig struct {
 
 var hostState atomic.Pointer[hostConfig]
 
+// noHost serves host callbacks before Init; one value, so identity checks
+// on the configuration (metricSlot) stay stable.
+var noHost = &hostConfig{logger: slog.New(slog.DiscardHandler)}
+
 func host() *hostConfig {
 	if h := hostState.Load(); h != nil {
 		return h
 	}
-	return &hostConfig{logger: slog.New(slog.DiscardHandler)}
+	return noHost
 }
 
 func setGuards(c Context) {
@@ -136,9 +140,27 @@ func ksmlHostLog(id C.int64_t, level C.int, msg *C.char, n C.size_t) {
 
 // ---------------------------------------------------------------- metrics
 
+// A Python metric handle (an index into metricSlots) outlives the sink it was
+// created with: Python caches handles per (kind, name, tags) for the life of
+// the process, while Init may install a new sink (a new runner or test run in
+// the same process). Each slot therefore remembers the host configuration its
+// instrument came from and asks the current sink again when that changed.
+type metricSlot struct {
+	kind MetricKind
+	name string
+	tags map[string]string
+
+	cur atomic.Pointer[resolvedInstrument]
+}
+
+type resolvedInstrument struct {
+	from *hostConfig
+	ins  Instrument
+}
+
 var (
-	metricMu  sync.RWMutex
-	metricIns []Instrument
+	metricMu    sync.RWMutex
+	metricSlots []*metricSlot
 )
 
 //export ksmlHostMetric
@@ -150,22 +172,34 @@ func ksmlHostMetric(kind C.int, name *C.char, n C.size_t, tags *C.char, tn C.siz
 			tagMap[k] = v
 		}
 	}
-	ins := newInstrument(MetricKind(kind), C.GoStringN(name, C.int(n)), tagMap)
+	slot := &metricSlot{kind: MetricKind(kind), name: C.GoStringN(name, C.int(n)), tags: tagMap}
+	slot.instrument() // resolve now, so a sink sees the metric before its first update
 	metricMu.Lock()
 	defer metricMu.Unlock()
-	metricIns = append(metricIns, ins)
-	return C.int64_t(len(metricIns) - 1)
+	metricSlots = append(metricSlots, slot)
+	return C.int64_t(len(metricSlots) - 1)
+}
+
+// instrument returns the slot's instrument from the current sink.
+func (s *metricSlot) instrument() Instrument {
+	h := host()
+	if r := s.cur.Load(); r != nil && r.from == h {
+		return r.ins
+	}
+	r := &resolvedInstrument{from: h, ins: newInstrument(h, s.kind, s.name, s.tags)}
+	s.cur.Store(r)
+	return r.ins
 }
 
 // newInstrument asks the sink for an instrument; a sink that panics yields
 // none (the metric is dropped) rather than ending the process.
-func newInstrument(kind MetricKind, name string, tags map[string]string) (ins Instrument) {
+func newInstrument(h *hostConfig, kind MetricKind, name string, tags map[string]string) (ins Instrument) {
 	defer func() {
 		if recover() != nil {
 			ins = nil
 		}
 	}()
-	if sink := host().metrics; sink != nil {
+	if sink := h.metrics; sink != nil {
 		ins = sink.UserMetric(kind, name, tags)
 	}
 	return ins
@@ -174,13 +208,16 @@ func newInstrument(kind MetricKind, name string, tags map[string]string) (ins In
 //export ksmlHostMetricUpdate
 func ksmlHostMetricUpdate(id C.int64_t, v C.double) {
 	metricMu.RLock()
-	var ins Instrument
-	if id >= 0 && int(id) < len(metricIns) {
-		ins = metricIns[id]
+	var slot *metricSlot
+	if id >= 0 && int(id) < len(metricSlots) {
+		slot = metricSlots[id]
 	}
 	metricMu.RUnlock()
-	if ins != nil {
-		defer func() { _ = recover() }() // a failing sink must not end the process
+	if slot == nil {
+		return
+	}
+	defer func() { _ = recover() }() // a failing sink must not end the process
+	if ins := slot.instrument(); ins != nil {
 		ins.Record(float64(v))
 	}
 }
