@@ -33,7 +33,7 @@ func TestSmoke(t *testing.T) {
 	shared := needShared(t)
 	cfg := config{records: 200, rounds: 1, shared: shared}
 	if testing.Short() {
-		cfg.only = map[string]bool{mRawKafka: true, mPassthrough: true, mRawPython: true, mPythonPipeline: true}
+		cfg.only = map[string]bool{mRawKafka: true, mPassthrough: true, mRawPython: true, mPythonPipeline: true, mStatefulCount: true}
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res, err := run(context.Background(), cfg, log, t.Logf)
@@ -43,7 +43,8 @@ func TestSmoke(t *testing.T) {
 	for name, v := range map[string]float64{
 		"raw_kafka_rps": res.RawKafkaRPS, "passthrough_rps": res.PassthroughRPS,
 		"raw_python_rps": res.RawPythonRPS, "python_pipeline_rps": res.PythonPipelineRPS,
-		"passthrough_ratio": res.PassthroughRatio, "python_ratio": res.PythonRatio,
+		"stateful_count_rps": res.StatefulCountRPS,
+		"passthrough_ratio":  res.PassthroughRatio, "python_ratio": res.PythonRatio,
 		"passthrough_cpu_ratio": res.PassthroughCPURatio, "python_cpu_ratio": res.PythonCPURatio,
 	} {
 		if !(v > 0) {
@@ -64,7 +65,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"raw_kafka_rps", "passthrough_rps", "raw_python_rps", "python_pipeline_rps",
-		"passthrough_ratio", "python_ratio", "startup_ms", "rss_mb"} {
+		"stateful_count_rps", "passthrough_ratio", "python_ratio", "startup_ms", "rss_mb"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("JSON line has no %q: %s", k, b)
 		}

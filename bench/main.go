@@ -55,10 +55,11 @@ const (
 	mPassthrough    = "passthrough"
 	mRawPython      = "raw_python"
 	mPythonPipeline = "python_pipeline"
+	mStatefulCount  = "stateful_count"
 	mStartup        = "startup"
 )
 
-var allMeasurements = []string{mRawKafka, mPassthrough, mRawPython, mPythonPipeline, mStartup}
+var allMeasurements = []string{mRawKafka, mPassthrough, mRawPython, mPythonPipeline, mStatefulCount, mStartup}
 
 func (c *config) wants(m string) bool { return len(c.only) == 0 || c.only[m] }
 

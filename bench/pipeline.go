@@ -31,6 +31,41 @@ pipelines:
 	return path, os.WriteFile(path, []byte(def), 0o644)
 }
 
+// statefulCountDefinition writes the KSML definition of the stateful
+// measurement: a count per key on a persistent (Pebble) key/value store
+// logged to its changelog, every update written to the output topic, as
+// Kafka Streams emits without caching.
+func (e *env) statefulCountDefinition() (string, error) {
+	def := fmt.Sprintf(`streams:
+  events:
+    topic: %s
+    keyType: string
+    valueType: json
+  counts:
+    topic: %s
+    keyType: string
+    valueType: long
+stores:
+  event_counts:
+    type: keyValue
+    keyType: string
+    valueType: long
+    persistent: true
+    logging: true
+pipelines:
+  count_per_key:
+    from: events
+    via:
+      - type: groupByKey
+      - type: count
+        store: event_counts
+      - type: toStream
+    to: counts
+`, inputTopic, statefulTopic)
+	path := filepath.Join(e.work, "stateful-count.yaml")
+	return path, os.WriteFile(path, []byte(def), 0o644)
+}
+
 // runnerConfig writes a ksml-runner.yaml that points at the harness's
 // broker with a fresh application id, so the run reads the input from the
 // start.

@@ -17,6 +17,9 @@ type results struct {
 	PassthroughRPS    float64 `json:"passthrough_rps"`
 	RawPythonRPS      float64 `json:"raw_python_rps"`
 	PythonPipelineRPS float64 `json:"python_pipeline_rps"`
+	// StatefulCountRPS is a count per key (groupByKey + count) on a
+	// persistent, changelog-logged store.
+	StatefulCountRPS float64 `json:"stateful_count_rps"`
 
 	// The CPU time of the whole process per record, in microseconds, of
 	// each measurement's cheapest round: a second view that noise from
@@ -25,6 +28,7 @@ type results struct {
 	PassthroughCPU    float64 `json:"passthrough_cpu_us"`
 	RawPythonCPU      float64 `json:"raw_python_cpu_us"`
 	PythonPipelineCPU float64 `json:"python_pipeline_cpu_us"`
+	StatefulCountCPU  float64 `json:"stateful_count_cpu_us"`
 
 	// PassthroughRatio is passthrough / raw_kafka.
 	PassthroughRatio float64 `json:"passthrough_ratio"`
@@ -98,6 +102,7 @@ func (r *results) writeTable(w io.Writer) {
 	row("passthrough", r.PassthroughRPS, r.PassthroughCPU)
 	row("raw_python", r.RawPythonRPS, r.RawPythonCPU)
 	row("python_pipeline", r.PythonPipelineRPS, r.PythonPipelineCPU)
+	row("stateful_count", r.StatefulCountRPS, r.StatefulCountCPU)
 	row("binary_python", r.BinaryPythonRPS, 0)
 	fmt.Fprintf(w, "  %-20s %12.3f\n", "passthrough_ratio", r.PassthroughRatio)
 	fmt.Fprintf(w, "  %-20s %12.3f\n", "python_ratio", r.PythonRatio)

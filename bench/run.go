@@ -25,6 +25,7 @@ const (
 	rawOutTopic      = "raw-out"
 	passthroughTopic = "passthrough-out"
 	cqrsOutTopic     = "read-model"
+	statefulTopic    = "stateful-count-out"
 )
 
 // env is what the measurements share: the broker, the input records and a
@@ -75,7 +76,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 	}
 	defer e.admin.Close()
 	e.adm = kadm.NewClient(e.admin)
-	if err := e.createTopics(ctx, inputTopic, rawOutTopic, passthroughTopic, cqrsOutTopic); err != nil {
+	if err := e.createTopics(ctx, inputTopic, rawOutTopic, passthroughTopic, cqrsOutTopic, statefulTopic); err != nil {
 		return nil, err
 	}
 	say("filling %s", inputTopic)
@@ -101,6 +102,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 			return nil, err
 		}
 	}
+	var statefulDef string
+	if cfg.wants(mStatefulCount) {
+		if statefulDef, err = e.statefulCountDefinition(); err != nil {
+			return nil, err
+		}
+	}
 	steps := []struct {
 		name string
 		out  string // output topic, emptied after each run ("" for none)
@@ -114,6 +121,8 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 		{mRawPython, "", e.rawPython, &res.RawPythonRPS, &res.RawPythonCPU},
 		{mPythonPipeline, cqrsOutTopic, func(n int) (sample, error) { return e.runPipeline(ctx, e.cqrsDef, cqrsOutTopic, n) },
 			&res.PythonPipelineRPS, &res.PythonPipelineCPU},
+		{mStatefulCount, statefulTopic, func(n int) (sample, error) { return e.runPipeline(ctx, statefulDef, statefulTopic, n) },
+			&res.StatefulCountRPS, &res.StatefulCountCPU},
 	}
 	for round := 1; round <= cfg.rounds; round++ {
 		for _, st := range steps {
