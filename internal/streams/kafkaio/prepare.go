@@ -49,6 +49,10 @@ func (e *Engine) prepareTopics(ctx context.Context) (groups [][]string, sources 
 	// Output topics named at run time (topic name extractors, dead-letter
 	// topics) get the same count.
 	e.topics.SetDefaultPartitions(maxParts)
+	copart, err := e.copartitionedCounts(ctx, internal)
+	if err != nil {
+		return nil, nil, err
+	}
 	names := make([]string, 0, len(internal))
 	for name := range internal {
 		names = append(names, name)
@@ -58,6 +62,9 @@ func (e *Engine) prepareTopics(ctx context.Context) (groups [][]string, sources 
 	for _, name := range names {
 		it := internal[name]
 		parts := it.Partitions
+		if parts <= 0 {
+			parts = copart[name]
+		}
 		if parts <= 0 {
 			parts = maxParts
 		}
@@ -100,6 +107,43 @@ func (e *Engine) prepareTopics(ctx context.Context) (groups [][]string, sources 
 	}
 	sort.Strings(sources)
 	return groups, sources, nil
+}
+
+// copartitionedCounts returns the partition count of repartition topics
+// (without a count of their own) that a sub-topology reads together with
+// topics of the user: as Kafka Streams does, such a topic (a join's
+// re-keyed stream) gets their partition count, so partition p of both
+// meets in one task. With several user topics of different counts it gets
+// the highest; the co-partitioning warning names them.
+func (e *Engine) copartitionedCounts(ctx context.Context, internal map[string]streams.InternalTopic) (map[string]int, error) {
+	counts := map[string]int{}
+	for _, sub := range e.topo.SubTopologies() {
+		var repartition []string
+		user := 0
+		for _, t := range sub.SourceTopics() {
+			if e.topo.IsGlobal(t) {
+				continue
+			}
+			if it, ok := internal[t]; ok {
+				if it.Kind == "repartition" && it.Partitions <= 0 {
+					repartition = append(repartition, t)
+				}
+				continue
+			}
+			n, err := e.topics.Exists(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			user = max(user, n)
+		}
+		if user == 0 {
+			continue
+		}
+		for _, t := range repartition {
+			counts[t] = user
+		}
+	}
+	return counts, nil
 }
 
 // applyOffsetResets sets the group's starting offsets for source partitions
