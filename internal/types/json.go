@@ -70,8 +70,18 @@ type jsonDecoder struct {
 // ValidateJSON checks that b holds exactly one well-formed JSON value without
 // building it, and returns the first non-space byte of that value ('{', '[',
 // '"', 't', 'f', 'n' or a number's first byte). It accepts exactly what
-// DecodeJSON accepts.
+// DecodeJSON accepts; a rejection is a *JSONError with DecodeJSON's offset
+// and message. Well-formed input takes the fast path (jsonvalid.go); anything
+// else is judged by the exact validator.
 func ValidateJSON(b []byte) (byte, error) {
+	if first, ok := validJSON(b); ok {
+		return first, nil
+	}
+	return validateJSONExact(b)
+}
+
+// validateJSONExact is ValidateJSON by the decoder itself, in skip mode.
+func validateJSONExact(b []byte) (byte, error) {
 	d := jsonDecoder{b: b, skip: true}
 	d.space()
 	start := d.i
