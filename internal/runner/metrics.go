@@ -55,6 +55,14 @@ func (o *pipelineObserver) Consumed(topic string) {
 	}
 }
 
+// ConsumedN implements kafkaio.BatchObserver.
+func (o *pipelineObserver) ConsumedN(topic string, n int) {
+	o.Counters.ConsumedN(topic, n)
+	for _, pc := range o.bySource[topic] {
+		pc.Consumed(int64(n))
+	}
+}
+
 func (o *pipelineObserver) Produced(topic string) {
 	o.Counters.Produced(topic)
 	for _, pc := range o.bySink[topic] {

@@ -69,6 +69,9 @@ func (c *Counters) counter(what, topic string) *atomic.Int64 {
 // Consumed implements kafkaio.Observer.
 func (c *Counters) Consumed(topic string) { c.counter("consumed", topic).Add(1) }
 
+// ConsumedN implements kafkaio.BatchObserver: n records of topic consumed.
+func (c *Counters) ConsumedN(topic string, n int) { c.counter("consumed", topic).Add(int64(n)) }
+
 // Produced implements kafkaio.Observer.
 func (c *Counters) Produced(topic string) { c.counter("produced", topic).Add(1) }
 

@@ -31,6 +31,14 @@ type Observer interface {
 	Failed(kind ErrorKind, topic string)
 }
 
+// BatchObserver is an optional extension of Observer: the engine then
+// reports the records it consumed once per fetched partition batch, n at a
+// time, instead of calling Consumed per record, which saves the observer's
+// per-record lookup on the engine's goroutine.
+type BatchObserver interface {
+	ConsumedN(topic string, n int)
+}
+
 // LagObserver is an optional extension of Observer: after every batch the
 // engine reports each fetched partition's lag (records between the position
 // and the high watermark), and when a partition is revoked it says so.
@@ -287,11 +295,25 @@ func (e *Engine) processFetches(fetches kgo.Fetches) error {
 		if task == nil {
 			return // revoked while the fetch was buffered
 		}
-		for _, r := range p.Records {
+		// The offset to commit and the consumed count are recorded once per
+		// batch, not per record: both are read only under e.mu, after this
+		// returns. A record that stops the engine counts as consumed but not
+		// as processed.
+		n, done := 0, -1
+		for i, r := range p.Records {
+			n = i + 1
 			if err = e.processRecord(task, r); err != nil {
-				return
+				break
 			}
-			e.processed[key] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
+			done = i
+		}
+		e.countConsumed(p.Topic, n)
+		if done >= 0 {
+			last := p.Records[done]
+			e.processed[key] = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
+		}
+		if err != nil {
+			return
 		}
 		if lo, ok := e.observer.(LagObserver); ok {
 			lo.Lag(p.Topic, p.Partition, p.HighWatermark-(p.Records[len(p.Records)-1].Offset+1))
@@ -300,6 +322,24 @@ func (e *Engine) processFetches(fetches kgo.Fetches) error {
 	return err
 }
 
+// countConsumed tells the observer that n records of topic were consumed:
+// once through ConsumedN when it has it, else once per record.
+func (e *Engine) countConsumed(topic string, n int) {
+	switch o := e.observer.(type) {
+	case nil:
+	case BatchObserver:
+		if n > 0 {
+			o.ConsumedN(topic, n)
+		}
+	default:
+		for range n {
+			o.Consumed(topic)
+		}
+	}
+}
+
+// processRecord runs one record through its task; the caller counts it as
+// consumed (countConsumed).
 func (e *Engine) processRecord(task *streams.Task, r *kgo.Record) error {
 	raw := &e.raw
 	*raw = streams.RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
@@ -312,9 +352,6 @@ func (e *Engine) processRecord(task *streams.Task, r *kgo.Record) error {
 		for i, h := range r.Headers {
 			raw.Headers[i] = streams.Header{Key: h.Key, Value: h.Value}
 		}
-	}
-	if e.observer != nil {
-		e.observer.Consumed(r.Topic)
 	}
 	err := task.Process(raw)
 	if err == nil {

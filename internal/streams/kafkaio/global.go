@@ -141,6 +141,7 @@ func (e *Engine) applyGlobal(fs kgo.Fetches) error {
 		if t == nil {
 			return
 		}
+		e.countConsumed(r.Topic, 1)
 		err = e.processRecord(t, r)
 	})
 	return err
