@@ -204,8 +204,8 @@ func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, e
 	if td.Kind != definition.KindStream {
 		return b.tableSource(td, pos)
 	}
-	if s, ok := b.sources[td.Topic]; ok {
-		return s, nil
+	if s, ok, err := b.cachedSource(td, pos); ok || err != nil {
+		return s, err
 	}
 	s, _, err := b.topicSource(td, pos)
 	if err != nil {
@@ -213,6 +213,28 @@ func (b *builder) source(td *definition.TopicDef, pos definition.Pos) (stream, e
 	}
 	b.sources[td.Topic] = s
 	return s, nil
+}
+
+// cachedSource returns the source already built for td's topic. Kafka
+// Streams reads a topic through one source, so a topic declared as a stream
+// in one place and as a table in another is an error naming both kinds
+// (at pos), rather than one declaration silently taking the other's shape.
+func (b *builder) cachedSource(td *definition.TopicDef, pos definition.Pos) (stream, bool, error) {
+	s, ok := b.sources[td.Topic]
+	if !ok {
+		return s, false, nil
+	}
+	kind := definition.KindStream
+	switch shapeOf(s) {
+	case shapeTable:
+		kind = definition.KindTable
+	case shapeGlobalTable:
+		kind = definition.KindGlobalTable
+	}
+	if kind != td.Kind {
+		return stream{}, true, errAt(pos, "topic %q is read as a %s here and as a %s elsewhere; a topic has one source: declare it once (toTable makes a table of a stream)", td.Topic, td.Kind, kind)
+	}
+	return s, true, nil
 }
 
 // topicSource adds the source node that reads a topic, with the serdes of

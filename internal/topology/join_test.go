@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -555,4 +556,42 @@ pipelines:
 	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","customer":"c2"}`), 10)
 	h.mustPipe("orders", "string", "json", "o2", jsonValue(t, `{"id":"o2","customer":"c2"}`), 11)
 	expect(t, "latest_order", h.out("latest_order", "string", "string"), "c2=o1", "c2=o2")
+}
+
+// TestTopicReadAsStreamAndTable checks that a topic declared as a stream
+// and as a table is a build error naming both kinds and the second use:
+// Kafka Streams reads a topic through one source, and before the check
+// the table silently took the stream's shape ("toStream needs a table, but
+// is applied to a stream").
+func TestTopicReadAsStreamAndTable(t *testing.T) {
+	_, err := yamlBuild(t, `
+streams:
+  s:
+    topic: shared
+    keyType: string
+    valueType: string
+tables:
+  t:
+    topic: shared
+    keyType: string
+    valueType: string
+pipelines:
+  copy:
+    from: s
+    to:
+      topic: s_out
+  tab:
+    from: t
+    via:
+      - type: toStream
+    to:
+      topic: t_out
+`)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	const want = `def.yaml:18:11: topic "shared" is read as a table here and as a stream elsewhere; a topic has one source: declare it once (toTable makes a table of a stream)`
+	if !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("error:\n got %s\nwant suffix %s", err, want)
+	}
 }

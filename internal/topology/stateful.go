@@ -754,8 +754,8 @@ func (b *builder) tableResult(s stream, op *definition.Operation, name string, v
 // tableSource reads a topic as a table or globalTable, materialized in its
 // store so joins can look values up.
 func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stream, error) {
-	if s, ok := b.sources[td.Topic]; ok {
-		return s, nil
+	if s, ok, err := b.cachedSource(td, pos); ok || err != nil {
+		return s, err
 	}
 	src, opts, err := b.topicSource(td, pos)
 	if err != nil {
