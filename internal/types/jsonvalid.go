@@ -151,6 +151,9 @@ func validJSONArray(b []byte, i, depth int) (int, bool) {
 // accepted, as the exact decoder accepts it (it becomes U+FFFD).
 func validJSONString(b []byte, i int) (int, bool) {
 	for {
+		for i+4 <= len(b) && jsonPlain[b[i]] && jsonPlain[b[i+1]] && jsonPlain[b[i+2]] && jsonPlain[b[i+3]] {
+			i += 4
+		}
 		for i < len(b) && jsonPlain[b[i]] {
 			i++
 		}
