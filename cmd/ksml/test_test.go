@@ -5,6 +5,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -12,9 +15,25 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	var out bytes.Buffer
 	rootCmd.SetOut(&out)
 	rootCmd.SetArgs(args)
-	defer func() { rootCmd.SetOut(nil); rootCmd.SetArgs(nil) }()
+	defer func() { rootCmd.SetOut(nil); rootCmd.SetArgs(nil); resetFlags(rootCmd) }()
 	err := rootCmd.Execute()
 	return out.String(), err
+}
+
+// resetFlags puts every flag of the command tree back to its default:
+// cobra keeps flag values between Execute calls of one process.
+func resetFlags(c *cobra.Command) {
+	reset := func(f *pflag.Flag) {
+		if f.Changed {
+			_ = f.Value.Set(f.DefValue)
+			f.Changed = false
+		}
+	}
+	c.Flags().VisitAll(reset)
+	c.PersistentFlags().VisitAll(reset)
+	for _, sub := range c.Commands() {
+		resetFlags(sub)
+	}
 }
 
 func TestTestCommandExitCodes(t *testing.T) {
