@@ -129,6 +129,24 @@ func ApicurioConfig(props map[string]any) (Config, error) {
 	return cfg, nil
 }
 
+// ApicurioFromProperties returns the Apicurio registry that a notation's
+// properties configure, or nil when they name none (no
+// apicurio.registry.url). Errors are ApicurioConfig's and NewApicurio's.
+func ApicurioFromProperties(props map[string]any) (Registry, error) {
+	if _, ok := props["apicurio.registry.url"]; !ok {
+		return nil, nil
+	}
+	cfg, err := ApicurioConfig(props)
+	if err != nil {
+		return nil, err
+	}
+	a, err := NewApicurio(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // RejectApicurioV2 fails on Apicurio v2 settings that v3 renamed or removed.
 func RejectApicurioV2(props map[string]any) error {
 	for old, repl := range map[string]string{

@@ -61,16 +61,9 @@ func Create(name, typ string, props map[string]any, loader *Loader) (*Notation, 
 		if err := schemaregistry.RejectApicurioV2(props); err != nil {
 			return nil, fmt.Errorf("notation %s: %w", name, err)
 		}
-		if _, ok := props["apicurio.registry.url"]; ok {
-			cfg, err := schemaregistry.ApicurioConfig(props)
-			if err != nil {
-				return nil, fmt.Errorf("notation %s: %w", name, err)
-			}
-			a, err := schemaregistry.NewApicurio(cfg)
-			if err != nil {
-				return nil, fmt.Errorf("notation %s: %w", name, err)
-			}
-			reg = a
+		var err error
+		if reg, err = schemaregistry.ApicurioFromProperties(props); err != nil {
+			return nil, fmt.Errorf("notation %s: %w", name, err)
 		}
 	default:
 		return nil, fmt.Errorf("notation %s: unknown Avro notation type %q (confluent_avro or apicurio_avro)", name, typ)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
+	"ksml/internal/notation"
 	"ksml/internal/types"
 )
 
@@ -48,7 +48,7 @@ func ParseSchema(text, source string) (*Schema, error) {
 // type loaded from the directories by the same rule, so records may be split
 // over files. Loaded schemas are cached. Safe for concurrent use.
 type Loader struct {
-	dirs  []string
+	files notation.SchemaFiles
 	mu    sync.Mutex
 	cache map[string]*Schema
 }
@@ -56,43 +56,11 @@ type Loader struct {
 // NewLoader returns a loader over dirs; with no dirs it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	if len(dirs) == 0 {
-		dirs = []string{"."}
-	}
-	return &Loader{dirs: dirs, cache: make(map[string]*Schema)}
+	return &Loader{files: notation.NewSchemaFiles("avro", ".avsc", dirs), cache: make(map[string]*Schema)}
 }
 
 // Dirs returns the directories searched, in order.
-func (l *Loader) Dirs() []string { return l.dirs }
-
-// candidates lists the file base names tried for name.
-func candidates(name string) []string {
-	out := []string{name}
-	for {
-		i := strings.IndexByte(name, '.')
-		if i < 0 {
-			return out
-		}
-		name = name[i+1:]
-		out = append(out, name)
-	}
-}
-
-// find returns the path of the schema file for name, or "" with the list of
-// paths tried.
-func (l *Loader) find(name string) (string, []string) {
-	var tried []string
-	for _, c := range candidates(name) {
-		for _, dir := range l.dirs {
-			p := filepath.Join(dir, c+".avsc")
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return p, nil
-			}
-			tried = append(tried, p)
-		}
-	}
-	return "", tried
-}
+func (l *Loader) Dirs() []string { return l.files.Dirs() }
 
 // refsLoaded is a key in the loading set that records that another file was
 // needed; it cannot clash with a path.
@@ -115,10 +83,11 @@ func (l *Loader) Load(name string) (*Schema, error) {
 	if s, ok := l.cache[name]; ok {
 		return s, nil
 	}
-	path, tried := l.find(name)
-	if path == "" {
-		return nil, fmt.Errorf("avro schema %q not found (tried %s)", name, strings.Join(tried, ", "))
+	f, err := l.files.Find(name)
+	if err != nil {
+		return nil, err
 	}
+	path := f.Path
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("avro schema %q: %w", name, err)
@@ -156,9 +125,10 @@ func (l *Loader) parseResolving(text, path string, refs *avro.SchemaCache, loadi
 			return nil, fmt.Errorf("%s: invalid Avro schema: %w", path, err)
 		}
 		lastMissing = m[1]
-		refPath, _ := l.find(m[1])
+		refFile, _ := l.files.Find(m[1]) // not found: refFile.Path is ""
+		refPath := refFile.Path
 		if refPath == "" || loading[refPath] {
-			return nil, fmt.Errorf("%s: invalid Avro schema: %w (no %s.avsc in %s)", path, err, m[1], strings.Join(l.dirs, ", "))
+			return nil, fmt.Errorf("%s: invalid Avro schema: %w (no %s.avsc in %s)", path, err, m[1], strings.Join(l.files.Dirs(), ", "))
 		}
 		data, rerr := os.ReadFile(refPath)
 		if rerr != nil {
@@ -218,7 +188,7 @@ func walkNamed(s avro.Schema, seen map[avro.Schema]bool, fn func(avro.NamedSchem
 // messages that suggest what exists.
 func (l *Loader) SchemaNames() []string {
 	var out []string
-	for _, dir := range l.dirs {
+	for _, dir := range l.files.Dirs() {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue

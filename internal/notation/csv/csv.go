@@ -22,8 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,61 +80,34 @@ func (s *Schema) StructSchema() *types.StructSchema {
 	return &types.StructSchema{Notation: NotationName, Name: s.Name, Namespace: ns, Native: s}
 }
 
-// validSchemaName keeps schema names from reaching outside the schema
-// directories.
-var validSchemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
-
 // Loader loads `csv:Name` schemas from schema directories: Name.csv, and for
 // a dotted name a.b.C also b.C.csv and C.csv, each tried in every directory
 // in order. Loaded schemas are cached. Safe for concurrent use.
 type Loader struct {
-	dirs  []string
-	mu    sync.Mutex
-	cache map[string]*Schema
+	files notation.SchemaFiles
+	cache notation.SchemaCache[*Schema]
 }
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	if len(dirs) == 0 {
-		dirs = []string{"."}
-	}
-	return &Loader{dirs: dirs, cache: map[string]*Schema{}}
+	return &Loader{files: notation.NewSchemaFiles(NotationName, ".csv", dirs)}
 }
 
 // Load returns the schema named name. It fails when the name is not a valid
 // schema name, no file matches, or the file is not a CSV header line.
 func (l *Loader) Load(name string) (*Schema, error) {
-	if !validSchemaName.MatchString(name) {
-		return nil, fmt.Errorf("csv schema name %q is not valid (letters, digits, _, - and dots)", name)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s, ok := l.cache[name]; ok {
-		return s, nil
-	}
-	var tried []string
-	for c := name; ; {
-		for _, dir := range l.dirs {
-			p := filepath.Join(dir, c+".csv")
-			data, err := os.ReadFile(p)
-			if err == nil {
-				s, err := ParseSchema(name, string(data), p)
-				if err != nil {
-					return nil, err
-				}
-				l.cache[name] = s
-				return s, nil
-			}
-			tried = append(tried, p)
+	return l.cache.Get(name, func() (*Schema, error) {
+		f, err := l.files.Find(name)
+		if err != nil {
+			return nil, err
 		}
-		i := strings.IndexByte(c, '.')
-		if i < 0 {
-			break
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("csv schema %q: %w", name, err)
 		}
-		c = c[i+1:]
-	}
-	return nil, fmt.Errorf("csv schema %q not found (tried %s)", name, strings.Join(tried, ", "))
+		return ParseSchema(name, string(data), f.Path)
+	})
 }
 
 // Notation is the csv notation over a schema loader.

@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -164,59 +163,34 @@ func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("referenced schema %s is not loaded: only self-contained schemas are supported", url)
 }
 
-var validSchemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
-
 // Loader loads `jsonschema:Name` schemas: Name.json, and for a dotted name
 // a.b.C also b.C.json and C.json, each tried in every directory in order.
 // Safe for concurrent use.
 type Loader struct {
-	dirs  []string
-	mu    sync.Mutex
-	cache map[string]*Schema
+	files notation.SchemaFiles
+	cache notation.SchemaCache[*Schema]
 }
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	if len(dirs) == 0 {
-		dirs = []string{"."}
-	}
-	return &Loader{dirs: dirs, cache: map[string]*Schema{}}
+	return &Loader{files: notation.NewSchemaFiles(NotationName, ".json", dirs)}
 }
 
 // Load returns the schema named name, or an error naming what was tried or
 // what is wrong with the file.
 func (l *Loader) Load(name string) (*Schema, error) {
-	if !validSchemaName.MatchString(name) {
-		return nil, fmt.Errorf("jsonschema schema name %q is not valid (letters, digits, _, - and dots)", name)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s, ok := l.cache[name]; ok {
-		return s, nil
-	}
-	var tried []string
-	for c := name; ; {
-		for _, dir := range l.dirs {
-			p := filepath.Join(dir, c+".json")
-			data, err := os.ReadFile(p)
-			if err == nil {
-				s, err := ParseSchema(name, string(data), p)
-				if err != nil {
-					return nil, err
-				}
-				l.cache[name] = s
-				return s, nil
-			}
-			tried = append(tried, p)
+	return l.cache.Get(name, func() (*Schema, error) {
+		f, err := l.files.Find(name)
+		if err != nil {
+			return nil, err
 		}
-		i := strings.IndexByte(c, '.')
-		if i < 0 {
-			break
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("jsonschema schema %q: %w", name, err)
 		}
-		c = c[i+1:]
-	}
-	return nil, fmt.Errorf("jsonschema schema %q not found (tried %s)", name, strings.Join(tried, ", "))
+		return ParseSchema(name, string(data), f.Path)
+	})
 }
 
 // Notation is the jsonschema notation, with or without a registry.
@@ -253,19 +227,9 @@ func Register(reg *notation.Registry, dirs ...string) {
 func Create(c notation.Config) (notation.Notation, error) {
 	reg := c.SchemaRegistry
 	if reg == nil {
-		if _, ok := c.Properties["apicurio.registry.url"]; ok {
-			if err := schemaregistry.RejectApicurioV2(c.Properties); err != nil {
-				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-			}
-			cfg, err := schemaregistry.ApicurioConfig(c.Properties)
-			if err != nil {
-				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-			}
-			a, err := schemaregistry.NewApicurio(cfg)
-			if err != nil {
-				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-			}
-			reg = a
+		var err error
+		if reg, err = schemaregistry.ApicurioFromProperties(c.Properties); err != nil {
+			return nil, fmt.Errorf("notation %s: %w", c.Name, err)
 		}
 	}
 	return New(c.Name, NewLoader(c.SchemaDirs...), reg), nil

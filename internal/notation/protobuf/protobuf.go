@@ -30,7 +30,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,59 +69,31 @@ func (s *Schema) StructSchema() *types.StructSchema {
 		Namespace: string(s.Message.ParentFile().Package()), Native: s}
 }
 
-var validSchemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
-
 // Loader compiles `protobuf:Name` schemas from Name.proto (for a dotted
 // name a.b.C also b.C.proto and C.proto) in the schema directories, which
 // are also the import paths. Safe for concurrent use.
 type Loader struct {
-	dirs  []string
-	mu    sync.Mutex
-	cache map[string]*Schema
+	files notation.SchemaFiles
+	cache notation.SchemaCache[*Schema]
 }
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	if len(dirs) == 0 {
-		dirs = []string{"."}
-	}
-	return &Loader{dirs: dirs, cache: map[string]*Schema{}}
+	return &Loader{files: notation.NewSchemaFiles(NotationName, ".proto", dirs)}
 }
 
 // Load returns the schema named name. It fails when no file matches, the
 // file does not compile (the error names file:line:col), or the file has
 // no message to use.
 func (l *Loader) Load(name string) (*Schema, error) {
-	if !validSchemaName.MatchString(name) {
-		return nil, fmt.Errorf("protobuf schema name %q is not valid (letters, digits, _, - and dots)", name)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s, ok := l.cache[name]; ok {
-		return s, nil
-	}
-	var tried []string
-	for c := name; ; {
-		for _, dir := range l.dirs {
-			p := filepath.Join(dir, c+".proto")
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				s, err := l.compile(name, dir, c+".proto")
-				if err != nil {
-					return nil, err
-				}
-				l.cache[name] = s
-				return s, nil
-			}
-			tried = append(tried, p)
+	return l.cache.Get(name, func() (*Schema, error) {
+		f, err := l.files.Find(name)
+		if err != nil {
+			return nil, err
 		}
-		i := strings.IndexByte(c, '.')
-		if i < 0 {
-			break
-		}
-		c = c[i+1:]
-	}
-	return nil, fmt.Errorf("protobuf schema %q not found (tried %s)", name, strings.Join(tried, ", "))
+		return l.compile(name, f.Dir, f.Base)
+	})
 }
 
 func (l *Loader) compile(name, dir, file string) (*Schema, error) {
@@ -130,7 +101,7 @@ func (l *Loader) compile(name, dir, file string) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("protobuf schema %q: %w", name, err)
 	}
-	imports := append([]string{dir}, l.dirs...)
+	imports := append([]string{dir}, l.files.Dirs()...)
 	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: imports})}
 	files, err := c.Compile(context.Background(), file)
 	if err != nil {
@@ -220,19 +191,9 @@ func Register(reg *notation.Registry, dirs ...string) {
 func Create(c notation.Config) (notation.Notation, error) {
 	reg := c.SchemaRegistry
 	if reg == nil {
-		if _, ok := c.Properties["apicurio.registry.url"]; ok {
-			if err := schemaregistry.RejectApicurioV2(c.Properties); err != nil {
-				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-			}
-			cfg, err := schemaregistry.ApicurioConfig(c.Properties)
-			if err != nil {
-				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-			}
-			a, err := schemaregistry.NewApicurio(cfg)
-			if err != nil {
-				return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-			}
-			reg = a
+		var err error
+		if reg, err = schemaregistry.ApicurioFromProperties(c.Properties); err != nil {
+			return nil, fmt.Errorf("notation %s: %w", c.Name, err)
 		}
 	}
 	return New(c.Name, NewLoader(c.SchemaDirs...), reg), nil

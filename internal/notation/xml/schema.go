@@ -6,12 +6,11 @@ import (
 	"encoding/xml"
 	"fmt"
 	"os"
-	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 
+	"ksml/internal/notation"
 	"ksml/internal/types"
 )
 
@@ -77,59 +76,34 @@ func (s *Schema) FieldNames() []string {
 	return out
 }
 
-var validSchemaName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
-
 // Loader loads `xml:Name` schemas: the element Name (its last dotted part)
 // of Name.xsd, and for a dotted name a.b.C also b.C.xsd and C.xsd, each
 // tried in every directory in order. Safe for concurrent use.
 type Loader struct {
-	dirs  []string
-	mu    sync.Mutex
-	cache map[string]*Schema
+	files notation.SchemaFiles
+	cache notation.SchemaCache[*Schema]
 }
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	if len(dirs) == 0 {
-		dirs = []string{"."}
-	}
-	return &Loader{dirs: dirs, cache: map[string]*Schema{}}
+	return &Loader{files: notation.NewSchemaFiles(NotationName, ".xsd", dirs)}
 }
 
 // Load returns the schema named name. It fails when no file matches, the
 // file is not an XML Schema, or it has no top-level element of that name.
 func (l *Loader) Load(name string) (*Schema, error) {
-	if !validSchemaName.MatchString(name) {
-		return nil, fmt.Errorf("xml schema name %q is not valid (letters, digits, _, - and dots)", name)
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s, ok := l.cache[name]; ok {
-		return s, nil
-	}
-	var tried []string
-	for c := name; ; {
-		for _, dir := range l.dirs {
-			p := filepath.Join(dir, c+".xsd")
-			data, err := os.ReadFile(p)
-			if err == nil {
-				s, err := ParseSchema(name, data, p)
-				if err != nil {
-					return nil, err
-				}
-				l.cache[name] = s
-				return s, nil
-			}
-			tried = append(tried, p)
+	return l.cache.Get(name, func() (*Schema, error) {
+		f, err := l.files.Find(name)
+		if err != nil {
+			return nil, err
 		}
-		i := strings.IndexByte(c, '.')
-		if i < 0 {
-			break
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			return nil, fmt.Errorf("xml schema %q: %w", name, err)
 		}
-		c = c[i+1:]
-	}
-	return nil, fmt.Errorf("xml schema %q not found (tried %s)", name, strings.Join(tried, ", "))
+		return ParseSchema(name, data, f.Path)
+	})
 }
 
 // xnode is a generic XSD element.
