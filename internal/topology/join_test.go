@@ -299,7 +299,7 @@ pipelines:
 	h.mustPipe("products", "string", "string", "p1", "laptop", 1)
 	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","product":"p1"}`), 2)
 	h.mustPipe("orders", "string", "json", "o1", jsonValue(t, `{"id":"o1","product":"p2"}`), 3) // moves to p2
-	h.mustPipe("products", "string", "string", "p1", "desk", 4)                                   // no subscriber left
+	h.mustPipe("products", "string", "string", "p1", "desk", 4)                                 // no subscriber left
 	h.mustPipe("products", "string", "string", "p2", "phone", 5)
 	h.mustPipe("orders", "string", "json", "o3", jsonValue(t, `{"id":"o3"}`), 6) // no foreign key
 	expect(t, "fk left join", h.out("out", "string", "string"),
