@@ -24,6 +24,9 @@ type RawRecord struct {
 	Key           []byte
 	Value         []byte
 	Headers       []Header
+	// LeaderEpoch is the partition leader epoch the record was fetched
+	// at (-1 when unknown), committed with its offset.
+	LeaderEpoch int32
 }
 
 // Task runs one sub-topology for one partition. It owns processor
@@ -40,7 +43,8 @@ type Task struct {
 	storeList  []StateStore
 	streamTime int64
 	lastWall   int64
-	partTime   map[string]int64
+	group      partitionGroup
+	cur        RawRecord
 	rc         RecordContext
 	consumed   ConsumedRecord
 
@@ -64,7 +68,7 @@ func NewTask(topo *Topology, sub *SubTopology, partition int32, collector Record
 		stores:     map[string]StateStore{},
 		streamTime: -1,
 		lastWall:   -1,
-		partTime:   map[string]int64{},
+		group:      partitionGroup{byTopic: map[string]*recordQueue{}, cfg: DefaultGroupConfig()},
 	}
 	for _, name := range sub.Stores {
 		b := topo.stores[name]
@@ -87,6 +91,7 @@ func NewTask(topo *Topology, sub *SubTopology, partition int32, collector Record
 			c.proc = ProcessorFunc(func(ctx *ProcessorContext, rec Record) error { return ctx.Forward(rec) })
 			for _, tp := range n.Topics {
 				t.sources[tp] = c
+				t.group.add(tp, c)
 			}
 		case SinkNode:
 			c.proc = &sinkProcessor{node: n}
@@ -127,44 +132,66 @@ func (t *Task) Store(name string) (StateStore, bool) {
 }
 
 // Process deserializes a record read from one of the task's topics, sets
-// its timestamp and pushes it through the graph depth first. Then it fires
-// stream-time punctuators that became due. Records with a negative
-// extracted timestamp are skipped (Kafka Streams' behaviour) and report nil.
+// its timestamp and pushes it through the graph depth first, right away,
+// bypassing the task's queues (tests and callers that order records
+// themselves). Then it fires stream-time punctuators that became due.
+// Records with a negative extracted timestamp are skipped (Kafka Streams'
+// behaviour) and report nil.
 func (t *Task) Process(raw *RawRecord) error {
 	if t.closed {
-		return errors.New("task " + t.id.String() + " is closed")
+		return errClosed(t)
 	}
-	src, ok := t.sources[raw.Topic]
+	q, ok := t.group.byTopic[raw.Topic]
 	if !ok {
-		return fmt.Errorf("task %s does not read topic %q", t.id, raw.Topic)
+		return errNotMine(t, raw.Topic)
 	}
+	key, value, ts, err := t.prepare(q, raw)
+	if err != nil {
+		return err
+	}
+	if ts > q.partTime {
+		q.partTime = ts
+	}
+	return t.run(q.src, raw, key, value, ts)
+}
+
+func errClosed(t *Task) error { return errors.New("task " + t.id.String() + " is closed") }
+
+func errNotMine(t *Task, topic string) error {
+	return fmt.Errorf("task %s does not read topic %q", t.id, topic)
+}
+
+// prepare deserializes key and value and extracts the timestamp of a record
+// of q's partition (Kafka Streams does this when a record becomes the head
+// of its RecordQueue).
+func (t *Task) prepare(q *recordQueue, raw *RawRecord) (key, value any, ts int64, err error) {
+	src := q.src
 	opts := &src.node.Source
-	key, err := deserialize(opts.KeySerde, raw.Topic, raw.Key)
+	key, err = deserialize(opts.KeySerde, raw.Topic, raw.Key)
 	if err != nil {
-		return &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing key: %w", err)}
+		return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing key: %w", err)}
 	}
-	value, err := deserialize(opts.ValueSerde, raw.Topic, raw.Value)
+	value, err = deserialize(opts.ValueSerde, raw.Topic, raw.Value)
 	if err != nil {
-		return &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing value: %w", err)}
+		return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing value: %w", err)}
 	}
-	ts := raw.Timestamp
+	ts = raw.Timestamp
 	if opts.TimestampExtractor != nil {
 		t.consumed = ConsumedRecord{Topic: raw.Topic, Partition: raw.Partition, Offset: raw.Offset,
 			Timestamp: raw.Timestamp, TimestampType: raw.TimestampType, Key: key, Value: value, Headers: raw.Headers}
-		prev, seen := t.partTime[raw.Topic]
-		if !seen {
-			prev = -1
-		}
-		ts, err = opts.TimestampExtractor(&t.consumed, prev)
+		ts, err = opts.TimestampExtractor(&t.consumed, q.partTime)
 		if err != nil {
-			return &NodeError{Node: src.node.Name, Err: fmt.Errorf("timestamp extractor: %w", err)}
+			return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("timestamp extractor: %w", err)}
 		}
 	}
+	return key, value, ts, nil
+}
+
+// run pushes a prepared record through the graph from its source node and
+// fires due stream-time punctuators. A negative timestamp drops the record.
+func (t *Task) run(src *ProcessorContext, raw *RawRecord, key, value any, ts int64) error {
 	if ts < 0 {
 		return nil
-	}
-	if prev, seen := t.partTime[raw.Topic]; !seen || ts > prev {
-		t.partTime[raw.Topic] = ts
 	}
 	if ts > t.streamTime {
 		t.streamTime = ts

@@ -14,8 +14,12 @@ import (
 type Tasks struct {
 	topo      *Topology
 	collector RecordCollector
-	tasks     map[TaskID]*Task
-	owner     map[topicPartition]*Task
+	group     GroupConfig
+	// caughtUp makes every new task consider its partitions fully fetched
+	// (lag 0): the in-memory driver holds no records beyond what it queued.
+	caughtUp bool
+	tasks    map[TaskID]*Task
+	owner    map[topicPartition]*Task
 }
 
 type topicPartition struct {
@@ -28,8 +32,17 @@ func NewTasks(topo *Topology, collector RecordCollector) (*Tasks, error) {
 	if err := topo.Build(); err != nil {
 		return nil, err
 	}
-	return &Tasks{topo: topo, collector: collector, tasks: map[TaskID]*Task{}, owner: map[topicPartition]*Task{}}, nil
+	return &Tasks{topo: topo, collector: collector, group: DefaultGroupConfig(), tasks: map[TaskID]*Task{}, owner: map[topicPartition]*Task{}}, nil
 }
+
+// SetGroupConfig sets the partition group settings of tasks created from
+// now on.
+func (m *Tasks) SetGroupConfig(cfg GroupConfig) { m.group = cfg }
+
+// SetCaughtUp makes tasks created from now on treat their empty partitions
+// as having nothing more on the broker (fetched lag 0), for an I/O layer
+// that hands over every record it has at once.
+func (m *Tasks) SetCaughtUp(on bool) { m.caughtUp = on }
 
 // Assign creates the tasks for partition p of every sub-topology (partition
 // p of all its source topics, which are co-partitioned). Existing tasks are
@@ -44,6 +57,12 @@ func (m *Tasks) Assign(partitions ...int32) error {
 			t, err := NewTask(m.topo, sub, p, m.collector)
 			if err != nil {
 				return fmt.Errorf("creating task %s: %w", id, err)
+			}
+			t.SetGroupConfig(m.group)
+			if m.caughtUp {
+				for _, topic := range sub.SourceTopics() {
+					t.SetFetchedLag(topic, 0)
+				}
 			}
 			m.tasks[id] = t
 			for _, topic := range sub.SourceTopics() {
@@ -79,6 +98,36 @@ func (m *Tasks) Process(raw *RawRecord) error {
 		return fmt.Errorf("no task owns partition %d of topic %q", raw.Partition, raw.Topic)
 	}
 	return t.Process(raw)
+}
+
+// Enqueue adds a record to the queue of the task owning its topic
+// partition; ProcessReady processes it.
+func (m *Tasks) Enqueue(raw *RawRecord) error {
+	t, ok := m.owner[topicPartition{raw.Topic, raw.Partition}]
+	if !ok {
+		return fmt.Errorf("no task owns partition %d of topic %q", raw.Partition, raw.Topic)
+	}
+	_, err := t.AddRecord(raw)
+	return err
+}
+
+// ProcessReady lets every task process its queued records in timestamp
+// order while it is ready at wall-clock time now. Errors of failing
+// records are collected and processing goes on with the next record.
+func (m *Tasks) ProcessReady(now int64) error {
+	var errs []error
+	for _, t := range m.List() {
+		for {
+			_, ok, err := t.ProcessNext(now)
+			if err != nil {
+				errs = append(errs, err)
+			}
+			if !ok {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Owns reports whether a task reads the topic partition.

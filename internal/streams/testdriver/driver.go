@@ -63,6 +63,10 @@ func New(topo *streams.Topology, opts Options) (*Driver, error) {
 		return nil, err
 	}
 	d.tasks = tasks
+	// Every record of a topic is piped before it is processed: the tasks
+	// never wait for more (fetched lag 0), as TopologyTestDriver's
+	// consumer is always caught up.
+	tasks.SetCaughtUp(true)
 	if err := tasks.Assign(0); err != nil {
 		tasks.Close()
 		return nil, err
@@ -133,7 +137,13 @@ func (d *Driver) drainPending() error {
 		}
 		d.raw = streams.RawRecord{Topic: rec.Topic, Offset: rec.Offset, Timestamp: rec.Timestamp,
 			TimestampType: streams.TimestampTypeCreateTime, Key: rec.Key, Value: rec.Value, Headers: rec.Headers}
-		if err := d.tasks.Process(&d.raw); err != nil {
+		// The same path as on Kafka: the record joins its partition's
+		// queue and the task takes it in timestamp order.
+		if err := d.tasks.Enqueue(&d.raw); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := d.tasks.ProcessReady(d.wallClock); err != nil {
 			errs = append(errs, err)
 		}
 	}
