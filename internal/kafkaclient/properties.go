@@ -107,6 +107,15 @@ type Config struct {
 	// ReplicationFactor is replication.factor for internal topics; -1
 	// (the default) means the broker default.
 	ReplicationFactor int
+	// MaxTaskIdleMs is max.task.idle.ms (Kafka Streams' default 0; -1
+	// never waits for empty partitions).
+	MaxTaskIdleMs int64
+	// BufferedRecordsPerPartition is buffered.records.per.partition
+	// (default 1000).
+	BufferedRecordsPerPartition int
+	// ReadCommitted is true when the consumer reads read_committed (always
+	// under exactly_once_v2).
+	ReadCommitted bool
 	// Ignored lists the properties that had no effect, sorted.
 	Ignored []string
 }
@@ -458,10 +467,20 @@ func (m *mapper) streams() {
 	case c.ProcessingGuarantee == ExactlyOnceV2:
 		// Kafka Streams forces read_committed under exactly-once.
 		c.Consumer = append(c.Consumer, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		c.ReadCommitted = true
 	case levelSet && level == "read_committed":
 		c.Consumer = append(c.Consumer, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		c.ReadCommitted = true
 	case levelSet:
 		c.Consumer = append(c.Consumer, kgo.FetchIsolationLevel(kgo.ReadUncommitted()))
+	}
+	c.MaxTaskIdleMs = 0
+	if n, ok := m.integer("max.task.idle.ms", -1); ok {
+		c.MaxTaskIdleMs = n
+	}
+	c.BufferedRecordsPerPartition = 1000
+	if n, ok := m.integer("buffered.records.per.partition", 1); ok {
+		c.BufferedRecordsPerPartition = int(min(n, 1<<31-1))
 	}
 	if n, ok := m.integer("replication.factor", -1); ok {
 		if n == 0 {
@@ -524,7 +543,7 @@ var silent = map[string]bool{
 	"client.rack": true, "sasl.kerberos.service.name": true, "sasl.login.class": true,
 	"sasl.login.callback.handler.class": true, "sasl.client.callback.handler.class": true,
 	"security.providers": true, "windowstore.changelog.additional.retention.ms": true,
-	"buffered.records.per.partition": true, "poll.ms": true, "probing.rebalance.interval.ms": true,
+	"poll.ms": true, "probing.rebalance.interval.ms": true,
 	"acceptable.recovery.lag": true, "max.warmup.replicas": true, "task.timeout.ms": true,
 	"upgrade.from": true, "built.in.metrics.version": true, "default.dsl.store": true,
 	"dsl.store.suppliers.class": true, "log.summary.interval.ms": true,

@@ -96,3 +96,8 @@ func (o *pipelineObserver) Lag(topic string, partition int32, lag int64) {
 func (o *pipelineObserver) LagRemoved(topic string, partition int32) {
 	o.reg.RemoveConsumerLag(topic, partition)
 }
+
+// EnforcedProcessing implements kafkaio.EnforcedProcessingObserver.
+func (o *pipelineObserver) EnforcedProcessing(task string, n int64) {
+	o.reg.EnforcedProcessing(task, n)
+}

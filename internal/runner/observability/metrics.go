@@ -54,6 +54,7 @@ type Registry struct {
 	pipelines map[[2]string]*PipelineCounters
 	producers map[[2]string]*ProducerCounters
 	lag       map[lagKey]int64
+	enforced  map[string]int64
 	latencies map[[2]string]*Latency // by task ID and node name
 
 	topicCounts func() []TopicCount
@@ -71,6 +72,7 @@ func New(opts Options) *Registry {
 		pipelines: map[[2]string]*PipelineCounters{},
 		producers: map[[2]string]*ProducerCounters{},
 		lag:       map[lagKey]int64{},
+		enforced:  map[string]int64{},
 		latencies: map[[2]string]*Latency{},
 	}
 	if r.clock == nil {
@@ -305,6 +307,7 @@ var familyHelp = map[string]string{
 	"ksml_topic_records_produced_total":    "Records written to a topic",
 	"ksml_topic_records_failed_total":      "Records of a topic that failed, by the error handler that saw them (consume, process, produce)",
 	"ksml_consumer_records_lag":            "Records between the consumer's position and the end of a partition (high watermark)",
+	"ksml_enforced_processing_total":       "Records a task processed while one of its input partitions was empty after max.task.idle.ms, as Kafka Streams' enforced-processing-total",
 }
 
 func help(family string) string {
@@ -341,6 +344,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for k, v := range r.lag {
 		lags = append(lags, lagEntry{k, v})
 	}
+	enforced := make(map[string]int64, len(r.enforced))
+	for k, v := range r.enforced {
+		enforced[k] = v
+	}
 	topicCounts, dropped := r.topicCounts, r.dropped
 	lats := make([]*Latency, 0, len(r.latencies))
 	for _, l := range r.latencies {
@@ -365,6 +372,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, p := range prods {
 		p.emit(ch)
+	}
+	for task, n := range enforced {
+		emit(ch, "ksml_enforced_processing_total", "", prometheus.CounterValue, float64(n),
+			r.withTags([]labelPair{{"task", task}}))
 	}
 	for _, l := range lags {
 		emit(ch, "ksml_consumer_records_lag", "", prometheus.GaugeValue, float64(l.lag),

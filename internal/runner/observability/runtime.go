@@ -232,6 +232,18 @@ func (r *Registry) SetConsumerLag(topic string, partition int32, lag int64) {
 	r.mu.Unlock()
 }
 
+// EnforcedProcessing counts n records task processed while one of its
+// input partitions was empty (max.task.idle.ms ran out), exported as
+// ksml_enforced_processing_total{task}.
+func (r *Registry) EnforcedProcessing(task string, n int64) {
+	if r == nil {
+		return
+	}
+	r.mu.Lock()
+	r.enforced[task] += n
+	r.mu.Unlock()
+}
+
 // RemoveConsumerLag drops the lag series of a partition that is no longer
 // assigned.
 func (r *Registry) RemoveConsumerLag(topic string, partition int32) {

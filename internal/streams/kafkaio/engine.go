@@ -104,6 +104,12 @@ type Engine struct {
 	owner     map[tp]*streams.Task
 	assigned  map[tp]bool
 	processed map[tp]kgo.EpochOffset
+	// position is the offset after the last record queued per partition.
+	position map[tp]int64
+	// paused are the partitions whose task queue is full
+	// (buffered.records.per.partition); fetching resumes once drained.
+	paused    map[tp]bool
+	lastProbe time.Time
 	closing   bool
 	fatal     error
 	raw       streams.RawRecord
@@ -140,6 +146,7 @@ func New(opts Options) (*Engine, error) {
 		restorer: opts.Restorer,
 		tasks:    map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
 		assigned: map[tp]bool{}, processed: map[tp]kgo.EpochOffset{},
+		position: map[tp]int64{}, paused: map[tp]bool{},
 	}, nil
 }
 
@@ -246,7 +253,11 @@ func (e *Engine) loop(ctx context.Context) error {
 			err = e.drainGlobal()
 		}
 		if err == nil {
-			err = e.processFetches(fetches)
+			e.enqueue(fetches)
+			err = e.probeLags(ctx)
+		}
+		if err == nil {
+			err = e.processQueued()
 		}
 		if err == nil {
 			err = e.out.Err()
@@ -284,10 +295,14 @@ func (e *Engine) handleFetchErrors(fetches kgo.Fetches) error {
 	return nil
 }
 
-func (e *Engine) processFetches(fetches kgo.Fetches) error {
-	var err error
+// enqueue hands every fetched record to the queue of the task owning its
+// partition (Kafka Streams' addRecords), tells the tasks the fetched lag of
+// every partition in the fetch, and pauses partitions whose queue is full.
+// Records are counted as consumed here; they are processed, in timestamp
+// order per task, by processQueued. Called with mu held.
+func (e *Engine) enqueue(fetches kgo.Fetches) {
 	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
-		if err != nil || len(p.Records) == 0 {
+		if p.Err != nil {
 			return
 		}
 		key := tp{p.Topic, p.Partition}
@@ -295,31 +310,199 @@ func (e *Engine) processFetches(fetches kgo.Fetches) error {
 		if task == nil {
 			return // revoked while the fetch was buffered
 		}
-		// The offset to commit and the consumed count are recorded once per
-		// batch, not per record: both are read only under e.mu, after this
-		// returns. A record that stops the engine counts as consumed but not
-		// as processed.
-		n, done := 0, -1
-		for i, r := range p.Records {
-			n = i + 1
-			if err = e.processRecord(task, r); err != nil {
-				break
+		end := p.HighWatermark
+		if e.opts.Client.ReadCommitted && p.LastStableOffset >= 0 {
+			end = p.LastStableOffset
+		}
+		if len(p.Records) == 0 {
+			// The broker answered for the partition without records: it
+			// has nothing past our position (or, at a fetch size limit,
+			// the lag against the known position).
+			lag := int64(0)
+			if pos, ok := e.position[key]; ok {
+				lag = max(0, end-pos)
 			}
-			done = i
-		}
-		e.countConsumed(p.Topic, n)
-		if done >= 0 {
-			last := p.Records[done]
-			e.processed[key] = kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1}
-		}
-		if err != nil {
+			task.SetFetchedLag(p.Topic, lag)
 			return
 		}
+		full := false
+		for _, r := range p.Records {
+			raw := rawRecord(r)
+			f, err := task.AddRecord(&raw)
+			if err != nil {
+				// Only a closed task or a foreign topic fails, both
+				// excluded by owner; keep the fetch position honest anyway.
+				e.log.Error("queueing a fetched record failed", "topic", r.Topic, "partition", r.Partition, "error", err)
+				return
+			}
+			full = full || f
+		}
+		next := p.Records[len(p.Records)-1].Offset + 1
+		e.position[key] = next
+		task.SetFetchedLag(p.Topic, max(0, end-next))
+		e.countConsumed(p.Topic, len(p.Records))
 		if lo, ok := e.observer.(LagObserver); ok {
-			lo.Lag(p.Topic, p.Partition, p.HighWatermark-(p.Records[len(p.Records)-1].Offset+1))
+			lo.Lag(p.Topic, p.Partition, p.HighWatermark-next)
+		}
+		if full && !e.paused[key] {
+			e.paused[key] = true
+			e.cl.PauseFetchPartitions(map[string][]int32{p.Topic: {p.Partition}})
 		}
 	})
-	return err
+}
+
+// processQueued lets every task process its queued records while it is
+// ready (Kafka Streams' StreamTask.process loop), records the offset to
+// commit per processed record, applies the error handlers, and resumes
+// paused partitions whose queue drained. Called with mu held.
+func (e *Engine) processQueued() error {
+	now := time.Now().UnixMilli()
+	for _, task := range e.taskList() {
+		enforced := task.EnforcedProcessing()
+		for {
+			raw, ok, err := task.ProcessNext(now)
+			if !ok {
+				if err != nil {
+					return err
+				}
+				break
+			}
+			if err != nil {
+				if err = e.processFailed(task, raw, err); err != nil {
+					return err
+				}
+			}
+			key := tp{raw.Topic, raw.Partition}
+			e.processed[key] = kgo.EpochOffset{Epoch: raw.LeaderEpoch, Offset: raw.Offset + 1}
+			if e.paused[key] && task.Resumable(raw.Topic) {
+				delete(e.paused, key)
+				e.cl.ResumeFetchPartitions(map[string][]int32{raw.Topic: {raw.Partition}})
+			}
+		}
+		if n := task.EnforcedProcessing() - enforced; n > 0 {
+			if o, ok := e.observer.(EnforcedProcessingObserver); ok {
+				o.EnforcedProcessing(task.ID().String(), n)
+			}
+		}
+	}
+	return nil
+}
+
+// EnforcedProcessingObserver is an optional extension of Observer: the
+// engine reports records a task processed while one of its partitions was
+// empty, after max.task.idle.ms ran out (Kafka Streams'
+// enforced-processing metric).
+type EnforcedProcessingObserver interface {
+	EnforcedProcessing(task string, n int64)
+}
+
+// lagProbeInterval is how long a task may wait for an empty partition whose
+// lag is unknown before the engine asks the broker for it.
+const lagProbeInterval = time.Second
+
+// probeLags asks the broker for the lag of empty partitions no fetch has
+// told about yet, for tasks that hold records and wait on them. franz-go
+// hands over no fetch response without records, so a partition that is
+// empty on the broker would otherwise never get a lag. The lag is the end
+// offset (the last stable offset under read_committed) minus the committed
+// offset; without a committed offset the partition counts as caught up.
+// Called with mu held.
+func (e *Engine) probeLags(ctx context.Context) error {
+	if time.Since(e.lastProbe) < lagProbeInterval {
+		return nil
+	}
+	var unknown []struct {
+		task  *streams.Task
+		topic string
+		p     int32
+	}
+	for _, t := range e.taskList() {
+		if t.BufferedTotal() == 0 {
+			continue
+		}
+		sub := e.topo.SubTopologies()[t.ID().SubTopology]
+		for _, topic := range sub.SourceTopics() {
+			if e.assigned[tp{topic, t.ID().Partition}] && t.Buffered(topic) == 0 && t.FetchedLag(topic) == streams.LagUnknown {
+				unknown = append(unknown, struct {
+					task  *streams.Task
+					topic string
+					p     int32
+				}{t, topic, t.ID().Partition})
+			}
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	if e.lastProbe.IsZero() {
+		// Give the first fetches their chance before asking.
+		e.lastProbe = time.Now()
+		return nil
+	}
+	e.lastProbe = time.Now()
+	topics := map[string]bool{}
+	for _, u := range unknown {
+		topics[u.topic] = true
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var ends kadm.ListedOffsets
+	var err error
+	if e.opts.Client.ReadCommitted {
+		ends, err = e.adm.ListCommittedOffsets(pctx, names...)
+	} else {
+		ends, err = e.adm.ListEndOffsets(pctx, names...)
+	}
+	if err != nil {
+		e.log.Debug("probing the lag of empty partitions failed; waiting for fetches", "error", err)
+		return nil
+	}
+	committed := e.cl.CommittedOffsets()
+	for _, u := range unknown {
+		end, ok := ends.Lookup(u.topic, u.p)
+		if !ok || end.Err != nil {
+			continue
+		}
+		lag := int64(0)
+		if c, ok := committed[u.topic][u.p]; ok && c.Offset >= 0 {
+			lag = max(0, end.Offset-c.Offset)
+		}
+		if pos, ok := e.position[tp{u.topic, u.p}]; ok {
+			lag = max(0, end.Offset-pos)
+		}
+		u.task.SetFetchedLag(u.topic, lag)
+	}
+	return nil
+}
+
+// rawRecord converts a fetched record for a task.
+func rawRecord(r *kgo.Record) streams.RawRecord {
+	raw := streams.RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
+		Timestamp: r.Timestamp.UnixMilli(), TimestampType: streams.TimestampTypeCreateTime,
+		Key: r.Key, Value: r.Value, LeaderEpoch: r.LeaderEpoch}
+	if r.Attrs.TimestampType() == 1 {
+		raw.TimestampType = streams.TimestampTypeLogAppend
+	}
+	if len(r.Headers) > 0 {
+		raw.Headers = make([]streams.Header, len(r.Headers))
+		for i, h := range r.Headers {
+			raw.Headers[i] = streams.Header{Key: h.Key, Value: h.Value}
+		}
+	}
+	return raw
+}
+
+// processFailed classifies a record's processing error and applies its
+// handler: nil to go on with the next record, or the *RecordError to stop.
+func (e *Engine) processFailed(task *streams.Task, raw *streams.RawRecord, err error) error {
+	kind, node := classify(e.topo, err)
+	rerr := &RecordError{Kind: kind, Topic: raw.Topic, Partition: raw.Partition, Offset: raw.Offset, Node: node,
+		Task: task.ID().String(), Timestamp: raw.Timestamp, Err: err}
+	return e.recordFailed(rerr, raw)
 }
 
 // countConsumed tells the observer that n records of topic were consumed:
@@ -336,31 +519,6 @@ func (e *Engine) countConsumed(topic string, n int) {
 			o.Consumed(topic)
 		}
 	}
-}
-
-// processRecord runs one record through its task; the caller counts it as
-// consumed (countConsumed).
-func (e *Engine) processRecord(task *streams.Task, r *kgo.Record) error {
-	raw := &e.raw
-	*raw = streams.RawRecord{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset,
-		Timestamp: r.Timestamp.UnixMilli(), TimestampType: streams.TimestampTypeCreateTime, Key: r.Key, Value: r.Value}
-	if r.Attrs.TimestampType() == 1 {
-		raw.TimestampType = streams.TimestampTypeLogAppend
-	}
-	if len(r.Headers) > 0 {
-		raw.Headers = make([]streams.Header, len(r.Headers))
-		for i, h := range r.Headers {
-			raw.Headers[i] = streams.Header{Key: h.Key, Value: h.Value}
-		}
-	}
-	err := task.Process(raw)
-	if err == nil {
-		return nil
-	}
-	kind, node := classify(e.topo, err)
-	rerr := &RecordError{Kind: kind, Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, Node: node,
-		Task: task.ID().String(), Timestamp: raw.Timestamp, Err: err}
-	return e.recordFailed(rerr, raw)
 }
 
 // recordFailed applies the handler of rerr's kind: count, log, dead-letter,
@@ -547,6 +705,8 @@ func (e *Engine) closeTasks(revoked map[string][]int32) {
 		clear(e.tasks)
 		clear(e.owner)
 		clear(e.assigned)
+		clear(e.position)
+		e.resume(nil)
 		return
 	}
 	lo, _ := e.observer.(LagObserver)
@@ -559,8 +719,10 @@ func (e *Engine) closeTasks(revoked map[string][]int32) {
 			delete(e.assigned, k)
 			delete(e.owner, k)
 			delete(e.processed, k)
+			delete(e.position, k)
 		}
 	}
+	e.resume(revoked)
 	for id, t := range e.tasks {
 		sub := e.topo.SubTopologies()[id.SubTopology]
 		still := false
@@ -580,6 +742,33 @@ func (e *Engine) closeTasks(revoked map[string][]int32) {
 			}
 		}
 	}
+}
+
+// resume resumes fetching the paused partitions among only (all when only
+// is nil): their queues are gone with their tasks, and a partition left
+// paused would never be fetched again when it comes back. Called with mu
+// held.
+func (e *Engine) resume(only map[string][]int32) {
+	out := map[string][]int32{}
+	for k := range e.paused {
+		if only != nil && !contains(only[k.topic], k.partition) {
+			continue
+		}
+		out[k.topic] = append(out[k.topic], k.partition)
+		delete(e.paused, k)
+	}
+	if len(out) > 0 && e.cl != nil {
+		e.cl.ResumeFetchPartitions(out)
+	}
+}
+
+func contains(ps []int32, p int32) bool {
+	for _, x := range ps {
+		if x == p {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *Engine) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
@@ -623,6 +812,8 @@ func (e *Engine) createTasks(ctx context.Context, assigned map[string][]int32) e
 				if err != nil {
 					return fmt.Errorf("creating task %s: %w", id, err)
 				}
+				t.SetGroupConfig(streams.GroupConfig{MaxTaskIdleMs: e.opts.Client.MaxTaskIdleMs,
+					BufferedRecordsPerPartition: e.opts.Client.BufferedRecordsPerPartition})
 				e.tasks[id] = t
 				created = append(created, t)
 			}

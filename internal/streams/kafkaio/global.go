@@ -142,7 +142,12 @@ func (e *Engine) applyGlobal(fs kgo.Fetches) error {
 			return
 		}
 		e.countConsumed(r.Topic, 1)
-		err = e.processRecord(t, r)
+		// Global records apply at once, in fetch order, as Kafka Streams'
+		// global thread does.
+		raw := rawRecord(r)
+		if perr := t.Process(&raw); perr != nil {
+			err = e.processFailed(t, &raw, perr)
+		}
 	})
 	return err
 }

@@ -1,0 +1,128 @@
+package kafkaio_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/kafkaclient"
+	"ksml/internal/streams"
+	"ksml/internal/streams/kafkaio"
+)
+
+// mergeTopology reads topics with one source (one task per partition) and
+// writes "topic@timestamp" for every record to out.
+func mergeTopology(t *testing.T, appID string, topics ...string) *streams.Topology {
+	t.Helper()
+	topo := streams.NewTopology(appID)
+	s := stringSerde{}
+	if err := topo.AddSource("in", topics, streams.SourceOptions{KeySerde: s, ValueSerde: s}); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddProcessor("tag", func() streams.Processor {
+		return streams.ProcessorFunc(func(ctx *streams.ProcessorContext, r streams.Record) error {
+			return ctx.Forward(r.WithValue(fmt.Sprintf("%s@%d", ctx.RecordContext().Topic, r.Timestamp)))
+		})
+	}, "in"); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddSink("out", "out", streams.SinkOptions{KeySerde: s, ValueSerde: s}, "tag"); err != nil {
+		t.Fatal(err)
+	}
+	return topo
+}
+
+// TestTaskReadsTopicsInTimestampOrder: records of two and of three topics
+// in one task, written topic after topic so that every fetch brings
+// batches that interleave in time, come out in timestamp order.
+func TestTaskReadsTopicsInTimestampOrder(t *testing.T) {
+	for _, topics := range [][]string{{"a", "b"}, {"x", "y", "z"}} {
+		t.Run(strings.Join(topics, "+"), func(t *testing.T) {
+			b := startBroker(t)
+			cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+			defer cl.Close()
+			if _, err := kadm.NewClient(cl).CreateTopics(context.Background(), 1, -1, nil, topics...); err != nil {
+				t.Fatal(err)
+			}
+			const perTopic = 300
+			var want []string
+			for i := range perTopic {
+				for j, topic := range topics {
+					want = append(want, fmt.Sprintf("%s@%d", topic, 1000+i*10+j))
+				}
+			}
+			for j, topic := range topics {
+				var recs []*kgo.Record
+				for i := range perTopic {
+					recs = append(recs, &kgo.Record{Topic: topic, Key: []byte("k"), Value: []byte("v"),
+						Timestamp: time.UnixMilli(int64(1000 + i*10 + j))})
+				}
+				if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			app := "order-" + strings.Join(topics, "")
+			runEngine(t, kafkaio.Options{Topology: mergeTopology(t, app, topics...), Client: clientConfig(t, b.BootstrapServers(), app)})
+			recs := readTopic(t, b.BootstrapServers(), "out", len(want))
+			got := make([]string, len(recs))
+			for i, r := range recs {
+				got[i] = string(r.Value)
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				first := 0
+				for first < len(got) && first < len(want) && got[first] == want[first] {
+					first++
+				}
+				t.Fatalf("%d records, out of order from #%d: got %v, want %v", len(got), first,
+					got[first:min(first+5, len(got))], want[first:min(first+5, len(want))])
+			}
+		})
+	}
+}
+
+// TestPausedPartitionsResumeAndEmptyTopicsDoNotStall: with
+// buffered.records.per.partition 5 the engine pauses and resumes the
+// partition over and over, and an input topic that never holds a record
+// (lag 0 on the broker) does not hold the task back under the default
+// max.task.idle.ms.
+func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopics(context.Background(), 1, -1, nil, "full", "empty"); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	var want []string
+	for i := range 200 {
+		recs = append(recs, &kgo.Record{Topic: "full", Key: []byte("k"), Value: []byte("v"), Timestamp: time.UnixMilli(int64(i))})
+		want = append(want, fmt.Sprintf("full@%d", i))
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := kafkaclient.FromProperties(map[string]string{
+		"bootstrap.servers": b.BootstrapServers(), "application.id": "paused", "commit.interval.ms": "100",
+		"buffered.records.per.partition": "5", "max.poll.records": "50",
+	}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.BufferedRecordsPerPartition != 5 || cfg.MaxTaskIdleMs != 0 {
+		t.Fatalf("config %d %d", cfg.BufferedRecordsPerPartition, cfg.MaxTaskIdleMs)
+	}
+	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg})
+	out := readTopic(t, b.BootstrapServers(), "out", len(want))
+	got := make([]string, len(out))
+	for i, r := range out {
+		got[i] = string(r.Value)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %d records %v..., want %d", len(got), got[:min(5, len(got))], len(want))
+	}
+}
