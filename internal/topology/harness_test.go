@@ -130,11 +130,11 @@ func (h *harness) serde(typ string, isKey bool) streams.Serde {
 // pipe writes a record whose key and value are given in the types kt and vt.
 func (h *harness) pipe(topic, kt, vt string, key, value any, ts int64, headers ...streams.Header) error {
 	key, value = types.Normalize(key), types.Normalize(value)
-	kb, err := h.serde(kt, true).Serialize(topic, key)
+	kb, err := h.serde(kt, true).Serialize(topic, nil, key)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	vb, err := h.serde(vt, false).Serialize(topic, value)
+	vb, err := h.serde(vt, false).Serialize(topic, nil, value)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -153,11 +153,11 @@ func (h *harness) out(topic, kt, vt string) []string {
 	h.t.Helper()
 	var lines []string
 	for _, r := range h.drv.ReadOutput(topic) {
-		k, err := h.serde(kt, true).Deserialize(topic, r.Key)
+		k, err := h.serde(kt, true).Deserialize(topic, nil, r.Key)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		v, err := h.serde(vt, false).Deserialize(topic, r.Value)
+		v, err := h.serde(vt, false).Deserialize(topic, nil, r.Value)
 		if err != nil {
 			h.t.Fatal(err)
 		}

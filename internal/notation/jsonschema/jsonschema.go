@@ -270,15 +270,15 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 	switch tt := t.(type) {
 	case types.StructType:
 		if tt.SchemaName == "" {
-			return &Serde{n: n}, nil
+			return &Serde{n: n, isKey: isKey}, nil
 		}
 		s, err := n.loader.Load(tt.SchemaName)
 		if err != nil {
 			return nil, err
 		}
-		return &Serde{n: n, schema: s}, nil
+		return &Serde{n: n, schema: s, isKey: isKey}, nil
 	case types.ListType, types.MapType, types.UnionType, types.NotationType:
-		return &Serde{n: n}, nil
+		return &Serde{n: n, isKey: isKey}, nil
 	}
 	return nil, fmt.Errorf("notation %s holds JSON objects and arrays only, not %s", n.name, t)
 }
@@ -293,11 +293,12 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 type Serde struct {
 	n      *Notation
 	schema *Schema
+	isKey  bool // the side, for the registry subject
 }
 
 // Serialize validates v and writes it as JSON text, framed with the schema
 // id when the notation has a registry. Nil is nil.
-func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -324,7 +325,7 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 	if s.schema == nil {
 		return nil, fmt.Errorf("type %s has no schema name to register; declare it as %s:<SchemaName>", s.n.name, s.n.name)
 	}
-	id, err := s.n.schemaID(topic, isKey, s.schema)
+	id, err := s.n.schemaID(topic, s.isKey, s.schema)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +355,7 @@ func (n *Notation) schemaID(topic string, isKey bool, s *Schema) (int, error) {
 
 // Deserialize reads JSON text, after a registry frame when there is one,
 // and validates it. Nil or empty bytes are nil.
-func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s *Serde) Deserialize(topic string, headers []notation.Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}

@@ -234,15 +234,15 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 	switch tt := t.(type) {
 	case types.StructType:
 		if tt.SchemaName == "" {
-			return &Serde{n: n}, nil
+			return &Serde{n: n, isKey: isKey}, nil
 		}
 		s, err := n.loader.Load(tt.SchemaName)
 		if err != nil {
 			return nil, err
 		}
-		return &Serde{n: n, schema: s}, nil
+		return &Serde{n: n, schema: s, isKey: isKey}, nil
 	case types.NotationType:
-		return &Serde{n: n}, nil
+		return &Serde{n: n, isKey: isKey}, nil
 	}
 	return nil, fmt.Errorf("notation %s holds protobuf messages (structs) only, not %s", n.name, t)
 }
@@ -251,11 +251,12 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 type Serde struct {
 	n      *Notation
 	schema *Schema
+	isKey  bool // the side, for the registry subject
 }
 
 // Serialize writes v (a struct) as a message, framed when the notation has
 // a registry. Nil is nil.
-func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil {
 		return nil, err
@@ -287,7 +288,7 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 	if s.n.reg == nil {
 		return body, nil
 	}
-	id, err := s.n.schemaID(topic, isKey, schema)
+	id, err := s.n.schemaID(topic, s.isKey, schema)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +323,7 @@ func (n *Notation) schemaID(topic string, isKey bool, s *Schema) (int, error) {
 
 // Deserialize reads a message, after a registry frame when there is one.
 // Nil or empty bytes are nil.
-func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s *Serde) Deserialize(topic string, headers []notation.Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
