@@ -98,7 +98,7 @@ func TestApicurioFraming(t *testing.T) {
 	if string(b) != sensorWire {
 		t.Fatalf("got %s", b)
 	}
-	if _, err := s.Deserialize("sensors", nil, []byte{0, 0, 1}); err == nil || !strings.Contains(err.Error(), "too short") {
+	if _, err := s.Deserialize("sensors", nil, []byte{0, 0, 1}); err == nil || !strings.Contains(err.Error(), "payload of 3 bytes is shorter than the 5-byte schema id header") {
 		t.Fatalf("got %v", err)
 	}
 	bare, _ := New("apicurio_jsonschema", NewLoader("testdata"), mem).Serde(types.NotationType{Notation: "apicurio_jsonschema"}, false)
@@ -210,5 +210,56 @@ func TestFieldsConvertToSchemaTypes(t *testing.T) {
 	_, err = s.Serialize("topic", nil, decode(t, `{"name":"s","timestamp":"soon"}`))
 	if err == nil || !strings.Contains(err.Error(), "at '/timestamp': got string, want number") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestApicurioHeadersMode: with apicurio.registry.headers.enabled the
+// content id travels in the apicurio.value.contentId header and the payload
+// is the JSON text alone; without headers to write to, the payload is
+// framed.
+func TestApicurioHeadersMode(t *testing.T) {
+	mem := schemaregistry.NewMemory()
+	n, err := Create(notation.Config{Name: "apicurio_jsonschema", Type: TypeApicurio, SchemaRegistry: mem,
+		SchemaDirs: []string{"testdata"}, Properties: map[string]any{"apicurio.registry.headers.enabled": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Serde(types.StructType{Notation: "apicurio_jsonschema", SchemaName: "SensorData"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := []notation.Header{{Key: "trace", Value: []byte("t1")}}
+	out, err := s.Serialize("sensors", &headers, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != sensorWire {
+		t.Fatalf("payload %q, want the JSON text alone", out)
+	}
+	if len(headers) != 2 || headers[0].Key != "trace" || headers[1].Key != "apicurio.value.contentId" || string(headers[1].Value) != "\x00\x00\x00\x00\x00\x00\x00\x01" {
+		t.Fatalf("headers %q, want trace and apicurio.value.contentId = 1", headers)
+	}
+	v, err := s.Deserialize("sensors", headers, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := types.MarshalJSON(v); string(b) != sensorWire {
+		t.Fatalf("read back %s", b)
+	}
+	framed, err := s.Serialize("sensors", nil, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(framed) != "\x00\x00\x00\x00\x01"+sensorWire {
+		t.Fatalf("without headers: %q, want the payload frame", framed)
+	}
+	if v, err := s.Deserialize("sensors", nil, framed); err != nil {
+		t.Fatal(err)
+	} else if b, _ := types.MarshalJSON(v); string(b) != sensorWire {
+		t.Fatalf("framed read back %s", b)
+	}
+	if _, err := Create(notation.Config{Name: "j", Type: TypeApicurio, SchemaRegistry: mem,
+		Properties: map[string]any{"apicurio.registry.headers.enabled": "yes please"}}); err == nil || !strings.Contains(err.Error(), "notation j: config apicurio.registry.headers.enabled") {
+		t.Fatalf("bad setting: err = %v", err)
 	}
 }

@@ -98,6 +98,55 @@ func TestApicurioFraming(t *testing.T) {
 	}
 }
 
+// TestApicurioHeadersMode: with apicurio.registry.headers.enabled the
+// content id and the message type travel in headers, the payload keeps the
+// type reference and the message; a bare type reads the writer schema by
+// the id in the header.
+func TestApicurioHeadersMode(t *testing.T) {
+	mem := schemaregistry.NewMemory()
+	cfg := notation.Config{Name: "apicurio_protobuf", Type: TypeApicurio, SchemaRegistry: mem, SchemaDirs: []string{"testdata"},
+		Properties: map[string]any{"apicurio.registry.headers.enabled": true}}
+	n, err := Create(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serde(t, n.(*Notation), "sensor_data")
+	var headers []notation.Header
+	out, err := s.Serialize("sensors", &headers, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(out); !strings.HasPrefix(got, "0d0a0b73656e736f725f64617461") {
+		t.Fatalf("payload %s, want the delimited type reference first (no id frame)", got)
+	}
+	if len(headers) != 2 || headers[0].Key != "apicurio.value.contentId" || hex.EncodeToString(headers[0].Value) != "0000000000000001" ||
+		headers[1].Key != "apicurio.protobuf.type" || string(headers[1].Value) != "sensor_data" {
+		t.Fatalf("headers %q", headers)
+	}
+	bare, err := n.Serde(types.NotationType{Notation: "apicurio_protobuf"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := bare.Deserialize("sensors", headers, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := js(t, v); got != sensor {
+		t.Fatalf("got %s", got)
+	}
+	// Without headers to write to, the id is framed in the payload.
+	framed, err := s.Serialize("sensors", nil, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(framed); got != "0000000001"+hex.EncodeToString(out) {
+		t.Fatalf("framed %s", got)
+	}
+	if v, err := bare.Deserialize("sensors", nil, framed); err != nil || js(t, v) != sensor {
+		t.Fatalf("framed read back %v, %v", v, err)
+	}
+}
+
 func TestShapes(t *testing.T) {
 	s := serde(t, New("protobuf", NewLoader("testdata"), nil), "test.shapes.Shape")
 	in := `{"id":"a","points":[{"x":1.5,"y":-2.0},{"x":0.0,"y":3.0}],"counts":{"b":2,"a":1},"size":"big","raw":"AQ==","flags":7,"ratio":0.5,"closed":true,"at":{"seconds":5,"nanos":6}}`
