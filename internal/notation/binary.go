@@ -70,7 +70,7 @@ var fixedWidth = [...]int{
 	types.KindDouble:  8,
 }
 
-func (s primitiveSerde) Serialize(v any, topic string, isKey bool, headers *[]Header) ([]byte, error) {
+func (s primitiveSerde) Serialize(topic string, headers *[]Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func appendPrimitive(dst []byte, k types.Kind, v any) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(dst, uint64(n)), nil
 }
 
-func (s primitiveSerde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s primitiveSerde) Deserialize(topic string, headers []Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -200,7 +200,7 @@ func (s primitiveSerde) Deserialize(b []byte, topic string, isKey bool) (any, er
 // enumSerde writes enum symbols as UTF-8 strings and checks them both ways.
 type enumSerde struct{ t types.EnumType }
 
-func (s enumSerde) Serialize(v any, topic string, isKey bool, headers *[]Header) ([]byte, error) {
+func (s enumSerde) Serialize(topic string, headers *[]Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil || v == nil {
 		return nil, err
@@ -212,7 +212,7 @@ func (s enumSerde) Serialize(v any, topic string, isKey bool, headers *[]Header)
 	return []byte(sym), nil
 }
 
-func (s enumSerde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s enumSerde) Deserialize(topic string, headers []Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -225,7 +225,7 @@ func (s enumSerde) Deserialize(b []byte, topic string, isKey bool) (any, error) 
 // anyBinarySerde serves the type any under binary.
 type anyBinarySerde struct{}
 
-func (anyBinarySerde) Serialize(v any, topic string, isKey bool, headers *[]Header) ([]byte, error) {
+func (anyBinarySerde) Serialize(topic string, headers *[]Header, v any) ([]byte, error) {
 	if m, ok := v.(types.JSONMarshaler); ok {
 		return m.KSMLJSON()
 	}
@@ -249,7 +249,7 @@ func (anyBinarySerde) Serialize(v any, topic string, isKey bool, headers *[]Head
 	return types.MarshalJSON(v)
 }
 
-func (anyBinarySerde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (anyBinarySerde) Deserialize(topic string, headers []Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

@@ -54,7 +54,7 @@ func TestBinaryPrimitives(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := mustSerde(t, c.typ)
-		b, err := s.Serialize(c.v, "topic", false, nil)
+		b, err := s.Serialize("topic", nil, c.v)
 		if err != nil {
 			t.Errorf("%s Serialize(%#v): %v", c.typ, c.v, err)
 			continue
@@ -62,7 +62,7 @@ func TestBinaryPrimitives(t *testing.T) {
 		if !bytes.Equal(b, c.wire) || b == nil {
 			t.Errorf("%s Serialize(%#v) = %x, want %x", c.typ, c.v, b, c.wire)
 		}
-		got, err := s.Deserialize(c.wire, "topic", false)
+		got, err := s.Deserialize("topic", nil, c.wire)
 		if err != nil {
 			t.Errorf("%s Deserialize(%x): %v", c.typ, c.wire, err)
 			continue
@@ -76,11 +76,11 @@ func TestBinaryPrimitives(t *testing.T) {
 func TestBinaryNullAndEmpty(t *testing.T) {
 	for _, typ := range []string{"string", "int", "long", "short", "byte", "float", "double", "boolean", "bytes", "null", "binary", "struct", "[int]", "enum(A)"} {
 		s := mustSerde(t, typ)
-		b, err := s.Serialize(nil, "t", true, nil)
+		b, err := s.Serialize("t", nil, nil)
 		if err != nil || b != nil {
 			t.Errorf("%s Serialize(nil) = %v, %v; want nil tombstone", typ, b, err)
 		}
-		v, err := s.Deserialize(nil, "t", true)
+		v, err := s.Deserialize("t", nil, nil)
 		if err != nil || v != nil {
 			t.Errorf("%s Deserialize(nil) = %#v, %v; want nil", typ, v, err)
 		}
@@ -88,7 +88,7 @@ func TestBinaryNullAndEmpty(t *testing.T) {
 	// Empty payloads: "" for string, empty bytes for bytes, a tombstone for
 	// the fixed-width types.
 	for typ, want := range map[string]any{"string": "", "bytes": []byte{}, "int": nil, "long": nil, "double": nil, "boolean": nil, "null": nil, "struct": nil} {
-		v, err := mustSerde(t, typ).Deserialize([]byte{}, "t", false)
+		v, err := mustSerde(t, typ).Deserialize("t", nil, []byte{})
 		if err != nil || !types.Equal(v, want) {
 			t.Errorf("%s Deserialize(empty) = %#v, %v; want %#v", typ, v, err, want)
 		}
@@ -114,7 +114,7 @@ func TestBinaryErrors(t *testing.T) {
 		{"struct", []byte(`{"a":`), "json: invalid JSON at offset 5"},
 	}
 	for _, c := range des {
-		_, err := mustSerde(t, c.typ).Deserialize(c.wire, "t", false)
+		_, err := mustSerde(t, c.typ).Deserialize("t", nil, c.wire)
 		if err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s Deserialize(%x) error = %v, want %q", c.typ, c.wire, err, c.msg)
 		}
@@ -137,7 +137,7 @@ func TestBinaryErrors(t *testing.T) {
 		{"[int]", []any{"x"}, "json [int]: cannot serialize [string]"},
 	}
 	for _, c := range ser {
-		_, err := mustSerde(t, c.typ).Serialize(c.v, "t", false, nil)
+		_, err := mustSerde(t, c.typ).Serialize("t", nil, c.v)
 		if err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s Serialize(%#v) error = %v, want %q", c.typ, c.v, err, c.msg)
 		}
@@ -156,12 +156,12 @@ func TestBinaryAny(t *testing.T) {
 		{obj("a", int64(1)), []byte(`{"a":1}`)},
 		{RawJSON(`[1]`), []byte(`[1]`)},
 	} {
-		b, err := s.Serialize(c.v, "t", false, nil)
+		b, err := s.Serialize("t", nil, c.v)
 		if err != nil || !bytes.Equal(b, c.wire) {
 			t.Errorf("Serialize(%#v) = %q, %v; want %q", c.v, b, err, c.wire)
 		}
 	}
-	v, err := s.Deserialize([]byte{1, 2}, "t", false)
+	v, err := s.Deserialize("t", nil, []byte{1, 2})
 	if err != nil || !bytes.Equal(v.([]byte), []byte{1, 2}) {
 		t.Errorf("Deserialize = %#v, %v", v, err)
 	}
@@ -186,13 +186,13 @@ func FuzzPrimitives(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, s := range serdes {
-			v, err := s.Deserialize(b, "t", false)
+			v, err := s.Deserialize("t", nil, b)
 			if err != nil {
 				continue
 			}
 			// What deserializes serializes back to the same bytes, except
 			// where JSON spelling is not unique.
-			out, err := s.Serialize(v, "t", false, nil)
+			out, err := s.Serialize("t", nil, v)
 			if err != nil {
 				t.Fatalf("%T: re-serialize %#v: %v", s, v, err)
 			}
@@ -209,11 +209,11 @@ func BenchmarkBinaryLongRoundTrip(b *testing.B) {
 	s := mustSerde(b, "long")
 	b.ReportAllocs()
 	for b.Loop() {
-		out, err := s.Serialize(int64(1234567), "t", true, nil)
+		out, err := s.Serialize("t", nil, int64(1234567))
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Deserialize(out, "t", true); err != nil {
+		if _, err := s.Deserialize("t", nil, out); err != nil {
 			b.Fatal(err)
 		}
 	}

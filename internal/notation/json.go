@@ -107,7 +107,7 @@ type jsonSerde struct {
 	anyValue   bool // any JSON value is fine (type any)
 }
 
-func (s jsonSerde) Serialize(v any, topic string, isKey bool, headers *[]Header) ([]byte, error) {
+func (s jsonSerde) Serialize(topic string, headers *[]Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -165,7 +165,7 @@ func firstByte(b []byte) byte {
 	return 0
 }
 
-func (s jsonSerde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s jsonSerde) Deserialize(topic string, headers []Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}

@@ -19,7 +19,7 @@ func obj(kv ...any) *types.Struct {
 func TestJSONDeserializeIsRawAndLazy(t *testing.T) {
 	s := mustSerde(t, "json")
 	payload := []byte(`{"sensor":"s1","temp":21.5,"n":3,"tags":["a"]}`)
-	v, err := s.Deserialize(payload, "t", false)
+	v, err := s.Deserialize("t", nil, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestJSONDeserializeIsRawAndLazy(t *testing.T) {
 		}
 	}
 	// Serializing the raw value writes the bytes as they are.
-	out, err := s.Serialize(v, "t", false, nil)
+	out, err := s.Serialize("t", nil, v)
 	if err != nil || string(out) != string(payload) {
 		t.Fatalf("Serialize(raw) = %s, %v", out, err)
 	}
@@ -78,7 +78,7 @@ func TestJSONSerialize(t *testing.T) {
 		{"json", RawJSON(` {"pre":1}`), ` {"pre":1}`},
 	}
 	for _, c := range cases {
-		b, err := mustSerde(t, c.typ).Serialize(c.v, "t", false, nil)
+		b, err := mustSerde(t, c.typ).Serialize("t", nil, c.v)
 		if err != nil {
 			t.Errorf("%s Serialize: %v", c.typ, err)
 			continue
@@ -103,7 +103,7 @@ func TestJSONDeserializeTyped(t *testing.T) {
 		{"json", `[1,2]`, []any{int64(1), int64(2)}},
 	}
 	for _, c := range cases {
-		got, err := mustSerde(t, c.typ).Deserialize([]byte(c.in), "t", false)
+		got, err := mustSerde(t, c.typ).Deserialize("t", nil, []byte(c.in))
 		if err != nil {
 			t.Errorf("%s Deserialize(%s): %v", c.typ, c.in, err)
 			continue
@@ -128,7 +128,7 @@ func TestJSONErrors(t *testing.T) {
 		{"json:windowed(int)", `{"start":5,"end":9,"key":"k"}`, "json windowed(int): payload holds struct"},
 	}
 	for _, c := range des {
-		_, err := mustSerde(t, c.typ).Deserialize([]byte(c.in), "t", false)
+		_, err := mustSerde(t, c.typ).Deserialize("t", nil, []byte(c.in))
 		if err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s Deserialize(%s) error = %v, want %q", c.typ, c.in, err, c.msg)
 		}
@@ -145,7 +145,7 @@ func TestJSONErrors(t *testing.T) {
 		{"json", failingDeferred{}, "json: resolve failed"},
 	}
 	for _, c := range ser {
-		_, err := mustSerde(t, c.typ).Serialize(c.v, "t", false, nil)
+		_, err := mustSerde(t, c.typ).Serialize("t", nil, c.v)
 		if err == nil || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s Serialize(%#v) error = %v, want %q", c.typ, c.v, err, c.msg)
 		}
@@ -169,14 +169,14 @@ func FuzzJSONDeserialize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, s := range serdes {
-			v, err := s.Deserialize(b, "t", false)
+			v, err := s.Deserialize("t", nil, b)
 			if err != nil {
 				continue
 			}
 			if _, err := types.Resolve(v); err != nil {
 				t.Fatalf("accepted %q but Resolve fails: %v", b, err)
 			}
-			if _, err := s.Serialize(v, "t", false, nil); err != nil {
+			if _, err := s.Serialize("t", nil, v); err != nil {
 				t.Fatalf("accepted %q but cannot serialize it back: %v", b, err)
 			}
 		}
@@ -191,11 +191,11 @@ func BenchmarkJSONRoundTripLazy(b *testing.B) {
 	b.SetBytes(int64(len(benchEvent)))
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := s.Deserialize(benchEvent, "t", false)
+		v, err := s.Deserialize("t", nil, benchEvent)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Serialize(v, "t", false, nil); err != nil {
+		if _, err := s.Serialize("t", nil, v); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -206,7 +206,7 @@ func BenchmarkJSONRoundTripDecoded(b *testing.B) {
 	b.SetBytes(int64(len(benchEvent)))
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := s.Deserialize(benchEvent, "t", false)
+		v, err := s.Deserialize("t", nil, benchEvent)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func BenchmarkJSONRoundTripDecoded(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Serialize(r, "t", false, nil); err != nil {
+		if _, err := s.Serialize("t", nil, r); err != nil {
 			b.Fatal(err)
 		}
 	}

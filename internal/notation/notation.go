@@ -27,25 +27,11 @@ import (
 // Header is a Kafka record header, as the engine carries it.
 type Header = streams.Header
 
-// Serde serializes values of one data type in one notation.
-//
-// The topic and whether the data is a record key are passed on every call
-// because registry-backed formats need them: Confluent and Apicurio look up
-// or register the schema of subject "<topic>-key" or "<topic>-value". A nil
-// value serializes to nil bytes (a tombstone) and nil bytes deserialize to
-// nil.
-//
-// Serialize may add headers (Apicurio can carry the schema id in a header
-// instead of the payload); headers is nil when the caller has no record to
-// attach them to, and a serde that needs headers then writes the id in the
-// payload or fails. Deserialize may return a value that aliases b (the json
-// serde's RawJSON does), so callers must not modify b afterwards.
-//
-// A Serde is safe for concurrent use.
-type Serde interface {
-	Serialize(v any, topic string, isKey bool, headers *[]Header) ([]byte, error)
-	Deserialize(b []byte, topic string, isKey bool) (any, error)
-}
+// Serde is the one serde contract, the engine's (streams.Serde): bound to
+// the key or value side when a notation hands it out, with Kafka's
+// serialize(topic, headers, data) shape. Notations return it; nothing else
+// in ksml defines a serde interface.
+type Serde = streams.Serde
 
 // Notation is a serialization format.
 type Notation interface {
@@ -55,8 +41,8 @@ type Notation interface {
 	// Info tells the type parser what the notation holds when named alone
 	// and whether it takes schema names.
 	Info() types.NotationInfo
-	// Serde returns a serde for values of type t, or an error when the
-	// notation cannot hold t.
+	// Serde returns a serde for values of type t on the key (isKey) or
+	// value side, or an error when the notation cannot hold t.
 	Serde(t types.DataType, isKey bool) (Serde, error)
 }
 
@@ -187,41 +173,6 @@ func (r *Registry) Serde(ut types.UserType, isKey bool) (Serde, error) {
 		return nil, fmt.Errorf("type %s: %w", ut, err)
 	}
 	return s, nil
-}
-
-// StreamSerde returns the serde for a declared type bound to the key or value
-// side, in the shape the engine uses (streams.Serde).
-func (r *Registry) StreamSerde(ut types.UserType, isKey bool) (streams.Serde, error) {
-	s, err := r.Serde(ut, isKey)
-	if err != nil {
-		return nil, err
-	}
-	return Bound{Serde: s, IsKey: isKey}, nil
-}
-
-// StreamSerdes adapts a Registry to the engine's serde lookup (the shape of
-// topology.SerdeProvider): Serde returns streams.Serde values.
-type StreamSerdes struct{ Registry *Registry }
-
-// Serde returns the bound serde of a declared type; see Registry.StreamSerde.
-func (p StreamSerdes) Serde(ut types.UserType, isKey bool) (streams.Serde, error) {
-	return p.Registry.StreamSerde(ut, isKey)
-}
-
-// Bound is a Serde fixed to the key or value side, satisfying streams.Serde.
-type Bound struct {
-	Serde Serde
-	IsKey bool
-}
-
-// Serialize serializes v for topic.
-func (b Bound) Serialize(topic string, v any) ([]byte, error) {
-	return b.Serde.Serialize(v, topic, b.IsKey, nil)
-}
-
-// Deserialize deserializes data read from topic.
-func (b Bound) Deserialize(topic string, data []byte) (any, error) {
-	return b.Serde.Deserialize(data, topic, b.IsKey)
 }
 
 // Convert converts v, declared as type from, to type to, as convertKey,

@@ -71,7 +71,7 @@ func TestRegistryPrimitivesUseBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Serialize("k", "t", true, nil)
+	b, err := s.Serialize("t", nil, "k")
 	if err != nil || string(b) != "k" {
 		t.Fatalf("Serialize = %q, %v", b, err)
 	}
@@ -80,29 +80,29 @@ func TestRegistryPrimitivesUseBinary(t *testing.T) {
 	}
 }
 
-func TestStreamSerde(t *testing.T) {
+func TestRegistrySerde(t *testing.T) {
 	r := NewRegistry()
 	ut, _ := types.ParseUserType("long")
-	s, err := r.StreamSerde(ut, true)
+	s, err := r.Serde(ut, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.Serialize("topic", int64(7))
+	b, err := s.Serialize("topic", nil, int64(7))
 	if err != nil || len(b) != 8 || b[7] != 7 {
 		t.Fatalf("Serialize = %x, %v", b, err)
 	}
-	v, err := s.Deserialize("topic", b)
+	v, err := s.Deserialize("topic", nil, b)
 	if err != nil || v != any(int64(7)) {
 		t.Fatalf("Deserialize = %#v, %v", v, err)
 	}
 	var provider interface {
 		Serde(types.UserType, bool) (streams.Serde, error)
-	} = StreamSerdes{r}
+	} = r
 	js, err := provider.Serde(types.UserType{Notation: "json", Type: types.NotationType{Notation: "json"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, err := js.Serialize("topic", obj("a", int64(1))); err != nil || string(b) != `{"a":1}` {
+	if b, err := js.Serialize("topic", nil, obj("a", int64(1))); err != nil || string(b) != `{"a":1}` {
 		t.Fatalf("json Serialize = %s, %v", b, err)
 	}
 }

@@ -24,8 +24,11 @@ func (constCompiler) Compile(*definition.Definition, *definition.FunctionDef) (t
 
 type rawSerde struct{}
 
-func (rawSerde) Serialize(_ string, v any) ([]byte, error)   { b, _ := v.([]byte); return b, nil }
-func (rawSerde) Deserialize(_ string, b []byte) (any, error) { return b, nil }
+func (rawSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
+	b, _ := v.([]byte)
+	return b, nil
+}
+func (rawSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) { return b, nil }
 
 type nopCollector struct{}
 

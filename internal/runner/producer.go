@@ -341,17 +341,19 @@ func (p *producer) convert(key, value any) (any, any, bool) {
 }
 
 func (p *producer) send(col *kafkaio.Collector, key, value any) error {
-	kb, err := p.keySerde.Serialize(p.topic, key)
+	// Serdes may add headers (the schema id in Apicurio's headers mode).
+	var headers []streams.Header
+	kb, err := p.keySerde.Serialize(p.topic, &headers, key)
 	if err != nil {
 		return fmt.Errorf("serializing key for topic %q: %w", p.topic, err)
 	}
-	vb, err := p.valueSerde.Serialize(p.topic, value)
+	vb, err := p.valueSerde.Serialize(p.topic, &headers, value)
 	if err != nil {
 		return fmt.Errorf("serializing value for topic %q: %w", p.topic, err)
 	}
 	now := time.Now().UnixMilli()
 	if p.partitioner == nil {
-		return col.Send(p.topic, -1, kb, vb, now, nil)
+		return col.Send(p.topic, -1, kb, vb, now, headers)
 	}
 	n, err := col.Partitions(p.topic)
 	if err != nil {
@@ -367,18 +369,18 @@ func (p *producer) send(col *kafkaio.Collector, key, value any) error {
 	}
 	switch x := res.(type) {
 	case int64:
-		return col.Send(p.topic, int32(x), kb, vb, now, nil)
+		return col.Send(p.topic, int32(x), kb, vb, now, headers)
 	case []any:
 		for _, e := range x {
 			if part, ok := e.(int64); ok {
-				if err := col.Send(p.topic, int32(part), kb, vb, now, nil); err != nil {
+				if err := col.Send(p.topic, int32(part), kb, vb, now, headers); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	}
-	return col.Send(p.topic, -1, kb, vb, now, nil)
+	return col.Send(p.topic, -1, kb, vb, now, headers)
 }
 
 func callPredicate(f topology.Function, key, value any) (bool, error) {

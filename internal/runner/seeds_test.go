@@ -113,11 +113,11 @@ func feedAndAssert(t *testing.T, rr *running, bootstrap string, mem *schemaregis
 			if m.HasTimestamp {
 				ts = m.Timestamp
 			}
-			kb, err := ks.Serialize(bind.Topic, m.Key)
+			kb, err := ks.Serialize(bind.Topic, nil, m.Key)
 			if err != nil {
 				t.Fatal(err)
 			}
-			vb, err := vs.Serialize(bind.Topic, m.Value)
+			vb, err := vs.Serialize(bind.Topic, nil, m.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,11 +141,11 @@ func feedAndAssert(t *testing.T, rr *running, bootstrap string, mem *schemaregis
 			bind := suite.Stream(ab.On)
 			ks, vs := bindingSerdes(t, serdes, bind)
 			for _, r := range readAll(t, bootstrap, bind.Topic, 0, 700*time.Millisecond) {
-				k, err := ks.Deserialize(bind.Topic, r.Key)
+				k, err := ks.Deserialize(bind.Topic, nil, r.Key)
 				if err != nil {
 					t.Fatalf("%s offset %d: key: %v", bind.Topic, r.Offset, err)
 				}
-				v, err := vs.Deserialize(bind.Topic, r.Value)
+				v, err := vs.Deserialize(bind.Topic, nil, r.Value)
 				if err != nil {
 					t.Fatalf("%s offset %d: value: %v", bind.Topic, r.Offset, err)
 				}

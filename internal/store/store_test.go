@@ -73,14 +73,14 @@ func TestMemoryKeyValueOrdersByKeyBytes(t *testing.T) {
 
 type jsonSerde struct{}
 
-func (jsonSerde) Serialize(_ string, v any) ([]byte, error) {
+func (jsonSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return types.MarshalJSON(v)
 }
 
-func (jsonSerde) Deserialize(_ string, b []byte) (any, error) {
+func (jsonSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

@@ -100,7 +100,7 @@ func asValueAndTimestamp(v any, ts int64) any {
 // ValueAndTimestamp bytes and back.
 type timestampedSerde struct{ value streams.Serde }
 
-func (s timestampedSerde) Serialize(topic string, v any) ([]byte, error) {
+func (s timestampedSerde) Serialize(topic string, headers *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -114,7 +114,7 @@ func (s timestampedSerde) Serialize(topic string, v any) ([]byte, error) {
 		return nil, fmt.Errorf("timestamp must be a long, got %T", ts)
 	}
 	val, _ := st.Get("value")
-	vb, err := s.value.Serialize(topic, val)
+	vb, err := s.value.Serialize(topic, nil, val)
 	if err != nil {
 		return nil, err
 	}
@@ -122,14 +122,14 @@ func (s timestampedSerde) Serialize(topic string, v any) ([]byte, error) {
 	return append(out, vb...), nil
 }
 
-func (s timestampedSerde) Deserialize(topic string, b []byte) (any, error) {
+func (s timestampedSerde) Deserialize(topic string, headers []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
 	if len(b) < 8 {
 		return nil, fmt.Errorf("timestamped value of %d bytes has no timestamp", len(b))
 	}
-	v, err := s.value.Deserialize(topic, b[8:])
+	v, err := s.value.Deserialize(topic, nil, b[8:])
 	if err != nil {
 		return nil, err
 	}
@@ -139,12 +139,12 @@ func (s timestampedSerde) Deserialize(topic string, b []byte) (any, error) {
 // plainTimestampedSerde hides the timestamp of a timestamped store.
 type plainTimestampedSerde struct{ ts timestampedSerde }
 
-func (s plainTimestampedSerde) Serialize(topic string, v any) ([]byte, error) {
-	return s.ts.Serialize(topic, asValueAndTimestamp(v, -1))
+func (s plainTimestampedSerde) Serialize(topic string, headers *[]streams.Header, v any) ([]byte, error) {
+	return s.ts.Serialize(topic, nil, asValueAndTimestamp(v, -1))
 }
 
-func (s plainTimestampedSerde) Deserialize(topic string, b []byte) (any, error) {
-	v, err := s.ts.Deserialize(topic, b)
+func (s plainTimestampedSerde) Deserialize(topic string, headers []streams.Header, b []byte) (any, error) {
+	v, err := s.ts.Deserialize(topic, nil, b)
 	if err != nil || v == nil {
 		return v, err
 	}

@@ -34,7 +34,7 @@ func (s *KeyValue) key(k any) ([]byte, error) {
 	if k == nil {
 		return nil, fmt.Errorf("store %q: key must not be null", s.inner.Name())
 	}
-	b, err := s.keySerde.Serialize(s.inner.Name(), k)
+	b, err := s.keySerde.Serialize(s.inner.Name(), nil, k)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing key: %w", s.inner.Name(), err)
 	}
@@ -45,7 +45,7 @@ func (s *KeyValue) value(b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	v, err := s.valueSerde.Deserialize(s.inner.Name(), b)
+	v, err := s.valueSerde.Deserialize(s.inner.Name(), nil, b)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: deserializing value: %w", s.inner.Name(), err)
 	}
@@ -75,7 +75,7 @@ func (s *KeyValue) Put(key, value any) error {
 		_, err = s.inner.Delete(kb)
 		return err
 	}
-	vb, err := s.valueSerde.Serialize(s.inner.Name(), value)
+	vb, err := s.valueSerde.Serialize(s.inner.Name(), nil, value)
 	if err != nil {
 		return fmt.Errorf("store %q: serializing value: %w", s.inner.Name(), err)
 	}
@@ -88,7 +88,7 @@ func (s *KeyValue) PutIfAbsent(key, value any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	vb, err := s.valueSerde.Serialize(s.inner.Name(), value)
+	vb, err := s.valueSerde.Serialize(s.inner.Name(), nil, value)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing value: %w", s.inner.Name(), err)
 	}
@@ -123,7 +123,7 @@ func (s *KeyValue) All() ([]Entry, error) {
 	var out []Entry
 	var ferr error
 	err := s.inner.Range(nil, nil, false, func(k, v []byte) bool {
-		key, err := s.keySerde.Deserialize(s.inner.Name(), k)
+		key, err := s.keySerde.Deserialize(s.inner.Name(), nil, k)
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", s.inner.Name(), err)
 			return false

@@ -38,7 +38,7 @@ func (w *Window) All() ([]WindowedEntry, error) { return w.fetch(nil, nil, -1<<6
 
 // Fetch returns the windows of key that start in [from, to].
 func (w *Window) Fetch(key any, from, to int64) ([]WindowedEntry, error) {
-	kb, err := w.keySerde.Serialize(w.inner.Name(), key)
+	kb, err := w.keySerde.Serialize(w.inner.Name(), nil, key)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing key: %w", w.inner.Name(), err)
 	}
@@ -49,7 +49,7 @@ func (w *Window) fetch(kf, kt []byte, from, to int64) ([]WindowedEntry, error) {
 	var out []WindowedEntry
 	var ferr error
 	err := w.inner.FetchRange(kf, kt, from, to, false, func(kb []byte, start int64, vb []byte) bool {
-		k, err := w.keySerde.Deserialize(w.inner.Name(), kb)
+		k, err := w.keySerde.Deserialize(w.inner.Name(), nil, kb)
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", w.inner.Name(), err)
 			return false
@@ -57,7 +57,7 @@ func (w *Window) fetch(kf, kt []byte, from, to int64) ([]WindowedEntry, error) {
 		if w.timestamped && len(vb) >= 8 {
 			vb = vb[8:]
 		}
-		v, err := w.valueSerde.Deserialize(w.inner.Name(), vb)
+		v, err := w.valueSerde.Deserialize(w.inner.Name(), nil, vb)
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing value: %w", w.inner.Name(), err)
 			return false
@@ -92,12 +92,12 @@ func (s *Session) All() ([]WindowedEntry, error) {
 	var out []WindowedEntry
 	var ferr error
 	err := s.inner.FindSessions(nil, nil, -1<<63, 1<<63-1, false, func(kb []byte, start, end int64, vb []byte) bool {
-		k, err := s.keySerde.Deserialize(s.inner.Name(), kb)
+		k, err := s.keySerde.Deserialize(s.inner.Name(), nil, kb)
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", s.inner.Name(), err)
 			return false
 		}
-		v, err := s.valueSerde.Deserialize(s.inner.Name(), vb)
+		v, err := s.valueSerde.Deserialize(s.inner.Name(), nil, vb)
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing value: %w", s.inner.Name(), err)
 			return false

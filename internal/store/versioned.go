@@ -42,7 +42,7 @@ func (v *Versioned) keyBytes(k any) ([]byte, error) {
 	if k == nil {
 		return nil, fmt.Errorf("store %q: key must not be null", v.Name())
 	}
-	b, err := v.keySerde.Serialize(v.Name(), k)
+	b, err := v.keySerde.Serialize(v.Name(), nil, k)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing key: %w", v.Name(), err)
 	}
@@ -111,7 +111,7 @@ func (v *Versioned) Get(key any, asOf *int64) (*VersionedRecord, error) {
 		if asOf != nil && v.tooOld(*asOf) {
 			return nil, nil // beyond the history retention
 		}
-		val, err := v.valueSerde.Deserialize(v.Name(), vs[i].value)
+		val, err := v.valueSerde.Deserialize(v.Name(), nil, vs[i].value)
 		if err != nil {
 			return nil, fmt.Errorf("store %q: deserializing value: %w", v.Name(), err)
 		}
@@ -138,7 +138,7 @@ func (v *Versioned) Put(key, value any, timestamp int64) (bool, error) {
 	}
 	entry := []byte{0}
 	if value != nil {
-		vb, err := v.valueSerde.Serialize(v.Name(), value)
+		vb, err := v.valueSerde.Serialize(v.Name(), nil, value)
 		if err != nil {
 			return false, fmt.Errorf("store %q: serializing value: %w", v.Name(), err)
 		}

@@ -24,13 +24,13 @@ func (c *changelogCollector) Flush() error                   { return nil }
 
 type rawSerde struct{}
 
-func (rawSerde) Serialize(_ string, v any) ([]byte, error) {
+func (rawSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return []byte(v.(string)), nil
 }
-func (rawSerde) Deserialize(_ string, b []byte) (any, error) {
+func (rawSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

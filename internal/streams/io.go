@@ -2,13 +2,31 @@ package streams
 
 import "fmt"
 
-// Serde converts between the data model and record bytes for one type. The
-// topic is passed along because some formats (schema registries) need it.
-// A nil value must serialize to nil bytes (a tombstone) and nil bytes must
-// deserialize to nil.
+// Serde converts between the data model and record bytes for one type on one
+// side of a record (key or value: a serde is bound to its side when made). It
+// has the shape of Kafka's Serializer.serialize(topic, headers, data) and
+// Deserializer.deserialize(topic, headers, data), and it is the only serde
+// contract: notations, sources, sinks, stores, producers and the test driver
+// all use it.
+//
+// The topic is passed because registry-backed formats need it (the subject
+// "<topic>-key" or "<topic>-value"). headers are the record's headers:
+// Serialize may append to *headers (Apicurio's headers mode carries the schema
+// id there), and Deserialize may read them. A nil headers pointer means the
+// bytes go where no headers travel (a state store's changelog value, a
+// repartition subscription payload); a serde that would use headers then
+// frames the payload itself, as Apicurio's serializer does without headers.
+// Serialize must not modify the existing elements of *headers (they may be
+// shared with other records); it only appends.
+//
+// A nil value serializes to nil bytes (a tombstone) and nil bytes
+// deserialize to nil. Deserialize may return a value that aliases data (the
+// json serde's RawJSON does), so callers must not modify data afterwards.
+// Failures are errors naming the notation, the topic and what did not fit;
+// serdes never panic on bad input. A Serde is safe for concurrent use.
 type Serde interface {
-	Serialize(topic string, v any) ([]byte, error)
-	Deserialize(topic string, data []byte) (any, error)
+	Serialize(topic string, headers *[]Header, v any) ([]byte, error)
+	Deserialize(topic string, headers []Header, data []byte) (any, error)
 }
 
 // RecordCollector is the output side of the I/O boundary: sinks and changelog

@@ -28,11 +28,14 @@ func (s *sinkProcessor) Process(ctx *ProcessorContext, rec Record) error {
 	if rec.Timestamp < 0 {
 		return fmt.Errorf("invalid (negative) timestamp %d for output record to topic %q", rec.Timestamp, topic)
 	}
-	key, err := serialize(opts.KeySerde, topic, rec.Key)
+	// Serdes may append headers (Apicurio's headers mode); the record's own
+	// slice may be shared with sibling records, so appends go to a copy.
+	headers := rec.Headers[:len(rec.Headers):len(rec.Headers)]
+	key, err := serialize(opts.KeySerde, topic, &headers, rec.Key)
 	if err != nil {
 		return fmt.Errorf("serializing key for topic %q: %w", topic, err)
 	}
-	value, err := serialize(opts.ValueSerde, topic, rec.Value)
+	value, err := serialize(opts.ValueSerde, topic, &headers, rec.Value)
 	if err != nil {
 		return fmt.Errorf("serializing value for topic %q: %w", topic, err)
 	}
@@ -53,19 +56,19 @@ func (s *sinkProcessor) Process(ctx *ProcessorContext, rec Record) error {
 				if p < 0 {
 					return fmt.Errorf("partitioner returned negative partition %d for topic %q", p, topic)
 				}
-				if err := collector.Send(topic, p, key, value, rec.Timestamp, rec.Headers); err != nil {
+				if err := collector.Send(topic, p, key, value, rec.Timestamp, headers); err != nil {
 					return err
 				}
 			}
 			return nil
 		}
 	}
-	return collector.Send(topic, -1, key, value, rec.Timestamp, rec.Headers)
+	return collector.Send(topic, -1, key, value, rec.Timestamp, headers)
 }
 
-func serialize(s Serde, topic string, v any) ([]byte, error) {
+func serialize(s Serde, topic string, headers *[]Header, v any) ([]byte, error) {
 	if s == nil {
 		return nil, fmt.Errorf("no serde configured")
 	}
-	return s.Serialize(topic, v)
+	return s.Serialize(topic, headers, v)
 }

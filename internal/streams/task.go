@@ -167,11 +167,11 @@ func errNotMine(t *Task, topic string) error {
 func (t *Task) prepare(q *recordQueue, raw *RawRecord) (key, value any, ts int64, err error) {
 	src := q.src
 	opts := &src.node.Source
-	key, err = deserialize(opts.KeySerde, raw.Topic, raw.Key)
+	key, err = deserialize(opts.KeySerde, raw.Topic, raw.Headers, raw.Key)
 	if err != nil {
 		return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing key: %w", err)}
 	}
-	value, err = deserialize(opts.ValueSerde, raw.Topic, raw.Value)
+	value, err = deserialize(opts.ValueSerde, raw.Topic, raw.Headers, raw.Value)
 	if err != nil {
 		return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing value: %w", err)}
 	}
@@ -282,11 +282,11 @@ func (t *Task) closeStores() error {
 	return errors.Join(errs...)
 }
 
-func deserialize(s Serde, topic string, data []byte) (any, error) {
+func deserialize(s Serde, topic string, headers []Header, data []byte) (any, error) {
 	if s == nil {
 		return nil, errors.New("no serde configured")
 	}
-	return s.Deserialize(topic, data)
+	return s.Deserialize(topic, headers, data)
 }
 
 // loggedKeyValueStore sends every change to the store's changelog topic,

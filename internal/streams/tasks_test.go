@@ -17,13 +17,13 @@ func (c *captureCollector) Flush() error                   { return nil }
 
 type bytesSerde struct{}
 
-func (bytesSerde) Serialize(_ string, v any) ([]byte, error) {
+func (bytesSerde) Serialize(_ string, _ *[]Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return []byte(fmt.Sprint(v)), nil
 }
-func (bytesSerde) Deserialize(_ string, b []byte) (any, error) {
+func (bytesSerde) Deserialize(_ string, _ []Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

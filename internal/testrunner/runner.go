@@ -308,15 +308,17 @@ func produce(drv *testdriver.Driver, suite *Suite, pb *ProduceBlock, serdesOf fu
 		if value, err = convertMessage(value, ss.valuePrim); err != nil {
 			return fmt.Errorf("producing to '%s': value: %w", pb.To, err)
 		}
-		kb, err := ss.key.Serialize(b.Topic, key)
+		// Serdes may add headers (the schema id in Apicurio's headers mode).
+		var headers []streams.Header
+		kb, err := ss.key.Serialize(b.Topic, &headers, key)
 		if err != nil {
 			return fmt.Errorf("producing to '%s': key: %w", pb.To, err)
 		}
-		vb, err := ss.value.Serialize(b.Topic, value)
+		vb, err := ss.value.Serialize(b.Topic, &headers, value)
 		if err != nil {
 			return fmt.Errorf("producing to '%s': value: %w", pb.To, err)
 		}
-		return drv.Pipe(b.Topic, kb, vb, ts, nil)
+		return drv.Pipe(b.Topic, kb, vb, ts, headers)
 	}
 	for _, m := range pb.Messages {
 		ts := now
@@ -394,11 +396,11 @@ func outputRecords(drv *testdriver.Driver, topic string, ss streamSerdes) ([]any
 	raw := drv.ReadOutput(topic)
 	out := make([]any, 0, len(raw))
 	for _, r := range raw {
-		k, err := ss.key.Deserialize(topic, r.Key)
+		k, err := ss.key.Deserialize(topic, r.Headers, r.Key)
 		if err != nil {
 			return nil, fmt.Errorf("reading topic '%s' (offset %d): key: %w", topic, r.Offset, err)
 		}
-		v, err := ss.value.Deserialize(topic, r.Value)
+		v, err := ss.value.Deserialize(topic, r.Headers, r.Value)
 		if err != nil {
 			return nil, fmt.Errorf("reading topic '%s' (offset %d): value: %w", topic, r.Offset, err)
 		}

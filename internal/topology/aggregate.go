@@ -31,7 +31,7 @@ type tableChange struct {
 // value serde.
 type changeSerde struct{ inner streams.Serde }
 
-func (c changeSerde) Serialize(topic string, v any) ([]byte, error) {
+func (c changeSerde) Serialize(topic string, headers *[]streams.Header, v any) ([]byte, error) {
 	ch, ok := v.(tableChange)
 	if !ok {
 		return nil, fmt.Errorf("a grouped table repartition topic takes table updates, got %s", describe(v))
@@ -41,13 +41,13 @@ func (c changeSerde) Serialize(topic string, v any) ([]byte, error) {
 	var err error
 	if ch.oldValue != nil {
 		flags |= 1
-		if ob, err = c.inner.Serialize(topic, ch.oldValue); err != nil {
+		if ob, err = c.inner.Serialize(topic, nil, ch.oldValue); err != nil {
 			return nil, err
 		}
 	}
 	if ch.newValue != nil {
 		flags |= 2
-		if nb, err = c.inner.Serialize(topic, ch.newValue); err != nil {
+		if nb, err = c.inner.Serialize(topic, nil, ch.newValue); err != nil {
 			return nil, err
 		}
 	}
@@ -58,7 +58,7 @@ func (c changeSerde) Serialize(topic string, v any) ([]byte, error) {
 	return append(out, nb...), nil
 }
 
-func (c changeSerde) Deserialize(topic string, b []byte) (any, error) {
+func (c changeSerde) Deserialize(topic string, headers []streams.Header, b []byte) (any, error) {
 	if len(b) < 5 {
 		return nil, fmt.Errorf("table update of %d bytes is too short", len(b))
 	}
@@ -69,12 +69,12 @@ func (c changeSerde) Deserialize(topic string, b []byte) (any, error) {
 	var ch tableChange
 	var err error
 	if flags&1 != 0 {
-		if ch.oldValue, err = c.inner.Deserialize(topic, b[5:5+n]); err != nil {
+		if ch.oldValue, err = c.inner.Deserialize(topic, nil, b[5:5+n]); err != nil {
 			return nil, err
 		}
 	}
 	if flags&2 != 0 {
-		if ch.newValue, err = c.inner.Deserialize(topic, b[5+n:]); err != nil {
+		if ch.newValue, err = c.inner.Deserialize(topic, nil, b[5+n:]); err != nil {
 			return nil, err
 		}
 	}
@@ -580,7 +580,7 @@ func (p *sessionAggregateProc) decode(b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	return p.vs.Deserialize(p.store, b)
+	return p.vs.Deserialize(p.store, nil, b)
 }
 
 func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
@@ -593,7 +593,7 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 		p.observed = ts
 	}
 	closeTime := p.observed - p.w.grace - p.w.gap
-	kb, err := p.ks.Serialize(p.store, key)
+	kb, err := p.ks.Serialize(p.store, nil, key)
 	if err != nil {
 		return err
 	}
@@ -672,7 +672,7 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 			return err
 		}
 	}
-	vb, err := p.vs.Serialize(p.store, agg)
+	vb, err := p.vs.Serialize(p.store, nil, agg)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ const (
 // bytesSerde passes []byte keys and values of internal topics through.
 type bytesSerde struct{}
 
-func (bytesSerde) Serialize(_ string, v any) ([]byte, error) {
+func (bytesSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	switch b := v.(type) {
 	case nil:
 		return nil, nil
@@ -53,7 +53,7 @@ func (bytesSerde) Serialize(_ string, v any) ([]byte, error) {
 	return nil, fmt.Errorf("internal topic record is %s, not bytes", describe(v))
 }
 
-func (bytesSerde) Deserialize(_ string, b []byte) (any, error) {
+func (bytesSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -200,7 +200,7 @@ func (p *fkSubscribeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if r.Key == nil {
 		return nil
 	}
-	lkb, err := p.leftKS.Serialize(p.leftStore, r.Key)
+	lkb, err := p.leftKS.Serialize(p.leftStore, nil, r.Key)
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func (p *fkSubscribeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 			return err
 		}
 		if fk != nil {
-			if fkb, err = p.rightKS.Serialize(p.rightStore, fk); err != nil {
+			if fkb, err = p.rightKS.Serialize(p.rightStore, nil, fk); err != nil {
 				return err
 			}
 		}
@@ -321,13 +321,13 @@ func (p *fkRightUpdateProc) Process(ctx *streams.ProcessorContext, r streams.Rec
 	if r.Key == nil {
 		return nil
 	}
-	fkb, err := p.rightKS.Serialize(p.rightStore, r.Key)
+	fkb, err := p.rightKS.Serialize(p.rightStore, nil, r.Key)
 	if err != nil {
 		return err
 	}
 	var rvb []byte
 	if r.Value != nil {
-		if rvb, err = p.rightVS.Serialize(p.rightStore, r.Value); err != nil {
+		if rvb, err = p.rightVS.Serialize(p.rightStore, nil, r.Value); err != nil {
 			return err
 		}
 	}
@@ -392,17 +392,17 @@ func (p *fkResponseProc) Process(ctx *streams.ProcessorContext, r streams.Record
 	if lvb == nil || valueHash(lvb) != binary.BigEndian.Uint64(msg) {
 		return nil // the left value changed or went away: a newer result follows
 	}
-	key, err := p.leftKS.Deserialize(p.leftStore, lkb)
+	key, err := p.leftKS.Deserialize(p.leftStore, nil, lkb)
 	if err != nil {
 		return err
 	}
-	lv, err := p.leftVS.Deserialize(p.leftStore, lvb)
+	lv, err := p.leftVS.Deserialize(p.leftStore, nil, lvb)
 	if err != nil {
 		return err
 	}
 	var rv any
 	if msg[8] == 1 {
-		if rv, err = p.rightVS.Deserialize(p.rightStore, msg[9:]); err != nil {
+		if rv, err = p.rightVS.Deserialize(p.rightStore, nil, msg[9:]); err != nil {
 			return err
 		}
 	}

@@ -58,9 +58,14 @@ func testSerdes(t testing.TB) NotationSerdes {
 // buildDef builds a loaded definition; err is the build error.
 func buildDef(t testing.TB, def *definition.Definition) (*harness, error) {
 	t.Helper()
+	return buildDefWith(t, def, testSerdes(t))
+}
+
+// buildDefWith builds a loaded definition with the given serdes.
+func buildDefWith(t testing.TB, def *definition.Definition, serdes NotationSerdes) (*harness, error) {
+	t.Helper()
 	stores := map[string]*store.KeyValueBuilder{}
 	out := &bytes.Buffer{}
-	serdes := testSerdes(t)
 	res, err := Build([]*definition.Definition{def}, Options{
 		ApplicationID: "app", Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes,
 		Stdout: out, Stores: stores,
@@ -130,11 +135,11 @@ func (h *harness) serde(typ string, isKey bool) streams.Serde {
 // pipe writes a record whose key and value are given in the types kt and vt.
 func (h *harness) pipe(topic, kt, vt string, key, value any, ts int64, headers ...streams.Header) error {
 	key, value = types.Normalize(key), types.Normalize(value)
-	kb, err := h.serde(kt, true).Serialize(topic, key)
+	kb, err := h.serde(kt, true).Serialize(topic, &headers, key)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	vb, err := h.serde(vt, false).Serialize(topic, value)
+	vb, err := h.serde(vt, false).Serialize(topic, &headers, value)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -153,11 +158,11 @@ func (h *harness) out(topic, kt, vt string) []string {
 	h.t.Helper()
 	var lines []string
 	for _, r := range h.drv.ReadOutput(topic) {
-		k, err := h.serde(kt, true).Deserialize(topic, r.Key)
+		k, err := h.serde(kt, true).Deserialize(topic, r.Headers, r.Key)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		v, err := h.serde(vt, false).Deserialize(topic, r.Value)
+		v, err := h.serde(vt, false).Deserialize(topic, r.Headers, r.Value)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -474,7 +474,7 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int
 		if left != p.left {
 			side = p.other
 		}
-		key, err := side.ks.Deserialize(side.name, e.k[9:])
+		key, err := side.ks.Deserialize(side.name, nil, e.k[9:])
 		if err != nil {
 			return err
 		}

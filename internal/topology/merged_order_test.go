@@ -91,7 +91,7 @@ func runOrdered(t *testing.T, h *harness, in []orderInput, mode string, vt strin
 	}
 	defer task.Close()
 	raw := func(r orderInput, off int64) *streams.RawRecord {
-		kb, err := h.serde("string", true).Serialize(r.topic, r.key)
+		kb, err := h.serde("string", true).Serialize(r.topic, nil, r.key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func runOrdered(t *testing.T, h *harness, in []orderInput, mode string, vt strin
 		if vt == "string" {
 			v = fmt.Sprintf("%s@%d", r.topic, r.ts)
 		}
-		vb, err := h.serde(vt, false).Serialize(r.topic, v)
+		vb, err := h.serde(vt, false).Serialize(r.topic, nil, v)
 		if err != nil {
 			t.Fatal(err)
 		}

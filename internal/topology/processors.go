@@ -321,11 +321,11 @@ func (c *converter) apply(topic string, v any) (any, error) {
 		}
 		return out, nil
 	}
-	b, err := c.from.Serialize(topic, v)
+	b, err := c.from.Serialize(topic, nil, v)
 	if err != nil {
 		return nil, fmt.Errorf("converting to %s: %w", c.target, err)
 	}
-	out, err := c.to.Deserialize(topic, b)
+	out, err := c.to.Deserialize(topic, nil, b)
 	if err != nil {
 		return nil, fmt.Errorf("converting to %s: %w", c.target, err)
 	}

@@ -123,7 +123,7 @@ func (s *pyWindow) collect(keyFrom, keyTo []byte, from, to int64, backward, byTi
 			out = append(out, python.KeyValue{Key: start, Value: v})
 			return true
 		}
-		k, err := s.ks.Deserialize(s.name, kb)
+		k, err := s.ks.Deserialize(s.name, nil, kb)
 		if err != nil {
 			ferr = err
 			return false
@@ -194,21 +194,21 @@ func (s *pySession) keyBytes(k any) ([]byte, error) {
 	if k == nil {
 		return nil, fmt.Errorf("store %q: key must not be null", s.name)
 	}
-	return s.ks.Serialize(s.name, k)
+	return s.ks.Serialize(s.name, nil, k)
 }
 
 func (s *pySession) find(keyFrom, keyTo []byte, earliestEnd, latestStart int64, backward bool) (python.Iterator, error) {
 	var out []python.KeyValue
 	var ferr error
 	err := s.st.FindSessions(keyFrom, keyTo, earliestEnd, latestStart, backward, func(kb []byte, start, end int64, vb []byte) bool {
-		k, err := s.ks.Deserialize(s.name, kb)
+		k, err := s.ks.Deserialize(s.name, nil, kb)
 		if err != nil {
 			ferr = err
 			return false
 		}
 		var v any
 		if vb != nil {
-			if v, err = s.vs.Deserialize(s.name, vb); err != nil {
+			if v, err = s.vs.Deserialize(s.name, nil, vb); err != nil {
 				ferr = err
 				return false
 			}
@@ -263,7 +263,7 @@ func (s *pySession) FetchSession(key any, start, end int64) (any, error) {
 	if err != nil || vb == nil {
 		return nil, err
 	}
-	return s.vs.Deserialize(s.name, vb)
+	return s.vs.Deserialize(s.name, nil, vb)
 }
 
 func (s *pySession) Put(session types.Windowed, value any) error {
@@ -274,7 +274,7 @@ func (s *pySession) Put(session types.Windowed, value any) error {
 	if value == nil {
 		return s.st.Remove(kb, session.Start, session.End)
 	}
-	vb, err := s.vs.Serialize(s.name, value)
+	vb, err := s.vs.Serialize(s.name, nil, value)
 	if err != nil {
 		return err
 	}

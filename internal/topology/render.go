@@ -141,10 +141,10 @@ func (NoSerdes) Serde(t types.UserType, _ bool) (streams.Serde, error) {
 
 type noSerde string
 
-func (n noSerde) Serialize(string, any) ([]byte, error) {
+func (n noSerde) Serialize(string, *[]streams.Header, any) ([]byte, error) {
 	return nil, fmt.Errorf("no serde for %s: the topology was built for inspection only", string(n))
 }
 
-func (n noSerde) Deserialize(string, []byte) (any, error) {
+func (n noSerde) Deserialize(string, []streams.Header, []byte) (any, error) {
 	return nil, fmt.Errorf("no serde for %s: the topology was built for inspection only", string(n))
 }

@@ -23,7 +23,7 @@ func DefaultSerdes() NotationSerdes { return NotationSerdes{Registry: notation.N
 
 // Serde implements SerdeProvider.
 func (n NotationSerdes) Serde(t types.UserType, isKey bool) (streams.Serde, error) {
-	return n.Registry.StreamSerde(t, isKey)
+	return n.Registry.Serde(t, isKey)
 }
 
 // Convert implements ValueConverter.

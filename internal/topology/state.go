@@ -24,7 +24,7 @@ type storeCodec struct {
 }
 
 func (c *storeCodec) keyBytes(key any) ([]byte, error) {
-	kb, err := c.ks.Serialize(c.name, key)
+	kb, err := c.ks.Serialize(c.name, nil, key)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing key: %w", c.name, err)
 	}
@@ -44,7 +44,7 @@ func (c *storeCodec) decodeValue(vb []byte) (any, int64, error) {
 			return nil, -1, fmt.Errorf("store %q: value without a timestamp", c.name)
 		}
 	}
-	v, err := c.vs.Deserialize(c.name, vb)
+	v, err := c.vs.Deserialize(c.name, nil, vb)
 	if err != nil {
 		return nil, -1, fmt.Errorf("store %q: deserializing value: %w", c.name, err)
 	}
@@ -54,7 +54,7 @@ func (c *storeCodec) decodeValue(vb []byte) (any, int64, error) {
 // encodeValue returns the bytes of a value that is not nil, with ts in
 // front for timestamped stores.
 func (c *storeCodec) encodeValue(v any, ts int64) ([]byte, error) {
-	vb, err := c.vs.Serialize(c.name, v)
+	vb, err := c.vs.Serialize(c.name, nil, v)
 	if err != nil {
 		return nil, fmt.Errorf("store %q: serializing value: %w", c.name, err)
 	}
@@ -162,7 +162,7 @@ func (s *kvState) putKB(kb []byte, value any, ts int64) error {
 func (s *kvState) each(fn func(key, value any) error) error {
 	var ferr error
 	err := s.st.Range(nil, nil, false, func(kb, vb []byte) bool {
-		k, err := s.ks.Deserialize(s.name, kb)
+		k, err := s.ks.Deserialize(s.name, nil, kb)
 		if err != nil {
 			ferr = fmt.Errorf("store %q: deserializing key: %w", s.name, err)
 			return false

@@ -272,7 +272,7 @@ pipelines:
 	h.mustPipe("in", "string", "long", "k", int64(4), 200)
 	var got []string
 	for _, r := range h.drv.Output("out") {
-		v, _ := h.serde("long", false).Deserialize("out", r.Value)
+		v, _ := h.serde("long", false).Deserialize("out", nil, r.Value)
 		got = append(got, fmt.Sprintf("%v@%d", v, r.Timestamp))
 	}
 	expect(t, "sums with timestamps", got, "1@100", "3@100", "7@200")
@@ -452,8 +452,8 @@ pipelines:
 		t.Fatal(err)
 	}
 	defer task.Close()
-	kb, _ := h.serde("string", true).Serialize("", "k")
-	vb, _ := h.serde("string", false).Serialize("", "x")
+	kb, _ := h.serde("string", true).Serialize("", nil, "k")
+	vb, _ := h.serde("string", false).Serialize("", nil, "x")
 	for i := 0; i < 3; i++ {
 		if err := task.Process(&streams.RawRecord{Topic: sub.SourceTopics()[0], Timestamp: int64(i), Key: kb, Value: vb}); err != nil {
 			t.Fatal(err)
@@ -468,7 +468,7 @@ pipelines:
 	if got := len(col.recs["out"]); got != 1 {
 		t.Fatalf("records at the commit: %d, want 1", got)
 	}
-	if v, _ := h.serde("long", false).Deserialize("out", col.recs["out"][0][1]); v != int64(3) {
+	if v, _ := h.serde("long", false).Deserialize("out", nil, col.recs["out"][0][1]); v != int64(3) {
 		t.Errorf("count at the commit: %v", v)
 	}
 }

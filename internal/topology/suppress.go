@@ -71,14 +71,14 @@ func (p *suppressProc) load() error {
 			ferr = fmt.Errorf("store %q: malformed buffer entry", p.store)
 			return false
 		}
-		key, err := p.ks.Deserialize("", k)
+		key, err := p.ks.Deserialize("", nil, k)
 		if err != nil {
 			ferr = err
 			return false
 		}
 		var val any
 		if len(v) > 16 {
-			if val, err = p.vs.Deserialize("", v[16:]); err != nil {
+			if val, err = p.vs.Deserialize("", nil, v[16:]); err != nil {
 				ferr = err
 				return false
 			}
@@ -111,7 +111,7 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 	if err != nil {
 		return err
 	}
-	kb, err := p.ks.Serialize("", key)
+	kb, err := p.ks.Serialize("", nil, key)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 			return err
 		}
 	}
-	vb, err := p.vs.Serialize("", r.Value)
+	vb, err := p.vs.Serialize("", nil, r.Value)
 	if err != nil {
 		return err
 	}

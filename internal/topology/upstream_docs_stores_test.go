@@ -62,7 +62,7 @@ func TestTutorialInlineStore(t *testing.T) {
 		}
 		final := map[string]any{}
 		for _, r := range recs {
-			v, err := h.serde("json", false).Deserialize("sensor_type_totals", r.Value)
+			v, err := h.serde("json", false).Deserialize("sensor_type_totals", nil, r.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +174,7 @@ func TestTutorialStreamTableJoin(t *testing.T) {
 	if string(recs[0].Key) != "ORD0001" {
 		t.Errorf("key %s, want the order id back", recs[0].Key)
 	}
-	v, err := h.serde("json", false).Deserialize("orders_with_customer_data", recs[0].Value)
+	v, err := h.serde("json", false).Deserialize("orders_with_customer_data", nil, recs[0].Value)
 	if err != nil {
 		t.Fatal(err)
 	}

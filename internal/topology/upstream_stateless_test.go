@@ -81,7 +81,7 @@ func (h *harness) jsonValues(topic string) []any {
 	h.t.Helper()
 	var out []any
 	for _, r := range h.drv.ReadOutput(topic) {
-		v, err := h.serde("json", false).Deserialize(topic, r.Value)
+		v, err := h.serde("json", false).Deserialize(topic, nil, r.Value)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -374,7 +374,7 @@ func TestUpstreamRepartitionExample(t *testing.T) {
 			partitions[user] = map[int32]bool{}
 		}
 		partitions[user][r.Partition] = true
-		v, err := h.serde("json", false).Deserialize("repartitioned_activities", r.Value)
+		v, err := h.serde("json", false).Deserialize("repartitioned_activities", nil, r.Value)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,11 +54,11 @@ func (h *harness) windowedOut(topic, kt, vt string) []string {
 	h.t.Helper()
 	var lines []string
 	for _, r := range h.drv.ReadOutput(topic) {
-		k, err := h.serde(kt, true).Deserialize(topic, r.Key)
+		k, err := h.serde(kt, true).Deserialize(topic, nil, r.Key)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		v, err := h.serde(vt, false).Deserialize(topic, r.Value)
+		v, err := h.serde(vt, false).Deserialize(topic, nil, r.Value)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -460,8 +460,8 @@ func TestSuppressBufferIsRestored(t *testing.T) {
 	topo := h.res.Topology
 	sub, _ := topo.SubTopologyFor("in")
 	pipe := func(task *streams.Task, key string, ts int64) {
-		kb, _ := h.serde("string", true).Serialize("in", key)
-		vb, _ := h.serde("long", false).Serialize("in", int64(0))
+		kb, _ := h.serde("string", true).Serialize("in", nil, key)
+		vb, _ := h.serde("long", false).Serialize("in", nil, int64(0))
 		if err := task.Process(&streams.RawRecord{Topic: "in", Timestamp: ts, Key: kb, Value: vb}); err != nil {
 			t.Fatal(err)
 		}
@@ -495,8 +495,8 @@ func TestSuppressBufferIsRestored(t *testing.T) {
 	if len(out) != 1 {
 		t.Fatalf("want the restored window, got %d records", len(out))
 	}
-	k, _ := h.serde("json:windowed(string)", true).Deserialize("out", out[0][0])
-	v, _ := h.serde("long", false).Deserialize("out", out[0][1])
+	k, _ := h.serde("json:windowed(string)", true).Deserialize("out", nil, out[0][0])
+	v, _ := h.serde("long", false).Deserialize("out", nil, out[0][1])
 	if got := windowedString(k) + "=" + Format(v); got != win("a", 0, 10000)+"=2" {
 		t.Errorf("restored window: %s", got)
 	}

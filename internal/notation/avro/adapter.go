@@ -18,7 +18,7 @@ var (
 	_ notation.Notation       = (*Notation)(nil)
 	_ notation.Converter      = (*Notation)(nil)
 	_ notation.SchemaResolver = (*Notation)(nil)
-	_ notation.Serde          = (*typeSerde)(nil)
+	_ notation.Serde          = (*Serde)(nil)
 )
 
 // Info tells the type parser that the notation alone means a struct whose
@@ -43,67 +43,30 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 			if err := requireRecord(s, tt.SchemaName); err != nil {
 				return nil, err
 			}
-			label := tt.String()
-			return &typeSerde{key: &Serde{n: n, schema: s, isKey: true, label: label}, value: &Serde{n: n, schema: s, isKey: false, label: label}}, nil
+			return &Serde{n: n, schema: s, isKey: isKey, label: tt.String()}, nil
 		}
-		return n.bareTypeSerde(tt.Notation), nil
+		return n.bareSerde(tt.Notation, isKey), nil
 	case types.NotationType:
-		return n.bareTypeSerde(tt.Notation), nil
+		return n.bareSerde(tt.Notation, isKey), nil
 	case types.WindowedType:
 		sc, err := n.windowedSchema(tt)
 		if err != nil {
 			return nil, err
 		}
-		label := "avro:" + tt.String()
-		return &typeSerde{key: &Serde{n: n, schema: sc, isKey: true, label: label}, value: &Serde{n: n, schema: sc, isKey: false, label: label}}, nil
+		return &Serde{n: n, schema: sc, isKey: isKey, label: "avro:" + tt.String()}, nil
 	case nil:
 		return nil, errors.New("avro needs a record type")
 	}
 	return nil, fmt.Errorf("notation %s holds Avro records only, not %s", n.name, t)
 }
 
-func (n *Notation) bareTypeSerde(label string) *typeSerde {
+// bareSerde is the serde of a type without a schema name, labelled as
+// declared for messages.
+func (n *Notation) bareSerde(label string, isKey bool) *Serde {
 	if label == "" {
 		label = n.name
 	}
-	return &typeSerde{key: &Serde{n: n, isKey: true, label: label}, value: &Serde{n: n, isKey: false, label: label}}
-}
-
-// typeSerde serves one declared type on both sides; the side is chosen per
-// call, as notation.Serde passes it.
-type typeSerde struct {
-	key, value *Serde
-}
-
-func (t *typeSerde) side(isKey bool) *Serde {
-	if isKey {
-		return t.key
-	}
-	return t.value
-}
-
-// Serialize implements notation.Serde. In the Apicurio headers mode the id
-// header is appended to *headers; without headers to write to it fails.
-func (t *typeSerde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
-	s := t.side(isKey)
-	data, hs, err := s.serialize(nil, topic, v)
-	if err != nil {
-		return nil, err
-	}
-	if len(hs) > 0 {
-		if headers == nil {
-			return nil, s.fail("serialize", topic, errors.New("apicurio.registry.headers.enabled is true but this record cannot carry headers"))
-		}
-		for _, h := range hs {
-			*headers = append(*headers, notation.Header{Key: h.Key, Value: h.Value})
-		}
-	}
-	return data, nil
-}
-
-// Deserialize implements notation.Serde.
-func (t *typeSerde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
-	return t.side(isKey).Deserialize(topic, b)
+	return &Serde{n: n, isKey: isKey, label: label}
 }
 
 // StructSchema implements notation.SchemaResolver: the StructSchema of the

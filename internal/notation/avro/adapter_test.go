@@ -45,15 +45,15 @@ func TestSeedSchemasThroughTheNotationRegistry(t *testing.T) {
 		}
 	}
 
-	orders, err := reg.StreamSerde(parseType(t, reg, "avro:Order"), false)
+	orders, err := reg.Serde(parseType(t, reg, "avro:Order"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := orders.Serialize("new-orders", st("orderId", "o-2", "customerId", "c-8", "amount", 5.0, "items", []any{}))
+	data, err := orders.Serialize("new-orders", nil, st("orderId", "o-2", "customerId", "c-8", "amount", 5.0, "items", []any{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	order, err := orders.Deserialize("new-orders", data)
+	order, err := orders.Deserialize("new-orders", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,18 +62,18 @@ func TestSeedSchemasThroughTheNotationRegistry(t *testing.T) {
 	mustEqual(t, order, want)
 	// The pipeline's mapValues sets the timestamp; the sink writes it.
 	order.(*types.Struct).Set("processingTimestamp", int64(1764000000000))
-	out, err := orders.Serialize("processed-orders", order)
+	out, err := orders.Serialize("processed-orders", nil, order)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := orders.Deserialize("processed-orders", out)
+	back, err := orders.Deserialize("processed-orders", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want.Set("processingTimestamp", int64(1764000000000))
 	mustEqual(t, back, want)
 
-	events, err := reg.StreamSerde(parseType(t, reg, "avro:ServiceEvent"), false)
+	events, err := reg.Serde(parseType(t, reg, "avro:ServiceEvent"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,11 +81,11 @@ func TestSeedSchemasThroughTheNotationRegistry(t *testing.T) {
 		st("service", "billing", "eventType", "DEGRADED", "occurredAt", int64(1700000000123), "details", st("region", "eu-west-1")),
 		st("service", "auth", "eventType", "STARTED", "occurredAt", int64(1700000000456), "details", nil),
 	} {
-		data, err := events.Serialize("service-events", in)
+		data, err := events.Serialize("service-events", nil, in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := events.Deserialize("service-events-copy", data)
+		got, err := events.Deserialize("service-events-copy", nil, data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,30 +109,30 @@ func TestBareVendorTypesAndErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	typed, err := reg.StreamSerde(parseType(t, reg, "avro:SensorData"), false)
+	typed, err := reg.Serde(parseType(t, reg, "avro:SensorData"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bare, err := reg.StreamSerde(parseType(t, reg, "apicurio_avro"), false)
+	bare, err := reg.Serde(parseType(t, reg, "apicurio_avro"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	in := st("name", "s1", "timestamp", int64(1000), "value", "25.0", "type", "TEMPERATURE", "unit", "C", "color", "blue")
-	data, err := typed.Serialize("ksml_sensordata_avro", in)
+	data, err := typed.Serialize("ksml_sensordata_avro", nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := bare.Deserialize("ksml_sensordata_avro", data)
+	v, err := bare.Deserialize("ksml_sensordata_avro", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The filter passes the record on; the bare sink writes it with the
 	// schema it carries, and the suite side reads it as avro:SensorData.
-	out, err := bare.Serialize("ksml_sensordata_filtered", v)
+	out, err := bare.Serialize("ksml_sensordata_filtered", nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := typed.Deserialize("ksml_sensordata_filtered", out)
+	got, err := typed.Deserialize("ksml_sensordata_filtered", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,22 +140,22 @@ func TestBareVendorTypesAndErrors(t *testing.T) {
 	want.Schema = &types.StructSchema{Name: "io.axual.ksml.example.SensorData"}
 	mustEqual(t, got, want)
 	// A bare sink given a schemaless value uses the subject's latest schema.
-	out, err = bare.Serialize("ksml_sensordata_filtered", in)
+	out, err = bare.Serialize("ksml_sensordata_filtered", nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := typed.Deserialize("ksml_sensordata_filtered", out); err != nil {
+	if got, err := typed.Deserialize("ksml_sensordata_filtered", nil, out); err != nil {
 		t.Fatal(err)
 	} else {
 		mustEqual(t, got, want)
 	}
 
 	// bare-vendor-avro: no subject for the topic.
-	bad, err := reg.StreamSerde(parseType(t, reg, "confluent_avro"), false)
+	bad, err := reg.Serde(parseType(t, reg, "confluent_avro"), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bad.Serialize("input_topic", st("x", "ignored"))
+	_, err = bad.Serialize("input_topic", nil, st("x", "ignored"))
 	if err == nil || !strings.Contains(err.Error(), `confluent_avro serialize: topic input_topic: type confluent_avro has no schema name and the schema registry has no subject "input_topic-value"; declare the type as confluent_avro:<SchemaName>`) {
 		t.Fatalf("bare without subject: err = %v", err)
 	}

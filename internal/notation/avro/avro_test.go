@@ -13,6 +13,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
+	"ksml/internal/notation"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/types"
 )
@@ -99,7 +100,7 @@ func TestSensorDataRoundTripMatchesReferenceEncoder(t *testing.T) {
 	}
 	// As the test runner hands over YAML test data: schemaless, partial.
 	in := st("name", "sensor-1", "timestamp", int64(1000), "value", "25.0", "type", "TEMPERATURE", "unit", "celsius", "color", "blue")
-	data, err := serde.Serialize("ksml_sensordata_avro", in)
+	data, err := serde.Serialize("ksml_sensordata_avro", nil, in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +119,7 @@ func TestSensorDataRoundTripMatchesReferenceEncoder(t *testing.T) {
 	if ref["name"] != "sensor-1" || ref["timestamp"] != int64(1000) || ref["type"] != "TEMPERATURE" || ref["color"] != "blue" || ref["city"] != nil {
 		t.Fatalf("reference decoder read %#v", ref)
 	}
-	out, err := serde.Deserialize("ksml_sensordata_avro", data)
+	out, err := serde.Deserialize("ksml_sensordata_avro", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +131,14 @@ func TestSensorDataRoundTripMatchesReferenceEncoder(t *testing.T) {
 		t.Fatalf("struct schema = %+v", got.Schema)
 	}
 	// Encoding the decoded struct again yields the same bytes.
-	again, err := serde.Serialize("ksml_sensordata_avro", out)
+	again, err := serde.Serialize("ksml_sensordata_avro", nil, out)
 	if err != nil || !bytes.Equal(again, data) {
 		t.Fatalf("re-serialize: % x, %v; want % x", again, err, data)
 	}
-	if v, err := serde.Serialize("t", nil); v != nil || err != nil {
+	if v, err := serde.Serialize("t", nil, nil); v != nil || err != nil {
 		t.Fatalf("tombstone serialize = %v, %v", v, err)
 	}
-	if v, err := serde.Deserialize("t", nil); v != nil || err != nil {
+	if v, err := serde.Deserialize("t", nil, nil); v != nil || err != nil {
 		t.Fatalf("tombstone deserialize = %v, %v", v, err)
 	}
 }
@@ -194,11 +195,11 @@ func TestAllTypesAndLogicalTypesRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := serde.Serialize("all", allTypesValue())
+	data, err := serde.Serialize("all", nil, allTypesValue())
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := serde.Deserialize("all", data)
+	out, err := serde.Deserialize("all", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,7 +298,7 @@ func TestWriteErrorsNameTheField(t *testing.T) {
 	for _, c := range cases {
 		v := allTypesValue()
 		v.Set(c.field, c.value)
-		_, err := serde.Serialize("all", v)
+		_, err := serde.Serialize("all", nil, v)
 		var se *SerdeError
 		if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("%s=%v: err = %v\nwant containing %q", c.field, c.value, err, c.want)
@@ -305,10 +306,10 @@ func TestWriteErrorsNameTheField(t *testing.T) {
 	}
 	missing := allTypesValue()
 	missing.Delete("s")
-	if _, err := serde.Serialize("all", missing); err == nil || !strings.Contains(err.Error(), "field s: missing value for required field of type string") {
+	if _, err := serde.Serialize("all", nil, missing); err == nil || !strings.Contains(err.Error(), "field s: missing value for required field of type string") {
 		t.Fatalf("missing field err = %v", err)
 	}
-	if _, err := serde.Serialize("all", "just a string"); err == nil || !strings.Contains(err.Error(), "cannot convert string to Avro record test.types.All") {
+	if _, err := serde.Serialize("all", nil, "just a string"); err == nil || !strings.Contains(err.Error(), "cannot convert string to Avro record test.types.All") {
 		t.Fatalf("wrong top-level err = %v", err)
 	}
 }
@@ -321,7 +322,7 @@ func TestReadErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := serde.Serialize("all", allTypesValue())
+	good, err := serde.Serialize("all", nil, allTypesValue())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +338,7 @@ func TestReadErrors(t *testing.T) {
 		{"bad enum index", badEnum(good), "Avro enum index"},
 	}
 	for _, c := range cases {
-		_, err := serde.Deserialize("all", c.data)
+		_, err := serde.Deserialize("all", nil, c.data)
 		var se *SerdeError
 		if !errors.As(err, &se) || !strings.Contains(err.Error(), c.want) {
 			t.Fatalf("%s: err = %v, want containing %q", c.name, err, c.want)
@@ -347,7 +348,7 @@ func TestReadErrors(t *testing.T) {
 		}
 	}
 	// The truncated body names the field that ran out.
-	_, err = serde.Deserialize("all", good[:len(good)-3])
+	_, err = serde.Deserialize("all", nil, good[:len(good)-3])
 	var se *SerdeError
 	if errors.As(err, &se); se.Field != "optDec" {
 		t.Fatalf("truncated field = %q, want optDec (err %v)", se.Field, err)
@@ -421,11 +422,11 @@ func TestSchemaEvolution(t *testing.T) {
 	}
 
 	// Writer v1, reader v2.
-	data, err := s1.Serialize("events", st("id", "e1", "count", int64(3), "kind", "B", "legacy", "old", "tags", []any{"x", "y"}))
+	data, err := s1.Serialize("events", nil, st("id", "e1", "count", int64(3), "kind", "B", "legacy", "old", "tags", []any{"x", "y"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s2.Deserialize("events", data)
+	got, err := s2.Deserialize("events", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,11 +435,11 @@ func TestSchemaEvolution(t *testing.T) {
 	mustEqual(t, got, want)
 
 	// Writer v2, reader v1: v2's long count does not fit v1's int.
-	data2, err := s2.Serialize("events", st("id", "e2", "count", int64(1)<<33, "kind", "C", "labels", []any{}, "score", 1.0, "note", "n", "ts", int64(5), "price", "1.00"))
+	data2, err := s2.Serialize("events", nil, st("id", "e2", "count", int64(1)<<33, "kind", "C", "labels", []any{}, "score", 1.0, "note", "n", "ts", int64(5), "price", "1.00"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s1.Deserialize("events", data2); err == nil || !strings.Contains(err.Error(), "field count: reader type int cannot read writer type long") {
+	if _, err := s1.Deserialize("events", nil, data2); err == nil || !strings.Contains(err.Error(), "field count: reader type int cannot read writer type long") {
 		t.Fatalf("v1 reading v2: err = %v", err)
 	}
 	// A reader with a long count still lacks the removed field, which has no
@@ -449,10 +450,10 @@ func TestSchemaEvolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s1b.Deserialize("events", data2); err == nil || !strings.Contains(err.Error(), "field legacy: reader field is missing in the writer schema and has no default") {
+	if _, err := s1b.Deserialize("events", nil, data2); err == nil || !strings.Contains(err.Error(), "field legacy: reader field is missing in the writer schema and has no default") {
 		t.Fatalf("v1b reading v2: err = %v", err)
 	}
-	data3, err := s2.Serialize("events", st("id", "e3", "count", int64(9), "kind", "A", "labels", []any{"z"}, "score", 2.0, "note", nil, "ts", int64(6), "price", "0.01"))
+	data3, err := s2.Serialize("events", nil, st("id", "e3", "count", int64(9), "kind", "A", "labels", []any{"z"}, "score", 2.0, "note", nil, "ts", int64(6), "price", "0.01"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,7 +464,7 @@ func TestSchemaEvolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err = s1c.Deserialize("events", data3)
+	got, err = s1c.Deserialize("events", nil, data3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +473,7 @@ func TestSchemaEvolution(t *testing.T) {
 	mustEqual(t, got, want)
 
 	// An enum symbol the reader does not know, without a reader default.
-	if _, err := s1c.Deserialize("events", data2); err == nil || !strings.Contains(err.Error(), "field kind: enum symbol C is not in reader enum evo.Kind") {
+	if _, err := s1c.Deserialize("events", nil, data2); err == nil || !strings.Contains(err.Error(), "field kind: enum symbol C is not in reader enum evo.Kind") {
 		t.Fatalf("unknown symbol: err = %v", err)
 	}
 	// Both schemas were registered under the one subject, v1 first.
@@ -515,11 +516,11 @@ func TestLoaderNamesAndReferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := serde.Serialize("orders", st("to", st("city", "Utrecht")))
+	data, err := serde.Serialize("orders", nil, st("to", st("city", "Utrecht")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := serde.Deserialize("orders", data)
+	got, err := serde.Deserialize("orders", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,7 +561,7 @@ func TestBareTypeFromRegistry(t *testing.T) {
 	if bare.Schema().Name() != "evo.Event" || bare.StructSchema().Name != "evo.Event" {
 		t.Fatalf("bare schema = %s", bare.Schema().Name())
 	}
-	data, err := bare.Serialize("events", st("id", "a", "count", int64(1), "kind", "A", "legacy", "l", "tags", []any{}))
+	data, err := bare.Serialize("events", nil, st("id", "a", "count", int64(1), "kind", "A", "legacy", "l", "tags", []any{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +589,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 	conf, _ := schemaregistry.NewConfluent(ccfg)
 	cn := newNotation(t, Confluent, conf, dir, nil)
 	cs, _ := cn.SerdeFor("Event", "events", false)
-	cdata, err := cs.Serialize("events", value)
+	cdata, err := cs.Serialize("events", nil, value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -598,7 +599,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 	ap, _ := schemaregistry.NewApicurio(acfg)
 	an := newNotation(t, Apicurio, ap, dir, nil)
 	as, _ := an.SerdeFor("Event", "events", false)
-	adata, err := as.Serialize("events", value)
+	adata, err := as.Serialize("events", nil, value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,7 +607,7 @@ func TestVendorsOverHTTP(t *testing.T) {
 		t.Fatalf("apicurio payload % x differs from confluent % x", adata, cdata)
 	}
 	for name, s := range map[string]*Serde{"confluent": cs, "apicurio": as} {
-		got, err := s.Deserialize("events", cdata)
+		got, err := s.Deserialize("events", nil, cdata)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -617,7 +618,8 @@ func TestVendorsOverHTTP(t *testing.T) {
 	gap, _ := schemaregistry.NewApicurio(gcfg)
 	hn := newNotation(t, Apicurio, gap, dir, map[string]any{"apicurio.registry.headers.enabled": "true", "apicurio.registry.use-id": "globalId", "apicurio.registry.auto-register": true})
 	hs, _ := hn.SerdeFor("Event", "other", true)
-	hdata, headers, err := hs.SerializeWithHeaders("other", value)
+	var headers []notation.Header
+	hdata, err := hs.Serialize("other", &headers, value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,25 +630,46 @@ func TestVendorsOverHTTP(t *testing.T) {
 	if len(headers) != 1 || headers[0].Key != "apicurio.key.globalId" || binary.BigEndian.Uint64(headers[0].Value) != uint64(gid) || gid != 2 {
 		t.Fatalf("headers = %+v, want apicurio.key.globalId = 2", headers)
 	}
-	got, err := hs.DeserializeWithHeaders("other", headers, hdata)
+	got, err := hs.Deserialize("other", headers, hdata)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustEqual(t, got, want)
-	if _, err := hs.DeserializeWithHeaders("other", nil, hdata); err == nil || !strings.Contains(err.Error(), "no apicurio.key.globalId header") {
+	if _, err := hs.Deserialize("other", nil, hdata); err == nil || !strings.Contains(err.Error(), "no apicurio.key.globalId header (apicurio.registry.headers.enabled is true) and its payload has no schema id frame") {
 		t.Fatalf("missing header: err = %v", err)
 	}
+	// A record that cannot carry headers (nil) gets the id in its payload,
+	// as Apicurio's serializer writes it, and reads back without headers.
+	framed, err := hs.Serialize("other", nil, value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(framed) != 5+len(hdata) || framed[0] != 0 || binary.BigEndian.Uint32(framed[1:5]) != uint32(gid) || !bytes.Equal(framed[5:], hdata) {
+		t.Fatalf("payload-framed = % x, want 00, id %d, body % x", framed, gid, hdata)
+	}
+	if got, err := hs.Deserialize("other", nil, framed); err != nil {
+		t.Fatal(err)
+	} else {
+		mustEqual(t, got, want)
+	}
+	// Headers repeat: the last id header wins, as Apicurio reads it.
+	twice := append([]notation.Header{{Key: "apicurio.key.globalId", Value: binary.BigEndian.AppendUint64(nil, 999)}}, headers...)
+	if got, err := hs.Deserialize("other", twice, hdata); err != nil {
+		t.Fatal(err)
+	} else {
+		mustEqual(t, got, want)
+	}
 	// Apicurio without auto-register and without a registered artifact.
-	if _, err := as.Serialize("unregistered", value); err == nil || !strings.Contains(err.Error(), `not registered under subject "unregistered-value"`) {
+	if _, err := as.Serialize("unregistered", nil, value); err == nil || !strings.Contains(err.Error(), `not registered under subject "unregistered-value"`) {
 		t.Fatalf("unregistered: err = %v", err)
 	}
 	// Confluent with auto-registration off looks the schema up.
 	ln := newNotation(t, Confluent, conf, dir, map[string]any{"auto.register.schemas": false})
 	ls, _ := ln.SerdeFor("Event", "events", false)
-	if d, err := ls.Serialize("events", value); err != nil || !bytes.Equal(d, cdata) {
+	if d, err := ls.Serialize("events", nil, value); err != nil || !bytes.Equal(d, cdata) {
 		t.Fatalf("lookup serialize = % x, %v", d, err)
 	}
-	if _, err := ls.Serialize("fresh", value); err == nil || !strings.Contains(err.Error(), `not registered under subject "fresh-value"`) {
+	if _, err := ls.Serialize("fresh", nil, value); err == nil || !strings.Contains(err.Error(), `not registered under subject "fresh-value"`) {
 		t.Fatalf("lookup unregistered: err = %v", err)
 	}
 }
@@ -712,7 +735,7 @@ func TestWriterSchemaWithReferences(t *testing.T) {
 	}
 	body := appendBytes(nil, []byte("Delft"))
 	data := append([]byte{0, 0, 0, 0, byte(id)}, body...)
-	got, err := serde.Deserialize("orders", data)
+	got, err := serde.Deserialize("orders", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -799,9 +822,9 @@ func TestConcurrentFirstUse(t *testing.T) {
 	errs := make(chan error, 8)
 	for i := range 8 {
 		go func() {
-			data, err := serde.Serialize("events", st("id", "x", "count", int64(i%2), "kind", "A", "legacy", "", "tags", []any{}))
+			data, err := serde.Serialize("events", nil, st("id", "x", "count", int64(i%2), "kind", "A", "legacy", "", "tags", []any{}))
 			if err == nil {
-				_, err = serde.Deserialize("events", data)
+				_, err = serde.Deserialize("events", nil, data)
 			}
 			errs <- err
 			results <- data

@@ -22,7 +22,7 @@ func benchSerde(b *testing.B) (*Serde, []byte) {
 	}
 	n, _ := NewNotation("avro", Confluent, schemaregistry.NewMemory(), NewLoader(b.TempDir()), nil)
 	serde := n.SerdeWithSchema(s, false)
-	data, err := serde.Serialize("bench", benchValue())
+	data, err := serde.Serialize("bench", nil, benchValue())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func BenchmarkSerializeSensorData(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		var err error
-		if buf, err = serde.AppendSerialize(buf[:0], "bench", v); err != nil {
+		if buf, err = serde.AppendSerialize(buf[:0], "bench", nil, v); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -51,7 +51,7 @@ func BenchmarkDeserializeSensorData(b *testing.B) {
 	serde, data := benchSerde(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := serde.Deserialize("bench", data); err != nil {
+		if _, err := serde.Deserialize("bench", nil, data); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -40,24 +40,24 @@ func TestRegisterRunnerNotations(t *testing.T) {
 		if got := n.(*Notation).Vendor(); (name == "avro") != (got == Apicurio) {
 			t.Fatalf("%s vendor = %v", name, got)
 		}
-		s, err := reg.StreamSerde(types.UserType{Notation: name, Type: types.StructType{Notation: name, SchemaName: "Event"}}, false)
+		s, err := reg.Serde(types.UserType{Notation: name, Type: types.StructType{Notation: name, SchemaName: "Event"}}, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := s.Serialize("events", value)
+		data, err := s.Serialize("events", nil, value)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if _, err := s.Deserialize("events", data); err != nil {
+		if _, err := s.Deserialize("events", nil, data); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
 	// The built-in names exist without a registry URL and say so on use.
-	s, err := reg.StreamSerde(types.UserType{Notation: "confluent_avro", Type: types.StructType{Notation: "confluent_avro", SchemaName: "Event"}}, false)
+	s, err := reg.Serde(types.UserType{Notation: "confluent_avro", Type: types.StructType{Notation: "confluent_avro", SchemaName: "Event"}}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Serialize("events", value); err == nil || !strings.Contains(err.Error(), "no schema registry is configured") {
+	if _, err := s.Serialize("events", nil, value); err == nil || !strings.Contains(err.Error(), "no schema registry is configured") {
 		t.Fatalf("built-in without url: err = %v", err)
 	}
 

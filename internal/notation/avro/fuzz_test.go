@@ -24,12 +24,12 @@ func FuzzConfluentAvroDeserialize(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	good, err := all.Serialize("fuzz", allTypesValue())
+	good, err := all.Serialize("fuzz", nil, allTypesValue())
 	if err != nil {
 		f.Fatal(err)
 	}
 	event, _ := n.SerdeFor("Event", "fuzz", false)
-	ev, err := event.Serialize("fuzz", st("id", "a", "count", int64(1), "kind", "B", "legacy", "l", "tags", []any{"t", "u"}))
+	ev, err := event.Serialize("fuzz", nil, st("id", "a", "count", int64(1), "kind", "B", "legacy", "l", "tags", []any{"t", "u"}))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func FuzzConfluentAvroDeserialize(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for i, s := range []*Serde{all, event} {
-			v, err := s.Deserialize("fuzz", data)
+			v, err := s.Deserialize("fuzz", nil, data)
 			if err != nil {
 				var se *SerdeError
 				if !errors.As(err, &se) {
@@ -51,7 +51,7 @@ func FuzzConfluentAvroDeserialize(f *testing.F) {
 			if v == nil {
 				t.Fatalf("nil value without error for %d bytes", len(data))
 			}
-			if _, err := s.Serialize("fuzz", v); err != nil && i == 1 {
+			if _, err := s.Serialize("fuzz", nil, v); err != nil && i == 1 {
 				t.Fatalf("decoded value does not serialize again: %v", err)
 			}
 		}

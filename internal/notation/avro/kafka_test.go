@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"ksml/internal/notation"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/types"
 )
@@ -44,11 +45,12 @@ func TestThroughKafka(t *testing.T) {
 	value := st("id", "k", "count", int64(2), "kind", "A", "legacy", "x", "tags", []any{"a"})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	v1, err := confluent.Serialize("events", value)
+	v1, err := confluent.Serialize("events", nil, value)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, hs, err := apicurio.SerializeWithHeaders("events", value)
+	var hs []notation.Header
+	v2, err := apicurio.Serialize("events", &hs, value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,21 +76,21 @@ func TestThroughKafka(t *testing.T) {
 	}
 	want := st("id", "k", "count", int64(2), "kind", "A", "legacy", "x", "tags", []any{"a"})
 	want.Schema = &types.StructSchema{Name: "evo.Event"}
-	out, err := confluent.Deserialize("events", got[0].Value)
+	out, err := confluent.Deserialize("events", nil, got[0].Value)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustEqual(t, out, want)
-	var rh []Header
+	var rh []notation.Header
 	for _, h := range got[1].Headers {
-		rh = append(rh, Header{Key: h.Key, Value: h.Value})
+		rh = append(rh, notation.Header{Key: h.Key, Value: h.Value})
 	}
-	out, err = apicurio.DeserializeWithHeaders("events", rh, got[1].Value)
+	out, err = apicurio.Deserialize("events", rh, got[1].Value)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mustEqual(t, out, want)
-	_, err = confluent.Deserialize("events", got[2].Value)
+	_, err = confluent.Deserialize("events", nil, got[2].Value)
 	var se *SerdeError
 	if !errors.As(err, &se) {
 		t.Fatalf("corrupt record: err = %v", err)

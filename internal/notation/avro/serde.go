@@ -2,7 +2,6 @@ package avro
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
+	"ksml/internal/notation"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/types"
 )
@@ -42,12 +42,6 @@ func (v Vendor) String() string {
 // registryTimeout bounds one registry call made on behalf of a record.
 const registryTimeout = 30 * time.Second
 
-// Header is one Kafka record header, used by the Apicurio headers mode.
-type Header struct {
-	Key   string
-	Value []byte
-}
-
 // Notation is one registered Avro notation (`avro`, `confluent_avro`,
 // `apicurio_avro` or an alias): a vendor wire format, a registry, the schema
 // loader and the serde settings. It caches what it learns from the registry
@@ -63,9 +57,7 @@ type Notation struct {
 	autoRegister bool
 	useLatest    bool
 	findLatest   bool // Apicurio: resolve the artifact by coordinates
-	headers      bool // Apicurio: id in headers
-	globalID     bool // Apicurio: the id is a global id
-	idBytes      int  // 4, or 8 for an 8-byte id handler
+	framing      notation.SchemaIDFraming
 	keyStrategy  subjectStrategy
 	valStrategy  subjectStrategy
 
@@ -122,7 +114,7 @@ func NewNotation(name string, vendor Vendor, reg schemaregistry.Registry, loader
 	if props == nil {
 		props = map[string]any{}
 	}
-	n := &Notation{name: name, vendor: vendor, reg: reg, loader: loader, idBytes: 4}
+	n := &Notation{name: name, vendor: vendor, reg: reg, loader: loader}
 	var err error
 	switch vendor {
 	case Confluent:
@@ -148,22 +140,8 @@ func NewNotation(name string, vendor Vendor, reg schemaregistry.Registry, loader
 		if n.findLatest, err = schemaregistry.BoolProp(props, "apicurio.registry.find-latest", true); err != nil {
 			return nil, err
 		}
-		if n.headers, err = schemaregistry.BoolProp(props, "apicurio.registry.headers.enabled", false); err != nil {
-			return nil, err
-		}
-		switch v := fmt.Sprint(propOr(props, "apicurio.registry.use-id", "contentId")); v {
-		case "contentId":
-		case "globalId":
-			n.globalID = true
-		default:
-			return nil, fmt.Errorf("notation %s: apicurio.registry.use-id %q must be contentId or globalId", name, v)
-		}
-		switch h := fmt.Sprint(propOr(props, "apicurio.registry.id-handler", "")); {
-		case h == "" || strings.HasSuffix(h, "Default4ByteIdHandler"):
-		case strings.HasSuffix(h, "8ByteIdHandler") || strings.HasSuffix(h, ".DefaultIdHandler"):
-			n.idBytes = 8
-		default:
-			return nil, fmt.Errorf("notation %s: apicurio.registry.id-handler %q is not supported (use io.apicurio.registry.serde.Default4ByteIdHandler)", name, h)
+		if n.framing, err = notation.ApicurioFraming(props); err != nil {
+			return nil, fmt.Errorf("notation %s: %w", name, err)
 		}
 	default:
 		return nil, fmt.Errorf("notation %s: unknown Avro vendor %d", name, vendor)
@@ -424,9 +402,9 @@ func (n *Notation) decoder(id int, writer *Schema, reader avro.Schema) (decodeFn
 	return fn, nil
 }
 
-// Serde serializes and deserializes one Avro type on the key or value side.
-// Serialize(topic, v) and Deserialize(topic, data) have the engine's
-// streams.Serde shape; nil maps to nil both ways (tombstones).
+// Serde serializes and deserializes one Avro type on the key or value side;
+// it is the engine's serde (streams.Serde). Nil maps to nil both ways
+// (tombstones).
 //
 // A serde without a schema (a bare `avro` type, made by NewBareSerde) reads
 // records in their writer schema and writes a value with the schema it
@@ -547,80 +525,49 @@ func (s *Serde) fail(op, topic string, err error) error {
 	return se
 }
 
-// Serialize encodes v for topic in the notation's wire format. With the
-// Apicurio headers mode use SerializeWithHeaders, or the id is lost.
-func (s *Serde) Serialize(topic string, v any) ([]byte, error) {
-	data, _, err := s.serialize(nil, topic, v)
-	return data, err
+// Serialize encodes v for topic in the notation's wire format. In
+// Apicurio's headers mode (apicurio.registry.headers.enabled) the schema id
+// is appended to *headers and the payload is bare Avro binary; with nil
+// headers (a record that carries none, such as a store's changelog value)
+// the id is framed in the payload instead, as Apicurio's serializer does.
+// Failures are *SerdeError.
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
+	return s.AppendSerialize(nil, topic, headers, v)
 }
 
-// SerializeWithHeaders is Serialize that also returns the headers the wire
-// format needs (Apicurio headers mode); nil otherwise.
-func (s *Serde) SerializeWithHeaders(topic string, v any) ([]byte, []Header, error) {
-	return s.serialize(nil, topic, v)
-}
-
-// AppendSerialize is Serialize appending to dst.
-func (s *Serde) AppendSerialize(dst []byte, topic string, v any) ([]byte, error) {
-	data, _, err := s.serialize(dst, topic, v)
-	return data, err
-}
-
-func (s *Serde) serialize(dst []byte, topic string, v any) ([]byte, []Header, error) {
+// AppendSerialize is Serialize appending the payload to dst.
+func (s *Serde) AppendSerialize(dst []byte, topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil {
-		return nil, nil, s.fail("serialize", topic, err)
+		return nil, s.fail("serialize", topic, err)
 	}
 	if v == nil {
-		return nil, nil, nil
+		return nil, nil
 	}
 	schema := s.schema
 	if schema == nil {
 		if schema, err = s.n.bareWriterSchema(s.name(), topic, s.isKey, v); err != nil {
-			return nil, nil, s.fail("serialize", topic, err)
+			return nil, s.fail("serialize", topic, err)
 		}
 	}
 	subject := s.n.subject(topic, s.isKey, schema)
 	entry, err := s.n.writerID(subject, schema)
 	if err != nil {
-		return nil, nil, s.fail("serialize", topic, err)
+		return nil, s.fail("serialize", topic, err)
 	}
-	var headers []Header
-	if s.n.vendor == Apicurio && s.n.headers {
-		name := "apicurio.value.contentId"
-		if s.n.globalID {
-			name = "apicurio.value.globalId"
-		}
-		if s.isKey {
-			name = strings.Replace(name, ".value.", ".key.", 1)
-		}
-		headers = []Header{{Key: name, Value: binary.BigEndian.AppendUint64(nil, uint64(entry.id))}}
-	} else {
-		dst = append(dst, 0)
-		if s.n.idBytes == 8 {
-			dst = binary.BigEndian.AppendUint64(dst, uint64(entry.id))
-		} else {
-			dst = binary.BigEndian.AppendUint32(dst, uint32(entry.id))
-		}
-	}
+	dst = s.n.framing.Write(dst, headers, s.isKey, entry.id)
 	out, err := encode(dst, entry.writer.Avro, v)
 	if err != nil {
-		return nil, nil, s.fail("serialize", topic, err)
+		return nil, s.fail("serialize", topic, err)
 	}
-	return out, headers, nil
+	return out, nil
 }
 
 // Deserialize decodes a record for topic written in the notation's wire
-// format, resolving the writer schema (by the id in the payload) against the
-// serde's schema. Unknown ids, truncated payloads and values that do not fit
-// are *SerdeError.
-func (s *Serde) Deserialize(topic string, data []byte) (any, error) {
-	return s.DeserializeWithHeaders(topic, nil, data)
-}
-
-// DeserializeWithHeaders is Deserialize for the Apicurio headers mode, which
-// reads the schema id from headers; other modes ignore them.
-func (s *Serde) DeserializeWithHeaders(topic string, headers []Header, data []byte) (any, error) {
+// format, resolving the writer schema (by the id in the headers in
+// Apicurio's headers mode, else in the payload) against the serde's schema.
+// Unknown ids, truncated payloads and values that do not fit are *SerdeError.
+func (s *Serde) Deserialize(topic string, headers []notation.Header, data []byte) (any, error) {
 	if data == nil {
 		return nil, nil
 	}
@@ -648,43 +595,8 @@ func (s *Serde) DeserializeWithHeaders(topic string, headers []Header, data []by
 }
 
 // frame splits the schema id from the Avro body.
-func (s *Serde) frame(headers []Header, data []byte) (int, []byte, error) {
-	if s.n.vendor == Apicurio && s.n.headers {
-		prefix := "apicurio.value."
-		if s.isKey {
-			prefix = "apicurio.key."
-		}
-		want := prefix + "contentId"
-		if s.n.globalID {
-			want = prefix + "globalId"
-		}
-		for _, h := range headers {
-			if h.Key == want {
-				if len(h.Value) != 8 {
-					return 0, nil, fmt.Errorf("header %s has %d bytes, want 8", want, len(h.Value))
-				}
-				return int(binary.BigEndian.Uint64(h.Value)), data, nil
-			}
-		}
-		return 0, nil, fmt.Errorf("record has no %s header (apicurio.registry.headers.enabled is true)", want)
-	}
-	size := 1 + s.n.idBytes
-	if len(data) < size {
-		return 0, nil, fmt.Errorf("payload of %d bytes is shorter than the %d-byte schema id header: %w", len(data), size, errTruncated)
-	}
-	if data[0] != 0 {
-		return 0, nil, fmt.Errorf("unknown magic byte %d (not %s Avro wire format)", data[0], s.n.vendor)
-	}
-	var id uint64
-	if s.n.idBytes == 8 {
-		id = binary.BigEndian.Uint64(data[1:9])
-	} else {
-		id = uint64(binary.BigEndian.Uint32(data[1:5]))
-	}
-	if id > 1<<53 {
-		return 0, nil, fmt.Errorf("schema id %d out of range", id)
-	}
-	return int(id), data[size:], nil
+func (s *Serde) frame(headers []notation.Header, data []byte) (int, []byte, error) {
+	return s.n.framing.Read(headers, data, s.isKey, s.n.vendor.String()+" Avro")
 }
 
 // SchemaJSON returns the JSON text of an Avro schema (with docs and

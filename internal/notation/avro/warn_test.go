@@ -29,7 +29,7 @@ func TestInvalidLogicalValueOnReadWarns(t *testing.T) {
 	body := appendBytes(nil, []byte("nope"))
 	body = appendLong(body, 90_000_000)
 	data := append([]byte{0, 0, 0, 0, byte(id)}, body...)
-	v, err := serde.Deserialize("l", data)
+	v, err := serde.Deserialize("l", nil, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestInvalidLogicalValueOnReadWarns(t *testing.T) {
 			t.Fatalf("log lacks %s:\n%s", frag, logs.String())
 		}
 	}
-	if _, err := serde.Serialize("l", v); err == nil || !strings.Contains(err.Error(), `field id: value "nope" is not a valid uuid`) {
+	if _, err := serde.Serialize("l", nil, v); err == nil || !strings.Contains(err.Error(), `field id: value "nope" is not a valid uuid`) {
 		t.Fatalf("write err = %v", err)
 	}
 }

@@ -60,11 +60,11 @@ func TestWindowedKeySchemaAndRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := serde.Serialize(types.Windowed{Key: "k", Start: 0, End: 20_000}, "t", true, nil)
+	b, err := serde.Serialize("t", nil, types.Windowed{Key: "k", Start: 0, End: 20_000})
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := serde.Deserialize(b, "t", true)
+	v, err := serde.Deserialize("t", nil, b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -190,7 +190,7 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 		}
 		switch r.(type) {
 		case *types.Struct, []any:
-			b, err := (&Serde{}).Serialize(r, "", false, nil)
+			b, err := (&Serde{}).Serialize("", nil, r)
 			if err != nil {
 				return nil, false, err
 			}
@@ -282,7 +282,7 @@ func schemaOf(st *types.Struct) (*Schema, bool) {
 func (s *Serde) Schema() *Schema { return s.schema }
 
 // Serialize writes v (a struct or list) as one CSV line. Nil is nil.
-func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil {
 		return nil, err
@@ -325,7 +325,7 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 }
 
 // Deserialize reads the first CSV record of b. Nil or empty bytes are nil.
-func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s *Serde) Deserialize(topic string, headers []notation.Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}

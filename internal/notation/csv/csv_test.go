@@ -31,7 +31,7 @@ func js(t *testing.T, v any) string {
 func TestStructRoundTrip(t *testing.T) {
 	s := sensorSerde(t)
 	in := `"sensor001","1234567890","23.5","temperature","celsius","red","Amsterdam","alice"`
-	v, err := s.Deserialize([]byte(in), "t", false)
+	v, err := s.Deserialize("t", nil, []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestStructRoundTrip(t *testing.T) {
 	if st.Schema == nil || st.Schema.Notation != "csv" || st.Schema.Name != "SensorData" {
 		t.Fatalf("schema %+v", st.Schema)
 	}
-	out, err := s.Serialize(st, "t", false, nil)
+	out, err := s.Serialize("t", nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,14 +56,14 @@ func TestStructRoundTrip(t *testing.T) {
 
 func TestShortLongAndUnquotedLines(t *testing.T) {
 	s := sensorSerde(t)
-	v, err := s.Deserialize([]byte("# header comment\n\nsensor1,5,x,a,b,c,d,e,extra\nsecond,line\n"), "t", false)
+	v, err := s.Deserialize("t", nil, []byte("# header comment\n\nsensor1,5,x,a,b,c,d,e,extra\nsecond,line\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := js(t, v); got != `{"name":"sensor1","timestamp":"5","value":"x","type":"a","unit":"b","color":"c","city":"d","owner":"e"}` {
 		t.Fatalf("got %s", got)
 	}
-	v, err = s.Deserialize([]byte(`"Alice",""`), "t", false)
+	v, err = s.Deserialize("t", nil, []byte(`"Alice",""`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestWriteOrderAndMissingFields(t *testing.T) {
 	st.Set("owner", "alice")
 	st.Set("name", "sensor001")
 	st.Set("value", int64(42))
-	out, err := s.Serialize(st, "t", false, nil)
+	out, err := s.Serialize("t", nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestListQuotesAndControlCharacters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := s.Serialize([]any{`say "hi"`, "line1\nline2", "a, b"}, "t", false, nil)
+	out, err := s.Serialize("t", nil, []any{`say "hi"`, "line1\nline2", "a, b"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestListQuotesAndControlCharacters(t *testing.T) {
 	if string(out) != want {
 		t.Fatalf("got %q want %q", out, want)
 	}
-	v, err := s.Deserialize(out, "t", false)
+	v, err := s.Deserialize("t", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestSchemalessStructSortedFields(t *testing.T) {
 	st.Set("@meta", "m")
 	st.Set("b", "2")
 	st.Set("a", true)
-	out, err := s.Serialize(st, "t", false, nil)
+	out, err := s.Serialize("t", nil, st)
 	if err != nil || string(out) != `"true","2","m"` {
 		t.Fatalf("got %s, %v", out, err)
 	}
@@ -124,13 +124,13 @@ func TestSchemalessStructSortedFields(t *testing.T) {
 
 func TestNilAndEmpty(t *testing.T) {
 	s := sensorSerde(t)
-	if b, err := s.Serialize(nil, "t", false, nil); b != nil || err != nil {
+	if b, err := s.Serialize("t", nil, nil); b != nil || err != nil {
 		t.Fatalf("got %v %v", b, err)
 	}
-	if v, err := s.Deserialize(nil, "t", false); v != nil || err != nil {
+	if v, err := s.Deserialize("t", nil, nil); v != nil || err != nil {
 		t.Fatalf("got %v %v", v, err)
 	}
-	if _, err := s.Serialize("text", "t", false, nil); err == nil || !strings.Contains(err.Error(), "structs and lists only") {
+	if _, err := s.Serialize("t", nil, "text"); err == nil || !strings.Contains(err.Error(), "structs and lists only") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -227,15 +227,15 @@ func FuzzDeserialize(f *testing.F) {
 	schema := &Schema{Name: "S", Fields: []string{"a", "b"}}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, s := range []*Serde{{}, {schema: schema}} {
-			v, err := s.Deserialize(b, "t", false)
+			v, err := s.Deserialize("t", nil, b)
 			if err != nil {
 				continue
 			}
-			out, err := s.Serialize(v, "t", false, nil)
+			out, err := s.Serialize("t", nil, v)
 			if err != nil {
 				t.Fatalf("re-serializing %#v: %v", v, err)
 			}
-			again, err := s.Deserialize(out, "t", false)
+			again, err := s.Deserialize("t", nil, out)
 			if err != nil || !types.Equal(again, v) {
 				if len(out) > 0 { // an empty list writes nothing
 					t.Fatalf("round trip of %q: %v -> %q -> %v (%v)", b, v, out, again, err)
@@ -263,7 +263,7 @@ func TestPythonMeta(t *testing.T) {
 
 func TestNumbersAsUpstreamPrintsThem(t *testing.T) {
 	s, _ := New().Serde(types.ListType{Elem: types.Any}, false)
-	out, err := s.Serialize([]any{1e7, 23.5, 2.0, 0.0001, int64(-3), nil}, "t", false, nil)
+	out, err := s.Serialize("t", nil, []any{1e7, 23.5, 2.0, 0.0001, int64(-3), nil})
 	if err != nil || string(out) != `"1.0E7","23.5","2.0","1.0E-4","-3","null"` {
 		t.Fatalf("got %s %v", out, err)
 	}

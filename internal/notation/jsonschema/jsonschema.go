@@ -6,7 +6,9 @@
 // `apicurio_jsonschema` type with apicurio.registry.url), records are framed
 // as upstream's Apicurio serde pins them: a zero magic byte, the 4-byte
 // big-endian content id of the schema registered under `<topic>-key` or
-// `<topic>-value`, then the JSON text. Deserializing accepts both forms.
+// `<topic>-value`, then the JSON text; with apicurio.registry.headers.enabled
+// the id goes in Apicurio's apicurio.key|value.contentId header instead (see
+// notation.SchemaIDFraming). Deserializing accepts all these forms.
 //
 // Records are written as upstream writes them: struct keys sorted (see
 // keyLess) and, with a schema, only the schema's properties (required ones
@@ -23,7 +25,6 @@ package jsonschema
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -199,6 +200,9 @@ type Notation struct {
 	loader *Loader
 	reg    schemaregistry.Registry
 	ids    sync.Map // subject + "\x00" + schema source -> int
+	// framing is where the schema id goes with a registry: Apicurio's
+	// payload frame, or its id header in the headers mode.
+	framing notation.SchemaIDFraming
 }
 
 var (
@@ -232,7 +236,12 @@ func Create(c notation.Config) (notation.Notation, error) {
 			return nil, fmt.Errorf("notation %s: %w", c.Name, err)
 		}
 	}
-	return New(c.Name, NewLoader(c.SchemaDirs...), reg), nil
+	n := New(c.Name, NewLoader(c.SchemaDirs...), reg)
+	var err error
+	if n.framing, err = notation.ApicurioFraming(c.Properties); err != nil {
+		return nil, fmt.Errorf("notation %s: %w", c.Name, err)
+	}
+	return n, nil
 }
 
 func init() {
@@ -270,15 +279,15 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 	switch tt := t.(type) {
 	case types.StructType:
 		if tt.SchemaName == "" {
-			return &Serde{n: n}, nil
+			return &Serde{n: n, isKey: isKey}, nil
 		}
 		s, err := n.loader.Load(tt.SchemaName)
 		if err != nil {
 			return nil, err
 		}
-		return &Serde{n: n, schema: s}, nil
+		return &Serde{n: n, schema: s, isKey: isKey}, nil
 	case types.ListType, types.MapType, types.UnionType, types.NotationType:
-		return &Serde{n: n}, nil
+		return &Serde{n: n, isKey: isKey}, nil
 	}
 	return nil, fmt.Errorf("notation %s holds JSON objects and arrays only, not %s", n.name, t)
 }
@@ -293,11 +302,13 @@ func (n *Notation) ConvertValue(v any, to types.DataType) (any, bool, error) {
 type Serde struct {
 	n      *Notation
 	schema *Schema
+	isKey  bool // the side, for the registry subject
 }
 
-// Serialize validates v and writes it as JSON text, framed with the schema
-// id when the notation has a registry. Nil is nil.
-func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+// Serialize validates v and writes it as JSON text, with the schema id when
+// the notation has a registry: in a header in Apicurio's headers mode (when
+// the record carries headers), else in a payload frame. Nil is nil.
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -324,12 +335,11 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 	if s.schema == nil {
 		return nil, fmt.Errorf("type %s has no schema name to register; declare it as %s:<SchemaName>", s.n.name, s.n.name)
 	}
-	id, err := s.n.schemaID(topic, isKey, s.schema)
+	id, err := s.n.schemaID(topic, s.isKey, s.schema)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 5, 5+len(body))
-	binary.BigEndian.PutUint32(out[1:], uint32(id))
+	out := s.n.framing.Write(make([]byte, 0, 9+len(body)), headers, s.isKey, id)
 	return append(out, body...), nil
 }
 
@@ -352,17 +362,23 @@ func (n *Notation) schemaID(topic string, isKey bool, s *Schema) (int, error) {
 	return id, nil
 }
 
-// Deserialize reads JSON text, after a registry frame when there is one,
-// and validates it. Nil or empty bytes are nil.
-func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+// Deserialize reads JSON text, after a registry frame when there is one
+// (or with the id in headers), and validates it. Nil or empty bytes are nil.
+func (s *Serde) Deserialize(topic string, headers []notation.Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	if b[0] == 0 {
-		if len(b) < 5 {
-			return nil, fmt.Errorf("%s: %d bytes are too short for a schema registry frame (magic byte and 4-byte id)", s.n.name, len(b))
+	// JSON text never starts with a zero byte: one is a registry frame.
+	if b[0] == 0 || s.n.framing.Headers {
+		_, body, err := s.n.framing.Read(headers, b, s.isKey, "Apicurio JSON Schema")
+		switch {
+		case err == nil:
+			b = body
+		case b[0] == 0:
+			return nil, fmt.Errorf("%s: %w", s.n.name, err)
 		}
-		b = b[5:]
+		// Otherwise plain JSON text without an id, which this notation
+		// also reads.
 	}
 	v, err := types.DecodeJSON(b)
 	if err != nil {

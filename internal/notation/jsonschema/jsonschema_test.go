@@ -37,14 +37,14 @@ func serde(t *testing.T, n *Notation) notation.Serde {
 
 func TestPlainRoundTrip(t *testing.T) {
 	s := serde(t, New("jsonschema", NewLoader("testdata"), nil))
-	out, err := s.Serialize(decode(t, sensor), "topic", false, nil)
+	out, err := s.Serialize("topic", nil, decode(t, sensor))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(out) != sensorWire {
 		t.Fatalf("got %s", out)
 	}
-	v, err := s.Deserialize(out, "topic", false)
+	v, err := s.Deserialize("topic", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,19 +59,19 @@ func TestPlainRoundTrip(t *testing.T) {
 
 func TestValidation(t *testing.T) {
 	s := serde(t, New("jsonschema", NewLoader("testdata"), nil))
-	_, err := s.Serialize(decode(t, `{"name":"s","type":"WIND"}`), "topic", false, nil)
+	_, err := s.Serialize("topic", nil, decode(t, `{"name":"s","type":"WIND"}`))
 	if err == nil || !strings.HasPrefix(err.Error(), "value does not match JSON schema SensorData: at '/type': ") {
 		t.Fatalf("got %v", err)
 	}
-	_, err = s.Deserialize([]byte(`{"name":5}`), "topic", false)
+	_, err = s.Deserialize("topic", nil, []byte(`{"name":5}`))
 	if err == nil || !strings.Contains(err.Error(), "at '/name'") {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := s.Deserialize([]byte(`{"name":`), "topic", false); err == nil {
+	if _, err := s.Deserialize("topic", nil, []byte(`{"name":`)); err == nil {
 		t.Fatal("truncated JSON accepted")
 	}
 	// additionalProperties is absent, so extra fields pass.
-	if _, err := s.Serialize(decode(t, `{"name":"s","extra":[1,2]}`), "topic", false, nil); err != nil {
+	if _, err := s.Serialize("topic", nil, decode(t, `{"name":"s","extra":[1,2]}`)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -79,7 +79,7 @@ func TestValidation(t *testing.T) {
 func TestApicurioFraming(t *testing.T) {
 	mem := schemaregistry.NewMemory()
 	s := serde(t, New("apicurio_jsonschema", NewLoader("testdata"), mem))
-	out, err := s.Serialize(decode(t, sensor), "sensors", false, nil)
+	out, err := s.Serialize("sensors", nil, decode(t, sensor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestApicurioFraming(t *testing.T) {
 	if err != nil || latest.ID != 1 || !strings.Contains(latest.Schema, `"title": "SensorData"`) {
 		t.Fatalf("registered %+v, %v", latest, err)
 	}
-	v, err := s.Deserialize(out, "sensors", false)
+	v, err := s.Deserialize("sensors", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +98,11 @@ func TestApicurioFraming(t *testing.T) {
 	if string(b) != sensorWire {
 		t.Fatalf("got %s", b)
 	}
-	if _, err := s.Deserialize([]byte{0, 0, 1}, "sensors", false); err == nil || !strings.Contains(err.Error(), "too short") {
+	if _, err := s.Deserialize("sensors", nil, []byte{0, 0, 1}); err == nil || !strings.Contains(err.Error(), "payload of 3 bytes is shorter than the 5-byte schema id header") {
 		t.Fatalf("got %v", err)
 	}
 	bare, _ := New("apicurio_jsonschema", NewLoader("testdata"), mem).Serde(types.NotationType{Notation: "apicurio_jsonschema"}, false)
-	if _, err := bare.Serialize(decode(t, `{}`), "x", false, nil); err == nil || !strings.Contains(err.Error(), "no schema name") {
+	if _, err := bare.Serialize("x", nil, decode(t, `{}`)); err == nil || !strings.Contains(err.Error(), "no schema name") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -123,11 +123,11 @@ func TestWrittenFields(t *testing.T) {
 	}
 	// Required properties always (null when absent), optional ones when
 	// present, others dropped; keys sorted at every level.
-	out, err := s.Serialize(decode(t, `{"x":1,"list":[{"z":1,"a":2}],"id":"i","inner":{"a":1}}`), "t", false, nil)
+	out, err := s.Serialize("t", nil, decode(t, `{"x":1,"list":[{"z":1,"a":2}],"id":"i","inner":{"a":1}}`))
 	if err == nil {
 		t.Fatalf("inner.b null passed validation: %s", out)
 	}
-	out, err = s.Serialize(decode(t, `{"x":1,"list":[{"z":1,"b":3,"a":2}],"id":"i","inner":{"b":1}}`), "t", false, nil)
+	out, err = s.Serialize("t", nil, decode(t, `{"x":1,"list":[{"z":1,"b":3,"a":2}],"id":"i","inner":{"b":1}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestWrittenFields(t *testing.T) {
 		t.Fatalf("got %s", out)
 	}
 	bare, _ := n.Serde(types.NotationType{Notation: "jsonschema"}, false)
-	out, err = bare.Serialize(decode(t, `{"b":{"d":1,"c":2},"@m":0,"a":[{"y":1,"x":2}]}`), "t", false, nil)
+	out, err = bare.Serialize("t", nil, decode(t, `{"b":{"d":1,"c":2},"@m":0,"a":[{"y":1,"x":2}]}`))
 	if err != nil || string(out) != `{"a":[{"x":2,"y":1}],"b":{"c":2,"d":1},"@m":0}` {
 		t.Fatalf("got %s %v", out, err)
 	}
@@ -181,11 +181,11 @@ func FuzzDeserialize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, s := range []*Serde{{n: n}, {n: n, schema: schema}} {
-			v, err := s.Deserialize(b, "t", false)
+			v, err := s.Deserialize("t", nil, b)
 			if err != nil || v == nil {
 				continue
 			}
-			if _, err := s.Serialize(v, "t", false, nil); err != nil {
+			if _, err := s.Serialize("t", nil, v); err != nil {
 				t.Fatalf("re-serializing %q: %v", b, err)
 			}
 		}
@@ -199,7 +199,7 @@ func FuzzDeserialize(f *testing.F) {
 // jsonschema producer example generates the timestamp as text.
 func TestFieldsConvertToSchemaTypes(t *testing.T) {
 	s := serde(t, New("jsonschema", NewLoader("testdata"), nil))
-	out, err := s.Serialize(decode(t, `{"name":"sensor1","timestamp":"1700000000000","value":23,"type":"AREA","unit":"m2"}`), "topic", false, nil)
+	out, err := s.Serialize("topic", nil, decode(t, `{"name":"sensor1","timestamp":"1700000000000","value":23,"type":"AREA","unit":"m2"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +207,59 @@ func TestFieldsConvertToSchemaTypes(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", out, want)
 	}
 	// Text that is no number stays text, and validation names it.
-	_, err = s.Serialize(decode(t, `{"name":"s","timestamp":"soon"}`), "topic", false, nil)
+	_, err = s.Serialize("topic", nil, decode(t, `{"name":"s","timestamp":"soon"}`))
 	if err == nil || !strings.Contains(err.Error(), "at '/timestamp': got string, want number") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestApicurioHeadersMode: with apicurio.registry.headers.enabled the
+// content id travels in the apicurio.value.contentId header and the payload
+// is the JSON text alone; without headers to write to, the payload is
+// framed.
+func TestApicurioHeadersMode(t *testing.T) {
+	mem := schemaregistry.NewMemory()
+	n, err := Create(notation.Config{Name: "apicurio_jsonschema", Type: TypeApicurio, SchemaRegistry: mem,
+		SchemaDirs: []string{"testdata"}, Properties: map[string]any{"apicurio.registry.headers.enabled": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Serde(types.StructType{Notation: "apicurio_jsonschema", SchemaName: "SensorData"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := []notation.Header{{Key: "trace", Value: []byte("t1")}}
+	out, err := s.Serialize("sensors", &headers, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != sensorWire {
+		t.Fatalf("payload %q, want the JSON text alone", out)
+	}
+	if len(headers) != 2 || headers[0].Key != "trace" || headers[1].Key != "apicurio.value.contentId" || string(headers[1].Value) != "\x00\x00\x00\x00\x00\x00\x00\x01" {
+		t.Fatalf("headers %q, want trace and apicurio.value.contentId = 1", headers)
+	}
+	v, err := s.Deserialize("sensors", headers, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := types.MarshalJSON(v); string(b) != sensorWire {
+		t.Fatalf("read back %s", b)
+	}
+	framed, err := s.Serialize("sensors", nil, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(framed) != "\x00\x00\x00\x00\x01"+sensorWire {
+		t.Fatalf("without headers: %q, want the payload frame", framed)
+	}
+	if v, err := s.Deserialize("sensors", nil, framed); err != nil {
+		t.Fatal(err)
+	} else if b, _ := types.MarshalJSON(v); string(b) != sensorWire {
+		t.Fatalf("framed read back %s", b)
+	}
+	if _, err := Create(notation.Config{Name: "j", Type: TypeApicurio, SchemaRegistry: mem,
+		Properties: map[string]any{"apicurio.registry.headers.enabled": "yes please"}}); err == nil || !strings.Contains(err.Error(), "notation j: config apicurio.registry.headers.enabled") {
+		t.Fatalf("bad setting: err = %v", err)
 	}
 }

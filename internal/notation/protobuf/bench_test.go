@@ -15,11 +15,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 	in, _ := hex.DecodeString("0a0273311080d095ffbc311a0432332e3520052a01433a0755747265636874")
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := s.Deserialize(in, "t", false)
+		v, err := s.Deserialize("t", nil, in)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Serialize(v, "t", false, nil); err != nil {
+		if _, err := s.Serialize("t", nil, v); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -9,8 +9,12 @@
 // framed as upstream's Apicurio serde pins them: a zero magic byte, the
 // 4-byte big-endian content id of the .proto text registered under
 // `<topic>-key` or `<topic>-value`, the length-delimited type reference
-// (a message whose field 1 is the message name), then the message.
-// Deserializing accepts both forms.
+// (a message whose field 1 is the message name), then the message. With
+// apicurio.registry.headers.enabled the id goes in Apicurio's
+// apicurio.key|value.contentId header and the message name in
+// apicurio.protobuf.type[.key] instead, and the payload starts at the type
+// reference (see notation.SchemaIDFraming). Deserializing accepts all these
+// forms.
 //
 // Values map as upstream maps them: a message is a struct of its set
 // fields in field-number order (proto3 fields at their default value are
@@ -164,6 +168,9 @@ type Notation struct {
 	reg    schemaregistry.Registry
 	ids    sync.Map // subject + "\x00" + source -> int
 	byID   sync.Map // id -> *Schema
+	// framing is where the schema id goes with a registry: Apicurio's
+	// payload frame, or its id header in the headers mode.
+	framing notation.SchemaIDFraming
 }
 
 var (
@@ -196,7 +203,12 @@ func Create(c notation.Config) (notation.Notation, error) {
 			return nil, fmt.Errorf("notation %s: %w", c.Name, err)
 		}
 	}
-	return New(c.Name, NewLoader(c.SchemaDirs...), reg), nil
+	n := New(c.Name, NewLoader(c.SchemaDirs...), reg)
+	var err error
+	if n.framing, err = notation.ApicurioFraming(c.Properties); err != nil {
+		return nil, fmt.Errorf("notation %s: %w", c.Name, err)
+	}
+	return n, nil
 }
 
 // RegisterFactories makes `apicurio_protobuf` (and `protobuf`) available
@@ -234,15 +246,15 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 	switch tt := t.(type) {
 	case types.StructType:
 		if tt.SchemaName == "" {
-			return &Serde{n: n}, nil
+			return &Serde{n: n, isKey: isKey}, nil
 		}
 		s, err := n.loader.Load(tt.SchemaName)
 		if err != nil {
 			return nil, err
 		}
-		return &Serde{n: n, schema: s}, nil
+		return &Serde{n: n, schema: s, isKey: isKey}, nil
 	case types.NotationType:
-		return &Serde{n: n}, nil
+		return &Serde{n: n, isKey: isKey}, nil
 	}
 	return nil, fmt.Errorf("notation %s holds protobuf messages (structs) only, not %s", n.name, t)
 }
@@ -251,11 +263,12 @@ func (n *Notation) Serde(t types.DataType, isKey bool) (notation.Serde, error) {
 type Serde struct {
 	n      *Notation
 	schema *Schema
+	isKey  bool // the side, for the registry subject
 }
 
 // Serialize writes v (a struct) as a message, framed when the notation has
 // a registry. Nil is nil.
-func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil {
 		return nil, err
@@ -287,14 +300,23 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 	if s.n.reg == nil {
 		return body, nil
 	}
-	id, err := s.n.schemaID(topic, isKey, schema)
+	id, err := s.n.schemaID(topic, s.isKey, schema)
 	if err != nil {
 		return nil, err
 	}
 	ref := protowire.AppendTag(nil, 1, protowire.BytesType)
 	ref = protowire.AppendString(ref, string(schema.Message.Name()))
-	out := make([]byte, 5, 5+len(ref)+binary.MaxVarintLen32+len(body))
-	binary.BigEndian.PutUint32(out[1:], uint32(id))
+	out := s.n.framing.Write(make([]byte, 0, 9+len(ref)+binary.MaxVarintLen32+len(body)), headers, s.isKey, id)
+	if s.n.framing.Headers && headers != nil {
+		// Apicurio's headers mode also names the message type in a header;
+		// its serializer (v3, as upstream uses) keeps the type reference in
+		// the payload.
+		name := "apicurio.protobuf.type"
+		if s.isKey {
+			name += ".key"
+		}
+		*headers = append(*headers, notation.Header{Key: name, Value: []byte(schema.Message.Name())})
+	}
 	out = protowire.AppendVarint(out, uint64(len(ref)))
 	out = append(out, ref...)
 	return append(out, body...), nil
@@ -320,21 +342,18 @@ func (n *Notation) schemaID(topic string, isKey bool, s *Schema) (int, error) {
 	return id, nil
 }
 
-// Deserialize reads a message, after a registry frame when there is one.
-// Nil or empty bytes are nil.
-func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+// Deserialize reads a message, after a registry frame (or with the id in
+// Apicurio's id header) when there is one. Nil or empty bytes are nil.
+func (s *Serde) Deserialize(topic string, headers []notation.Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	// A message never starts with a zero byte (field number 0 is invalid),
-	// so a leading zero is the registry frame's magic byte.
 	schema := s.schema
-	if b[0] == 0 {
-		if len(b) < 5 {
-			return nil, fmt.Errorf("%s: %d bytes are too short for a schema registry frame (magic byte and 4-byte id)", s.n.name, len(b))
-		}
-		id := int(binary.BigEndian.Uint32(b[1:5]))
-		rest := b[5:]
+	id, rest, framed, err := s.frame(headers, b)
+	if err != nil {
+		return nil, err
+	}
+	if framed {
 		refLen, n := protowire.ConsumeVarint(rest)
 		if n < 0 || refLen > uint64(len(rest)-n) {
 			return nil, fmt.Errorf("%s: the type reference after the schema id is truncated", s.n.name)
@@ -357,6 +376,25 @@ func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
 	st := toStruct(msg)
 	st.Schema = schema.StructSchema()
 	return st, nil
+}
+
+// frame finds the schema id of a record: in Apicurio's id header (headers
+// mode) or in a payload frame. A message never starts with a zero byte
+// (field number 0 is invalid), so a leading zero is the frame's magic byte;
+// framed is false for a bare message. rest is what follows the id: the
+// type reference and the message.
+func (s *Serde) frame(headers []notation.Header, b []byte) (id int, rest []byte, framed bool, err error) {
+	if b[0] != 0 && !s.n.framing.Headers {
+		return 0, b, false, nil
+	}
+	id, rest, err = s.n.framing.Read(headers, b, s.isKey, "Apicurio Protobuf")
+	switch {
+	case err == nil:
+		return id, rest, true, nil
+	case b[0] == 0:
+		return 0, nil, false, fmt.Errorf("%s: %w", s.n.name, err)
+	}
+	return 0, b, false, nil // a bare message in headers mode
 }
 
 // refName reads field 1 of the type reference; "" when absent.

@@ -41,7 +41,7 @@ const sensor = `{"name":"s1","timestamp":1700000000000,"value":"23.5","type":"TE
 
 func TestSensorDataBareRoundTrip(t *testing.T) {
 	s := serde(t, New("protobuf", NewLoader("testdata"), nil), "sensor_data")
-	out, err := s.Serialize(decode(t, sensor), "t", false, nil)
+	out, err := s.Serialize("t", nil, decode(t, sensor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestSensorDataBareRoundTrip(t *testing.T) {
 	if got := hex.EncodeToString(out); got != "0a0273311080d095ffbc311a0432332e3520052a01433a0755747265636874" {
 		t.Fatalf("got %s", got)
 	}
-	v, err := s.Deserialize(out, "t", false)
+	v, err := s.Deserialize("t", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestApicurioFraming(t *testing.T) {
 	mem := schemaregistry.NewMemory()
 	n := New("apicurio_protobuf", NewLoader("testdata"), mem)
 	s := serde(t, n, "sensor_data")
-	out, err := s.Serialize(decode(t, sensor), "sensors", false, nil)
+	out, err := s.Serialize("sensors", nil, decode(t, sensor))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestApicurioFraming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := bare.Deserialize(out, "sensors", false)
+	v, err := bare.Deserialize("sensors", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +92,58 @@ func TestApicurioFraming(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 	for _, in := range [][]byte{{0, 0, 1}, {0, 0, 0, 0, 1, 0x7f}} {
-		if _, err := bare.Deserialize(in, "sensors", false); err == nil {
+		if _, err := bare.Deserialize("sensors", nil, in); err == nil {
 			t.Errorf("%x accepted", in)
 		}
+	}
+}
+
+// TestApicurioHeadersMode: with apicurio.registry.headers.enabled the
+// content id and the message type travel in headers, the payload keeps the
+// type reference and the message; a bare type reads the writer schema by
+// the id in the header.
+func TestApicurioHeadersMode(t *testing.T) {
+	mem := schemaregistry.NewMemory()
+	cfg := notation.Config{Name: "apicurio_protobuf", Type: TypeApicurio, SchemaRegistry: mem, SchemaDirs: []string{"testdata"},
+		Properties: map[string]any{"apicurio.registry.headers.enabled": true}}
+	n, err := Create(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serde(t, n.(*Notation), "sensor_data")
+	var headers []notation.Header
+	out, err := s.Serialize("sensors", &headers, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(out); !strings.HasPrefix(got, "0d0a0b73656e736f725f64617461") {
+		t.Fatalf("payload %s, want the delimited type reference first (no id frame)", got)
+	}
+	if len(headers) != 2 || headers[0].Key != "apicurio.value.contentId" || hex.EncodeToString(headers[0].Value) != "0000000000000001" ||
+		headers[1].Key != "apicurio.protobuf.type" || string(headers[1].Value) != "sensor_data" {
+		t.Fatalf("headers %q", headers)
+	}
+	bare, err := n.Serde(types.NotationType{Notation: "apicurio_protobuf"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := bare.Deserialize("sensors", headers, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := js(t, v); got != sensor {
+		t.Fatalf("got %s", got)
+	}
+	// Without headers to write to, the id is framed in the payload.
+	framed, err := s.Serialize("sensors", nil, decode(t, sensor))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hex.EncodeToString(framed); got != "0000000001"+hex.EncodeToString(out) {
+		t.Fatalf("framed %s", got)
+	}
+	if v, err := bare.Deserialize("sensors", nil, framed); err != nil || js(t, v) != sensor {
+		t.Fatalf("framed read back %v, %v", v, err)
 	}
 }
 
@@ -103,11 +152,11 @@ func TestShapes(t *testing.T) {
 	in := `{"id":"a","points":[{"x":1.5,"y":-2.0},{"x":0.0,"y":3.0}],"counts":{"b":2,"a":1},"size":"big","raw":"AQ==","flags":7,"ratio":0.5,"closed":true,"at":{"seconds":5,"nanos":6}}`
 	v := decode(t, in)
 	v.(*types.Struct).Set("raw", []byte{1})
-	out, err := s.Serialize(v, "t", false, nil)
+	out, err := s.Serialize("t", nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := s.Deserialize(out, "t", false)
+	back, err := s.Deserialize("t", nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,20 +166,20 @@ func TestShapes(t *testing.T) {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
 	v.(*types.Struct).Set("size", int64(9))
-	out, _ = s.Serialize(v, "t", false, nil)
-	back, _ = s.Deserialize(out, "t", false)
+	out, _ = s.Serialize("t", nil, v)
+	back, _ = s.Deserialize("t", nil, out)
 	if w, _ := back.(*types.Struct).Get("size"); w != int64(9) {
 		t.Fatalf("oneof width: %#v", w)
 	}
 	for field, bad := range map[string]any{"id": int64(1), "points": "x", "flags": int64(-1), "size": true} {
 		c := decode(t, `{"id":"a"}`).(*types.Struct)
 		c.Set(field, bad)
-		if _, err := s.Serialize(c, "t", false, nil); err == nil || !strings.Contains(err.Error(), "protobuf message test.shapes.Shape: ") {
+		if _, err := s.Serialize("t", nil, c); err == nil || !strings.Contains(err.Error(), "protobuf message test.shapes.Shape: ") {
 			t.Errorf("%s=%v: got %v", field, bad, err)
 		}
 	}
 	sd := serde(t, New("protobuf", NewLoader("testdata"), nil), "sensor_data")
-	if _, err := sd.Serialize(decode(t, `{"type":"WIND"}`), "t", false, nil); err == nil || !strings.Contains(err.Error(), "value 'WIND' not found in enum type 'SensorType'") {
+	if _, err := sd.Serialize("t", nil, decode(t, `{"type":"WIND"}`)); err == nil || !strings.Contains(err.Error(), "value 'WIND' not found in enum type 'SensorType'") {
 		t.Errorf("got %v", err)
 	}
 }
@@ -148,10 +197,10 @@ func TestSchemaErrors(t *testing.T) {
 		}
 	}
 	s, _ := New("protobuf", l, nil).Serde(types.StructType{}, false)
-	if _, err := s.Serialize(types.NewStruct(0), "t", false, nil); err == nil || !strings.Contains(err.Error(), "schemaless struct") {
+	if _, err := s.Serialize("t", nil, types.NewStruct(0)); err == nil || !strings.Contains(err.Error(), "schemaless struct") {
 		t.Errorf("got %v", err)
 	}
-	if _, err := s.Deserialize([]byte{8, 1}, "t", false); err == nil || !strings.Contains(err.Error(), "names no schema") {
+	if _, err := s.Deserialize("t", nil, []byte{8, 1}); err == nil || !strings.Contains(err.Error(), "names no schema") {
 		t.Errorf("got %v", err)
 	}
 }
@@ -174,11 +223,11 @@ func FuzzDeserialize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, sc := range schemas {
 			s := &Serde{n: n, schema: sc}
-			v, err := s.Deserialize(b, "t", false)
+			v, err := s.Deserialize("t", nil, b)
 			if err != nil || v == nil {
 				continue
 			}
-			if _, err := s.Serialize(v, "t", false, nil); err != nil {
+			if _, err := s.Serialize("t", nil, v); err != nil {
 				t.Fatalf("re-serializing %x: %v", b, err)
 			}
 		}

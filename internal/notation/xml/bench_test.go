@@ -14,11 +14,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 	in := []byte(sensorXML)
 	b.ReportAllocs()
 	for b.Loop() {
-		v, err := s.Deserialize(in, "t", false)
+		v, err := s.Deserialize("t", nil, in)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.Serialize(v, "t", false, nil); err != nil {
+		if _, err := s.Serialize("t", nil, v); err != nil {
 			b.Fatal(err)
 		}
 	}

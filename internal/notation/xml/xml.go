@@ -178,7 +178,7 @@ type Serde struct {
 func (s *Serde) Schema() *Schema { return s.schema }
 
 // Serialize writes v (a struct) as an XML document on one line. Nil is nil.
-func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.Header) ([]byte, error) {
+func (s *Serde) Serialize(topic string, headers *[]notation.Header, v any) ([]byte, error) {
 	v, err := types.Resolve(v)
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (s *Serde) Serialize(v any, topic string, isKey bool, headers *[]notation.H
 
 // Deserialize reads an XML document into a struct. Nil or empty bytes are
 // nil.
-func (s *Serde) Deserialize(b []byte, topic string, isKey bool) (any, error) {
+func (s *Serde) Deserialize(topic string, headers []notation.Header, b []byte) (any, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}

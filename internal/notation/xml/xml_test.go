@@ -40,7 +40,7 @@ const sensorXML = `<?xml version="1.0" encoding="UTF-8"?>
 
 func TestSensorDataRoundTrip(t *testing.T) {
 	s := serde(t, "SensorData")
-	v, err := s.Deserialize([]byte(sensorXML), "t", false)
+	v, err := s.Deserialize("t", nil, []byte(sensorXML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestSensorDataRoundTrip(t *testing.T) {
 	if st.Schema == nil || st.Schema.Notation != "xml" || st.Schema.Name != "SensorData" {
 		t.Fatalf("schema %+v", st.Schema)
 	}
-	out, err := s.Serialize(v, "t", false, nil)
+	out, err := s.Serialize("t", nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestSensorDataRoundTrip(t *testing.T) {
 	if string(out) != want {
 		t.Fatalf("got  %s\nwant %s", out, want)
 	}
-	again, err := s.Deserialize(out, "t", false)
+	again, err := s.Deserialize("t", nil, out)
 	if err != nil || !types.Equal(again, v) {
 		t.Fatalf("round trip: %v %v", again, err)
 	}
@@ -73,14 +73,14 @@ func TestSchemalessMapping(t *testing.T) {
 	}
 	in := `<root xmlns:ns="urn:ksml:test" id="7"><ns:child>value</ns:child><empty/><item>a</item><item>b</item>` +
 		`<nested kind="x">text<leaf>1</leaf></nested><esc>test &amp; &lt;v&gt; "q"</esc></root>`
-	v, err := s.Deserialize([]byte(in), "t", false)
+	v, err := s.Deserialize("t", nil, []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := js(t, v); got != `{"id":"7","child":"value","empty":"","item":["a","b"],"nested":{"kind":"x","leaf":"1","":"text"},"esc":"test & <v> \"q\""}` {
 		t.Fatalf("got %s", got)
 	}
-	out, err := s.Serialize(v, "t", false, nil)
+	out, err := s.Serialize("t", nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,21 +93,21 @@ func TestSchemalessMapping(t *testing.T) {
 func TestNestedSchema(t *testing.T) {
 	s := serde(t, "Nested")
 	in := `<Nested><id>3</id><ok>true</ok><color>blue</color><where><lat>52.1</lat><lon>4</lon></where><tag>x</tag><raw>AQI=</raw></Nested>`
-	v, err := s.Deserialize([]byte(in), "t", false)
+	v, err := s.Deserialize("t", nil, []byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := js(t, v); got != `{"id":3,"ok":true,"color":"blue","where":{"lat":52.1,"lon":4.0},"tag":["x"],"raw":"AQI="}` {
 		t.Fatalf("got %s", got)
 	}
-	out, err := s.Serialize(v, "t", false, nil)
+	out, err := s.Serialize("t", nil, v)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := `<?xml version='1.1' encoding='UTF-8'?><Nested><color>blue</color><id>3</id><ok>true</ok><raw>AQI=</raw><tag>x</tag><where><lat>52.1</lat><lon>4.0</lon></where></Nested>`; string(out) != want {
 		t.Fatalf("got %s", out)
 	}
-	_, err = s.Deserialize([]byte(`<Nested><id>three</id></Nested>`), "t", false)
+	_, err = s.Deserialize("t", nil, []byte(`<Nested><id>three</id></Nested>`))
 	if err == nil || err.Error() != `xml:Nested: field Nested.id: "three" is not a valid int` {
 		t.Fatalf("got %v", err)
 	}
@@ -162,13 +162,13 @@ func TestErrors(t *testing.T) {
 	}
 	s, _ := n.Serde(types.StructType{}, false)
 	for _, in := range []string{"<a>", "<a></b>", "text", "<a/><b/>", "<a>x</a>tail"} {
-		if _, err := s.Deserialize([]byte(in), "t", false); err == nil || !strings.HasPrefix(err.Error(), "could not parse XML") {
+		if _, err := s.Deserialize("t", nil, []byte(in)); err == nil || !strings.HasPrefix(err.Error(), "could not parse XML") {
 			t.Errorf("%q: got %v", in, err)
 		}
 	}
 	bad := types.NewStruct(1)
 	bad.Set("no spaces", "x")
-	if _, err := s.Serialize(bad, "t", false, nil); err == nil || !strings.Contains(err.Error(), `field named "no spaces"`) {
+	if _, err := s.Serialize("t", nil, bad); err == nil || !strings.Contains(err.Error(), `field named "no spaces"`) {
 		t.Errorf("got %v", err)
 	}
 }
@@ -183,11 +183,11 @@ func FuzzDeserialize(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, s := range []*Serde{{}, {schema: schema}} {
-			v, err := s.Deserialize(b, "t", false)
+			v, err := s.Deserialize("t", nil, b)
 			if err != nil || v == nil {
 				continue
 			}
-			if _, err := s.Serialize(v, "t", false, nil); err != nil && !strings.Contains(err.Error(), "not an XML element name") {
+			if _, err := s.Serialize("t", nil, v); err != nil && !strings.Contains(err.Error(), "not an XML element name") {
 				t.Fatalf("re-serializing %q: %v", b, err)
 			}
 		}
@@ -223,7 +223,7 @@ func TestSchemaFieldsWritten(t *testing.T) {
 	st.Set("name", "n")
 	st.Set("extra", "dropped")
 	st.Set("city", "c")
-	out, err := s.Serialize(st, "t", false, nil)
+	out, err := s.Serialize("t", nil, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package observability
 import (
 	"encoding/binary"
 	"fmt"
+	"ksml/internal/streams"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 // like a long key serde.
 type longSerde struct{}
 
-func (longSerde) Serialize(_ string, v any) ([]byte, error) {
+func (longSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	n, ok := v.(int64)
 	if !ok {
 		return nil, fmt.Errorf("expected a long, got %T", v)
@@ -21,7 +22,7 @@ func (longSerde) Serialize(_ string, v any) ([]byte, error) {
 	return binary.BigEndian.AppendUint64(nil, uint64(n)), nil
 }
 
-func (longSerde) Deserialize(_ string, b []byte) (any, error) {
+func (longSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"ksml/internal/streams"
 	"net/http"
 	"strings"
 	"sync"
@@ -133,7 +134,7 @@ func TestLifecycleTransitions(t *testing.T) {
 // stringSerde and jsonSerde are the store serdes of the test stores.
 type stringSerde struct{}
 
-func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
+func (stringSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -144,7 +145,7 @@ func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func (stringSerde) Deserialize(_ string, b []byte) (any, error) {
+func (stringSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
@@ -153,14 +154,14 @@ func (stringSerde) Deserialize(_ string, b []byte) (any, error) {
 
 type jsonSerde struct{}
 
-func (jsonSerde) Serialize(_ string, v any) ([]byte, error) {
+func (jsonSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
 	return types.MarshalJSON(v)
 }
 
-func (jsonSerde) Deserialize(_ string, b []byte) (any, error) {
+func (jsonSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

@@ -26,7 +26,7 @@ import (
 // (consume errors) and to write "out!" (produce errors at a sink).
 type stringSerde struct{}
 
-func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
+func (stringSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -37,7 +37,7 @@ func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
 	return []byte(str), nil
 }
 
-func (stringSerde) Deserialize(_ string, b []byte) (any, error) {
+func (stringSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}

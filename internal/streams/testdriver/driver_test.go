@@ -14,7 +14,7 @@ import (
 // without the notation packages.
 type stringSerde struct{}
 
-func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
+func (stringSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -25,7 +25,7 @@ func (stringSerde) Serialize(_ string, v any) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func (stringSerde) Deserialize(_ string, b []byte) (any, error) {
+func (stringSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
