@@ -517,7 +517,7 @@ func TestExceptionsNeverCrash(t *testing.T) {
 		"return object()":                    "result: cannot convert Python object to a KSML value",
 		"import os\nos._exit(1)":             "PermissionError: os._exit would end the ksml process and is not allowed",
 		"import os\nos.abort()":              "PermissionError: os.abort would end the ksml process and is not allowed",
-		"return '\\udcff'":                   "result: 'utf-8' codec can't encode character",
+		"return 2**70":                       "result: integer does not fit in 64 bits",
 	}
 	i := 0
 	for code, want := range cases {

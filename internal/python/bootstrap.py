@@ -298,9 +298,12 @@ metrics = Metrics()
 
 # Operation codes shared with store.go; Go picks the variant from the kind
 # of store and the number of arguments.
-(OP_NAME, OP_PERSISTENT, OP_ISOPEN, OP_FLUSH, OP_GET, OP_PUT, OP_PUTIFABSENT, OP_DELETE, OP_ALL,
- OP_COUNT, OP_FETCH, OP_BFETCH, OP_FETCHALL, OP_BFETCHALL, OP_BALL, OP_FIND, OP_BFIND,
- OP_FETCHSESSION, OP_REMOVE) = range(19)
+# The OP_ constants (store operation codes) are set by set_store_ops from the
+# Go table storeOps, their one source.
+
+
+def set_store_ops(ops):
+    globals().update(ops)
 
 
 class StoreIterator:
@@ -440,10 +443,61 @@ if "threading" in sys.modules:
     sys.modules["threading"]._start_new_thread = _guarded_start_new_thread
 
 
-def configure(module_paths, inherit_env):
+# time.sleep waits on the thread's watchdog slot, so a function that reaches
+# its timeout while sleeping is interrupted at the limit.
+_time.sleep = _host.sleep
+
+
+def _line_buffered():
+    # print() from functions reaches the log collector line by line, also
+    # when stdout is a pipe (containers), not in 8 KB blocks at exit.
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(line_buffering=True)
+            except Exception:
+                pass
+
+
+_line_buffered()
+
+
+def flush_output():
+    """Flushes what print() wrote and not yet handed to the OS."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:
+            pass
+
+
+def site_packages(venv):
+    """The site-packages directory of a virtual environment for this Python."""
+    import glob
+    ver = "python%d.%d" % sys.version_info[:2]
+    for cand in (os.path.join(venv, "lib", ver, "site-packages"),
+                 os.path.join(venv, "lib64", ver, "site-packages")):
+        if os.path.isdir(cand):
+            return cand
+    found = sorted(glob.glob(os.path.join(venv, "lib", "python3*", "site-packages")))
+    if found:
+        raise ValueError("virtual environment %s is for %s, but ksml embeds Python %d.%d; create it with python%d.%d"
+                         % (venv, os.path.basename(os.path.dirname(found[0])), sys.version_info[0],
+                            sys.version_info[1], sys.version_info[0], sys.version_info[1]))
+    raise ValueError("%s is not a virtual environment: it has no lib/%s/site-packages" % (venv, ver))
+
+
+def configure(module_paths, inherit_env, venvs=()):
     for p in module_paths:
         if p not in sys.path:
             sys.path.insert(0, p)
+    import site
+    for venv in venvs:
+        sp = site_packages(venv)
+        if sp not in sys.path:
+            # addsitedir also runs the .pth files packages install.
+            site.addsitedir(sp)
     # Without inheritEnvironmentVariables Python sees an empty environment;
     # the process environment itself is left alone.
     if inherit_env:

@@ -6,8 +6,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "bridge.h"
 #include "_cgo_export.h"
@@ -25,7 +29,6 @@ static __thread PyThreadState *t_ts;
 static __thread int t_depth;       // GIL re-entrancy on this thread
 static __thread uintptr_t t_ctx;   // Go handle of the current CallContext
 static __thread int t_internal;    // >0 while bridge helpers run (no guards)
-static __thread int t_slot = -1;   // watchdog slot of this thread
 
 // enter takes the GIL on this OS thread, creating its thread state once.
 static inline void enter(void) {
@@ -42,11 +45,15 @@ static inline void leave(void) {
 // ---------------------------------------------------------------- buffers
 
 int ksml_buf_put(ksml_buf *b, const void *p, size_t n) {
+	if (b->failed) return -1;
 	if (b->len + n > b->cap) {
 		size_t nc = b->cap ? b->cap * 2 : 256;
 		while (nc < b->len + n) nc *= 2;
 		char *nd = realloc(b->data, nc);
-		if (!nd) return -1;
+		if (!nd) {
+			b->failed = 1;
+			return -1;
+		}
 		b->data = nd;
 		b->cap = nc;
 	}
@@ -59,15 +66,90 @@ void ksml_buf_free(ksml_buf *b) {
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+	b->failed = 0;
+}
+
+// buf_reset empties b for a new result, keeping its allocation.
+static inline void buf_reset(ksml_buf *b) {
+	b->len = 0;
+	b->failed = 0;
 }
 
 static inline int put_byte(ksml_buf *b, char c) { return ksml_buf_put(b, &c, 1); }
 static inline int put_u32(ksml_buf *b, uint32_t v) { return ksml_buf_put(b, &v, 4); }
 static inline int put_i64(ksml_buf *b, int64_t v) { return ksml_buf_put(b, &v, 8); }
 
+// buf_check turns a failed allocation during encoding into a MemoryError
+// (GIL held); it returns rc, or -1 when the buffer failed.
+static int buf_check(ksml_buf *b, int rc) {
+	if (b->failed) {
+		if (!PyErr_Occurred()) PyErr_NoMemory();
+		return -1;
+	}
+	return rc;
+}
+
 static void buf_msg(ksml_buf *b, const char *msg) {
-	b->len = 0;
+	buf_reset(b);
 	ksml_buf_put(b, msg, strlen(msg));
+}
+
+// refs records the references an encoding with allow_ptr handed out, so a
+// failure half-way releases them again (GIL held).
+typedef struct {
+	PyObject **items;
+	size_t len, cap;
+} reflist;
+
+static int refs_add(reflist *r, PyObject *o) {
+	if (r->len == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 8;
+		PyObject **ni = realloc(r->items, nc * sizeof(PyObject *));
+		if (!ni) return -1;
+		r->items = ni;
+		r->cap = nc;
+	}
+	r->items[r->len++] = o;
+	return 0;
+}
+
+// refs_done frees the list; with drop it also releases the references.
+static void refs_done(reflist *r, int drop) {
+	if (drop) {
+		for (size_t i = 0; i < r->len; i++) Py_DECREF(r->items[i]);
+	}
+	free(r->items);
+	r->items = NULL;
+	r->len = r->cap = 0;
+}
+
+// g_refs_out and g_refs_back count the references handed to Go and the ones
+// Go released, so tests can tell a leak from a live object.
+static atomic_llong g_refs_out, g_refs_back;
+
+int64_t ksml_refs_live(void) { return atomic_load(&g_refs_out) - atomic_load(&g_refs_back); }
+
+// utf8_of returns the UTF-8 form of a str. A str that strict UTF-8 cannot
+// encode (lone surrogates, as bytes.decode(..., "surrogateescape") makes)
+// goes out unchanged byte for byte: surrogateescape gives back the original
+// bytes, and other surrogates are written as they are (surrogatepass).
+// *tmp holds a bytes object the caller releases.
+static const char *utf8_of(PyObject *obj, Py_ssize_t *n, PyObject **tmp) {
+	*tmp = NULL;
+	const char *s = PyUnicode_AsUTF8AndSize(obj, n);
+	if (s) return s;
+	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return NULL;
+	PyErr_Clear();
+	PyObject *b = PyUnicode_AsEncodedString(obj, "utf-8", "surrogateescape");
+	if (!b) {
+		if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return NULL;
+		PyErr_Clear();
+		b = PyUnicode_AsEncodedString(obj, "utf-8", "surrogatepass");
+		if (!b) return NULL;
+	}
+	*tmp = b;
+	*n = PyBytes_GET_SIZE(b);
+	return PyBytes_AS_STRING(b);
 }
 
 // ---------------------------------------------------------------- decoding
@@ -92,15 +174,15 @@ static int rd_i64(reader *r, int64_t *v) {
 }
 
 static PyObject *decode_json(const char *s, Py_ssize_t n) {
-	PyObject *str = PyUnicode_DecodeUTF8(s, n, "strict");
+	PyObject *str = PyUnicode_DecodeUTF8(s, n, "replace");
 	if (!str) return NULL;
-	PyObject *idx = PyLong_FromLong(0);
 	// Skip leading whitespace the scanner does not accept.
 	Py_ssize_t i = 0;
 	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
-	if (i > 0) {
-		Py_DECREF(idx);
-		idx = PyLong_FromSsize_t(i);
+	PyObject *idx = PyLong_FromSsize_t(i);
+	if (!idx) {
+		Py_DECREF(str);
+		return NULL;
 	}
 	PyObject *res = PyObject_CallFunctionObjArgs(g_scan_once, str, idx, NULL);
 	Py_DECREF(idx);
@@ -155,12 +237,21 @@ static PyObject *decode(reader *r) {
 		{
 			const char *s = (const char *)r->p;
 			r->p += n;
-			if (tag == 'S') return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
+			// Invalid UTF-8 reads as Java's StringDeserializer reads it:
+			// each malformed sequence becomes U+FFFD.
+			if (tag == 'S') return PyUnicode_DecodeUTF8(s, n, "replace");
 			if (tag == 'B') {
 				// As upstream: bytes reach Python as a list of ints 0..255.
 				PyObject *lst = PyList_New(n);
 				if (!lst) return NULL;
-				for (uint32_t k = 0; k < n; k++) PyList_SET_ITEM(lst, k, PyLong_FromLong((unsigned char)s[k]));
+				for (uint32_t k = 0; k < n; k++) {
+					PyObject *b = PyLong_FromLong((unsigned char)s[k]);
+					if (!b) {
+						Py_DECREF(lst);
+						return NULL;
+					}
+					PyList_SET_ITEM(lst, k, b);
+				}
 				return lst;
 			}
 			return decode_json(s, n);
@@ -191,7 +282,7 @@ static PyObject *decode(reader *r) {
 				Py_DECREF(dct);
 				goto trunc;
 			}
-			PyObject *key = PyUnicode_DecodeUTF8((const char *)r->p, kl, "surrogateescape");
+			PyObject *key = PyUnicode_DecodeUTF8((const char *)r->p, kl, "replace");
 			r->p += kl;
 			if (!key) {
 				Py_DECREF(dct);
@@ -227,10 +318,11 @@ trunc:
 
 // ---------------------------------------------------------------- encoding
 
-// encode writes obj in the value encoding. With allow_ptr, objects that have
-// no value form are passed as new references ('P'); otherwise they fail with
-// a Python TypeError naming the type.
-static int encode(ksml_buf *b, PyObject *obj, int allow_ptr, int depth) {
+// encode writes obj in the value encoding. With refs, objects that have no
+// value form are passed as new references ('P') recorded in refs; otherwise
+// they fail with a Python TypeError naming the type. A failed allocation of
+// the buffer shows in b->failed (see encode_value).
+static int encode(ksml_buf *b, PyObject *obj, reflist *refs, int depth) {
 	if (depth > 200) {
 		PyErr_SetString(PyExc_ValueError, "value nests too deeply (recursive structure?)");
 		return -1;
@@ -258,11 +350,14 @@ static int encode(ksml_buf *b, PyObject *obj, int allow_ptr, int depth) {
 	}
 	if (PyUnicode_Check(obj)) {
 		Py_ssize_t n;
-		const char *s = PyUnicode_AsUTF8AndSize(obj, &n);
+		PyObject *tmp;
+		const char *s = utf8_of(obj, &n, &tmp);
 		if (!s) return -1;
 		put_byte(b, 'S');
 		put_u32(b, (uint32_t)n);
-		return ksml_buf_put(b, s, n);
+		int rc = ksml_buf_put(b, s, n);
+		Py_XDECREF(tmp);
+		return rc;
 	}
 	if (PyBytes_Check(obj) || PyByteArray_Check(obj)) {
 		const char *s = PyBytes_Check(obj) ? PyBytes_AS_STRING(obj) : PyByteArray_AS_STRING(obj);
@@ -283,7 +378,7 @@ static int encode(ksml_buf *b, PyObject *obj, int allow_ptr, int depth) {
 				return -1;
 			}
 			PyObject *item = isList ? PyList_GET_ITEM(obj, k) : PyTuple_GET_ITEM(obj, k);
-			if (encode(b, item, allow_ptr, depth + 1) < 0) return -1;
+			if (encode(b, item, refs, depth + 1) < 0) return -1;
 		}
 		return 0;
 	}
@@ -300,26 +395,36 @@ static int encode(ksml_buf *b, PyObject *obj, int allow_ptr, int depth) {
 				return -1;
 			}
 			Py_ssize_t n;
-			const char *s = PyUnicode_AsUTF8AndSize(k, &n);
+			PyObject *tmp;
+			const char *s = utf8_of(k, &n, &tmp);
 			if (!s) return -1;
 			// Schema markers are added on the way in and dropped on the way out.
-			if (n > 0 && s[0] == '@' && (strcmp(s, "@type") == 0 || strcmp(s, "@schema") == 0)) continue;
+			if (n > 0 && s[0] == '@' && (strcmp(s, "@type") == 0 || strcmp(s, "@schema") == 0)) {
+				Py_XDECREF(tmp);
+				continue;
+			}
 			put_u32(b, (uint32_t)n);
 			ksml_buf_put(b, s, n);
-			if (encode(b, v, allow_ptr, depth + 1) < 0) return -1;
+			Py_XDECREF(tmp);
+			if (encode(b, v, refs, depth + 1) < 0) return -1;
 			count++;
 		}
+		if (b->failed) return -1;
 		memcpy(b->data + countAt, &count, 4);
 		return 0;
 	}
 	if (PyAnySet_Check(obj)) {
 		PyObject *lst = PySequence_List(obj);
 		if (!lst) return -1;
-		int rc = encode(b, lst, allow_ptr, depth);
+		int rc = encode(b, lst, refs, depth);
 		Py_DECREF(lst);
 		return rc;
 	}
-	if (allow_ptr) {
+	if (refs) {
+		if (refs_add(refs, obj) < 0) {
+			PyErr_NoMemory();
+			return -1;
+		}
 		Py_INCREF(obj);
 		put_byte(b, 'P');
 		return put_i64(b, (int64_t)(uintptr_t)obj);
@@ -330,6 +435,17 @@ static int encode(ksml_buf *b, PyObject *obj, int allow_ptr, int depth) {
 	}
 	PyErr_Format(PyExc_TypeError, "cannot convert Python %.100s to a KSML value", Py_TYPE(obj)->tp_name);
 	return -1;
+}
+
+// encode_value encodes obj as a whole: 0, or -1 with a Python exception set
+// (MemoryError when the buffer could not grow). With refs, the references
+// handed out are released again on failure and counted as live on success.
+static int encode_value(ksml_buf *b, PyObject *obj, int allow_ptr) {
+	reflist refs = {0};
+	int rc = buf_check(b, encode(b, obj, allow_ptr ? &refs : NULL, 0));
+	if (rc == 0) atomic_fetch_add(&g_refs_out, (long long)refs.len);
+	refs_done(&refs, rc < 0);
+	return rc;
 }
 
 // ---------------------------------------------------------------- JSON writer
@@ -471,9 +587,12 @@ static int encode_json(ksml_buf *b, PyObject *obj, int depth) {
 		return json_base64(b, (const unsigned char *)PyByteArray_AS_STRING(obj), PyByteArray_GET_SIZE(obj));
 	if (PyUnicode_Check(obj)) {
 		Py_ssize_t n;
-		const char *s = PyUnicode_AsUTF8AndSize(obj, &n);
+		PyObject *tmp;
+		const char *s = utf8_of(obj, &n, &tmp);
 		if (!s) return -1;
-		return json_str(b, s, n);
+		int rc = json_str(b, s, n);
+		Py_XDECREF(tmp);
+		return rc;
 	}
 	if (PyList_Check(obj) || PyTuple_Check(obj)) {
 		int isList = PyList_Check(obj);
@@ -497,12 +616,17 @@ static int encode_json(ksml_buf *b, PyObject *obj, int depth) {
 				return -1;
 			}
 			Py_ssize_t n;
-			const char *s = PyUnicode_AsUTF8AndSize(k, &n);
+			PyObject *tmp;
+			const char *s = utf8_of(k, &n, &tmp);
 			if (!s) return -1;
-			if (n > 0 && s[0] == '@' && (strcmp(s, "@type") == 0 || strcmp(s, "@schema") == 0)) continue;
+			if (n > 0 && s[0] == '@' && (strcmp(s, "@type") == 0 || strcmp(s, "@schema") == 0)) {
+				Py_XDECREF(tmp);
+				continue;
+			}
 			if (!first) put_byte(b, ',');
 			first = 0;
 			json_str(b, s, n);
+			Py_XDECREF(tmp);
 			put_byte(b, ':');
 			if (encode_json(b, v, depth + 1) < 0) return -1;
 		}
@@ -519,6 +643,10 @@ static int encode_json(ksml_buf *b, PyObject *obj, int depth) {
 	return -1;
 }
 
+// encode_json_value writes obj as JSON text: 0, or -1 with a Python
+// exception set (MemoryError when the buffer could not grow).
+static int encode_json_value(ksml_buf *b, PyObject *obj) { return buf_check(b, encode_json(b, obj, 0)); }
+
 // ---------------------------------------------------------------- errors
 
 // encode_exception turns the pending Python exception into the encoded
@@ -528,16 +656,16 @@ static void encode_exception(ksml_buf *out) {
 	PyErr_Fetch(&type, &value, &tb);
 	PyErr_NormalizeException(&type, &value, &tb);
 	if (tb && value) PyException_SetTraceback(value, tb);
-	out->len = 0;
+	buf_reset(out);
 	t_internal++;
 	PyObject *info = PyObject_CallFunctionObjArgs(g_format_exc, value ? value : Py_None, NULL);
 	t_internal--;
 	Py_XDECREF(type);
 	Py_XDECREF(value);
 	Py_XDECREF(tb);
-	if (!info || encode(out, info, 0, 0) < 0) {
+	if (!info || encode_value(out, info, 0) < 0) {
 		PyErr_Clear();
-		out->len = 0;
+		buf_reset(out);
 		put_byte(out, 'S');
 		const char *m = "python: the error could not be formatted";
 		put_u32(out, strlen(m));
@@ -549,7 +677,7 @@ static void encode_exception(ksml_buf *out) {
 static void conversion_error(ksml_buf *out) {
 	PyObject *type, *value, *tb;
 	PyErr_Fetch(&type, &value, &tb);
-	out->len = 0;
+	buf_reset(out);
 	PyObject *s = value ? PyObject_Str(value) : NULL;
 	const char *msg = s ? PyUnicode_AsUTF8(s) : NULL;
 	if (!msg) {
@@ -623,7 +751,7 @@ static PyObject *host_store(PyObject *self, PyObject *args) {
 	}
 	ksml_buf in = {0}, out = {0};
 	for (Py_ssize_t k = 2; k < nargs; k++) {
-		if (encode(&in, PyTuple_GET_ITEM(args, k), 0, 0) < 0) {
+		if (encode_value(&in, PyTuple_GET_ITEM(args, k), 0) < 0) {
 			ksml_buf_free(&in);
 			return NULL;
 		}
@@ -631,7 +759,9 @@ static PyObject *host_store(PyObject *self, PyObject *args) {
 	int rc = ksmlHostStore(t_ctx, (char *)name, (size_t)nl, op, in.data, in.len, (int)(nargs - 2), &out);
 	ksml_buf_free(&in);
 	PyObject *res = NULL;
-	if (rc == 0) {
+	if (rc == 0 && out.failed) {
+		PyErr_NoMemory();
+	} else if (rc == 0) {
 		reader r = {(const unsigned char *)out.data, (const unsigned char *)out.data + out.len};
 		res = decode(&r);
 	} else {
@@ -664,6 +794,8 @@ static PyObject *host_run_user(PyObject *self, PyObject *args) {
 	return res;
 }
 
+static PyObject *host_sleep(PyObject *self, PyObject *arg);
+
 static PyMethodDef host_methods[] = {
 	{"run_user", host_run_user, METH_VARARGS, NULL},
 	{"log_enabled", host_log_enabled, METH_VARARGS, NULL},
@@ -672,6 +804,7 @@ static PyMethodDef host_methods[] = {
 	{"metric", host_metric, METH_VARARGS, NULL},
 	{"metric_update", host_metric_update, METH_VARARGS, NULL},
 	{"store", host_store, METH_VARARGS, NULL},
+	{"sleep", host_sleep, METH_O, NULL},
 	{NULL, NULL, 0, NULL},
 };
 
@@ -750,58 +883,158 @@ void ksml_set_guards(int flags) { atomic_store(&g_guards, flags); }
 
 // ---------------------------------------------------------------- watchdog
 
-#define KSML_SLOTS 256
-
-typedef struct {
-	atomic_llong deadline; // 0 when no call with a deadline is running
-	atomic_ulong thread_id;
-	atomic_int fired;
+// Every OS thread that runs a call with a deadline gets a slot, allocated
+// once and linked into a list that only grows (Go keeps a bounded set of OS
+// threads, and a slot is a few dozen bytes), so any number of threads is
+// watched. The watchdog reads the slots without the GIL; the deadline, the
+// deadline already fired and the wake-up word are atomics.
+typedef struct slot {
+	atomic_llong deadline;       // 0 when no call with a deadline is running
+	atomic_llong fired;          // the deadline a FunctionTimeout was raised for
+	atomic_llong wake;           // the deadline a sleeper was woken for
+	atomic_llong fn;             // id of the function the call runs
+	unsigned long thread_id;
+	pthread_mutex_t mu;          // guards the sleeper's wait on cv
+	pthread_cond_t cv;
+	struct slot *next;
 } slot_t;
 
-static slot_t g_slots[KSML_SLOTS];
+static _Atomic(slot_t *) g_slots;
 static atomic_int g_nslots;
+static __thread slot_t *t_slot;
 
+// my_slot returns this thread's slot, creating it on first use; NULL when it
+// cannot be allocated (the caller refuses the call).
 static slot_t *my_slot(void) {
-	if (t_slot < 0) {
-		int s = atomic_fetch_add(&g_nslots, 1);
-		if (s >= KSML_SLOTS) {
-			t_slot = KSML_SLOTS; // no watchdog for this thread
-		} else {
-			t_slot = s;
-			atomic_store(&g_slots[s].thread_id, PyThread_get_thread_ident());
-		}
+	if (t_slot) return t_slot;
+	slot_t *s = calloc(1, sizeof *s);
+	if (!s) return NULL;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&s->mu, NULL) != 0 || pthread_cond_init(&s->cv, &ca) != 0) {
+		pthread_condattr_destroy(&ca);
+		free(s);
+		return NULL;
 	}
-	return t_slot < KSML_SLOTS ? &g_slots[t_slot] : NULL;
+	pthread_condattr_destroy(&ca);
+	s->thread_id = PyThread_get_thread_ident();
+	slot_t *head = atomic_load(&g_slots);
+	do {
+		s->next = head;
+	} while (!atomic_compare_exchange_weak(&g_slots, &head, s));
+	atomic_fetch_add(&g_nslots, 1);
+	t_slot = s;
+	return s;
+}
+
+int ksml_watched_threads(void) { return atomic_load(&g_nslots); }
+
+static inline void arm(slot_t *slot, int64_t deadline, int64_t fn) {
+	atomic_store(&slot->fn, fn);
+	atomic_store(&slot->deadline, deadline);
 }
 
 // disarm ends the watched section of a call (GIL held).
-static void disarm(slot_t *slot) {
+static void disarm(slot_t *slot, int64_t deadline) {
 	atomic_store(&slot->deadline, 0);
-	if (atomic_load(&slot->fired)) {
+	if (atomic_load(&slot->fired) == deadline) {
 		// Drop a timeout that was raised but not yet delivered.
-		PyThreadState_SetAsyncExc(atomic_load(&slot->thread_id), NULL);
-		atomic_store(&slot->fired, 0);
+		PyThreadState_SetAsyncExc(slot->thread_id, NULL);
 	}
 }
 
-int ksml_watchdog(int64_t now_ns) {
-	int n = atomic_load(&g_nslots);
-	if (n > KSML_SLOTS) n = KSML_SLOTS;
-	int fired = 0;
-	for (int i = 0; i < n; i++) {
-		long long d = atomic_load(&g_slots[i].deadline);
-		if (d == 0 || d > now_ns || atomic_load(&g_slots[i].fired)) continue;
-		enter();
-		// Re-check under the GIL: the call may have finished meanwhile.
-		d = atomic_load(&g_slots[i].deadline);
-		if (d != 0 && d <= now_ns && !atomic_load(&g_slots[i].fired)) {
-			PyThreadState_SetAsyncExc(atomic_load(&g_slots[i].thread_id), g_timeout_exc);
-			atomic_store(&g_slots[i].fired, 1);
-			fired++;
+int ksml_watch_scan(int64_t now_ns, int64_t grace_ns, int64_t *stuck_fn, int64_t *stuck_since, int max, int *nstuck) {
+	int due = 0, stuck = 0;
+	for (slot_t *s = atomic_load(&g_slots); s; s = s->next) {
+		long long d = atomic_load(&s->deadline);
+		if (d == 0 || d > now_ns) continue;
+		if (atomic_load(&s->fired) != d) due++;
+		if (atomic_load(&s->wake) != d) {
+			pthread_mutex_lock(&s->mu);
+			atomic_store(&s->wake, d);
+			pthread_cond_broadcast(&s->cv);
+			pthread_mutex_unlock(&s->mu);
 		}
-		leave();
+		if (now_ns - d > grace_ns) {
+			if (stuck < max) {
+				stuck_fn[stuck] = atomic_load(&s->fn);
+				stuck_since[stuck] = d;
+			}
+			stuck++;
+		}
 	}
+	*nstuck = stuck;
+	return due;
+}
+
+int ksml_watch_fire(int64_t now_ns) {
+	int fired = 0;
+	enter();
+	for (slot_t *s = atomic_load(&g_slots); s; s = s->next) {
+		// Under the GIL the owner is not between arm and disarm unless
+		// its call is running, so the deadline read here is that call's.
+		long long d = atomic_load(&s->deadline);
+		if (d == 0 || d > now_ns || atomic_load(&s->fired) == d) continue;
+		PyThreadState_SetAsyncExc(s->thread_id, g_timeout_exc);
+		atomic_store(&s->fired, d);
+		fired++;
+	}
+	leave();
 	return fired;
+}
+
+// host_sleep replaces time.sleep. It waits with the GIL released, like
+// time.sleep, but on the calling thread's watchdog slot, so a call that
+// reaches its deadline while sleeping is woken and raises FunctionTimeout at
+// the limit instead of after the sleep.
+static PyObject *host_sleep(PyObject *self, PyObject *arg) {
+	double secs = PyFloat_AsDouble(arg);
+	if (secs == -1.0 && PyErr_Occurred()) return NULL;
+	if (isnan(secs)) {
+		PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+		return NULL;
+	}
+	if (secs < 0) {
+		PyErr_SetString(PyExc_ValueError, "sleep length must be non-negative");
+		return NULL;
+	}
+	struct timespec end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	double whole = floor(secs);
+	end.tv_sec += (time_t)whole;
+	end.tv_nsec += (long)((secs - whole) * 1e9);
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	slot_t *s = t_slot;
+	long long d = s ? atomic_load(&s->deadline) : 0;
+	int timedOut = 0;
+	Py_BEGIN_ALLOW_THREADS
+	if (d != 0) {
+		pthread_mutex_lock(&s->mu);
+		while (atomic_load(&s->wake) != d) {
+			int rc = pthread_cond_timedwait(&s->cv, &s->mu, &end);
+			if (rc == ETIMEDOUT) break;
+		}
+		timedOut = atomic_load(&s->wake) == d;
+		pthread_mutex_unlock(&s->mu);
+	} else {
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL) == EINTR) {
+		}
+	}
+	Py_END_ALLOW_THREADS
+	if (timedOut && atomic_load(&s->deadline) == d) {
+		if (atomic_load(&s->fired) == d) {
+			// The watchdog raised it already; it arrives at the next instruction.
+			Py_RETURN_NONE;
+		}
+		atomic_store(&s->fired, d);
+		PyErr_SetNone(g_timeout_exc);
+		return NULL;
+	}
+	Py_RETURN_NONE;
 }
 
 // ---------------------------------------------------------------- entry points
@@ -866,29 +1099,38 @@ int ksml_init(const char *bootstrap, ksml_buf *err) {
 // arguments; its result is encoded with objects passed as references.
 int ksml_helper(const char *name, const char *in, size_t inlen, int nargs, int64_t deadline_ns, ksml_buf *out) {
 	enter();
-	slot_t *slot = deadline_ns > 0 && t_depth == 1 ? my_slot() : NULL;
 	t_internal++;
-	out->len = 0;
+	buf_reset(out);
 	int rc = KSML_OK;
 	PyObject *fn = PyDict_GetItemString(g_helpers, name);
-	PyObject *args = PyTuple_New(nargs);
+	PyObject *args = NULL, *res = NULL;
 	reader r = {(const unsigned char *)in, (const unsigned char *)in + inlen};
-	PyObject *res = NULL;
+	slot_t *slot = NULL;
 	if (!fn) {
 		buf_msg(out, "python: unknown bridge helper");
 		rc = KSML_FATAL;
 		goto done;
 	}
+	if (deadline_ns > 0 && t_depth == 1) {
+		slot = my_slot();
+		if (!slot) {
+			buf_msg(out, "python: out of memory for the function timeout watchdog");
+			rc = KSML_FATAL;
+			goto done;
+		}
+	}
+	args = PyTuple_New(nargs);
+	if (!args) goto pyerr;
 	for (int k = 0; k < nargs; k++) {
 		PyObject *a = decode(&r);
 		if (!a) goto pyerr;
 		PyTuple_SET_ITEM(args, k, a);
 	}
-	if (slot) atomic_store(&slot->deadline, deadline_ns);
+	if (slot) arm(slot, deadline_ns, -1);
 	res = PyObject_Call(fn, args, NULL);
-	if (slot) disarm(slot);
+	if (slot) disarm(slot, deadline_ns);
 	if (!res) goto pyerr;
-	if (encode(out, res, 1, 0) < 0) goto pyerr;
+	if (encode_value(out, res, 1) < 0) goto pyerr;
 	goto done;
 pyerr:
 	encode_exception(out);
@@ -901,14 +1143,32 @@ done:
 	return rc;
 }
 
-int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, int64_t deadline_ns,
+int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, int64_t deadline_ns, int64_t fn_id,
               int json_out, ksml_buf *out) {
 	enter();
+	buf_reset(out);
 	PyObject *stackargs[8];
-	PyObject **args = nargs <= 8 ? stackargs : PyMem_Malloc(sizeof(PyObject *) * nargs);
-	reader r = {(const unsigned char *)in, (const unsigned char *)in + inlen};
+	PyObject **args = stackargs;
 	int decoded = 0, rc = KSML_OK;
-	out->len = 0;
+	slot_t *slot = NULL;
+	if (nargs > 8) {
+		args = PyMem_Malloc(sizeof(PyObject *) * nargs);
+		if (!args) {
+			args = stackargs;
+			buf_msg(out, "out of memory for the arguments");
+			rc = KSML_ARGERR;
+			goto cleanup;
+		}
+	}
+	if (deadline_ns > 0 && t_depth == 1) {
+		slot = my_slot();
+		if (!slot) {
+			buf_msg(out, "python: out of memory for the function timeout watchdog");
+			rc = KSML_FATAL;
+			goto cleanup;
+		}
+	}
+	reader r = {(const unsigned char *)in, (const unsigned char *)in + inlen};
 	for (; decoded < nargs; decoded++) {
 		args[decoded] = decode(&r);
 		if (!args[decoded]) {
@@ -919,10 +1179,9 @@ int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, 
 	}
 	uintptr_t prevCtx = t_ctx;
 	t_ctx = ctx;
-	slot_t *slot = deadline_ns > 0 && t_depth == 1 ? my_slot() : NULL;
-	if (slot) atomic_store(&slot->deadline, deadline_ns);
+	if (slot) arm(slot, deadline_ns, fn_id);
 	PyObject *res = PyObject_Vectorcall((PyObject *)fn, args, nargs, NULL);
-	if (slot) disarm(slot);
+	if (slot) disarm(slot, deadline_ns);
 	t_ctx = prevCtx;
 	if (!res) {
 		encode_exception(out);
@@ -930,14 +1189,17 @@ int ksml_call(void *fn, const char *in, size_t inlen, int nargs, uintptr_t ctx, 
 	} else {
 		int erc;
 		if (json_out == 1) {
-			erc = encode_json(out, res, 0);
+			erc = encode_json_value(out, res);
 		} else if (json_out == 2 && (PyDict_CheckExact(res) || PyList_CheckExact(res))) {
 			// Keep containers as live objects (a new reference for Go).
-			Py_INCREF(res);
 			put_byte(out, 'P');
-			erc = put_i64(out, (int64_t)(uintptr_t)res);
+			erc = buf_check(out, put_i64(out, (int64_t)(uintptr_t)res));
+			if (erc == 0) {
+				Py_INCREF(res);
+				atomic_fetch_add(&g_refs_out, 1);
+			}
 		} else {
-			erc = encode(out, res, 0, 0);
+			erc = encode_value(out, res, 0);
 		}
 		if (erc < 0) {
 			conversion_error(out);
@@ -954,9 +1216,9 @@ cleanup:
 
 int ksml_obj_value(void *obj, int json, ksml_buf *out) {
 	enter();
-	out->len = 0;
+	buf_reset(out);
 	int rc = KSML_OK;
-	if ((json ? encode_json(out, (PyObject *)obj, 0) : encode(out, (PyObject *)obj, 0, 0)) < 0) {
+	if ((json ? encode_json_value(out, (PyObject *)obj) : encode_value(out, (PyObject *)obj, 0)) < 0) {
 		conversion_error(out);
 		rc = KSML_CONVERR;
 	}
@@ -968,5 +1230,6 @@ void ksml_decref(void *obj) {
 	if (!obj) return;
 	enter();
 	Py_DECREF((PyObject *)obj);
+	atomic_fetch_add(&g_refs_back, 1);
 	leave();
 }

@@ -268,6 +268,7 @@ type decoder struct {
 	b        []byte
 	pos      int
 	allowRef bool
+	refs     []*pyRef // references decoded so far, released on failure
 }
 
 var errTruncated = errors.New("python: truncated value from the bridge")
@@ -276,9 +277,34 @@ func decodeValue(b []byte, allowRef bool) (any, error) {
 	d := decoder{b: b, allowRef: allowRef}
 	v, err := d.value()
 	if err != nil {
+		for _, r := range d.refs {
+			r.release()
+		}
 		return nil, err
 	}
 	return v, nil
+}
+
+// releaseRefs drops the object references inside a decoded value that its
+// receiver does not keep.
+func releaseRefs(v any) {
+	switch x := v.(type) {
+	case *pyRef:
+		x.release()
+	case []any:
+		for _, it := range x {
+			releaseRefs(it)
+		}
+	case types.Tuple:
+		for _, it := range x {
+			releaseRefs(it)
+		}
+	case *types.Struct:
+		x.Range(func(_ string, it any) bool {
+			releaseRefs(it)
+			return true
+		})
+	}
 }
 
 func (d *decoder) u32() (int, error) {
@@ -392,6 +418,7 @@ func (d *decoder) value() (any, error) {
 			ref.release()
 			return nil, errors.New("python: unexpected object reference")
 		}
+		d.refs = append(d.refs, ref)
 		return ref, nil
 	}
 	return nil, fmt.Errorf("python: unknown value tag %q", t)

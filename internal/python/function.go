@@ -157,6 +157,30 @@ type Function struct {
 	result    types.DataType // nil: no conversion
 	discard   bool
 	hasStores bool
+	id        int64 // index in functionNames, for the watchdog
+}
+
+// functionNames names the functions by id, so the watchdog can say which
+// function a stuck call runs without a Go pointer in C.
+var (
+	functionNamesMu sync.RWMutex
+	functionNames   []string
+)
+
+func registerFunction(name string) int64 {
+	functionNamesMu.Lock()
+	defer functionNamesMu.Unlock()
+	functionNames = append(functionNames, name)
+	return int64(len(functionNames) - 1)
+}
+
+func functionName(id int64) string {
+	functionNamesMu.RLock()
+	defer functionNamesMu.RUnlock()
+	if id < 0 || int(id) >= len(functionNames) {
+		return "(definition code)"
+	}
+	return functionNames[id]
 }
 
 // Name returns the function's qualified name, namespace.name.
@@ -332,9 +356,11 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 	}
 	ref, ok := res.(*pyRef)
 	if !ok {
+		releaseRefs(res)
 		return nil, fmt.Errorf("function %s: the bridge returned no function", qualified)
 	}
 	fn.ref = ref
+	fn.id = registerFunction(qualified)
 	return fn, nil
 }
 
@@ -391,7 +417,7 @@ func (f *Function) invokeMode(ctx *CallContext, args []any, mode int, out *C.ksm
 	if len(enc.buf) > 0 {
 		in = (*C.char)(unsafe.Pointer(&enc.buf[0]))
 	}
-	rc := C.ksml_call(f.ref.p, in, C.size_t(len(enc.buf)), C.int(len(args)), handle, C.int64_t(deadline), C.int(mode), out)
+	rc := C.ksml_call(f.ref.p, in, C.size_t(len(enc.buf)), C.int(len(args)), handle, C.int64_t(deadline), C.int64_t(f.id), C.int(mode), out)
 	runtime.KeepAlive(args) // live objects among args must outlive the call
 	switch rc {
 	case C.KSML_OK:
@@ -411,8 +437,8 @@ func (f *Function) invokeMode(ctx *CallContext, args []any, mode int, out *C.ksm
 // the declared resultType. Any failure is a *FunctionError; no Python error
 // can crash the process.
 func (f *Function) Call(ctx *CallContext, args ...any) (any, error) {
-	out := outBufs.Get().(*C.ksml_buf)
-	defer outBufs.Put(out)
+	out := getOut()
+	defer putOut(out)
 	if _, err := f.invoke(ctx, args, false, out); err != nil {
 		return nil, err
 	}
@@ -448,8 +474,8 @@ func (f *Function) Call(ctx *CallContext, args ...any) (any, error) {
 // order, "@type"/"@schema" dropped). It is for results that go to a JSON
 // sink unchanged: the function type's rules and resultType are not applied.
 func (f *Function) CallJSON(ctx *CallContext, args ...any) ([]byte, error) {
-	out := outBufs.Get().(*C.ksml_buf)
-	defer outBufs.Put(out)
+	out := getOut()
+	defer putOut(out)
 	if _, err := f.invoke(ctx, args, true, out); err != nil {
 		return nil, err
 	}

@@ -230,19 +230,141 @@ var clockBase = time.Now()
 // returns 0 (0 means "no deadline").
 func monoNanos() int64 { return int64(time.Since(clockBase)) + 1 }
 
-// runWatchdog interrupts calls that passed their deadline by raising
-// FunctionTimeout in their thread.
+// watchdogWake starts the watchdog's polling again after timeouts were off.
+var watchdogWake = make(chan struct{}, 1)
+
+// fireRequests asks the firer to raise FunctionTimeout; a buffer of one
+// coalesces requests while the firer waits for the GIL.
+var fireRequests = make(chan struct{}, 1)
+
+// stuckGrace is how long a call may run past its deadline, after the
+// FunctionTimeout was raised, before it counts as stuck: code that never
+// returns to the interpreter (a C loop) cannot be interrupted.
+const stuckGrace = time.Second
+
+// runWatchdog looks for calls past their deadline, without the GIL: it wakes
+// sleeping ones, has the firer raise FunctionTimeout in the others, and
+// reports calls that do not stop as stuck. With timeouts off it waits for
+// watchdogWake and costs nothing.
 func runWatchdog() {
+	go runFirer()
+	const maxStuck = 64
+	var fns, since [maxStuck]C.int64_t
 	for {
-		d := time.Duration(timeoutNanos.Load()) / 20
-		if d < 5*time.Millisecond {
-			d = 5 * time.Millisecond
-		} else if d > 100*time.Millisecond {
-			d = 100 * time.Millisecond
+		t := time.Duration(timeoutNanos.Load())
+		if t <= 0 {
+			<-watchdogWake
+			continue
 		}
-		time.Sleep(d)
-		C.ksml_watchdog(C.int64_t(monoNanos()))
+		time.Sleep(min(max(t/40, 5*time.Millisecond), 50*time.Millisecond))
+		var n C.int
+		due := C.ksml_watch_scan(C.int64_t(monoNanos()), C.int64_t(stuckGrace), &fns[0], &since[0], maxStuck, &n)
+		if due > 0 {
+			select {
+			case fireRequests <- struct{}{}:
+			default:
+			}
+		}
+		calls := make([]StuckCall, 0, min(int(n), maxStuck))
+		for i := 0; i < int(n) && i < maxStuck; i++ {
+			calls = append(calls, StuckCall{Function: functionName(int64(fns[i])),
+				Deadline: clockBase.Add(time.Duration(since[i]))})
+		}
+		updateStuck(calls, int(n))
 	}
+}
+
+// runFirer raises FunctionTimeout in the calls past their deadline. It takes
+// the GIL, so it runs apart from the watchdog: a call that holds the GIL in
+// C keeps the firer waiting but not the watchdog's reports.
+func runFirer() {
+	for range fireRequests {
+		C.ksml_watch_fire(C.int64_t(monoNanos()))
+	}
+}
+
+// StuckCall is a function call that ran past its function timeout and did
+// not stop when interrupted: it runs code Python cannot interrupt (a C loop
+// that never returns to the interpreter) and holds its task.
+type StuckCall struct {
+	Function string    // namespace.name of the function
+	Deadline time.Time // when its timeout expired
+}
+
+var stuck struct {
+	mu    sync.Mutex
+	calls []StuckCall
+	count int
+	hooks []func([]StuckCall)
+}
+
+// StuckCalls returns the calls that are stuck now (see StuckCall); a health
+// endpoint reports the process unhealthy while there are any.
+func StuckCalls() []StuckCall {
+	stuck.mu.Lock()
+	defer stuck.mu.Unlock()
+	return append([]StuckCall(nil), stuck.calls...)
+}
+
+// OnStuckChange registers fn to be called, from the watchdog goroutine,
+// whenever the set of stuck calls changes (with the new set, empty when all
+// recovered). fn must not block.
+func OnStuckChange(fn func([]StuckCall)) {
+	stuck.mu.Lock()
+	defer stuck.mu.Unlock()
+	stuck.hooks = append(stuck.hooks, fn)
+}
+
+func updateStuck(calls []StuckCall, count int) {
+	stuck.mu.Lock()
+	changed := count != stuck.count || !sameStuck(calls, stuck.calls)
+	var added []StuckCall
+	if changed {
+		for _, c := range calls {
+			if !containsStuck(stuck.calls, c) {
+				added = append(added, c)
+			}
+		}
+		stuck.calls, stuck.count = calls, count
+	}
+	hooks := stuck.hooks
+	stuck.mu.Unlock()
+	if !changed {
+		return
+	}
+	log := host().logger
+	for _, c := range added {
+		log.Error("a Python function did not stop at its timeout: it runs code Python cannot interrupt "+
+			"(a C loop) and holds its task; SIGTERM still stops the process",
+			slog.String("function", c.Function), slog.Duration("overdue", time.Since(c.Deadline).Round(time.Millisecond)))
+	}
+	if len(calls) == 0 {
+		log.Warn("stuck Python functions returned; their tasks continue")
+	}
+	for _, h := range hooks {
+		h(append([]StuckCall(nil), calls...))
+	}
+}
+
+func sameStuck(a, b []StuckCall) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func containsStuck(list []StuckCall, c StuckCall) bool {
+	for _, x := range list {
+		if x == c {
+			return true
+		}
+	}
+	return false
 }
 
 // ---------------------------------------------------------------- buffers

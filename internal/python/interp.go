@@ -2,7 +2,9 @@ package python
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,12 @@ type Options struct {
 	// ModulePaths are put on sys.path (pythonContext.modulePath and the test
 	// runner's moduleDirectory).
 	ModulePaths []string
+	// VirtualEnv is a virtual environment (pythonContext.venv) whose
+	// site-packages are added to sys.path, .pth files included. It must be
+	// made for the embedded Python's major.minor version; Init fails
+	// otherwise. The VIRTUAL_ENV environment variable (an activated venv)
+	// adds one too, with a warning instead of a failure when it does not fit.
+	VirtualEnv string
 	// Context holds the permissions enforced by audit hooks.
 	Context Context
 	// FunctionTimeout bounds each call; zero means DefaultFunctionTimeout
@@ -78,12 +86,23 @@ func Init(opts Options) (*Interpreter, error) {
 	for i, p := range opts.ModulePaths {
 		paths[i] = p
 	}
-	if _, err := helper("configure", paths, opts.Context.InheritEnvironmentVariables); err != nil {
-		return nil, err
-	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
+	}
+	venvs := []any{}
+	if opts.VirtualEnv != "" {
+		venvs = append(venvs, opts.VirtualEnv)
+	}
+	if env := os.Getenv("VIRTUAL_ENV"); env != "" && env != opts.VirtualEnv {
+		if _, err := helper("site_packages", env); err != nil {
+			logger.Warn("the virtual environment in VIRTUAL_ENV is not used", slog.String("error", err.Error()))
+		} else {
+			venvs = append(venvs, env)
+		}
+	}
+	if _, err := helper("configure", paths, opts.Context.InheritEnvironmentVariables, venvs); err != nil {
+		return nil, fmt.Errorf("python: configuring the interpreter: %w", err)
 	}
 	hostState.Store(&hostConfig{logger: logger, metrics: opts.Metrics, schemaMeta: opts.SchemaMeta})
 	setGuards(opts.Context)
@@ -107,6 +126,21 @@ func (in *Interpreter) setTimeout(d time.Duration) {
 	}
 	timeoutNanos.Store(int64(d))
 	in.watchdog.Do(func() { go runWatchdog() })
+	select {
+	case watchdogWake <- struct{}{}:
+	default:
+	}
+}
+
+// FlushOutput writes out what Python's print() buffered. Call it before the
+// process exits (normally or on a fatal error); print() is line buffered,
+// so only a line without its newline can be pending. It is a no-op before
+// the interpreter started.
+func FlushOutput() {
+	if !runtimeStarted() {
+		return
+	}
+	_, _ = helper("flush_output")
 }
 
 // Module is the Python namespace of one definition file.
@@ -131,6 +165,7 @@ func (in *Interpreter) NewModule(namespace, file string, properties map[string]a
 	}
 	ref, ok := res.(*pyRef)
 	if !ok {
+		releaseRefs(res)
 		return nil, errors.New("python: module creation returned no namespace")
 	}
 	return &Module{namespace: namespace, file: file, globals: ref}, nil

@@ -41,8 +41,8 @@ func (o *Object) value(json bool) ([]byte, error) {
 	if o.ref == nil || o.ref.p == nil {
 		return nil, errReleased
 	}
-	out := outBufs.Get().(*C.ksml_buf)
-	defer outBufs.Put(out)
+	out := getOut()
+	defer putOut(out)
 	j := C.int(0)
 	if json {
 		j = 1
@@ -84,8 +84,8 @@ func (f *Function) CallDeferred(ctx *CallContext, args ...any) (any, error) {
 	if f.rule != ruleAny || f.result != nil || f.discard {
 		return f.Call(ctx, args...)
 	}
-	out := outBufs.Get().(*C.ksml_buf)
-	defer outBufs.Put(out)
+	out := getOut()
+	defer putOut(out)
 	if _, err := f.invokeMode(ctx, args, 2, out); err != nil {
 		return nil, err
 	}

@@ -47,6 +47,7 @@ import (
 	_ "embed"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"ksml/internal/types"
@@ -70,11 +71,20 @@ func startRuntime() error {
 		var errBuf C.ksml_buf
 		if rc := C.ksml_init(src, &errBuf); rc != C.KSML_OK {
 			runtimeErr = errors.New("python: cannot start the interpreter: " + bufString(&errBuf))
+		} else if _, err := helper("set_store_ops", storeOps); err != nil {
+			runtimeErr = errors.New("python: cannot start the interpreter: " + err.Error())
+		} else {
+			runtimeReady.Store(true)
 		}
 		C.ksml_buf_free(&errBuf)
 	})
 	return runtimeErr
 }
+
+// runtimeStarted reports whether CPython runs (without starting it).
+func runtimeStarted() bool { return runtimeReady.Load() }
+
+var runtimeReady atomic.Bool
 
 func bufString(b *C.ksml_buf) string {
 	if b.len == 0 {
@@ -90,8 +100,47 @@ func bufBytes(b *C.ksml_buf) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(b.data)), int(b.len))
 }
 
-// outBufs recycles C-allocated output buffers between calls.
-var outBufs = sync.Pool{New: func() any { return new(C.ksml_buf) }}
+// outBufs recycles C output buffers between calls. It is a bounded free
+// list rather than a sync.Pool: a pool drops entries at garbage collection
+// without a chance to free their malloc'ed data. A buffer is owned by the
+// call between getOut and putOut, and by the list in between; one that grew
+// past maxKeptBuf (a large result) gives its data back at once.
+var outBufs struct {
+	mu   sync.Mutex
+	free []*C.ksml_buf
+}
+
+const (
+	maxKeptBufs = 64
+	maxKeptBuf  = 256 << 10
+)
+
+func getOut() *C.ksml_buf {
+	outBufs.mu.Lock()
+	if n := len(outBufs.free); n > 0 {
+		b := outBufs.free[n-1]
+		outBufs.free = outBufs.free[:n-1]
+		outBufs.mu.Unlock()
+		return b
+	}
+	outBufs.mu.Unlock()
+	return new(C.ksml_buf)
+}
+
+func putOut(b *C.ksml_buf) {
+	if b.cap > maxKeptBuf {
+		C.ksml_buf_free(b)
+	}
+	b.len, b.failed = 0, 0
+	outBufs.mu.Lock()
+	if len(outBufs.free) < maxKeptBufs {
+		outBufs.free = append(outBufs.free, b)
+		outBufs.mu.Unlock()
+		return
+	}
+	outBufs.mu.Unlock()
+	C.ksml_buf_free(b)
+}
 
 // helper calls a function of the bootstrap module. Objects without a value
 // form come back as *pyRef (owned references).
@@ -108,8 +157,8 @@ func helperWithDeadline(name string, deadline int64, args ...any) (any, error) {
 	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
-	out := outBufs.Get().(*C.ksml_buf)
-	defer outBufs.Put(out)
+	out := getOut()
+	defer putOut(out)
 	var inPtr *C.char
 	if len(enc.buf) > 0 {
 		inPtr = (*C.char)(unsafe.Pointer(&enc.buf[0]))

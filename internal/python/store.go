@@ -107,7 +107,8 @@ type SessionStore interface {
 	Remove(session types.Windowed) error
 }
 
-// Store operation codes; they match the OP_ constants of bootstrap.py.
+// Store operation codes. storeOps hands them to bootstrap.py as its OP_
+// constants when the interpreter starts, so both sides read one table.
 const (
 	opName = iota
 	opPersistent
@@ -129,6 +130,17 @@ const (
 	opFetchSession
 	opRemove
 )
+
+// storeOps names the operation codes as bootstrap.py uses them.
+var storeOps = map[string]any{
+	"OP_NAME": int64(opName), "OP_PERSISTENT": int64(opPersistent), "OP_ISOPEN": int64(opIsOpen),
+	"OP_FLUSH": int64(opFlush), "OP_GET": int64(opGet), "OP_PUT": int64(opPut),
+	"OP_PUTIFABSENT": int64(opPutIfAbsent), "OP_DELETE": int64(opDelete), "OP_ALL": int64(opAll),
+	"OP_COUNT": int64(opCount), "OP_FETCH": int64(opFetch), "OP_BFETCH": int64(opBackwardFetch),
+	"OP_FETCHALL": int64(opFetchAll), "OP_BFETCHALL": int64(opBackwardFetchAll), "OP_BALL": int64(opBackwardAll),
+	"OP_FIND": int64(opFindSessions), "OP_BFIND": int64(opBackwardFindSessions),
+	"OP_FETCHSESSION": int64(opFetchSession), "OP_REMOVE": int64(opRemove),
+}
 
 // errUnknownStore makes Python raise KeyError.
 var errUnknownStore = errors.New("unknown store")
