@@ -230,6 +230,10 @@ var clockBase = time.Now()
 // returns 0 (0 means "no deadline").
 func monoNanos() int64 { return int64(time.Since(clockBase)) + 1 }
 
+// watchdogScans counts the watchdog's looks at the threads (for tests: none
+// while timeouts are off).
+var watchdogScans atomic.Int64
+
 // watchdogWake starts the watchdog's polling again after timeouts were off.
 var watchdogWake = make(chan struct{}, 1)
 
@@ -257,6 +261,7 @@ func runWatchdog() {
 			continue
 		}
 		time.Sleep(min(max(t/40, 5*time.Millisecond), 50*time.Millisecond))
+		watchdogScans.Add(1)
 		var n C.int
 		due := C.ksml_watch_scan(C.int64_t(monoNanos()), C.int64_t(stuckGrace), &fns[0], &since[0], maxStuck, &n)
 		if due > 0 {

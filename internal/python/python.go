@@ -227,3 +227,10 @@ func decodePyError(b []byte) error {
 	pe.Timeout, _ = t[5].(bool)
 	return pe
 }
+
+// refsLive counts the object references the bridge handed to Go that are
+// not yet released; tests use it to find leaks.
+func refsLive() int64 { return int64(C.ksml_refs_live()) }
+
+// watchedThreads is the number of OS threads the watchdog covers.
+func watchedThreads() int { return int(C.ksml_watched_threads()) }
