@@ -409,6 +409,7 @@ func (f *Function) invokeMode(ctx *CallContext, args []any, mode int, out *C.ksm
 		defer h.Delete()
 		handle = C.uintptr_t(h)
 	}
+	releaseOrphans()
 	var deadline int64
 	if t := timeoutNanos.Load(); t > 0 {
 		deadline = monoNanos() + t

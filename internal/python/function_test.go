@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"ksml/internal/types"
 )
@@ -356,6 +357,7 @@ func TestCallDeferred(t *testing.T) {
 	if got, err := scalar.CallDeferred(nil, "k", int64(4)); err != nil || got != int64(8) {
 		t.Errorf("scalar result: %v %v", got, err)
 	}
+	v2.(*Object).Release()
 	obj.Release()
 	obj.Release()
 	if _, err := obj.Resolve(); err == nil {
@@ -364,14 +366,31 @@ func TestCallDeferred(t *testing.T) {
 	if _, err := pred.Call(nil, "k", obj); err == nil {
 		t.Error("passing a released object succeeded")
 	}
-	// Objects dropped without Release are freed by the finalizer.
+	// Objects dropped without Release are counted, and their references
+	// dropped by the next call (not on the collector's goroutine).
+	live, unreleased := refsLive(), UnreleasedObjects()
 	for i := 0; i < 100; i++ {
 		if _, err := build.CallDeferred(nil, "k", int64(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	runtime.GC()
-	runtime.GC()
+	if d := refsLive() - live; d != 100 {
+		t.Errorf("live references with 100 dropped Objects: %d", d)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for UnreleasedObjects()-unreleased < 100 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if d := UnreleasedObjects() - unreleased; d != 100 {
+		t.Errorf("UnreleasedObjects grew by %d, want 100", d)
+	}
+	if _, err := scalar.Call(nil, "k", int64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if d := refsLive() - live; d != 0 {
+		t.Errorf("live references after the next call: %d, want 0", d)
+	}
 }
 
 // TestCallJSONMatchesGoJSON checks that JSON written in C equals what the

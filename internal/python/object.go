@@ -9,6 +9,8 @@ import (
 	"errors"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 )
 
 // Object is a dict or list a function returned, kept as the live Python
@@ -19,8 +21,12 @@ import (
 //
 // The object is shared, not copied: a function that receives it and mutates
 // it changes it for every holder. Give an Object to one consumer, or Resolve
-// it first. The reference is dropped by Release or, failing that, by a
-// cleanup once the Object is garbage; using an Object after Release is an error.
+// it first. The consumer owns the reference and drops it with Release once
+// it wrote the value out (a sink, after serializing); using an Object after
+// Release is an error. An Object that becomes garbage unreleased is a
+// mistake of its owner: its reference is queued without taking the GIL on
+// the garbage collector's goroutine, dropped by the next call, and counted
+// (UnreleasedObjects).
 type Object struct {
 	mu      sync.Mutex
 	ref     *pyRef
@@ -31,9 +37,45 @@ var errReleased = errors.New("python: object used after Release")
 
 func newObject(ref *pyRef) *Object {
 	o := &Object{ref: ref}
-	o.cleanup = runtime.AddCleanup(o, (*pyRef).release, ref)
+	o.cleanup = runtime.AddCleanup(o, queueRelease, ref.p)
 	return o
 }
+
+// orphans holds references of Objects collected without Release.
+var orphans struct {
+	mu      sync.Mutex
+	ptrs    []unsafe.Pointer
+	pending atomic.Bool
+	total   atomic.Int64
+}
+
+func queueRelease(p unsafe.Pointer) {
+	orphans.mu.Lock()
+	orphans.ptrs = append(orphans.ptrs, p)
+	orphans.mu.Unlock()
+	orphans.pending.Store(true)
+	orphans.total.Add(1)
+}
+
+// releaseOrphans drops the queued references; calls run it before they take
+// the GIL for themselves.
+func releaseOrphans() {
+	if !orphans.pending.Load() {
+		return
+	}
+	orphans.mu.Lock()
+	ptrs := orphans.ptrs
+	orphans.ptrs = nil
+	orphans.pending.Store(false)
+	orphans.mu.Unlock()
+	for _, p := range ptrs {
+		C.ksml_decref(p)
+	}
+}
+
+// UnreleasedObjects counts the Objects that became garbage without Release
+// since the process started; a correct owner keeps it at zero.
+func UnreleasedObjects() int64 { return orphans.total.Load() }
 
 func (o *Object) value(json bool) ([]byte, error) {
 	o.mu.Lock()
