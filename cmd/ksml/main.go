@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"ksml/internal/python"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,7 +33,16 @@ type exitError struct{ code int }
 func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 func main() {
-	if err := rootCmd.Execute(); err != nil {
+	defer func() {
+		// What Python's print() still holds reaches stdout before a crash.
+		if r := recover(); r != nil {
+			python.FlushOutput()
+			panic(r)
+		}
+	}()
+	err := rootCmd.Execute()
+	python.FlushOutput() // os.Exit skips deferred calls
+	if err != nil {
 		if ee, ok := err.(exitError); ok {
 			os.Exit(ee.code)
 		}

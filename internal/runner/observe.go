@@ -55,7 +55,7 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 	if srv.App != nil {
 		names := observability.StateNames{}
 		if pipelines {
-			names.Streams = func() string { return string(r.streamState.get()) }
+			names.Streams = func() string { return streamHealthState(string(r.streamState.get()), len(python.StuckCalls())) }
 		}
 		if producers {
 			names.Producer = func() string { return string(r.producerState.get()) }
@@ -130,3 +130,13 @@ func (r *Runner) AppServerAddr() string {
 // droppedRecords are the stateful processors' dropped-record counts
 // (ksml_dropped_records_total).
 var droppedRecords observability.DroppedRecords = topology.DroppedRecords.Each
+
+// streamHealthState is the pipelines' state as the health probes see it: a
+// Python call stuck past its timeout (in code Python cannot interrupt) holds
+// its task, so the pipelines count as FAILED until it returns.
+func streamHealthState(state string, stuck int) string {
+	if stuck > 0 {
+		return "FAILED"
+	}
+	return state
+}

@@ -295,7 +295,9 @@ func (r *Runner) build() error {
 			AllowNativeAccess: pc.AllowNativeAccess, AllowCreateProcess: pc.AllowCreateProcess,
 			AllowCreateThread: pc.AllowCreateThread, InheritEnvironmentVariables: pc.InheritEnvironmentVariables,
 		},
-		Logger: r.log,
+		VirtualEnv:      pc.Venv,
+		FunctionTimeout: pc.FunctionTimeout,
+		Logger:          r.log,
 	}
 	in, err := python.Init(r.pyOpts)
 	if err != nil {
@@ -611,6 +613,13 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
+		if stuck := python.StuckCalls(); len(stuck) > 0 {
+			// A function in a C loop cannot be interrupted; its records
+			// are not committed and are processed again after a restart.
+			r.log.Error("stopping with Python functions stuck past their timeout; their records were not committed",
+				"function", stuck[0].Function, "stuck", len(stuck))
+			return nil
+		}
 		return errors.New("pipelines and producers did not stop within 10s")
 	}
 	close(errc)

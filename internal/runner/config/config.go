@@ -18,6 +18,8 @@
 //     configuration.properties (the seed document's configuration block).
 //   - kafka.bootstrap.servers may be left out: the runner then starts the
 //     embedded broker.
+//   - ksml.pythonContext.functionTimeout bounds each Python call and
+//     ksml.pythonContext.venv adds a virtual environment (docs/python.md).
 //
 // Parsing is strict like upstream's: unknown keys (with a "did you mean"
 // hint), duplicate keys, wrong value types and out-of-range values are
@@ -31,6 +33,8 @@
 package config
 
 import (
+	"time"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -179,6 +183,13 @@ type PythonContext struct {
 	InheritEnvironmentVariables bool
 	// ModulePath is a directory of user Python modules; empty means none.
 	ModulePath string
+	// Venv is a Python virtual environment whose site-packages functions
+	// can import from; empty means none (VIRTUAL_ENV still adds one).
+	Venv string
+	// FunctionTimeout bounds each Python call (functionTimeout, an
+	// addition to upstream's settings); 0 means the default (10s) and a
+	// negative value, from functionTimeout: 0 or off, disables it.
+	FunctionTimeout time.Duration
 }
 
 // NotationType is the implementation behind a configured notation.

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -184,7 +185,7 @@ kafka:
 	if k.ErrorHandling != wantEH {
 		t.Errorf("errorHandling = %+v", k.ErrorHandling)
 	}
-	if want := (PythonContext{true, true, true, true, true, true, "/opt/py"}); k.PythonContext != want {
+	if want := (PythonContext{true, true, true, true, true, true, "/opt/py", "", 0}); k.PythonContext != want {
 		t.Errorf("pythonContext = %+v", k.PythonContext)
 	}
 	wantSR := []SchemaRegistry{
@@ -534,6 +535,26 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "absent.yaml"), Options{})
 	if err == nil || !strings.HasPrefix(err.Error(), "runner configuration: open ") || !strings.Contains(err.Error(), "no such file or directory") {
 		t.Errorf("error = %v", err)
+	}
+}
+
+// TestFunctionTimeout covers the pythonContext additions: functionTimeout
+// and venv.
+func TestFunctionTimeout(t *testing.T) {
+	for in, want := range map[string]time.Duration{"2s": 2 * time.Second, "500": 500 * time.Millisecond,
+		"0": -1, "off": -1, "1m": time.Minute} {
+		cfg := parse(t, strings.Replace(minimal, "ksml:\n", "ksml:\n  pythonContext:\n    functionTimeout: "+in+"\n", 1), nil)
+		if got := cfg.KSML.PythonContext.FunctionTimeout; got != want {
+			t.Errorf("functionTimeout: %s = %v, want %v", in, got, want)
+		}
+	}
+	cfg := parse(t, strings.Replace(minimal, "ksml:\n", "ksml:\n  pythonContext:\n    venv: /opt/venv\n", 1), nil)
+	if pc := cfg.KSML.PythonContext; pc.Venv != "/opt/venv" || pc.FunctionTimeout != 0 {
+		t.Errorf("pythonContext = %+v", pc)
+	}
+	msg := parseErr(t, strings.Replace(minimal, "ksml:\n", "ksml:\n  pythonContext:\n    functionTimeout: soon\n", 1), nil)
+	if !strings.Contains(msg, "ksml.pythonContext.functionTimeout must be a duration") {
+		t.Errorf("error = %s", msg)
 	}
 }
 

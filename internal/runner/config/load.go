@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"ksml/internal/definition"
 )
 
 // Options tune Load and Parse.
@@ -541,7 +543,31 @@ func (d *decoder) pythonContext(n *yaml.Node, path string) {
 		{"allowCreateThread", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowCreateThread) }},
 		{"inheritEnvironmentVariables", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.InheritEnvironmentVariables) }},
 		{"modulePath", func(_, v *yaml.Node, p string) { d.str(v, p, &pc.ModulePath, false) }},
+		{"venv", func(_, v *yaml.Node, p string) { d.str(v, p, &pc.Venv, false) }},
+		{"functionTimeout", func(_, v *yaml.Node, p string) { d.functionTimeout(v, p, pc) }},
 	})
+}
+
+// functionTimeout decodes a KSML duration (an integer is milliseconds);
+// 0 turns the timeout off, as does "off".
+func (d *decoder) functionTimeout(n *yaml.Node, path string, pc *PythonContext) {
+	s, null, ok := d.text(n, path)
+	if !ok || null {
+		return
+	}
+	if strings.EqualFold(strings.TrimSpace(s), "off") {
+		pc.FunctionTimeout = -1
+		return
+	}
+	v, err := definition.ParseDuration(s)
+	if err != nil || v < 0 {
+		d.errs.add(d.pos(deref(n)), "%s must be a duration such as 10s or 500ms, 0 or off (no timeout), not %q", path, s)
+		return
+	}
+	if v == 0 {
+		v = -1
+	}
+	pc.FunctionTimeout = v
 }
 
 func (d *decoder) notations(n *yaml.Node, path string) {
