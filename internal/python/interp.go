@@ -135,12 +135,21 @@ func (in *Interpreter) setTimeout(d time.Duration) {
 // FlushOutput writes out what Python's print() buffered. Call it before the
 // process exits (normally or on a fatal error); print() is line buffered,
 // so only a line without its newline can be pending. It is a no-op before
-// the interpreter started.
+// the interpreter started, and gives up after a second when a function stuck
+// in C holds the interpreter, so exiting never hangs on it.
 func FlushOutput() {
 	if !runtimeStarted() {
 		return
 	}
-	_, _ = helper("flush_output")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = helper("flush_output")
+	}()
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+	}
 }
 
 // Module is the Python namespace of one definition file.
