@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sharedDir is the shared material, relative to this package.
@@ -31,7 +32,7 @@ func needShared(t *testing.T) string {
 // field. The binary measurement builds ./cmd/ksml, so -short leaves it out.
 func TestSmoke(t *testing.T) {
 	shared := needShared(t)
-	cfg := config{records: 200, rounds: 1, shared: shared}
+	cfg := config{records: 200, rounds: 1, shared: shared, long: 200}
 	if testing.Short() {
 		cfg.only = map[string]bool{mRawKafka: true, mPassthrough: true, mRawPython: true, mPythonPipeline: true, mStatefulCount: true}
 	}
@@ -165,5 +166,39 @@ func TestDerive(t *testing.T) {
 	empty.derive()
 	if empty.PassthroughRatio != 0 || empty.PythonRatio != 0 {
 		t.Errorf("ratios of measurements not run: %v, %v", empty.PassthroughRatio, empty.PythonRatio)
+	}
+}
+
+// TestMemoryAndSoak runs the opt-in measurements small: the memory run reads
+// the binary's memory at 300 and 1,000 records of both pipelines, the soak
+// makes calls for a second.
+func TestMemoryAndSoak(t *testing.T) {
+	shared := needShared(t)
+	if testing.Short() {
+		t.Skip("builds the ksml binary")
+	}
+	cfg := config{records: 300, rounds: 1, shared: shared, long: 1000, soak: time.Second,
+		only: map[string]bool{mMemory: true, mSoak: true}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := run(context.Background(), cfg, log, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]float64{"rss_mb": res.RSSMB, "rss_mb_long": res.RSSMBLong,
+		"rss_anon_mb": res.RSSAnonMB, "rss_anon_mb_long": res.RSSAnonMBLong,
+		"stateful_rss_mb": res.StatefulRSSMB, "stateful_rss_mb_long": res.StatefulRSSMBLong,
+		"soak_rss_start_mb": res.SoakStartMB, "soak_rss_end_mb": res.SoakEndMB} {
+		if !(v > 0) {
+			t.Errorf("%s = %v, want > 0", name, v)
+		}
+	}
+	if res.RSSMBLong < res.RSSMB || res.StatefulRSSMBLong < res.StatefulRSSMB {
+		t.Errorf("a peak went down: rss %v -> %v, stateful %v -> %v", res.RSSMB, res.RSSMBLong, res.StatefulRSSMB, res.StatefulRSSMBLong)
+	}
+	if res.RSSAnonMB > res.RSSMB {
+		t.Errorf("anonymous memory %v MB above the whole RSS %v MB", res.RSSAnonMB, res.RSSMB)
+	}
+	if res.SoakCalls < 2 {
+		t.Errorf("soak made %d calls", res.SoakCalls)
 	}
 }

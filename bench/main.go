@@ -18,6 +18,16 @@
 //     wall time to its first output record, and its peak resident memory
 //     after it processed all N records.
 //
+// Two measurements run only when -only names them:
+//
+//   - memory: the ksml binary on the CQRS definition and on a stateful
+//     count, each over 2,000,000 records (the input repeated): peak RSS
+//     (VmHWM) and peak anonymous memory after N records (rss_mb) and after
+//     2,000,000 (rss_mb_long);
+//   - soak: for -soak (2m), a Python function returning a 4 MB string and a
+//     1,000-item list, two forced garbage collections after each call, and
+//     this process's RSS after the first tenth and at the end.
+//
 // The machines this runs on are shared and noisy, so absolute numbers mean
 // little; the ratios of a pipeline to the limits measured in the same run are
 // what the harness is for. With -json the last line of stdout is one JSON
@@ -34,6 +44,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 )
 
 // config is what the command line chooses.
@@ -47,6 +58,8 @@ type config struct {
 	memProfile string
 	verbose    bool
 	shared     string
+	soak       time.Duration
+	long       int // records of the memory measurement's long run
 }
 
 // measurement names, as -only takes them.
@@ -57,11 +70,22 @@ const (
 	mPythonPipeline = "python_pipeline"
 	mStatefulCount  = "stateful_count"
 	mStartup        = "startup"
+	mMemory         = "memory"
+	mSoak           = "soak"
 )
 
-var allMeasurements = []string{mRawKafka, mPassthrough, mRawPython, mPythonPipeline, mStatefulCount, mStartup}
+var allMeasurements = []string{mRawKafka, mPassthrough, mRawPython, mPythonPipeline, mStatefulCount, mStartup, mMemory, mSoak}
 
-func (c *config) wants(m string) bool { return len(c.only) == 0 || c.only[m] }
+// optIn are the measurements that run only when -only names them: they
+// take minutes (memory runs 2,000,000 records twice; soak runs for -soak).
+var optIn = []string{mMemory, mSoak}
+
+func (c *config) wants(m string) bool {
+	if len(c.only) == 0 {
+		return !contains(optIn, m)
+	}
+	return c.only[m]
+}
 
 func main() {
 	var cfg config
@@ -75,9 +99,11 @@ func main() {
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the whole run to this file (use -only to focus it)")
 	flag.BoolVar(&cfg.verbose, "v", false, "log progress and the runner's warnings to stderr")
 	flag.StringVar(&cfg.shared, "shared", "../shared", "directory of the shared material (acceptance/seed/definitions/cqrs.yaml)")
+	flag.DurationVar(&cfg.soak, "soak", 2*time.Minute, "how long the soak measurement runs")
+	flag.IntVar(&cfg.long, "long", 2_000_000, "records of the memory measurement's long run (rss_mb_long)")
 	flag.Parse()
-	if cfg.records <= 0 || cfg.rounds <= 0 {
-		fmt.Fprintln(os.Stderr, "bench: -records and -rounds must be positive")
+	if cfg.records <= 0 || cfg.rounds <= 0 || cfg.long < cfg.records {
+		fmt.Fprintln(os.Stderr, "bench: -records and -rounds must be positive, -long at least -records")
 		os.Exit(2)
 	}
 	if only != "" {

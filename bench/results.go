@@ -53,6 +53,26 @@ type results struct {
 	// BinaryPythonRPS is the rate of that binary run, from its first
 	// output record to its last (it includes fetching while it starts).
 	BinaryPythonRPS float64 `json:"binary_python_rps"`
+
+	// The memory measurement (-only memory): peak RSS (VmHWM) of the
+	// binary on the CQRS definition after N records (it then replaces the
+	// startup run's rss_mb) and after 2,000,000, the peak of its anonymous
+	// memory (RSS without the mapped binary and libraries) at both points,
+	// and the same for the stateful count.
+	RSSMBLong             float64 `json:"rss_mb_long,omitempty"`
+	RSSAnonMB             float64 `json:"rss_anon_mb,omitempty"`
+	RSSAnonMBLong         float64 `json:"rss_anon_mb_long,omitempty"`
+	StatefulRSSMB         float64 `json:"stateful_rss_mb,omitempty"`
+	StatefulRSSMBLong     float64 `json:"stateful_rss_mb_long,omitempty"`
+	StatefulRSSAnonMB     float64 `json:"stateful_rss_anon_mb,omitempty"`
+	StatefulRSSAnonMBLong float64 `json:"stateful_rss_anon_mb_long,omitempty"`
+
+	// The soak (-only soak): calls made, and this process's RSS after the
+	// warm-up, at the end, and the highest sample.
+	SoakCalls   int     `json:"soak_calls,omitempty"`
+	SoakStartMB float64 `json:"soak_rss_start_mb,omitempty"`
+	SoakEndMB   float64 `json:"soak_rss_end_mb,omitempty"`
+	SoakMaxMB   float64 `json:"soak_rss_max_mb,omitempty"`
 }
 
 func newResults(n, valueBytes int) *results {
@@ -110,4 +130,12 @@ func (r *results) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "  %-20s %12.3f   (from CPU per record)\n", "python_cpu", r.PythonCPURatio)
 	fmt.Fprintf(w, "  %-20s %12.1f ms\n", "startup", r.StartupMS)
 	fmt.Fprintf(w, "  %-20s %12.1f MB\n", "rss", r.RSSMB)
+	if r.RSSMBLong > 0 {
+		fmt.Fprintf(w, "  %-20s %12.1f MB (anonymous %.1f MB)\n", "rss_long", r.RSSMBLong, r.RSSAnonMBLong)
+		fmt.Fprintf(w, "  %-20s %12.1f MB (anonymous %.1f MB)\n", "stateful_rss", r.StatefulRSSMB, r.StatefulRSSAnonMB)
+		fmt.Fprintf(w, "  %-20s %12.1f MB (anonymous %.1f MB)\n", "stateful_rss_long", r.StatefulRSSMBLong, r.StatefulRSSAnonMBLong)
+	}
+	if r.SoakCalls > 0 {
+		fmt.Fprintf(w, "  %-20s %12.1f MB -> %.1f MB (max %.1f MB, %d calls)\n", "soak_rss", r.SoakStartMB, r.SoakEndMB, r.SoakMaxMB, r.SoakCalls)
+	}
 }

@@ -87,7 +87,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 	// A binary to start is built first, so building does not compete with
 	// the measurements.
 	var bin string
-	if cfg.wants(mStartup) {
+	if cfg.wants(mStartup) || cfg.wants(mMemory) {
 		if bin, err = e.ksmlBinary(ctx); err != nil {
 			return nil, err
 		}
@@ -103,7 +103,7 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 		}
 	}
 	var statefulDef string
-	if cfg.wants(mStatefulCount) {
+	if cfg.wants(mStatefulCount) || cfg.wants(mMemory) {
 		if statefulDef, err = e.statefulCountDefinition(); err != nil {
 			return nil, err
 		}
@@ -159,6 +159,28 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 			return nil, fmt.Errorf("startup: %w", err)
 		}
 		res.StartupMS, res.RSSMB, res.BinaryPythonRPS = st.startupMS, st.rssMB, st.rps
+	}
+	if cfg.wants(mSoak) {
+		say("soak: %v", cfg.soak)
+		sk, err := e.soak(cfg.soak)
+		if err != nil {
+			return nil, fmt.Errorf("soak: %w", err)
+		}
+		res.SoakCalls, res.SoakStartMB, res.SoakEndMB, res.SoakMaxMB = sk.calls, sk.startMB, sk.endMB, sk.max
+	}
+	if cfg.wants(mMemory) {
+		points := []int{cfg.records, cfg.long}
+		cq, err := e.memory(ctx, bin, e.cqrsDef, cqrsOutTopic, cfg.long, points)
+		if err != nil {
+			return nil, fmt.Errorf("memory (CQRS): %w", err)
+		}
+		sf, err := e.memory(ctx, bin, statefulDef, statefulTopic, cfg.long, points)
+		if err != nil {
+			return nil, fmt.Errorf("memory (stateful count): %w", err)
+		}
+		res.RSSMB, res.RSSAnonMB, res.RSSMBLong, res.RSSAnonMBLong = cq[0].hwmMB, cq[0].anonMB, cq[1].hwmMB, cq[1].anonMB
+		res.StatefulRSSMB, res.StatefulRSSAnonMB = sf[0].hwmMB, sf[0].anonMB
+		res.StatefulRSSMBLong, res.StatefulRSSAnonMBLong = sf[1].hwmMB, sf[1].anonMB
 	}
 	res.derive()
 	return res, nil
