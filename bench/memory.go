@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -205,6 +206,7 @@ func (e *env) soak(d time.Duration) (soakResult, error) {
 	}
 	start := time.Now()
 	warm := start.Add(d / 10)
+	var nextSample time.Time
 	for time.Since(start) < d {
 		v, err := f.Call(nil, "k", "x")
 		if err != nil {
@@ -216,9 +218,14 @@ func (e *env) soak(d time.Duration) (soakResult, error) {
 		res.calls++
 		runtime.GC()
 		runtime.GC()
-		if time.Now().Before(warm) {
+		if time.Now().Before(warm) || time.Now().Before(nextSample) {
 			continue
 		}
+		// Sampled every two seconds, after the Go heap returned what it
+		// does not use, so the numbers show retained memory, not garbage
+		// waiting for the scavenger.
+		nextSample = time.Now().Add(2 * time.Second)
+		debug.FreeOSMemory()
 		mb, err := rss()
 		if err != nil {
 			return res, err
