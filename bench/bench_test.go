@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"ksml/internal/sharedtest"
 )
 
 // sharedDir is the shared material, relative to this package.
@@ -21,7 +23,7 @@ func needShared(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(abs, "acceptance/seed/definitions/cqrs.yaml")); err != nil {
-		t.Skip("shared material not available")
+		sharedtest.Missing(t, filepath.Join(abs, "acceptance/seed/definitions/cqrs.yaml"))
 	}
 	return abs
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ksml/internal/sharedtest"
 )
 
 const seedSuites = "../../../shared/acceptance/seed"
@@ -17,7 +19,7 @@ func fixedNow() time.Time { return time.UnixMilli(1_700_000_000_000) }
 func runSuite(t *testing.T, path string) ([]Result, Summary, string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared material not available")
+		sharedtest.Missing(t, path)
 	}
 	results := RunFile(path, Options{Stdout: io.Discard, Now: fixedNow})
 	var buf bytes.Buffer
