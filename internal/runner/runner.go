@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,10 +58,27 @@ type Options struct {
 	// file name without extension.
 	Definitions []string
 	// EmbeddedBroker is the listen address of the embedded broker started
-	// when no bootstrap.servers is configured (default 127.0.0.1:9092).
+	// when no Kafka cluster is configured (default 127.0.0.1:9092); a bare
+	// port means 127.0.0.1:<port>. Set, it forces the embedded broker
+	// even when bootstrap.servers is configured.
 	EmbeddedBroker string
+	// BootstrapServers, ApplicationID and StorageDir override
+	// kafka.bootstrap.servers, kafka.application.id and
+	// ksml.storageDirectory (the command line's --bootstrap-servers,
+	// --application-id, --storage-dir and their KSML_* variables). A
+	// storage directory given here is created when missing.
+	BootstrapServers, ApplicationID, StorageDir string
+	// OnError overrides the handler of every error kind: "stop"
+	// (stopOnFail) or "continue" (continueOnFail); empty keeps the
+	// configuration's handlers.
+	OnError string
+	// Sources names where each override came from (flag or environment
+	// variable), keyed "bootstrap.servers", "application.id",
+	// "storageDirectory", "errorHandling", "embeddedBroker", for messages.
+	Sources map[string]string
 	// WorkDir resolves relative paths of the configuration (default: the
-	// process's working directory).
+	// directory of the configuration file, or the process's working
+	// directory without one).
 	WorkDir string
 	// Logger receives all logs (default slog.Default()).
 	Logger *slog.Logger
@@ -175,19 +193,47 @@ func (r *Runner) loadConfig() error {
 			dir = abs
 		}
 		r.dirs.ConfigDirectory, r.dirs.SchemaDirectory, r.dirs.StorageDirectory = dir, dir, wd
+		if r.opts.StorageDir != "" {
+			sd, err := r.createStorageDir()
+			if err != nil {
+				return err
+			}
+			r.dirs.StorageDirectory = sd
+		}
 	} else {
 		cfg, err := config.Load(r.opts.ConfigFile, config.Options{LookupEnv: r.opts.LookupEnv, DefinitionsOptional: len(r.opts.Definitions) > 0})
 		if err != nil {
 			return err
 		}
-		dirs, err := cfg.Resolve(r.opts.WorkDir)
+		// Relative paths of a configuration are relative to its file, so it
+		// runs the same from any working directory.
+		base := r.opts.WorkDir
+		if base == "" {
+			if abs, err := filepath.Abs(r.opts.ConfigFile); err == nil {
+				base = filepath.Dir(abs)
+			}
+		}
+		if r.opts.StorageDir != "" {
+			sd, err := r.createStorageDir()
+			if err != nil {
+				return err
+			}
+			cfg.KSML.StorageDirectory = sd
+		}
+		dirs, err := cfg.Resolve(base)
 		if err != nil {
 			return err
+		}
+		if mp := cfg.KSML.PythonContext.ModulePath; mp != "" && !filepath.IsAbs(mp) {
+			cfg.KSML.PythonContext.ModulePath = filepath.Join(base, mp)
 		}
 		for _, w := range cfg.Warnings {
 			r.log.Warn(w.Msg, "position", w.Pos.String())
 		}
 		r.cfg, r.dirs = cfg, dirs
+	}
+	if err := r.applyOverrides(); err != nil {
+		return err
 	}
 	r.appID = r.cfg.Kafka.ApplicationID()
 	if r.appID == "" {
@@ -197,10 +243,103 @@ func (r *Runner) loadConfig() error {
 		} else if len(r.dirs.Definitions) > 0 {
 			name = r.dirs.Definitions[0].Namespace
 		}
-		r.appID = sanitizeID(name)
-		r.log.Info("no application.id configured; derived from the definition", "application.id", r.appID)
+		r.appID = DefaultApplicationID(name)
+		r.log.Info("no application.id configured; derived from the definition (set it with --application-id)", "application.id", r.appID)
+	}
+	return r.checkClusterConfigured()
+}
+
+// DefaultApplicationID is the application id `ksml run` uses for
+// definition files without a configured one: the first file's name
+// without extension, in the characters Kafka allows in topic names.
+func DefaultApplicationID(firstFile string) string { return sanitizeID(stem(firstFile)) }
+
+// createStorageDir creates the storage directory given as an override
+// (relative to the working directory, as command-line paths are).
+func (r *Runner) createStorageDir() (string, error) {
+	sd, err := filepath.Abs(r.opts.StorageDir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(sd, 0o755); err != nil {
+		return "", fmt.Errorf("%s %s: %w", r.source("storageDirectory", "--storage-dir"), r.opts.StorageDir, err)
+	}
+	return sd, nil
+}
+
+// source names where an override came from, for messages.
+func (r *Runner) source(key, def string) string {
+	if s := r.opts.Sources[key]; s != "" {
+		return s
+	}
+	return def
+}
+
+// applyOverrides puts the command line's settings over the
+// configuration's.
+func (r *Runner) applyOverrides() error {
+	props := r.cfg.Kafka.Properties
+	if r.opts.BootstrapServers != "" {
+		props[config.BootstrapServersKey] = r.opts.BootstrapServers
+	}
+	if r.opts.ApplicationID != "" {
+		if p := topicNameProblem(r.opts.ApplicationID); p != "" {
+			return fmt.Errorf("%s: %s", r.source("application.id", "--application-id"), p)
+		}
+		props[config.ApplicationIDKey] = r.opts.ApplicationID
+	}
+	switch strings.ToLower(r.opts.OnError) {
+	case "":
+	case "stop", "stoponfail":
+		eh := &r.cfg.KSML.ErrorHandling
+		eh.Consume.Handler, eh.Process.Handler, eh.Produce.Handler = config.StopOnFail, config.StopOnFail, config.StopOnFail
+	case "continue", "continueonfail":
+		eh := &r.cfg.KSML.ErrorHandling
+		eh.Consume.Handler, eh.Process.Handler, eh.Produce.Handler = config.ContinueOnFail, config.ContinueOnFail, config.ContinueOnFail
+	default:
+		return fmt.Errorf("%s %q: want stop or continue", r.source("errorHandling", "--on-error"), r.opts.OnError)
 	}
 	return nil
+}
+
+// topicNameProblem checks an application id the way Kafka checks the
+// topic names it prefixes; "" when valid.
+func topicNameProblem(id string) string {
+	if sanitizeID(id) != id || id == "." || id == ".." || len(id) > 200 {
+		return fmt.Sprintf("%q is not a valid application id (letters, digits, '.', '_' and '-'; it prefixes internal topic names)", id)
+	}
+	return ""
+}
+
+// clusterProperties are kafka properties that only make sense for a real
+// cluster; with one of them but no bootstrap.servers the configuration
+// is incomplete, and the embedded broker would silently run instead.
+var clusterProperties = []string{"security.protocol", "sasl.", "ssl."}
+
+// checkClusterConfigured refuses a configuration that sets up a
+// connection to a cluster but names none: the embedded broker only starts
+// when nothing about a cluster is configured.
+func (r *Runner) checkClusterConfigured() error {
+	if r.cfg.Kafka.BootstrapServers() != "" || r.opts.EmbeddedBroker != "" {
+		return nil
+	}
+	var keys []string
+	for key := range r.cfg.Kafka.Properties {
+		for _, p := range clusterProperties {
+			if key == p || strings.HasPrefix(key, p) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	where := "kafka." + keys[0]
+	if pos := r.cfg.Kafka.Pos(keys[0]); pos.IsValid() {
+		where = pos.String() + ": " + where
+	}
+	return fmt.Errorf("%s is set but kafka.bootstrap.servers is not: set bootstrap.servers (or --bootstrap-servers, KSML_BOOTSTRAP_SERVERS) to the cluster, or remove the cluster settings to use the embedded broker", where)
 }
 
 func stem(path string) string {
@@ -469,6 +608,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	r.state.set(Starting)
 	defer func() {
 		if err != nil {
+			err = r.explainFailure(err)
 			r.state.set(Failed)
 			r.log.Error("runner failed", "error", err)
 		} else {
@@ -482,25 +622,27 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		props[key] = v
 	}
 	props[config.ApplicationIDKey] = r.appID
-	if !r.cfg.Kafka.UseEmbeddedBroker() && r.opts.EmbeddedBroker != "" {
-		r.log.Warn("--embedded-broker is ignored: kafka.bootstrap.servers is configured", "bootstrap.servers", r.cfg.Kafka.BootstrapServers())
-	}
-	if r.cfg.Kafka.UseEmbeddedBroker() {
-		addr := r.opts.EmbeddedBroker
-		if addr == "" {
-			addr = broker.DefaultListen
-		}
-		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: filepath.Join(r.dirs.StorageDirectory, "broker")})
+	if r.opts.EmbeddedBroker != "" || r.cfg.Kafka.UseEmbeddedBroker() {
+		addr := EmbeddedBrokerAddr(r.opts.EmbeddedBroker)
+		dataDir := r.BrokerDataDir()
+		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: dataDir})
 		if err != nil {
-			return fmt.Errorf("starting the embedded broker on %s: %w", addr, err)
+			return fmt.Errorf("starting the embedded broker on %s: %w (another one may be running: choose a port with --embedded-broker PORT, or point --bootstrap-servers at it)", addr, err)
 		}
 		defer b.Close()
 		r.mu.Lock()
 		r.broker = b
 		r.mu.Unlock()
 		props[config.BootstrapServersKey] = b.BootstrapServers()
-		r.log.Info("embedded Kafka broker started", "bootstrap.servers", b.BootstrapServers(),
-			"dataDir", filepath.Join(r.dirs.StorageDirectory, "broker"))
+		why := "no Kafka cluster configured (kafka.bootstrap.servers, --bootstrap-servers, KSML_BOOTSTRAP_SERVERS)"
+		if configured := r.cfg.Kafka.BootstrapServers(); configured != "" {
+			why = fmt.Sprintf("%s forces it instead of the configured cluster %s", r.source("embeddedBroker", "--embedded-broker"), configured)
+		} else if r.opts.EmbeddedBroker != "" {
+			why = r.source("embeddedBroker", "--embedded-broker") + " asks for it"
+		}
+		r.log.Info(fmt.Sprintf("using the embedded Kafka broker on %s: %s; its data is in %s", b.BootstrapServers(), why, dataDir))
+	} else {
+		r.log.Info(fmt.Sprintf("using the Kafka cluster at %s (%s)", r.cfg.Kafka.BootstrapServers(), r.clusterSource()))
 	}
 	kc, err := kafkaclient.FromProperties(props, kafkaclient.Options{Logger: r.log})
 	if err != nil {
@@ -620,6 +762,84 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	}
 	return errors.Join(errs...)
 }
+
+// EmbeddedBrokerAddr is the listen address for an --embedded-broker
+// value: the default for "", 127.0.0.1:<port> for a bare port.
+func EmbeddedBrokerAddr(v string) string {
+	switch {
+	case v == "":
+		return broker.DefaultListen
+	case isPort(v):
+		return "127.0.0.1:" + v
+	}
+	return v
+}
+
+func isPort(s string) bool {
+	if s == "" || len(s) > 5 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// BrokerDataDir is where the embedded broker keeps its topics.
+func (r *Runner) BrokerDataDir() string { return filepath.Join(r.dirs.StorageDirectory, "broker") }
+
+// clusterSource says where bootstrap.servers came from.
+func (r *Runner) clusterSource() string {
+	if r.opts.BootstrapServers != "" {
+		return r.source("bootstrap.servers", "--bootstrap-servers")
+	}
+	if pos := r.cfg.Kafka.Pos(config.BootstrapServersKey); pos.IsValid() {
+		return "kafka.bootstrap.servers at " + pos.String()
+	}
+	return "kafka.bootstrap.servers"
+}
+
+// explainFailure adds to a failed record what to do about it: the record
+// stops every restart at the same offset until it is skipped, so the
+// message names the setting and flag that skip it and, on the embedded
+// broker, how to look at the record after the runner has exited.
+func (r *Runner) explainFailure(err error) error {
+	var rerr *kafkaio.RecordError
+	if !errors.As(err, &rerr) {
+		return err
+	}
+	kind := string(rerr.Kind) // consume, process or produce, as the configuration's keys
+	setting := "ksml.errorHandling." + kind + ".handler: continueOnFail"
+	if r.cfg.File != "" {
+		setting += " in " + r.cfg.File
+	} else {
+		setting += " in a runner configuration (-c)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v\nThe runner stopped (errorHandling.%s.handler is stopOnFail); a restart stops at this record again.", err, kind)
+	fmt.Fprintf(&b, "\nTo skip failing records, set %s (add deadLetterTopic: <topic> to keep them), or run with --on-error continue (KSML_ON_ERROR=continue).", setting)
+	if rerr.Offset >= 0 && rerr.Topic != "" {
+		if r.broker != nil {
+			fmt.Fprintf(&b, "\nTo inspect the record, serve the embedded broker's data with `ksml broker --data-dir %s` and read it with `kcat -b %s -C -t %s -p %d -o %d -c 1`.",
+				r.BrokerDataDir(), broker.DefaultListen, rerr.Topic, rerr.Partition, rerr.Offset)
+		} else {
+			fmt.Fprintf(&b, "\nTo inspect the record: `kcat -b %s -C -t %s -p %d -o %d -c 1`.", r.cfg.Kafka.BootstrapServers(), rerr.Topic, rerr.Partition, rerr.Offset)
+		}
+	}
+	return &explainedError{err: err, msg: b.String()}
+}
+
+// explainedError is an error with advice appended; it unwraps to the
+// original error.
+type explainedError struct {
+	err error
+	msg string
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
 
 // noTopicCreation reports whether allow.auto.create.topics=false (the
 // consumer property) turns off the creation of missing topics.

@@ -1,0 +1,116 @@
+package runner_test
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ksml/internal/runner"
+)
+
+// --on-error continue (Options.OnError) skips a failing record that the
+// configuration's default stopOnFail would stop at.
+func TestOnErrorContinueSkipsFailingRecords(t *testing.T) {
+	b := startBroker(t)
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
+		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "errs-flag"})
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, OnError: "continue", Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	produce(t, newClient(t, b.BootstrapServers()), orderRecords("o1", "bad", "o3")...)
+	var got []string
+	for _, r := range readAll(t, b.BootstrapServers(), "orders-out", 2, 500*time.Millisecond) {
+		got = append(got, string(r.Key))
+	}
+	if strings.Join(got, ",") != "o1,o3" {
+		t.Errorf("output keys %v, want o1,o3", got)
+	}
+	if err := rr.stop(t); err != nil {
+		t.Errorf("runner stopped with %v", err)
+	}
+	if _, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, OnError: "ignore", Logger: slog.New(slog.DiscardHandler)}); err == nil ||
+		err.Error() != `--on-error "ignore": want stop or continue` {
+		t.Errorf("bad --on-error: %v", err)
+	}
+}
+
+// Relative paths of a runner configuration are relative to the file, not
+// to the working directory.
+func TestRunnerConfigPathsAreRelativeToTheFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "defs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeDefinition(t, filepath.Join(dir, "defs"), "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, dir, "  configDirectory: defs\n  storageDirectory: state\n  createStorageDirectory: true\n  definitions:\n    orders: double.yaml\n",
+		map[string]string{"application.id": "rel"})
+	r, err := runner.New(runner.Options{ConfigFile: cfg, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.StateDir(), filepath.Join(dir, "state", "rel"); got != want {
+		t.Errorf("state dir %s, want %s", got, want)
+	}
+}
+
+// Cluster settings without bootstrap.servers are an error rather than a
+// silent switch to the embedded broker.
+func TestClusterSettingsWithoutBootstrapServersFail(t *testing.T) {
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := filepath.Join(work, "ksml-runner.yaml")
+	writeDefinition(t, work, "ksml-runner.yaml", "ksml:\n  definitions:\n    orders: double.yaml\nkafka:\n  application.id: x\n  security.protocol: SASL_SSL\n")
+	_, err := runner.New(runner.Options{ConfigFile: cfg, Logger: slog.New(slog.DiscardHandler)})
+	want := cfg + ":6:22: kafka.security.protocol is set but kafka.bootstrap.servers is not: set bootstrap.servers (or --bootstrap-servers, KSML_BOOTSTRAP_SERVERS) to the cluster, or remove the cluster settings to use the embedded broker"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+// --bootstrap-servers and --application-id override the configuration,
+// and the log names the cluster and where its address came from.
+func TestOverridesAndTheClusterLine(t *testing.T) {
+	b := startBroker(t)
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": "127.0.0.1:1", "application.id": "configured"})
+	var logs syncBuffer
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, BootstrapServers: b.BootstrapServers(), ApplicationID: "overridden",
+		Sources: map[string]string{"bootstrap.servers": "KSML_BOOTSTRAP_SERVERS"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if rr.r.ApplicationID() != "overridden" || rr.r.BootstrapServers() != b.BootstrapServers() {
+		t.Errorf("application %s on %s", rr.r.ApplicationID(), rr.r.BootstrapServers())
+	}
+	want := fmt.Sprintf(`msg="using the Kafka cluster at %s (KSML_BOOTSTRAP_SERVERS)"`, b.BootstrapServers())
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("no %s in\n%s", want, logs.String())
+	}
+	if err := rr.stop(t); err != nil {
+		t.Error(err)
+	}
+}
+
+// The embedded broker starts only when no cluster is configured, or when
+// --embedded-broker forces it; one line says which and why.
+func TestEmbeddedBrokerLine(t *testing.T) {
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": "cluster.example:9092", "application.id": "forced"})
+	var logs syncBuffer
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, EmbeddedBroker: "0", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	addr := rr.r.BootstrapServers()
+	if !strings.HasPrefix(addr, "127.0.0.1:") || addr == "127.0.0.1:0" {
+		t.Errorf("embedded broker at %q", addr)
+	}
+	want := fmt.Sprintf(`msg="using the embedded Kafka broker on %s: --embedded-broker forces it instead of the configured cluster cluster.example:9092; its data is in %s"`,
+		addr, filepath.Join(work, "broker"))
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("no %s in\n%s", want, logs.String())
+	}
+	if err := rr.stop(t); err != nil {
+		t.Error(err)
+	}
+}
