@@ -76,3 +76,15 @@ func TestTopologyCommandFormats(t *testing.T) {
 		t.Errorf("bad format: %v", err)
 	}
 }
+
+// `ksml test examples/` runs the examples' suites and leaves out the
+// definitions and the runner configuration beside them.
+func TestTestCommandRunsOnlySuitesOfADirectory(t *testing.T) {
+	out, err := runCLI(t, "test", "../../examples")
+	want := "CQRS read models › A creation carries username and email, an update its changed fields, other events only id and type: PASS\n" +
+		"Order enrichment › Each order carries its customer; an unknown customer leaves it null: PASS\n" +
+		"2 passed, 0 failed, 0 errors\n"
+	if err != nil || out != want {
+		t.Errorf("err %v\n%s", err, out)
+	}
+}
