@@ -84,6 +84,7 @@ func init() {
 				OnError:          get("on-error"),
 				Sources:          sources,
 				Logger:           logger,
+				Console:          console(cmd.ErrOrStderr()),
 				Stdout:           cmd.OutOrStdout(),
 				Version:          version,
 			})
@@ -104,6 +105,15 @@ func init() {
 		return pflag.NormalizedName(strings.ReplaceAll(name, "_", "-"))
 	})
 	rootCmd.AddCommand(cmd)
+}
+
+// console is where multi-line text for people goes (the topology): stderr
+// beside the text logs, nothing with JSON logs (the runner logs it then).
+func console(stderr io.Writer) io.Writer {
+	if strings.EqualFold(os.Getenv("KSML_LOG_FORMAT"), "json") {
+		return nil
+	}
+	return stderr
 }
 
 // newLogger builds the process logger: text, or JSON with

@@ -114,3 +114,40 @@ func TestEmbeddedBrokerLine(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// The logs a Kafka Streams user reads: the topology as text, state
+// transitions in Kafka Streams' words, a periodic progress summary, and no
+// Avro warning when nothing uses Avro.
+func TestReadableLogs(t *testing.T) {
+	b := startBroker(t)
+	work := t.TempDir()
+	writeDefinition(t, work, "double.yaml", doubleDefinition)
+	cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "logs"})
+	var logs, console syncBuffer
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Console: &console, ProgressInterval: 50 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	produce(t, newClient(t, b.BootstrapServers()), orderRecords("o1", "o2", "o3")...)
+	waitFor(t, "a progress line with the three records", 10*time.Second, func() bool {
+		return strings.Contains(logs.String(), "msg=progress consumed=3 consumedSinceLast=") &&
+			strings.Contains(logs.String(), "produced=3 producedSinceLast=0 failed=0 lag=0")
+	})
+	if err := rr.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	wantConsole := "Topology of application logs:\nTopologies:\n   Sub-topology: 0\n    Source: orders-in (topics: [orders-in])\n"
+	if !strings.HasPrefix(console.String(), wantConsole) {
+		t.Errorf("console:\n%s\nwant it to start with\n%s", console.String(), wantConsole)
+	}
+	var transitions []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if i := strings.Index(line, `msg="State transition from `); i >= 0 {
+			transitions = append(transitions, strings.SplitN(line[i+len(`msg="State transition from `):], `"`, 2)[0])
+		}
+	}
+	if got := strings.Join(transitions, "; "); got != "CREATED to REBALANCING; REBALANCING to RUNNING; RUNNING to PENDING_SHUTDOWN; PENDING_SHUTDOWN to NOT_RUNNING" {
+		t.Errorf("transitions: %s", got)
+	}
+	if strings.Contains(logs.String(), "Avro") {
+		t.Errorf("an Avro warning although nothing uses Avro:\n%s", logs.String())
+	}
+}

@@ -261,7 +261,7 @@ func (p *producer) produceBatch(col *kafkaio.Collector) error {
 		if err := p.send(col, key, value); err != nil {
 			return err
 		}
-		p.log.Info("produced message", "topic", p.topic, "message", p.produced+1,
+		p.log.Debug("produced message", "topic", p.topic, "message", p.produced+1,
 			"key", topology.Format(msg[0]), "value", topology.Format(msg[1]))
 		p.produced++
 		p.sent++

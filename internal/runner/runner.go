@@ -15,6 +15,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,6 +93,15 @@ type Options struct {
 	// assigned (or right after producers start when there are no
 	// pipelines).
 	OnStarted func()
+	// Console, if set, receives what people read rather than parse: the
+	// multi-line topology description at startup. Without it the
+	// description is logged as one attribute.
+	Console io.Writer
+	// ProgressInterval is how often a progress summary (records in and
+	// out, failures, consumer lag) is logged; 0 takes
+	// kafka.log.summary.interval.ms (Kafka Streams' setting), default 30s;
+	// negative turns it off.
+	ProgressInterval time.Duration
 	// Version and BuildTime label the ksml_app metric; empty values fall
 	// back to the binary's build information ("dev" and the VCS time or
 	// the executable's modification time).
@@ -125,6 +136,9 @@ type Runner struct {
 	mu     sync.Mutex
 	engine *kafkaio.Engine
 	broker *broker.Broker
+	// streamsState is Kafka Streams' name for the pipelines' state, for
+	// the transitions the log shows (CREATED, REBALANCING, RUNNING, ...).
+	streamsState string
 }
 
 // New loads the configuration and definitions and builds the topology and
@@ -455,7 +469,11 @@ func (r *Runner) build() error {
 		// Upstream's deprecated fallback, registered here so its warning
 		// goes through the runner's logger: avro is Confluent Avro.
 		ncs = []avro.NotationConfig{{Name: avro.NotationName, Type: avro.TypeConfluent}}
-		r.log.Warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
+		warn := r.log.Warn
+		if !r.mentionsAvro() {
+			warn = r.log.Debug // nothing uses Avro: the warning would only distract
+		}
+		warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
 	}
 	if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
 		return err
@@ -489,6 +507,30 @@ func (r *Runner) build() error {
 		}
 	}
 	return nil
+}
+
+// mentionsAvro reports whether any definition's text mentions Avro (types
+// such as avro:Order or AVRO). It reads the text rather than the model so
+// that no place a type can be written is missed; a mention in a comment
+// only keeps upstream's warning.
+func (r *Runner) mentionsAvro() bool {
+	for _, d := range r.dirs.Definitions {
+		if d.Inline != nil {
+			if src, err := yaml.Marshal(d.Inline); err != nil || bytes.Contains(bytes.ToLower(src), []byte("avro")) {
+				return true
+			}
+		}
+	}
+	for _, def := range r.defs {
+		src, err := os.ReadFile(def.File)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // an inline definition, checked above
+		}
+		if err != nil || bytes.Contains(bytes.ToLower(src), []byte("avro")) {
+			return true
+		}
+	}
+	return false
 }
 
 // configureNotations registers the ksml.notations entries that are not
@@ -701,7 +743,11 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			Observer:        r.observer(),
 			NoTopicCreation: r.noTopicCreation(),
 			Logger:          r.log,
-			OnAssigned:      func(map[string][]int32) { r.streamState.set(Started); onStarted() },
+			OnAssigned: func(map[string][]int32) {
+				r.streamState.set(Started)
+				r.streamsTransition("RUNNING")
+				onStarted()
+			},
 		})
 		if err != nil {
 			return err
@@ -710,15 +756,18 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		r.engine = eng
 		r.mu.Unlock()
 		r.streamState.set(Starting)
+		r.streamsTransition("REBALANCING")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := eng.Run(ctx); err != nil {
+				r.streamsTransition("ERROR")
 				r.streamState.set(Failed)
 				errc <- fmt.Errorf("pipelines: %w", err)
 				cancel(err)
 				return
 			}
+			r.streamsTransition("NOT_RUNNING")
 			r.streamState.set(Stopped)
 		}()
 	}
@@ -742,10 +791,15 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			onStarted()
 		}
 	}
+	if interval := r.progressInterval(); interval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.logProgress(ctx, interval, runPipelines) }()
+	}
 	<-ctx.Done()
 	r.state.set(Stopping)
 	if r.streamState.get() == Started {
 		r.streamState.set(Stopping)
+		r.streamsTransition("PENDING_SHUTDOWN")
 	}
 	r.log.Info("stopping runner")
 	done := make(chan struct{})
@@ -761,6 +815,60 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// streamsTransition logs a change of the pipelines' state with Kafka
+// Streams' names and message, so its users find the lines they know.
+func (r *Runner) streamsTransition(to string) {
+	r.mu.Lock()
+	from := r.streamsState
+	if from == "" {
+		from = "CREATED"
+	}
+	if from == to || from == "ERROR" || from == "NOT_RUNNING" {
+		r.mu.Unlock()
+		return
+	}
+	r.streamsState = to
+	r.mu.Unlock()
+	r.log.Info(fmt.Sprintf("State transition from %s to %s", from, to), "application.id", r.appID)
+}
+
+// progressInterval is Options.ProgressInterval, or log.summary.interval.ms,
+// or 30 seconds.
+func (r *Runner) progressInterval() time.Duration {
+	if r.opts.ProgressInterval != 0 {
+		return r.opts.ProgressInterval
+	}
+	if v := strings.TrimSpace(r.cfg.Kafka.Properties["log.summary.interval.ms"]); v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return 30 * time.Second
+}
+
+// logProgress logs a summary every interval until ctx ends: records
+// consumed and produced (totals and since the last line), failures and,
+// with pipelines, the consumer lag.
+func (r *Runner) logProgress(ctx context.Context, interval time.Duration, pipelines bool) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var lastIn, lastOut int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		in, out, failed := r.counters.Totals()
+		attrs := []any{"consumed", in, "consumedSinceLast", in - lastIn, "produced", out, "producedSinceLast", out - lastOut, "failed", failed}
+		if pipelines {
+			attrs = append(attrs, "lag", r.counters.TotalLag())
+		}
+		r.log.Info("progress", attrs...)
+		lastIn, lastOut = in, out
+	}
 }
 
 // EmbeddedBrokerAddr is the listen address for an --embedded-broker
@@ -887,5 +995,9 @@ func (r *Runner) logTopology() {
 	r.log.Info("topology built", "application.id", r.appID, "definitions", strings.Join(namespaces, ","),
 		"sourceTopics", strings.Join(t.SourceTopics(), ","), "outputTopics", strings.Join(sinks, ","),
 		"internalTopics", strings.Join(internal, ","), "stores", strings.Join(stores, ","))
-	r.log.Info("topology description\n" + t.Describe())
+	if r.opts.Console != nil {
+		fmt.Fprintf(r.opts.Console, "Topology of application %s:\n%s", r.appID, t.Describe())
+	} else {
+		r.log.Info("topology description", "topology", t.Describe())
+	}
 }

@@ -288,6 +288,10 @@ func (e *Engine) handleFetchErrors(fetches kgo.Fetches) error {
 		case errors.Is(fe.Err, context.Canceled), errors.Is(fe.Err, context.DeadlineExceeded):
 		case errors.Is(fe.Err, kgo.ErrClientClosed):
 			return fe.Err
+		case fe.Topic == "":
+			// Not tied to a partition: the client cannot fetch at all,
+			// typically because the brokers are unreachable; it retries.
+			e.log.Warn("cannot fetch from the Kafka cluster; retrying", "error", fe.Err)
 		default:
 			e.log.Warn("fetch error", "topic", fe.Topic, "partition", fe.Partition, "error", fe.Err)
 		}
