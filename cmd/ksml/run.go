@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -23,6 +24,7 @@ var runSettings = []struct{ flag, env, key, usage string }{
 	{"application-id", "KSML_APPLICATION_ID", "application.id", "application id: consumer group and internal topic prefix (overrides kafka.application.id)"},
 	{"storage-dir", "KSML_STORAGE_DIR", "storageDirectory", "directory for state stores and the embedded broker's data, created when missing (overrides ksml.storageDirectory)"},
 	{"on-error", "KSML_ON_ERROR", "errorHandling", "what a failing record does, for consume, process and produce errors: stop or continue (overrides ksml.errorHandling.*.handler)"},
+	{"partitions", "KSML_PARTITIONS", "partitions", "partitions of the topics ksml creates without a source to follow, and the embedded broker's default (default: the cluster's num.partitions)"},
 	{"embedded-broker", "KSML_EMBEDDED_BROKER", "embeddedBroker", "run on the embedded broker at this address (host:port, or a port on 127.0.0.1), even when a cluster is configured"},
 }
 
@@ -74,6 +76,14 @@ func init() {
 				}
 				return ""
 			}
+			partitions := 0
+			if v := get("partitions"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					return fmt.Errorf("%s %q: want a number of partitions, at least 1", sources["partitions"], v)
+				}
+				partitions = n
+			}
 			r, err := runner.New(runner.Options{
 				ConfigFile:       configFile,
 				Definitions:      args,
@@ -82,6 +92,7 @@ func init() {
 				ApplicationID:    get("application-id"),
 				StorageDir:       get("storage-dir"),
 				OnError:          get("on-error"),
+				Partitions:       partitions,
 				Sources:          sources,
 				Logger:           logger,
 				Console:          console(cmd.ErrOrStderr()),

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"ksml/internal/broker"
 	"ksml/internal/runner"
 )
 
@@ -149,5 +151,40 @@ func TestReadableLogs(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "Avro") {
 		t.Errorf("an Avro warning although nothing uses Avro:\n%s", logs.String())
+	}
+}
+
+// Topics ksml creates follow the cluster's num.partitions (here a broker
+// started like `ksml broker --partitions 3`), or --partitions, instead of
+// always one partition, so a second instance gets work.
+func TestCreatedTopicsTakeTheClusterOrConfiguredPartitions(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		broker, override int
+		want             int
+	}{{"cluster default", 3, 0, 3}, {"--partitions", 1, 2, 2}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := broker.Start(context.Background(), broker.Options{Listen: "127.0.0.1:0", Partitions: tc.broker})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close() })
+			work := t.TempDir()
+			writeDefinition(t, work, "double.yaml", doubleDefinition)
+			cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "parts"})
+			rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Partitions: tc.override, Logger: slog.New(slog.DiscardHandler)})
+			details, err := admin(newClient(t, b.BootstrapServers())).ListTopics(context.Background(), "orders-in", "orders-out")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, topic := range []string{"orders-in", "orders-out"} {
+				if n := len(details[topic].Partitions); n != tc.want {
+					t.Errorf("%s has %d partitions, want %d", topic, n, tc.want)
+				}
+			}
+			if err := rr.stop(t); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }

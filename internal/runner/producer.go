@@ -152,7 +152,7 @@ func (r *Runner) runProducers(ctx context.Context, kc *kafkaclient.Config, produ
 		return fmt.Errorf("creating Kafka producer: %w", err)
 	}
 	defer cl.Close()
-	topics := kafkaio.NewTopics(kadm.NewClient(cl), !r.noTopicCreation(), 1, kc.ReplicationFactor, r.log)
+	topics := kafkaio.NewTopics(kadm.NewClient(cl), !r.noTopicCreation(), r.createdPartitions(), kc.ReplicationFactor, r.log)
 	handler := r.handler(r.cfg.KSML.ErrorHandling.Produce)
 	// Deliveries finish even after ctx is cancelled, so a stop loses nothing
 	// that was generated.

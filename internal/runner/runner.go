@@ -70,6 +70,11 @@ type Options struct {
 	// --application-id, --storage-dir and their KSML_* variables). A
 	// storage directory given here is created when missing.
 	BootstrapServers, ApplicationID, StorageDir string
+	// Partitions is the partition count of the topics ksml creates when
+	// they are missing and no source gives a count (source topics,
+	// producers' targets); 0 leaves it to the cluster (num.partitions).
+	// The embedded broker uses it as its default too.
+	Partitions int
 	// OnError overrides the handler of every error kind: "stop"
 	// (stopOnFail) or "continue" (continueOnFail); empty keeps the
 	// configuration's handlers.
@@ -667,7 +672,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if r.opts.EmbeddedBroker != "" || r.cfg.Kafka.UseEmbeddedBroker() {
 		addr := EmbeddedBrokerAddr(r.opts.EmbeddedBroker)
 		dataDir := r.BrokerDataDir()
-		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: dataDir})
+		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: dataDir, Partitions: r.opts.Partitions})
 		if err != nil {
 			return fmt.Errorf("starting the embedded broker on %s: %w (another one may be running: choose a port with --embedded-broker PORT, or point --bootstrap-servers at it)", addr, err)
 		}
@@ -740,9 +745,10 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				Process: r.handler(k.ErrorHandling.Process),
 				Produce: r.handler(k.ErrorHandling.Produce),
 			},
-			Observer:        r.observer(),
-			NoTopicCreation: r.noTopicCreation(),
-			Logger:          r.log,
+			Observer:          r.observer(),
+			NoTopicCreation:   r.noTopicCreation(),
+			DefaultPartitions: r.createdPartitions(),
+			Logger:            r.log,
 			OnAssigned: func(map[string][]int32) {
 				r.streamState.set(Started)
 				r.streamsTransition("RUNNING")
@@ -948,6 +954,15 @@ type explainedError struct {
 
 func (e *explainedError) Error() string { return e.msg }
 func (e *explainedError) Unwrap() error { return e.err }
+
+// createdPartitions is the partition count of topics ksml creates without
+// a source to follow: Options.Partitions, or -1 for the cluster's default.
+func (r *Runner) createdPartitions() int {
+	if r.opts.Partitions > 0 {
+		return r.opts.Partitions
+	}
+	return -1
+}
 
 // noTopicCreation reports whether allow.auto.create.topics=false (the
 // consumer property) turns off the creation of missing topics.

@@ -58,8 +58,9 @@ type Options struct {
 	// internal topics; the engine then fails on a missing source topic.
 	NoTopicCreation bool
 	// DefaultPartitions is the partition count of source topics the engine
-	// creates (default 1). Output and internal topics get the highest
-	// partition count of the source topics.
+	// creates (0: one; negative: the cluster's num.partitions). Output and
+	// internal topics get the highest partition count of the source
+	// topics.
 	DefaultPartitions int
 	// Handlers say what to do with records that fail.
 	Handlers Handlers
