@@ -188,3 +188,48 @@ func TestCreatedTopicsTakeTheClusterOrConfiguredPartitions(t *testing.T) {
 		})
 	}
 }
+
+// A store of a stateful operation declared with only a name is in memory
+// and not logged (upstream's defaults): startup warns that a restart loses
+// it. A logged store gets no warning.
+func TestUnloggedStoreWarning(t *testing.T) {
+	work := t.TempDir()
+	def := writeDefinition(t, work, "counts.yaml", `streams:
+  in: {topic: words, keyType: string, valueType: string}
+stores:
+  counts: {type: keyValue, keyType: string, valueType: long}
+  kept: {type: keyValue, keyType: string, valueType: long, logging: true}
+pipelines:
+  count_words:
+    from: in
+    via:
+      - type: groupByKey
+      - type: count
+        store: counts
+      - type: toStream
+    to: {topic: word-counts, keyType: string, valueType: long}
+  count_kept:
+    from: in
+    via:
+      - type: groupByKey
+      - type: count
+        store: kept
+      - type: toStream
+    to: {topic: word-counts-2, keyType: string, valueType: long}
+`)
+	var logs syncBuffer
+	if _, err := runner.New(runner.Options{Definitions: []string{def}, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "level=WARN") {
+			warnings = append(warnings, l[strings.Index(l, "msg="):])
+		}
+	}
+	want := `msg="` + def + `:11:9: store \"counts\" of count is in memory and not logged, so its contents are lost when the runner restarts; ` +
+		`set logging: true on the store to keep them in a changelog topic (or persistent: true to keep them on disk)"`
+	if len(warnings) != 1 || warnings[0] != want {
+		t.Errorf("warnings:\n%s\nwant\n%s", strings.Join(warnings, "\n"), want)
+	}
+}

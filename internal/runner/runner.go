@@ -505,6 +505,7 @@ func (r *Runner) build() error {
 	}
 	r.topo = res
 	r.windowed = topology.WindowedStores(res.Stores)
+	r.warnUnloggedStores()
 	if r.cfg.KSML.EnableProducers {
 		// Compiled now so a broken producer is reported before connecting.
 		if r.prods, err = r.producers(); err != nil {
@@ -512,6 +513,27 @@ func (r *Runner) build() error {
 		}
 	}
 	return nil
+}
+
+// warnUnloggedStores warns about stores of stateful operations that keep
+// their contents nowhere: declared with a name only, a store is in memory
+// and not logged (upstream's defaults), so a restart begins again from
+// empty, for example counts from zero.
+func (r *Runner) warnUnloggedStores() {
+	for _, def := range r.defs {
+		for _, p := range def.Pipelines {
+			for _, op := range p.Via {
+				for _, ref := range []*definition.StoreRef{op.Store, op.ThisStore, op.OtherStore} {
+					if ref == nil || ref.Def == nil || ref.Def.Logging || ref.Def.Persistent {
+						continue
+					}
+					r.log.Warn(fmt.Sprintf("%s: store %q of %s is in memory and not logged, so its contents are lost when the runner restarts; "+
+						"set logging: true on the store to keep them in a changelog topic (or persistent: true to keep them on disk)",
+						op.Pos, ref.Def.Name, op.Keyword))
+				}
+			}
+		}
+	}
 }
 
 // mentionsAvro reports whether any definition's text mentions Avro (types
