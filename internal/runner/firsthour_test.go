@@ -233,3 +233,12 @@ pipelines:
 		t.Errorf("warnings:\n%s\nwant\n%s", strings.Join(warnings, "\n"), want)
 	}
 }
+
+// --embedded-broker takes a bare port (loopback) as well as host:port.
+func TestEmbeddedBrokerAddr(t *testing.T) {
+	for in, want := range map[string]string{"": "127.0.0.1:9092", "19495": "127.0.0.1:19495", "0.0.0.0:9093": "0.0.0.0:9093", "localhost:9094": "localhost:9094"} {
+		if got := runner.EmbeddedBrokerAddr(in); got != want {
+			t.Errorf("EmbeddedBrokerAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
