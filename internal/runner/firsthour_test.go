@@ -3,7 +3,9 @@ package runner_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -240,5 +242,73 @@ func TestEmbeddedBrokerAddr(t *testing.T) {
 		if got := runner.EmbeddedBrokerAddr(in); got != want {
 			t.Errorf("EmbeddedBrokerAddr(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+const avroSchema = `{"type": "record", "name": "Reading", "namespace": "example",
+ "fields": [{"name": "room", "type": "string"}, {"name": "celsius", "type": "double"}]}`
+
+const avroDefinition = `streams:
+  readings: {topic: readings, keyType: string, valueType: avro:Reading}
+  copies: {topic: reading-copies, keyType: string, valueType: json}
+functions:
+  next_reading:
+    type: generator
+    globalCode: |
+      n = 0
+    code: |
+      global n
+      n += 1
+      return ("r" + str(n), {"room": "lab", "celsius": 20.0 + n})
+    resultType: (string, avro:Reading)
+producers:
+  readings:
+    generator: next_reading
+    interval: 10ms
+    count: 3
+    to: readings
+pipelines:
+  copy:
+    from: readings
+    to: copies
+`
+
+// Avro runs on the embedded broker with no setup: the notations use the
+// embedded schema registry, which is served over HTTP beside the broker
+// and keeps its schemas in the storage directory.
+func TestAvroRunsOnTheEmbeddedRegistry(t *testing.T) {
+	work := t.TempDir()
+	writeDefinition(t, work, "Reading.avsc", avroSchema)
+	def := writeDefinition(t, work, "avro.yaml", avroDefinition)
+	var logs syncBuffer
+	rr := startRunner(t, runner.Options{Definitions: []string{def}, WorkDir: work, EmbeddedBroker: "0", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	bootstrap := rr.r.BootstrapServers()
+	var got []string
+	for _, r := range readAll(t, bootstrap, "reading-copies", 3, 300*time.Millisecond) {
+		got = append(got, string(r.Key)+"="+string(r.Value))
+	}
+	want := `r1={"room":"lab","celsius":21.0} r2={"room":"lab","celsius":22.0} r3={"room":"lab","celsius":23.0}`
+	if strings.Join(got, " ") != want {
+		t.Errorf("copies:\n got %v\nwant %s", got, want)
+	}
+	url := rr.r.SchemaRegistryURL()
+	resp, err := http.Get(url + "/subjects")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(body)) != `["readings-value"]` || strings.HasSuffix(url, ":8081") {
+		t.Errorf("GET %s/subjects = %s", url, body)
+	}
+	if err := rr.stop(t); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(filepath.Join(work, "schema-registry.jsonl"))
+	if err != nil || !strings.HasPrefix(string(saved), `{"subject":"readings-value","schema":`) || strings.Count(string(saved), "\n") != 1 {
+		t.Errorf("registry file: %v\n%s", err, saved)
+	}
+	if !strings.Contains(logs.String(), "serving the embedded schema registry (Confluent and Apicurio APIs) on "+url) {
+		t.Errorf("no registry line in\n%s", logs.String())
 	}
 }

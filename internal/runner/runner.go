@@ -141,6 +141,9 @@ type Runner struct {
 	mu     sync.Mutex
 	engine *kafkaio.Engine
 	broker *broker.Broker
+	// registry is the embedded schema registry, nil unless the embedded
+	// broker runs and no registry is configured.
+	registry *embeddedRegistry
 	// streamsState is Kafka Streams' name for the pipelines' state, for
 	// the transitions the log shows (CREATED, REBALANCING, RUNNING, ...).
 	streamsState string
@@ -470,7 +473,29 @@ func (r *Runner) build() error {
 	for _, n := range k.Notations {
 		ncs = append(ncs, avro.NotationConfig{Name: n.Name, Type: string(n.Type), SchemaRegistry: n.SchemaRegistry, Config: n.Config})
 	}
-	if len(ncs) == 0 {
+	if r.useEmbeddedBroker() && !r.registryConfigured() && r.mentionsAvro() {
+		// Embedded mode without a registry: the Avro notations use the
+		// embedded one, which Run serves beside the broker.
+		er, err := openEmbeddedRegistry(filepath.Join(r.dirs.StorageDirectory, "schema-registry.jsonl"))
+		if err != nil {
+			return err
+		}
+		n, err := avro.NewNotation(avro.NotationName, avro.Confluent, er, avro.NewLoader(r.dirs.SchemaDirectory), nil)
+		if err != nil {
+			return err
+		}
+		names := []string{avro.NotationName, avro.TypeConfluent, avro.TypeApicurio}
+		for _, nc := range ncs {
+			if avro.IsAvroType(nc.Type) {
+				names = append(names, nc.Name)
+			}
+		}
+		for _, name := range names {
+			reg.Register(name, n)
+		}
+		r.registry = er
+		ncs = nil
+	} else if len(ncs) == 0 {
 		// Upstream's deprecated fallback, registered here so its warning
 		// goes through the runner's logger: avro is Confluent Avro.
 		ncs = []avro.NotationConfig{{Name: avro.NotationName, Type: avro.TypeConfluent}}
@@ -480,8 +505,10 @@ func (r *Runner) build() error {
 		}
 		warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
 	}
-	if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
-		return err
+	if r.registry == nil {
+		if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
+			return err
+		}
 	}
 	csvnotation.Register(reg, r.dirs.SchemaDirectory)
 	xmlnotation.Register(reg, r.dirs.SchemaDirectory)
@@ -534,6 +561,41 @@ func (r *Runner) warnUnloggedStores() {
 			}
 		}
 	}
+}
+
+// SchemaRegistryURL returns the URL of the embedded schema registry while
+// Run serves it, "" otherwise.
+func (r *Runner) SchemaRegistryURL() string {
+	if r.registry == nil {
+		return ""
+	}
+	return r.registry.url
+}
+
+// useEmbeddedBroker reports whether Run starts the embedded broker.
+func (r *Runner) useEmbeddedBroker() bool {
+	return r.opts.EmbeddedBroker != "" || r.cfg.Kafka.UseEmbeddedBroker()
+}
+
+// registryConfigured reports whether the configuration names a schema
+// registry anywhere (Kafka properties, ksml.schemaRegistries, notation
+// configs).
+func (r *Runner) registryConfigured() bool {
+	if len(r.cfg.KSML.SchemaRegistries) > 0 {
+		return true
+	}
+	has := func(props map[string]string) bool {
+		return props["schema.registry.url"] != "" || props["apicurio.registry.url"] != ""
+	}
+	if has(r.cfg.Kafka.Properties) {
+		return true
+	}
+	for _, n := range r.cfg.KSML.Notations {
+		if has(n.Config) {
+			return true
+		}
+	}
+	return false
 }
 
 // mentionsAvro reports whether any definition's text mentions Avro (types
@@ -691,7 +753,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		props[key] = v
 	}
 	props[config.ApplicationIDKey] = r.appID
-	if r.opts.EmbeddedBroker != "" || r.cfg.Kafka.UseEmbeddedBroker() {
+	if r.useEmbeddedBroker() {
 		addr := EmbeddedBrokerAddr(r.opts.EmbeddedBroker)
 		dataDir := r.BrokerDataDir()
 		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: dataDir, Partitions: r.opts.Partitions})
@@ -710,6 +772,18 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			why = r.source("embeddedBroker", "--embedded-broker") + " asks for it"
 		}
 		r.log.Info(fmt.Sprintf("using the embedded Kafka broker on %s: %s; its data is in %s", b.BootstrapServers(), why, dataDir))
+		if r.registry != nil {
+			url, err := r.registry.serve(addr)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if cerr := r.registry.close(); cerr != nil {
+					r.log.Warn("saving the embedded schema registry", "error", cerr)
+				}
+			}()
+			r.log.Info(fmt.Sprintf("serving the embedded schema registry (Confluent and Apicurio APIs) on %s for the avro notations; its schemas are kept in %s", url, r.registry.file))
+		}
 	} else {
 		r.log.Info(fmt.Sprintf("using the Kafka cluster at %s (%s)", r.cfg.Kafka.BootstrapServers(), r.clusterSource()))
 	}
