@@ -57,3 +57,21 @@ func TestTopologyUsesTheApplicationIDOfRun(t *testing.T) {
 		t.Errorf("directory: err %v\n%s", err, out)
 	}
 }
+
+// Settings come from the flag, else from the KSML_* variable, and errors
+// name the one that was used.
+func TestRunSettingsFromFlagsAndEnvironment(t *testing.T) {
+	def := "../../examples/cqrs.yaml"
+	t.Setenv("KSML_ON_ERROR", "sometimes")
+	if _, err := runCLI(t, "run", def); err == nil || err.Error() != `KSML_ON_ERROR "sometimes": want stop or continue` {
+		t.Errorf("from the environment: %v", err)
+	}
+	if _, err := runCLI(t, "run", "--on-error", "never", def); err == nil || err.Error() != `--on-error "never": want stop or continue` {
+		t.Errorf("the flag over the environment: %v", err)
+	}
+	t.Setenv("KSML_ON_ERROR", "")
+	t.Setenv("KSML_APPLICATION_ID", "bad id")
+	if _, err := runCLI(t, "run", def); err == nil || !strings.HasPrefix(err.Error(), `KSML_APPLICATION_ID: "bad id" is not a valid application id`) {
+		t.Errorf("application id: %v", err)
+	}
+}

@@ -117,7 +117,7 @@ func TestCorpusFunctionsDefine(t *testing.T) {
 func TestCorpusVulnerabilitiesFail(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "ksml/src/test/resources/pipelines/vulnerable-*.yaml"))
 	if len(files) == 0 {
-		t.Skip("corpus not available")
+		sharedtest.Missing(t, filepath.Join(corpusDir, "ksml/src/test/resources/pipelines"))
 	}
 	env := setup(t, Options{})
 	for _, path := range files {
