@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ksml/internal/sharedtest"
 )
 
 // sharedDir is the shared material, relative to this package.
@@ -22,7 +24,7 @@ func needShared(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(abs, "acceptance/seed/definitions/cqrs.yaml")); err != nil {
-		t.Skip("shared material not available")
+		sharedtest.Missing(t, filepath.Join(abs, "acceptance/seed/definitions/cqrs.yaml"))
 	}
 	return abs
 }

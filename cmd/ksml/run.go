@@ -7,39 +7,97 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"ksml/internal/runner"
 )
 
+// runSettings are the flags of `ksml run` that have an environment
+// variable; the flag wins over the variable, both over the configuration.
+var runSettings = []struct{ flag, env, key, usage string }{
+	{"bootstrap-servers", "KSML_BOOTSTRAP_SERVERS", "bootstrap.servers", "Kafka cluster to use, host:port[,host:port] (overrides kafka.bootstrap.servers)"},
+	{"application-id", "KSML_APPLICATION_ID", "application.id", "application id: consumer group and internal topic prefix (overrides kafka.application.id)"},
+	{"storage-dir", "KSML_STORAGE_DIR", "storageDirectory", "directory for state stores and the embedded broker's data, created when missing (overrides ksml.storageDirectory)"},
+	{"on-error", "KSML_ON_ERROR", "errorHandling", "what a failing record does, for consume, process and produce errors: stop or continue (overrides ksml.errorHandling.*.handler)"},
+	{"partitions", "KSML_PARTITIONS", "partitions", "partitions of the topics ksml creates without a source to follow, and the embedded broker's default (default: the cluster's num.partitions)"},
+	{"embedded-broker", "KSML_EMBEDDED_BROKER", "embeddedBroker", "run on the embedded broker at this address (host:port, or a port on 127.0.0.1), even when a cluster is configured"},
+}
+
 func init() {
-	var configFile, embedded, level string
+	var configFile, level string
+	values := map[string]*string{}
 	cmd := &cobra.Command{
 		Use:   "run [-c ksml-runner.yaml] [definition.yaml ...]",
 		Short: "Run KSML definitions on Kafka (or on the embedded broker)",
 		Long: "run loads the runner configuration (-c) and/or definition files, builds one topology from all of\n" +
-			"them and runs their pipelines and producers until SIGINT or SIGTERM. Without kafka.bootstrap.servers\n" +
-			"it starts the embedded Kafka broker (--embedded-broker, default 127.0.0.1:9092) with its data under\n" +
-			"the storage directory. Without -c, the application.id is derived from the first file name.\n" +
-			"Missing source, output and internal topics are created (internal and output topics with the source\n" +
-			"topics' partition count); kafka.allow.auto.create.topics: false turns that off.\n" +
+			"them and runs their pipelines and producers until SIGINT or SIGTERM.\n\n" +
+			"Kafka: with no cluster configured at all (no kafka.bootstrap.servers, --bootstrap-servers or\n" +
+			"KSML_BOOTSTRAP_SERVERS) it starts the embedded Kafka broker on 127.0.0.1:9092 with its data under the\n" +
+			"storage directory; --embedded-broker ADDR|PORT chooses its address and forces it. The first log lines\n" +
+			"say which cluster is used.\n\n" +
+			"Without -c, the application id is the first file's name and the storage directory the working\n" +
+			"directory. Relative paths in a runner configuration are relative to the configuration file.\n" +
+			"Missing topics are created (internal and output topics with the source topics' partition count);\n" +
+			"kafka.allow.auto.create.topics: false turns that off.\n\n" +
+			"Every setting flag has an environment variable (shown in brackets); the flag wins, then the\n" +
+			"variable, then the configuration.\n" +
 			"Logs are text on stderr; KSML_LOG_FORMAT=json switches to JSON, KSML_LOG_LEVEL or --log-level sets the level.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if configFile == "" && len(args) == 0 {
+				return fmt.Errorf("nothing to run: give definition files (ksml run examples/cqrs.yaml examples/cqrs-producer.yaml) or a runner configuration (ksml run -c ksml-runner.yaml)")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger, err := newLogger(cmd.ErrOrStderr(), level)
 			if err != nil {
 				return err
 			}
 			slog.SetDefault(logger)
+			sources := map[string]string{}
+			get := func(flag string) string {
+				for _, s := range runSettings {
+					if s.flag != flag {
+						continue
+					}
+					if cmd.Flags().Changed(flag) {
+						sources[s.key] = "--" + flag
+						return *values[flag]
+					}
+					if v := os.Getenv(s.env); v != "" {
+						sources[s.key] = s.env
+						return v
+					}
+				}
+				return ""
+			}
+			partitions := 0
+			if v := get("partitions"); v != "" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 1 {
+					return fmt.Errorf("%s %q: want a number of partitions, at least 1", sources["partitions"], v)
+				}
+				partitions = n
+			}
 			r, err := runner.New(runner.Options{
-				ConfigFile:     configFile,
-				Definitions:    args,
-				EmbeddedBroker: embedded,
-				Logger:         logger,
-				Stdout:         cmd.OutOrStdout(),
-				Version:        version,
+				ConfigFile:       configFile,
+				Definitions:      args,
+				EmbeddedBroker:   get("embedded-broker"),
+				BootstrapServers: get("bootstrap-servers"),
+				ApplicationID:    get("application-id"),
+				StorageDir:       get("storage-dir"),
+				OnError:          get("on-error"),
+				Partitions:       partitions,
+				Sources:          sources,
+				Logger:           logger,
+				Console:          console(cmd.ErrOrStderr()),
+				Stdout:           cmd.OutOrStdout(),
+				Version:          version,
 			})
 			if err != nil {
 				return err
@@ -50,9 +108,23 @@ func init() {
 		},
 	}
 	cmd.Flags().StringVarP(&configFile, "config", "c", "", "runner configuration file (ksml-runner.yaml)")
-	cmd.Flags().StringVar(&embedded, "embedded-broker", "", "listen address of the embedded broker (default 127.0.0.1:9092)")
-	cmd.Flags().StringVar(&level, "log-level", "", "log level: debug, info, warn, error (default info, or KSML_LOG_LEVEL)")
+	for _, s := range runSettings {
+		values[s.flag] = cmd.Flags().String(s.flag, "", s.usage+" ["+s.env+"]")
+	}
+	cmd.Flags().StringVar(&level, "log-level", "", "log level: debug, info, warn, error (default info) [KSML_LOG_LEVEL]")
+	cmd.Flags().SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		return pflag.NormalizedName(strings.ReplaceAll(name, "_", "-"))
+	})
 	rootCmd.AddCommand(cmd)
+}
+
+// console is where multi-line text for people goes (the topology): stderr
+// beside the text logs, nothing with JSON logs (the runner logs it then).
+func console(stderr io.Writer) io.Writer {
+	if strings.EqualFold(os.Getenv("KSML_LOG_FORMAT"), "json") {
+		return nil
+	}
+	return stderr
 }
 
 // newLogger builds the process logger: text, or JSON with

@@ -16,9 +16,12 @@ func init() {
 		Short: "Run KSML test-runner suites on an in-memory driver",
 		Long: "test runs upstream ksml-test-runner suites (ksml-test-spec.json): for each test it builds the\n" +
 			"definition's topology with fresh stores, produces the test's messages and runs its Python assertions.\n" +
-			"Directories contribute their *.yaml and *.yml files (not subdirectories). It prints one line per test\n" +
+			"Directories contribute their *.yaml and *.yml files that are suites (with a tests: or definition: key;\n" +
+			"not subdirectories). It prints one line per test\n" +
 			"and `N passed, M failed, K errors`, and exits 1 when any test fails or errors.",
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			return needFiles("test suites or directories", "examples/")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			files, err := testrunner.CollectFiles(args)
 			if err != nil {

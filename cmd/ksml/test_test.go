@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"ksml/internal/sharedtest"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -39,7 +41,7 @@ func resetFlags(c *cobra.Command) {
 func TestTestCommandExitCodes(t *testing.T) {
 	dir := "../../../shared/ksml-corpus/ksml-test-runner/src/test/resources"
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	out, err := runCLI(t, "test", dir+"/sample-filter-test-python-produce.yaml")
 	if err != nil || !strings.HasSuffix(out, "1 passed, 0 failed, 0 errors\n") {
@@ -57,7 +59,7 @@ func TestTestCommandExitCodes(t *testing.T) {
 func TestTopologyCommandFormats(t *testing.T) {
 	def := "../../../shared/ksml-corpus/ksml/src/test/resources/pipelines/1-demo.yaml"
 	if _, err := os.Stat(def); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, def)
 	}
 	out, err := runCLI(t, "topology", def)
 	want := "Topologies:\n   Sub-topology: 0\n    Source: ksml_sensordata_avro (topics: [ksml_sensordata_avro])\n" +
@@ -72,5 +74,17 @@ func TestTopologyCommandFormats(t *testing.T) {
 	}
 	if _, err = runCLI(t, "topology", "--format", "png", def); err == nil || err.Error() != `unknown format "png" (want text, mermaid or dot)` {
 		t.Errorf("bad format: %v", err)
+	}
+}
+
+// `ksml test examples/` runs the examples' suites and leaves out the
+// definitions and the runner configuration beside them.
+func TestTestCommandRunsOnlySuitesOfADirectory(t *testing.T) {
+	out, err := runCLI(t, "test", "../../examples")
+	want := "CQRS read models › A creation carries username and email, an update its changed fields, other events only id and type: PASS\n" +
+		"Order enrichment › Each order carries its customer; an unknown customer leaves it null: PASS\n" +
+		"2 passed, 0 failed, 0 errors\n"
+	if err != nil || out != want {
+		t.Errorf("err %v\n%s", err, out)
 	}
 }

@@ -3,11 +3,11 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"ksml/internal/definition"
+	"ksml/internal/runner"
 	"ksml/internal/topology"
 )
 
@@ -15,23 +15,34 @@ func init() {
 	var format, appID string
 	var schemaDirs []string
 	cmd := &cobra.Command{
-		Use:   "topology DEFINITION.yaml ...",
+		Use:   "topology DEFINITION.yaml|DIR ...",
 		Short: "Show the Kafka Streams topology built from definitions",
 		Long: "topology builds the processor graph of one or more definitions, as `ksml run` would, and prints\n" +
-			"its sub-topologies, nodes, stores and topics. Python functions are not run.",
-		Args: cobra.MinimumNArgs(1),
+			"its sub-topologies, nodes, stores and topics. Python functions are not run. Names of internal topics\n" +
+			"use the application id `ksml run` derives from the first file, unless --application-id is given.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			return needFiles("definition files or directories", "examples/order-enrichment.yaml")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			files, err := definitionFiles(args)
+			if err != nil {
+				return err
+			}
+			id := appID
+			if id == "" {
+				id = runner.DefaultApplicationID(files[0])
+			}
 			var defs []*definition.Definition
-			for _, path := range args {
-				ns := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-				def, err := definition.Load(path, definition.Options{SchemaDirs: schemaDirs, Namespace: ns})
+			for _, path := range files {
+				dirs := append(append([]string(nil), schemaDirs...), filepath.Dir(path))
+				def, err := definition.Load(path, definition.Options{SchemaDirs: dirs, Namespace: runner.DefaultApplicationID(path)})
 				if err != nil {
 					return err
 				}
 				defs = append(defs, def)
 			}
 			res, err := topology.Build(defs, topology.Options{
-				ApplicationID: appID, Functions: topology.NoFunctions{}, Serdes: topology.NoSerdes{},
+				ApplicationID: id, Functions: topology.NoFunctions{}, Serdes: topology.NoSerdes{},
 			})
 			if err != nil {
 				return err
@@ -51,7 +62,7 @@ func init() {
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text, mermaid or dot")
-	cmd.Flags().StringVar(&appID, "application-id", "ksml", "application id used to name internal topics")
+	cmd.Flags().StringVar(&appID, "application-id", "", "application id used to name internal topics (default: as ksml run, the first file's name)")
 	cmd.Flags().StringArrayVar(&schemaDirs, "schema-dir", nil, "directory to load schemas from (repeatable)")
 	rootCmd.AddCommand(cmd)
 }

@@ -14,15 +14,22 @@ import (
 func init() {
 	var schemaDirs []string
 	cmd := &cobra.Command{
-		Use:   "validate [--schema-dir DIR]... FILE...",
+		Use:   "validate [--schema-dir DIR]... FILE|DIR...",
 		Short: "Check definitions without running them",
 		Long: "validate parses every definition, resolves its references, checks types, schemas and\n" +
-			"Python syntax, and prints each problem as file:line:col: message.\n" +
+			"Python syntax, and prints each problem as file:line:col: message. A directory contributes its\n" +
+			"definition files (*.yaml, *.yml; not test suites or runner configurations).\n" +
 			"It exits 0 when every file is valid and 1 otherwise.",
-		Args: cobra.MinimumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			return needFiles("definition files or directories", "examples/")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			files, err := definitionFiles(args)
+			if err != nil {
+				return err
+			}
 			failed := false
-			for _, file := range args {
+			for _, file := range files {
 				opts := definition.Options{SchemaDirs: schemaDirs, Code: topology.CodeChecker}
 				_, err := definition.Load(file, opts)
 				if err == nil {

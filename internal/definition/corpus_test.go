@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"ksml/internal/definition"
+	"ksml/internal/sharedtest"
 )
 
 const sharedDir = "../../../shared"
@@ -92,7 +93,7 @@ func corpusDefinitions(t *testing.T, corpus string) []string {
 func corpusListed(t *testing.T) []string {
 	src, err := os.ReadFile(filepath.Join(sharedDir, "CORPUS.md"))
 	if err != nil {
-		t.Skip("CORPUS.md not available")
+		sharedtest.Missing(t, filepath.Join(sharedDir, "CORPUS.md"))
 	}
 	re := regexp.MustCompile("(?m)^- `([^`]+\\.ya?ml)` — ops:")
 	var out []string
@@ -114,7 +115,7 @@ var knownBroken = map[string]string{
 func TestCorpusSelectionMatchesCorpusMD(t *testing.T) {
 	corpus := filepath.Join(sharedDir, "ksml-corpus")
 	if _, err := os.Stat(corpus); err != nil {
-		t.Skip("ksml corpus not available")
+		sharedtest.Missing(t, corpus)
 	}
 	got := corpusDefinitions(t, corpus)
 	var want []string
@@ -153,7 +154,7 @@ func TestCorpusSelectionMatchesCorpusMD(t *testing.T) {
 func TestCorpusValidates(t *testing.T) {
 	corpus := filepath.Join(sharedDir, "ksml-corpus")
 	if _, err := os.Stat(corpus); err != nil {
-		t.Skip("ksml corpus not available")
+		sharedtest.Missing(t, corpus)
 	}
 	files := corpusDefinitions(t, corpus)
 	checker := pythonChecker()
@@ -184,7 +185,7 @@ func TestSeedAcceptanceDefinitionsValidate(t *testing.T) {
 	dir := filepath.Join(sharedDir, "acceptance/seed")
 	files, _ := filepath.Glob(filepath.Join(dir, "definitions/*.yaml"))
 	if len(files) == 0 {
-		t.Skip("seed acceptance suites not available")
+		sharedtest.Missing(t, filepath.Join(dir, "definitions"))
 	}
 	checker := pythonChecker()
 	for _, f := range files {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"ksml/internal/definition"
+	"ksml/internal/sharedtest"
 )
 
 func loadValid(t *testing.T, path string, dirs ...string) *definition.Definition {
@@ -131,7 +132,7 @@ func TestFullDefinitionModel(t *testing.T) {
 }
 
 func TestSeedBranchTranslation(t *testing.T) {
-	def := loadValid(t, "../../../shared/acceptance/seed/definitions/event-sourcing.yaml")
+	def := loadValid(t, sharedtest.Path(t, "acceptance/seed/definitions/event-sourcing.yaml"))
 	if def.Dialect != definition.DialectSeed || len(def.Pipelines) != 1 || len(def.Streams) != 1 {
 		t.Fatalf("dialect %v, %d pipelines, %d streams", def.Dialect, len(def.Pipelines), len(def.Streams))
 	}
@@ -152,7 +153,7 @@ func TestSeedBranchTranslation(t *testing.T) {
 }
 
 func TestSeedInputsOutputsAndConfiguration(t *testing.T) {
-	def := loadValid(t, "testdata/valid/seed-fan.yaml", "../../../shared/acceptance/seed/schemas")
+	def := loadValid(t, "testdata/valid/seed-fan.yaml", sharedtest.Path(t, "acceptance/seed/schemas"))
 	if def.Configuration == nil || def.Configuration.Properties["service.discovery.url"] != "http://registry:8500" ||
 		def.Configuration.Metrics == nil || !def.Configuration.Metrics.Enabled || def.Configuration.Metrics.Tags["team"] != "platform" {
 		t.Fatalf("configuration = %+v", def.Configuration)

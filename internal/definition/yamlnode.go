@@ -31,6 +31,12 @@ func (p *parser) parseYAML(src []byte) *yaml.Node {
 			msg = strings.TrimPrefix(part, "yaml: ")
 		}
 		col := 1
+		if l, c, ok := misindented(p.lines, line); ok && indentationMessages[msg] {
+			// yaml.v3 names the start of the block it was reading; the
+			// line to fix is the one whose indentation fits no block.
+			line, col = l, c
+			msg += " (this line's indentation matches no enclosing block)"
+		}
 		if line >= 1 && line <= len(p.lines) {
 			text := p.lines[line-1]
 			indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]
@@ -46,6 +52,43 @@ func (p *parser) parseYAML(src []byte) *yaml.Node {
 		return nil
 	}
 	return doc.Content[0]
+}
+
+// indentationMessages are the yaml.v3 errors a wrongly indented line
+// causes.
+var indentationMessages = map[string]bool{
+	"did not find expected key":                              true,
+	"mapping values are not allowed in this context":         true,
+	"did not find expected '-' indicator":                    true,
+	"block sequence entries are not allowed in this context": true,
+}
+
+// misindented finds the first line after from (1-based) whose
+// indentation matches none of the blocks open above it, the usual cause
+// of the errors above, and returns its line and column.
+func misindented(lines []string, from int) (int, int, bool) {
+	var open []int // indentation of the blocks open above the current line
+	for i, text := range lines {
+		trimmed := strings.TrimLeft(text, " ")
+		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
+			continue
+		}
+		ind := len(text) - len(trimmed)
+		if len(open) == 0 || ind > open[len(open)-1] {
+			open = append(open, ind) // a deeper block
+			continue
+		}
+		for len(open) > 0 && open[len(open)-1] > ind {
+			open = open[:len(open)-1] // blocks that end here
+		}
+		if len(open) == 0 || open[len(open)-1] != ind {
+			if i+1 > from {
+				return i + 1, ind + 1, true
+			}
+			open = append(open, ind)
+		}
+	}
+	return 0, 0, false
 }
 
 // deref follows alias nodes.

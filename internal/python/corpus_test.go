@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"ksml/internal/sharedtest"
 )
 
 const corpusDir = "../../../shared/ksml-corpus"
@@ -16,7 +18,7 @@ const corpusDir = "../../../shared/ksml-corpus"
 func corpusCode(t *testing.T) (blocks []seedBlock, files []string) {
 	t.Helper()
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not available: %v", err)
+		sharedtest.Missing(t, corpusDir)
 	}
 	err := filepath.Walk(corpusDir, func(path string, info os.FileInfo, err error) error {
 		if err != nil || info.IsDir() || !strings.HasSuffix(path, ".yaml") {

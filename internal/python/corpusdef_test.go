@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"ksml/internal/sharedtest"
 )
 
 func scalarSource(n *yaml.Node, file string) Source {
@@ -37,7 +39,7 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 // corpus (running its globalCode) in one module per definition file.
 func TestCorpusFunctionsDefine(t *testing.T) {
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("corpus not available: %v", err)
+		sharedtest.Missing(t, corpusDir)
 	}
 	env := setup(t, Options{Context: Context{AllowHostFileAccess: true}})
 	total, failed := 0, 0
@@ -115,7 +117,7 @@ func TestCorpusFunctionsDefine(t *testing.T) {
 func TestCorpusVulnerabilitiesFail(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(corpusDir, "ksml/src/test/resources/pipelines/vulnerable-*.yaml"))
 	if len(files) == 0 {
-		t.Skip("corpus not available")
+		sharedtest.Missing(t, filepath.Join(corpusDir, "ksml/src/test/resources/pipelines"))
 	}
 	env := setup(t, Options{})
 	for _, path := range files {

@@ -158,6 +158,9 @@ type Function struct {
 	discard   bool
 	hasStores bool
 	id        int64 // index in functionNames, for the watchdog
+	// at is where the function's expression or code is written: result
+	// errors point there.
+	at Source
 }
 
 // functionNames names the functions by id, so the watchdog can say which
@@ -270,7 +273,11 @@ func (m *Module) Define(spec FunctionSpec) (*Function, error) {
 		return nil, errors.New("function without a name")
 	}
 	qualified := m.namespace + "." + spec.Name
-	fn := &Function{module: m, name: qualified, typ: typ, rule: ft.rule, nrequired: len(ft.params)}
+	fn := &Function{module: m, name: qualified, typ: typ, rule: ft.rule, nrequired: len(ft.params), at: spec.Code}
+	if spec.Expression.Text != "" || spec.Code.File == "" {
+		fn.at = spec.Expression
+	}
+	fn.at.Text = ""
 	seen := map[string]bool{"log": true}
 	params := make([]any, 0, len(ft.params)+len(spec.Parameters))
 	for _, p := range ft.params {
@@ -459,11 +466,11 @@ func (f *Function) Call(ctx *CallContext, args ...any) (any, error) {
 			v = windowedOf(v)
 		}
 		if v, err = bytesWhereDeclared(v, f.result); err != nil {
-			return nil, &FunctionError{Function: f.name, Message: "result does not match resultType: " + err.Error()}
+			return nil, &FunctionError{Function: f.name, File: f.at.File, Line: f.at.Line, Message: "result does not match resultType: " + err.Error()}
 		}
 		c, err := types.Convert(v, f.result)
 		if err != nil {
-			return nil, &FunctionError{Function: f.name, Message: "result does not match resultType: " + err.Error()}
+			return nil, &FunctionError{Function: f.name, File: f.at.File, Line: f.at.Line, Message: "result does not match resultType: " + err.Error()}
 		}
 		v = c
 	}

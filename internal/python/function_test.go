@@ -110,12 +110,12 @@ func TestResultRules(t *testing.T) {
 		{"timestampExtractor", "'soon'", "", []any{nil, int64(0)}, "Error while executing function rules.f3: a timestampExtractor must return a timestamp (int), got str"},
 		{"topicNameExtractor", "1", "", []any{"k", "v", nil}, "Error while executing function rules.f4: a topicNameExtractor must return a string, got int"},
 		{"valueTransformer", "lambda: 1", "", []any{"k", "v"}, "Error while executing function rules.f5: result: the code results in a function (function) instead of a value"},
-		{"valueTransformer", "'abc'", "int", []any{"k", "v"}, "Error while executing function rules.f6: result does not match resultType: "},
+		{"valueTransformer", "'abc'", "int", []any{"k", "v"}, "pipeline.yaml:1: Error while executing function rules.f6: result does not match resultType: "},
 		{"valueTransformer", "2**70", "", []any{"k", "v"}, "Error while executing function rules.f7: result: integer does not fit in 64 bits"},
 		{"valueTransformer", "{1: 2}", "", []any{"k", "v"}, "Error while executing function rules.f8: result: dict keys must be str, found int"},
 		{"generator", "'x'", "", nil, "Error while executing function rules.f9: a generator must return a (key, value) tuple or a list of them, got str"},
 		{"valueTransformer", "value", "", []any{"k"}, "Error while executing function rules.f10: expects 2 arguments, got 1"},
-		{"valueTransformer", "[1, 256]", "bytes", []any{"k", "v"}, "Error while executing function rules.f11: result does not match resultType: item 1 of a bytes list is 256, not a byte value"},
+		{"valueTransformer", "[1, 256]", "bytes", []any{"k", "v"}, "pipeline.yaml:1: Error while executing function rules.f11: result does not match resultType: item 1 of a bytes list is 256, not a byte value"},
 	}
 	for i, c := range cases {
 		f := define(t, m, FunctionSpec{Name: "f" + itoa(i), Type: c.typ, Expression: src(c.expr, 1), ResultType: c.resultType})
@@ -424,5 +424,18 @@ func TestCallJSONMatchesGoJSON(t *testing.T) {
 		if string(c) != string(g) {
 			t.Errorf("%s: C wrote %s, Go writes %s", e, c, g)
 		}
+	}
+}
+
+// A result that does not convert to the resultType names where the
+// function is written, like every other function error.
+func TestResultTypeErrorsNameThePosition(t *testing.T) {
+	env := setup(t, Options{})
+	m := env.module(t, "pos")
+	f := define(t, m, FunctionSpec{Name: "f", Type: "valueTransformer", Expression: Source{Text: "'abc'", File: "defs.yaml", Line: 12}, ResultType: "long"})
+	_, err := f.Call(nil, "k", "v")
+	want := `defs.yaml:12: Error while executing function pos.f: result does not match resultType: cannot convert string "abc" to long: not a valid long`
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
 	}
 }

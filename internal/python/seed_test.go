@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"ksml/internal/sharedtest"
 	"ksml/internal/types"
 )
 
@@ -29,7 +30,7 @@ func seedBlocks(t *testing.T) []seedBlock {
 	t.Helper()
 	f, err := os.Open(seedPath)
 	if err != nil {
-		t.Skipf("seed document not available: %v", err)
+		sharedtest.Missing(t, seedPath)
 	}
 	defer f.Close()
 	var blocks []seedBlock

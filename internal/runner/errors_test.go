@@ -195,7 +195,11 @@ func TestProcessErrorStopOnFail(t *testing.T) {
 	if rerr.Kind != kafkaio.ProcessError || rerr.Topic != "orders-in" || rerr.Offset != 1 {
 		t.Errorf("record error = %+v", rerr)
 	}
-	for _, want := range []string{"process error", "orders-in", "offset 1", "KeyError", "double.yaml"} {
+	for _, want := range []string{"process error", "orders-in", "offset 1", "KeyError", "double.yaml",
+		"a restart stops at this record again",
+		"set ksml.errorHandling.process.handler: continueOnFail in " + cfg,
+		"or run with --on-error continue (KSML_ON_ERROR=continue)",
+		"`kcat -b " + b.BootstrapServers() + " -C -t orders-in -p 0 -o 1 -c 1`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

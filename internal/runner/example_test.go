@@ -65,18 +65,65 @@ func TestSensorAlertsExample(t *testing.T) {
 }
 
 // TestExampleRunnerConfigLoads checks that examples/ksml-runner.yaml loads
-// and builds from the repository root, as the README runs it.
+// and builds, as the README runs it.
 func TestExampleRunnerConfigLoads(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("KSML_STORAGE_DIR", t.TempDir())
-	r, err := runner.New(runner.Options{ConfigFile: filepath.Join(root, "examples/ksml-runner.yaml"), WorkDir: root, Logger: slog.New(slog.DiscardHandler)})
+	// No WorkDir: the configuration's paths are relative to its file.
+	r, err := runner.New(runner.Options{ConfigFile: filepath.Join(root, "examples/ksml-runner.yaml"), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.ApplicationID() != "sensor-alerts" || len(r.Topology().SourceTopics()) != 1 {
+	if r.ApplicationID() != "order-enrichment" || len(r.Topology().SourceTopics()) != 4 {
 		t.Errorf("application %s reads %v", r.ApplicationID(), r.Topology().SourceTopics())
+	}
+}
+
+// TestQuickStartExamples runs the README's quick start (and the
+// order-enrichment example) from the repository alone, on the embedded
+// broker: the producer's events become read models, and orders are
+// enriched with their customers.
+func TestQuickStartExamples(t *testing.T) {
+	for _, tc := range []struct {
+		files  []string
+		source string
+		output string
+		check  func(key string, value map[string]any) bool
+	}{
+		{[]string{"cqrs.yaml", "cqrs-producer.yaml"}, "write-events", "read-model", func(key string, v map[string]any) bool {
+			return v["id"] == key && v["type"] == "USER_CREATED" && v["email"] == key+"@example.com"
+		}},
+		{[]string{"order-enrichment.yaml", "order-enrichment-producer.yaml"}, "orders", "enriched-orders", func(key string, v map[string]any) bool {
+			return v["orderId"] == key && v["customerId"] != nil && v["processedAt"] != nil
+		}},
+	} {
+		t.Run(tc.files[0], func(t *testing.T) {
+			var files []string
+			for _, f := range tc.files {
+				abs, err := filepath.Abs(filepath.Join("../../examples", f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				files = append(files, abs)
+			}
+			rr := startRunner(t, runner.Options{Definitions: files, EmbeddedBroker: "0", Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+			waitFor(t, "two records through the pipeline", 20*time.Second, func() bool {
+				return rr.r.Counters().Get("consumed", tc.output) >= 2
+			})
+			bootstrap := rr.r.BootstrapServers()
+			recs := readAll(t, bootstrap, tc.output, 2, 200*time.Millisecond)
+			if err := rr.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs[:2] {
+				var v map[string]any
+				if err := json.Unmarshal(r.Value, &v); err != nil || !tc.check(string(r.Key), v) {
+					t.Errorf("%s: %s=%s (%v)", tc.output, r.Key, r.Value, err)
+				}
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"ksml/internal/broker"
 	"ksml/internal/runner"
 	"ksml/internal/schemaregistry"
+	"ksml/internal/sharedtest"
 )
 
 // sharedDir is the shared material, relative to this package.
@@ -28,7 +29,7 @@ func needShared(t *testing.T) string {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		t.Skip("shared material not available")
+		sharedtest.Missing(t, abs)
 	}
 	return abs
 }

@@ -89,11 +89,13 @@ func (o *pipelineObserver) Failed(kind kafkaio.ErrorKind, topic string) {
 
 // Lag implements kafkaio.LagObserver.
 func (o *pipelineObserver) Lag(topic string, partition int32, lag int64) {
+	o.Counters.Lag(topic, partition, lag)
 	o.reg.SetConsumerLag(topic, partition, lag)
 }
 
 // LagRemoved implements kafkaio.LagObserver.
 func (o *pipelineObserver) LagRemoved(topic string, partition int32) {
+	o.Counters.LagRemoved(topic, partition)
 	o.reg.RemoveConsumerLag(topic, partition)
 }
 

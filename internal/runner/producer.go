@@ -152,7 +152,7 @@ func (r *Runner) runProducers(ctx context.Context, kc *kafkaclient.Config, produ
 		return fmt.Errorf("creating Kafka producer: %w", err)
 	}
 	defer cl.Close()
-	topics := kafkaio.NewTopics(kadm.NewClient(cl), !r.noTopicCreation(), 1, kc.ReplicationFactor, r.log)
+	topics := kafkaio.NewTopics(kadm.NewClient(cl), !r.noTopicCreation(), r.createdPartitions(), kc.ReplicationFactor, r.log)
 	handler := r.handler(r.cfg.KSML.ErrorHandling.Produce)
 	// Deliveries finish even after ctx is cancelled, so a stop loses nothing
 	// that was generated.
@@ -261,7 +261,7 @@ func (p *producer) produceBatch(col *kafkaio.Collector) error {
 		if err := p.send(col, key, value); err != nil {
 			return err
 		}
-		p.log.Info("produced message", "topic", p.topic, "message", p.produced+1,
+		p.log.Debug("produced message", "topic", p.topic, "message", p.produced+1,
 			"key", topology.Format(msg[0]), "value", topology.Format(msg[1]))
 		p.produced++
 		p.sent++

@@ -15,6 +15,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +23,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,10 +60,32 @@ type Options struct {
 	// file name without extension.
 	Definitions []string
 	// EmbeddedBroker is the listen address of the embedded broker started
-	// when no bootstrap.servers is configured (default 127.0.0.1:9092).
+	// when no Kafka cluster is configured (default 127.0.0.1:9092); a bare
+	// port means 127.0.0.1:<port>. Set, it forces the embedded broker
+	// even when bootstrap.servers is configured.
 	EmbeddedBroker string
+	// BootstrapServers, ApplicationID and StorageDir override
+	// kafka.bootstrap.servers, kafka.application.id and
+	// ksml.storageDirectory (the command line's --bootstrap-servers,
+	// --application-id, --storage-dir and their KSML_* variables). A
+	// storage directory given here is created when missing.
+	BootstrapServers, ApplicationID, StorageDir string
+	// Partitions is the partition count of the topics ksml creates when
+	// they are missing and no source gives a count (source topics,
+	// producers' targets); 0 leaves it to the cluster (num.partitions).
+	// The embedded broker uses it as its default too.
+	Partitions int
+	// OnError overrides the handler of every error kind: "stop"
+	// (stopOnFail) or "continue" (continueOnFail); empty keeps the
+	// configuration's handlers.
+	OnError string
+	// Sources names where each override came from (flag or environment
+	// variable), keyed "bootstrap.servers", "application.id",
+	// "storageDirectory", "errorHandling", "embeddedBroker", for messages.
+	Sources map[string]string
 	// WorkDir resolves relative paths of the configuration (default: the
-	// process's working directory).
+	// directory of the configuration file, or the process's working
+	// directory without one).
 	WorkDir string
 	// Logger receives all logs (default slog.Default()).
 	Logger *slog.Logger
@@ -73,6 +98,15 @@ type Options struct {
 	// assigned (or right after producers start when there are no
 	// pipelines).
 	OnStarted func()
+	// Console, if set, receives what people read rather than parse: the
+	// multi-line topology description at startup. Without it the
+	// description is logged as one attribute.
+	Console io.Writer
+	// ProgressInterval is how often a progress summary (records in and
+	// out, failures, consumer lag) is logged; 0 takes
+	// kafka.log.summary.interval.ms (Kafka Streams' setting), default 30s;
+	// negative turns it off.
+	ProgressInterval time.Duration
 	// Version and BuildTime label the ksml_app metric; empty values fall
 	// back to the binary's build information ("dev" and the VCS time or
 	// the executable's modification time).
@@ -107,6 +141,12 @@ type Runner struct {
 	mu     sync.Mutex
 	engine *kafkaio.Engine
 	broker *broker.Broker
+	// registry is the embedded schema registry, nil unless the embedded
+	// broker runs and no registry is configured.
+	registry *embeddedRegistry
+	// streamsState is Kafka Streams' name for the pipelines' state, for
+	// the transitions the log shows (CREATED, REBALANCING, RUNNING, ...).
+	streamsState string
 }
 
 // New loads the configuration and definitions and builds the topology and
@@ -175,19 +215,47 @@ func (r *Runner) loadConfig() error {
 			dir = abs
 		}
 		r.dirs.ConfigDirectory, r.dirs.SchemaDirectory, r.dirs.StorageDirectory = dir, dir, wd
+		if r.opts.StorageDir != "" {
+			sd, err := r.createStorageDir()
+			if err != nil {
+				return err
+			}
+			r.dirs.StorageDirectory = sd
+		}
 	} else {
 		cfg, err := config.Load(r.opts.ConfigFile, config.Options{LookupEnv: r.opts.LookupEnv, DefinitionsOptional: len(r.opts.Definitions) > 0})
 		if err != nil {
 			return err
 		}
-		dirs, err := cfg.Resolve(r.opts.WorkDir)
+		// Relative paths of a configuration are relative to its file, so it
+		// runs the same from any working directory.
+		base := r.opts.WorkDir
+		if base == "" {
+			if abs, err := filepath.Abs(r.opts.ConfigFile); err == nil {
+				base = filepath.Dir(abs)
+			}
+		}
+		if r.opts.StorageDir != "" {
+			sd, err := r.createStorageDir()
+			if err != nil {
+				return err
+			}
+			cfg.KSML.StorageDirectory = sd
+		}
+		dirs, err := cfg.Resolve(base)
 		if err != nil {
 			return err
+		}
+		if mp := cfg.KSML.PythonContext.ModulePath; mp != "" && !filepath.IsAbs(mp) {
+			cfg.KSML.PythonContext.ModulePath = filepath.Join(base, mp)
 		}
 		for _, w := range cfg.Warnings {
 			r.log.Warn(w.Msg, "position", w.Pos.String())
 		}
 		r.cfg, r.dirs = cfg, dirs
+	}
+	if err := r.applyOverrides(); err != nil {
+		return err
 	}
 	r.appID = r.cfg.Kafka.ApplicationID()
 	if r.appID == "" {
@@ -197,10 +265,103 @@ func (r *Runner) loadConfig() error {
 		} else if len(r.dirs.Definitions) > 0 {
 			name = r.dirs.Definitions[0].Namespace
 		}
-		r.appID = sanitizeID(name)
-		r.log.Info("no application.id configured; derived from the definition", "application.id", r.appID)
+		r.appID = DefaultApplicationID(name)
+		r.log.Info("no application.id configured; derived from the definition (set it with --application-id)", "application.id", r.appID)
+	}
+	return r.checkClusterConfigured()
+}
+
+// DefaultApplicationID is the application id `ksml run` uses for
+// definition files without a configured one: the first file's name
+// without extension, in the characters Kafka allows in topic names.
+func DefaultApplicationID(firstFile string) string { return sanitizeID(stem(firstFile)) }
+
+// createStorageDir creates the storage directory given as an override
+// (relative to the working directory, as command-line paths are).
+func (r *Runner) createStorageDir() (string, error) {
+	sd, err := filepath.Abs(r.opts.StorageDir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(sd, 0o755); err != nil {
+		return "", fmt.Errorf("%s %s: %w", r.source("storageDirectory", "--storage-dir"), r.opts.StorageDir, err)
+	}
+	return sd, nil
+}
+
+// source names where an override came from, for messages.
+func (r *Runner) source(key, def string) string {
+	if s := r.opts.Sources[key]; s != "" {
+		return s
+	}
+	return def
+}
+
+// applyOverrides puts the command line's settings over the
+// configuration's.
+func (r *Runner) applyOverrides() error {
+	props := r.cfg.Kafka.Properties
+	if r.opts.BootstrapServers != "" {
+		props[config.BootstrapServersKey] = r.opts.BootstrapServers
+	}
+	if r.opts.ApplicationID != "" {
+		if p := topicNameProblem(r.opts.ApplicationID); p != "" {
+			return fmt.Errorf("%s: %s", r.source("application.id", "--application-id"), p)
+		}
+		props[config.ApplicationIDKey] = r.opts.ApplicationID
+	}
+	switch strings.ToLower(r.opts.OnError) {
+	case "":
+	case "stop", "stoponfail":
+		eh := &r.cfg.KSML.ErrorHandling
+		eh.Consume.Handler, eh.Process.Handler, eh.Produce.Handler = config.StopOnFail, config.StopOnFail, config.StopOnFail
+	case "continue", "continueonfail":
+		eh := &r.cfg.KSML.ErrorHandling
+		eh.Consume.Handler, eh.Process.Handler, eh.Produce.Handler = config.ContinueOnFail, config.ContinueOnFail, config.ContinueOnFail
+	default:
+		return fmt.Errorf("%s %q: want stop or continue", r.source("errorHandling", "--on-error"), r.opts.OnError)
 	}
 	return nil
+}
+
+// topicNameProblem checks an application id the way Kafka checks the
+// topic names it prefixes; "" when valid.
+func topicNameProblem(id string) string {
+	if sanitizeID(id) != id || id == "." || id == ".." || len(id) > 200 {
+		return fmt.Sprintf("%q is not a valid application id (letters, digits, '.', '_' and '-'; it prefixes internal topic names)", id)
+	}
+	return ""
+}
+
+// clusterProperties are kafka properties that only make sense for a real
+// cluster; with one of them but no bootstrap.servers the configuration
+// is incomplete, and the embedded broker would silently run instead.
+var clusterProperties = []string{"security.protocol", "sasl.", "ssl."}
+
+// checkClusterConfigured refuses a configuration that sets up a
+// connection to a cluster but names none: the embedded broker only starts
+// when nothing about a cluster is configured.
+func (r *Runner) checkClusterConfigured() error {
+	if r.cfg.Kafka.BootstrapServers() != "" || r.opts.EmbeddedBroker != "" {
+		return nil
+	}
+	var keys []string
+	for key := range r.cfg.Kafka.Properties {
+		for _, p := range clusterProperties {
+			if key == p || strings.HasPrefix(key, p) {
+				keys = append(keys, key)
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	where := "kafka." + keys[0]
+	if pos := r.cfg.Kafka.Pos(keys[0]); pos.IsValid() {
+		where = pos.String() + ": " + where
+	}
+	return fmt.Errorf("%s is set but kafka.bootstrap.servers is not: set bootstrap.servers (or --bootstrap-servers, KSML_BOOTSTRAP_SERVERS) to the cluster, or remove the cluster settings to use the embedded broker", where)
 }
 
 func stem(path string) string {
@@ -314,14 +475,42 @@ func (r *Runner) build() error {
 	for _, n := range k.Notations {
 		ncs = append(ncs, avro.NotationConfig{Name: n.Name, Type: string(n.Type), SchemaRegistry: n.SchemaRegistry, Config: n.Config})
 	}
-	if len(ncs) == 0 {
+	if r.useEmbeddedBroker() && !r.registryConfigured() && r.mentionsAvro() {
+		// Embedded mode without a registry: the Avro notations use the
+		// embedded one, which Run serves beside the broker.
+		er, err := openEmbeddedRegistry(filepath.Join(r.dirs.StorageDirectory, "schema-registry.jsonl"))
+		if err != nil {
+			return err
+		}
+		n, err := avro.NewNotation(avro.NotationName, avro.Confluent, er, avro.NewLoader(r.dirs.SchemaDirectory), nil)
+		if err != nil {
+			return err
+		}
+		names := []string{avro.NotationName, avro.TypeConfluent, avro.TypeApicurio}
+		for _, nc := range ncs {
+			if avro.IsAvroType(nc.Type) {
+				names = append(names, nc.Name)
+			}
+		}
+		for _, name := range names {
+			reg.Register(name, n)
+		}
+		r.registry = er
+		ncs = nil
+	} else if len(ncs) == 0 {
 		// Upstream's deprecated fallback, registered here so its warning
 		// goes through the runner's logger: avro is Confluent Avro.
 		ncs = []avro.NotationConfig{{Name: avro.NotationName, Type: avro.TypeConfluent}}
-		r.log.Warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
+		warn := r.log.Warn
+		if !r.mentionsAvro() {
+			warn = r.log.Debug // nothing uses Avro: the warning would only distract
+		}
+		warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
 	}
-	if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
-		return err
+	if r.registry == nil {
+		if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
+			return err
+		}
 	}
 	csvnotation.Register(reg, r.dirs.SchemaDirectory)
 	xmlnotation.Register(reg, r.dirs.SchemaDirectory)
@@ -345,6 +534,7 @@ func (r *Runner) build() error {
 	}
 	r.topo = res
 	r.windowed = topology.WindowedStores(res.Stores)
+	r.warnUnloggedStores()
 	if r.cfg.KSML.EnableProducers {
 		// Compiled now so a broken producer is reported before connecting.
 		if r.prods, err = r.producers(); err != nil {
@@ -352,6 +542,86 @@ func (r *Runner) build() error {
 		}
 	}
 	return nil
+}
+
+// warnUnloggedStores warns about stores of stateful operations that keep
+// their contents nowhere: declared with a name only, a store is in memory
+// and not logged (upstream's defaults), so a restart begins again from
+// empty, for example counts from zero.
+func (r *Runner) warnUnloggedStores() {
+	for _, def := range r.defs {
+		for _, p := range def.Pipelines {
+			for _, op := range p.Via {
+				for _, ref := range []*definition.StoreRef{op.Store, op.ThisStore, op.OtherStore} {
+					if ref == nil || ref.Def == nil || ref.Def.Logging || ref.Def.Persistent {
+						continue
+					}
+					r.log.Warn(fmt.Sprintf("%s: store %q of %s is in memory and not logged, so its contents are lost when the runner restarts; "+
+						"set logging: true on the store to keep them in a changelog topic (or persistent: true to keep them on disk)",
+						op.Pos, ref.Def.Name, op.Keyword))
+				}
+			}
+		}
+	}
+}
+
+// SchemaRegistryURL returns the URL of the embedded schema registry while
+// Run serves it, "" otherwise.
+func (r *Runner) SchemaRegistryURL() string {
+	if r.registry == nil {
+		return ""
+	}
+	return r.registry.url
+}
+
+// useEmbeddedBroker reports whether Run starts the embedded broker.
+func (r *Runner) useEmbeddedBroker() bool {
+	return r.opts.EmbeddedBroker != "" || r.cfg.Kafka.UseEmbeddedBroker()
+}
+
+// registryConfigured reports whether the configuration names a schema
+// registry anywhere (Kafka properties, ksml.schemaRegistries, notation
+// configs).
+func (r *Runner) registryConfigured() bool {
+	if len(r.cfg.KSML.SchemaRegistries) > 0 {
+		return true
+	}
+	has := func(props map[string]string) bool {
+		return props["schema.registry.url"] != "" || props["apicurio.registry.url"] != ""
+	}
+	if has(r.cfg.Kafka.Properties) {
+		return true
+	}
+	for _, n := range r.cfg.KSML.Notations {
+		if has(n.Config) {
+			return true
+		}
+	}
+	return false
+}
+
+// mentionsAvro reports whether any definition's text mentions Avro (types
+// such as avro:Order or AVRO). It reads the text rather than the model so
+// that no place a type can be written is missed; a mention in a comment
+// only keeps upstream's warning.
+func (r *Runner) mentionsAvro() bool {
+	for _, d := range r.dirs.Definitions {
+		if d.Inline != nil {
+			if src, err := yaml.Marshal(d.Inline); err != nil || bytes.Contains(bytes.ToLower(src), []byte("avro")) {
+				return true
+			}
+		}
+	}
+	for _, def := range r.defs {
+		src, err := os.ReadFile(def.File)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // an inline definition, checked above
+		}
+		if err != nil || bytes.Contains(bytes.ToLower(src), []byte("avro")) {
+			return true
+		}
+	}
+	return false
 }
 
 // configureNotations registers the ksml.notations entries that are not
@@ -471,6 +741,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	r.state.set(Starting)
 	defer func() {
 		if err != nil {
+			err = r.explainFailure(err)
 			r.state.set(Failed)
 			r.log.Error("runner failed", "error", err)
 		} else {
@@ -484,25 +755,39 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		props[key] = v
 	}
 	props[config.ApplicationIDKey] = r.appID
-	if !r.cfg.Kafka.UseEmbeddedBroker() && r.opts.EmbeddedBroker != "" {
-		r.log.Warn("--embedded-broker is ignored: kafka.bootstrap.servers is configured", "bootstrap.servers", r.cfg.Kafka.BootstrapServers())
-	}
-	if r.cfg.Kafka.UseEmbeddedBroker() {
-		addr := r.opts.EmbeddedBroker
-		if addr == "" {
-			addr = broker.DefaultListen
-		}
-		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: filepath.Join(r.dirs.StorageDirectory, "broker")})
+	if r.useEmbeddedBroker() {
+		addr := EmbeddedBrokerAddr(r.opts.EmbeddedBroker)
+		dataDir := r.BrokerDataDir()
+		b, err := broker.Start(context.WithoutCancel(ctx), broker.Options{Listen: addr, DataDir: dataDir, Partitions: r.opts.Partitions})
 		if err != nil {
-			return fmt.Errorf("starting the embedded broker on %s: %w", addr, err)
+			return fmt.Errorf("starting the embedded broker on %s: %w (another one may be running: choose a port with --embedded-broker PORT, or point --bootstrap-servers at it)", addr, err)
 		}
 		defer b.Close()
 		r.mu.Lock()
 		r.broker = b
 		r.mu.Unlock()
 		props[config.BootstrapServersKey] = b.BootstrapServers()
-		r.log.Info("embedded Kafka broker started", "bootstrap.servers", b.BootstrapServers(),
-			"dataDir", filepath.Join(r.dirs.StorageDirectory, "broker"))
+		why := "no Kafka cluster configured (kafka.bootstrap.servers, --bootstrap-servers, KSML_BOOTSTRAP_SERVERS)"
+		if configured := r.cfg.Kafka.BootstrapServers(); configured != "" {
+			why = fmt.Sprintf("%s forces it instead of the configured cluster %s", r.source("embeddedBroker", "--embedded-broker"), configured)
+		} else if r.opts.EmbeddedBroker != "" {
+			why = r.source("embeddedBroker", "--embedded-broker") + " asks for it"
+		}
+		r.log.Info(fmt.Sprintf("using the embedded Kafka broker on %s: %s; its data is in %s", b.BootstrapServers(), why, dataDir))
+		if r.registry != nil {
+			url, err := r.registry.serve(addr)
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if cerr := r.registry.close(); cerr != nil {
+					r.log.Warn("saving the embedded schema registry", "error", cerr)
+				}
+			}()
+			r.log.Info(fmt.Sprintf("serving the embedded schema registry (Confluent and Apicurio APIs) on %s for the avro notations; its schemas are kept in %s", url, r.registry.file))
+		}
+	} else {
+		r.log.Info(fmt.Sprintf("using the Kafka cluster at %s (%s)", r.cfg.Kafka.BootstrapServers(), r.clusterSource()))
 	}
 	kc, err := kafkaclient.FromProperties(props, kafkaclient.Options{Logger: r.log})
 	if err != nil {
@@ -558,10 +843,15 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				Process: r.handler(k.ErrorHandling.Process),
 				Produce: r.handler(k.ErrorHandling.Produce),
 			},
-			Observer:        r.observer(),
-			NoTopicCreation: r.noTopicCreation(),
-			Logger:          r.log,
-			OnAssigned:      func(map[string][]int32) { r.streamState.set(Started); onStarted() },
+			Observer:          r.observer(),
+			NoTopicCreation:   r.noTopicCreation(),
+			DefaultPartitions: r.createdPartitions(),
+			Logger:            r.log,
+			OnAssigned: func(map[string][]int32) {
+				r.streamState.set(Started)
+				r.streamsTransition("RUNNING")
+				onStarted()
+			},
 		})
 		if err != nil {
 			return err
@@ -570,15 +860,18 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		r.engine = eng
 		r.mu.Unlock()
 		r.streamState.set(Starting)
+		r.streamsTransition("REBALANCING")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := eng.Run(ctx); err != nil {
+				r.streamsTransition("ERROR")
 				r.streamState.set(Failed)
 				errc <- fmt.Errorf("pipelines: %w", err)
 				cancel(err)
 				return
 			}
+			r.streamsTransition("NOT_RUNNING")
 			r.streamState.set(Stopped)
 		}()
 	}
@@ -602,10 +895,15 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			onStarted()
 		}
 	}
+	if interval := r.progressInterval(); interval > 0 {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.logProgress(ctx, interval, runPipelines) }()
+	}
 	<-ctx.Done()
 	r.state.set(Stopping)
 	if r.streamState.get() == Started {
 		r.streamState.set(Stopping)
+		r.streamsTransition("PENDING_SHUTDOWN")
 	}
 	r.log.Info("stopping runner")
 	done := make(chan struct{})
@@ -628,6 +926,147 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// streamsTransition logs a change of the pipelines' state with Kafka
+// Streams' names and message, so its users find the lines they know.
+func (r *Runner) streamsTransition(to string) {
+	r.mu.Lock()
+	from := r.streamsState
+	if from == "" {
+		from = "CREATED"
+	}
+	if from == to || from == "ERROR" || from == "NOT_RUNNING" {
+		r.mu.Unlock()
+		return
+	}
+	r.streamsState = to
+	r.mu.Unlock()
+	r.log.Info(fmt.Sprintf("State transition from %s to %s", from, to), "application.id", r.appID)
+}
+
+// progressInterval is Options.ProgressInterval, or log.summary.interval.ms,
+// or 30 seconds.
+func (r *Runner) progressInterval() time.Duration {
+	if r.opts.ProgressInterval != 0 {
+		return r.opts.ProgressInterval
+	}
+	if v := strings.TrimSpace(r.cfg.Kafka.Properties["log.summary.interval.ms"]); v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return 30 * time.Second
+}
+
+// logProgress logs a summary every interval until ctx ends: records
+// consumed and produced (totals and since the last line), failures and,
+// with pipelines, the consumer lag.
+func (r *Runner) logProgress(ctx context.Context, interval time.Duration, pipelines bool) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var lastIn, lastOut int64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		in, out, failed := r.counters.Totals()
+		attrs := []any{"consumed", in, "consumedSinceLast", in - lastIn, "produced", out, "producedSinceLast", out - lastOut, "failed", failed}
+		if pipelines {
+			attrs = append(attrs, "lag", r.counters.TotalLag())
+		}
+		r.log.Info("progress", attrs...)
+		lastIn, lastOut = in, out
+	}
+}
+
+// EmbeddedBrokerAddr is the listen address for an --embedded-broker
+// value: the default for "", 127.0.0.1:<port> for a bare port.
+func EmbeddedBrokerAddr(v string) string {
+	switch {
+	case v == "":
+		return broker.DefaultListen
+	case isPort(v):
+		return "127.0.0.1:" + v
+	}
+	return v
+}
+
+func isPort(s string) bool {
+	if s == "" || len(s) > 5 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// BrokerDataDir is where the embedded broker keeps its topics.
+func (r *Runner) BrokerDataDir() string { return filepath.Join(r.dirs.StorageDirectory, "broker") }
+
+// clusterSource says where bootstrap.servers came from.
+func (r *Runner) clusterSource() string {
+	if r.opts.BootstrapServers != "" {
+		return r.source("bootstrap.servers", "--bootstrap-servers")
+	}
+	if pos := r.cfg.Kafka.Pos(config.BootstrapServersKey); pos.IsValid() {
+		return "kafka.bootstrap.servers at " + pos.String()
+	}
+	return "kafka.bootstrap.servers"
+}
+
+// explainFailure adds to a failed record what to do about it: the record
+// stops every restart at the same offset until it is skipped, so the
+// message names the setting and flag that skip it and, on the embedded
+// broker, how to look at the record after the runner has exited.
+func (r *Runner) explainFailure(err error) error {
+	var rerr *kafkaio.RecordError
+	if !errors.As(err, &rerr) {
+		return err
+	}
+	kind := string(rerr.Kind) // consume, process or produce, as the configuration's keys
+	setting := "ksml.errorHandling." + kind + ".handler: continueOnFail"
+	if r.cfg.File != "" {
+		setting += " in " + r.cfg.File
+	} else {
+		setting += " in a runner configuration (-c)"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%v\nThe runner stopped (errorHandling.%s.handler is stopOnFail); a restart stops at this record again.", err, kind)
+	fmt.Fprintf(&b, "\nTo skip failing records, set %s (add deadLetterTopic: <topic> to keep them), or run with --on-error continue (KSML_ON_ERROR=continue).", setting)
+	if rerr.Offset >= 0 && rerr.Topic != "" {
+		if r.broker != nil {
+			fmt.Fprintf(&b, "\nTo inspect the record, serve the embedded broker's data with `ksml broker --data-dir %s` and read it with `kcat -b %s -C -t %s -p %d -o %d -c 1`.",
+				r.BrokerDataDir(), broker.DefaultListen, rerr.Topic, rerr.Partition, rerr.Offset)
+		} else {
+			fmt.Fprintf(&b, "\nTo inspect the record: `kcat -b %s -C -t %s -p %d -o %d -c 1`.", r.cfg.Kafka.BootstrapServers(), rerr.Topic, rerr.Partition, rerr.Offset)
+		}
+	}
+	return &explainedError{err: err, msg: b.String()}
+}
+
+// explainedError is an error with advice appended; it unwraps to the
+// original error.
+type explainedError struct {
+	err error
+	msg string
+}
+
+func (e *explainedError) Error() string { return e.msg }
+func (e *explainedError) Unwrap() error { return e.err }
+
+// createdPartitions is the partition count of topics ksml creates without
+// a source to follow: Options.Partitions, or -1 for the cluster's default.
+func (r *Runner) createdPartitions() int {
+	if r.opts.Partitions > 0 {
+		return r.opts.Partitions
+	}
+	return -1
 }
 
 // noTopicCreation reports whether allow.auto.create.topics=false (the
@@ -676,5 +1115,9 @@ func (r *Runner) logTopology() {
 	r.log.Info("topology built", "application.id", r.appID, "definitions", strings.Join(namespaces, ","),
 		"sourceTopics", strings.Join(t.SourceTopics(), ","), "outputTopics", strings.Join(sinks, ","),
 		"internalTopics", strings.Join(internal, ","), "stores", strings.Join(stores, ","))
-	r.log.Info("topology description\n" + t.Describe())
+	if r.opts.Console != nil {
+		fmt.Fprintf(r.opts.Console, "Topology of application %s:\n%s", r.appID, t.Describe())
+	} else {
+		r.log.Info("topology description", "topology", t.Describe())
+	}
 }

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -40,6 +41,49 @@ func (s *stateBox) set(st State) { s.v.Store(st) }
 // a lock-free map read and an atomic add once a counter exists.
 type Counters struct {
 	byID sync.Map // counterKey -> *atomic.Int64
+	lags sync.Map // lagKey -> int64, the last reported lag per partition
+}
+
+type lagKey struct {
+	topic     string
+	partition int32
+}
+
+// Lag implements kafkaio.LagObserver: the records between the position and
+// the end of a partition after its last fetch.
+func (c *Counters) Lag(topic string, partition int32, lag int64) {
+	c.lags.Store(lagKey{topic, partition}, lag)
+}
+
+// LagRemoved implements kafkaio.LagObserver: the partition was revoked.
+func (c *Counters) LagRemoved(topic string, partition int32) {
+	c.lags.Delete(lagKey{topic, partition})
+}
+
+// TotalLag is the sum of the last reported lag of every assigned
+// partition.
+func (c *Counters) TotalLag() int64 {
+	var sum int64
+	c.lags.Range(func(_, v any) bool { sum += v.(int64); return true })
+	return sum
+}
+
+// Totals sums the counters over topics: consumed, produced and failed (all
+// kinds).
+func (c *Counters) Totals() (consumed, produced, failed int64) {
+	c.byID.Range(func(k, n any) bool {
+		v := n.(*atomic.Int64).Load()
+		switch what := k.(counterKey).what; {
+		case what == "consumed":
+			consumed += v
+		case what == "produced":
+			produced += v
+		case strings.HasPrefix(what, "failed."):
+			failed += v
+		}
+		return true
+	})
+	return
 }
 
 type counterKey struct {

@@ -2,7 +2,9 @@ package testrunner
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 
 	"ksml/internal/definition"
 	"ksml/internal/notation/avro"
@@ -63,7 +65,7 @@ func (e *pyEnv) assert(file string, ab *AssertBlock, records []any, stores map[s
 	spec := python.FunctionSpec{
 		Name:       "assertions",
 		Type:       "generic",
-		Code:       python.Source{Text: ab.Code, File: file, Line: ab.Line},
+		Code:       python.Source{Text: explainAsserts(ab.Code), File: file, Line: ab.Line},
 		ResultType: "null",
 	}
 	var args []any
@@ -86,6 +88,13 @@ func (e *pyEnv) assert(file string, ab *AssertBlock, records []any, stores map[s
 		msg := "AssertionError"
 		if fe.Message != "" {
 			msg += ": " + fe.Message
+		}
+		if fe.File != "" && fe.Line > 0 {
+			msg += fmt.Sprintf("\nat %s:%d", fe.File, fe.Line)
+			lines := strings.Split(ab.Code, "\n")
+			if i := fe.Line - ab.Line; i >= 0 && i < len(lines) {
+				msg += ": " + strings.TrimSpace(lines[i])
+			}
 		}
 		return &assertionFailure{msg: msg}
 	}

@@ -37,7 +37,10 @@ type Options struct {
 
 // CollectFiles expands paths into suite files: files are taken as given and
 // directories contribute their *.yaml and *.yml files (direct children
-// only, as upstream). The result is sorted. A missing path is an error.
+// only, as upstream) that are test suites, with a top-level `tests:` or
+// `definition:` key; definitions and runner configurations beside them,
+// the usual layout, are left out. The result is sorted. A missing path is
+// an error.
 func CollectFiles(paths []string) ([]string, error) {
 	var files []string
 	for _, p := range paths {
@@ -56,13 +59,20 @@ func CollectFiles(paths []string) ([]string, error) {
 		for _, e := range entries {
 			name := strings.ToLower(e.Name())
 			if e.Type().IsRegular() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
-				files = append(files, filepath.Join(p, e.Name()))
+				path := filepath.Join(p, e.Name())
+				if src, err := os.ReadFile(path); err != nil || suiteKey.Match(src) {
+					files = append(files, path)
+				}
 			}
 		}
 	}
 	sort.Strings(files)
 	return files, nil
 }
+
+// suiteKey finds the top-level keys only a test suite has. It reads the
+// text, so a suite with a YAML error is still run and reports it.
+var suiteKey = regexp.MustCompile(`(?m)^(tests|definition)[ \t]*:`)
 
 // Run runs every suite in files and returns the results in order.
 func Run(files []string, opts Options) []Result {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ksml/internal/sharedtest"
 )
 
 const seedSuites = "../../../shared/acceptance/seed"
@@ -17,7 +19,7 @@ func fixedNow() time.Time { return time.UnixMilli(1_700_000_000_000) }
 func runSuite(t *testing.T, path string) ([]Result, Summary, string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared material not available")
+		sharedtest.Missing(t, path)
 	}
 	results := RunFile(path, Options{Stdout: io.Discard, Now: fixedNow})
 	var buf bytes.Buffer
@@ -175,13 +177,16 @@ tests:
 	}
 }
 
-func TestCollectFilesTakesDirectChildrenSorted(t *testing.T) {
+func TestCollectFilesTakesSuitesAmongDirectChildrenSorted(t *testing.T) {
 	dir := t.TempDir()
 	for _, f := range []string{"b.yaml", "a.yml", "c.txt", "sub/d.yaml"} {
 		p := filepath.Join(dir, f)
 		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, nil, 0o644)
+		os.WriteFile(p, []byte("definition: x.yaml\ntests: {}\n"), 0o644)
 	}
+	// A definition and a runner configuration beside the suites are not suites.
+	os.WriteFile(filepath.Join(dir, "a-definition.yaml"), []byte("streams: {}\npipelines: {}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "ksml-runner.yaml"), []byte("ksml: {}\nkafka: {}\n"), 0o644)
 	files, err := CollectFiles([]string{dir})
 	if err != nil {
 		t.Fatal(err)
@@ -240,5 +245,63 @@ tests:
 	_, sum, out := runSuite(t, path)
 	if sum != (Summary{Passed: 1}) {
 		t.Errorf("summary %+v\n%s", sum, out)
+	}
+}
+
+// A bare assert that fails shows its line, its expression and the values.
+func TestFailingBareAssertShowsLineAndValues(t *testing.T) {
+	path := writeSuite(t, `streams:
+  in: {topic: in, keyType: string, valueType: json}
+  out: {topic: out, keyType: string, valueType: json}
+pipelines:
+  p: {from: in, to: out}
+`, `name: bare asserts
+definition: def.yaml
+streams:
+  in: {topic: in, keyType: string, valueType: json}
+  out: {topic: out, keyType: string, valueType: json}
+tests:
+  t:
+    produce:
+      - to: in
+        messages:
+          - {key: k, value: {n: 1}}
+    assert:
+      - on: out
+        code: |
+          value = records[0]["value"]
+          assert value["n"] in (1, 2)
+          assert value["n"] == 2
+`)
+	results := Run([]string{path}, Options{})
+	if len(results) != 1 || results[0].Status != Fail {
+		t.Fatalf("results %+v", results)
+	}
+	want := "AssertionError: value[\"n\"] == 2: left 1, right 2\nat " + path + ":17: assert value[\"n\"] == 2"
+	if results[0].Message != want {
+		t.Errorf("message\n%s\nwant\n%s", results[0].Message, want)
+	}
+}
+
+func TestExplainAsserts(t *testing.T) {
+	cases := map[string]string{
+		`assert a == b`:                   `assert (_ksml_l := (a)) == (_ksml_r := (b)), "a == b" + ": left " + repr(_ksml_l) + ", right " + repr(_ksml_r)`,
+		`  assert len(r) != 2`:            `  assert (_ksml_l := (len(r))) != (_ksml_r := (2)), "len(r) != 2" + ": left " + repr(_ksml_l) + ", right " + repr(_ksml_r)`,
+		`assert "x" not in s`:             `assert (_ksml_l := ("x")) not in (_ksml_r := (s)), "\"x\" not in s" + ": left " + repr(_ksml_l) + ", right " + repr(_ksml_r)`,
+		`assert v is not None`:            `assert (_ksml_l := (v)) is not (_ksml_r := (None)), "v is not None" + ": left " + repr(_ksml_l) + ", right " + repr(_ksml_r)`,
+		`assert ok`:                       `assert (_ksml_v := (ok)), "ok" + ": value " + repr(_ksml_v)`,
+		`assert a == b, "message"`:        `assert a == b, "message"`,
+		`assert a < b < c`:                `assert a < b < c`,
+		`assert a == 1 and b == 2`:        `assert a == 1 and b == 2`,
+		`assert not a`:                    `assert not a`,
+		`assert f(a,`:                     `assert f(a,`,
+		`assert x == 1  # one`:            `assert x == 1  # one`,
+		`assert [y for y in z] == [1, 2]`: `assert (_ksml_l := ([y for y in z])) == (_ksml_r := ([1, 2])), "[y for y in z] == [1, 2]" + ": left " + repr(_ksml_l) + ", right " + repr(_ksml_r)`,
+		`x = a == b`:                      `x = a == b`,
+	}
+	for in, want := range cases {
+		if got := explainAsserts(in); got != want {
+			t.Errorf("%s\n got %s\nwant %s", in, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"ksml/internal/sharedtest"
 	"ksml/internal/types"
 )
 
@@ -13,7 +14,7 @@ const corpusSuites = "../../../shared/ksml-corpus/ksml-test-runner/src/test/reso
 
 func TestNegativeSuitesFailWithClearMessages(t *testing.T) {
 	if _, err := os.Stat(corpusSuites); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, corpusSuites)
 	}
 	// The phrases upstream's TestDefinitionParserTest looks for ("Invalid
 	// test key", "Duplicate", "Missing required 'tests' map", ...) appear

@@ -12,6 +12,7 @@ import (
 	"ksml/internal/notation/avro"
 	"ksml/internal/python"
 	"ksml/internal/schemaregistry"
+	"ksml/internal/sharedtest"
 	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
@@ -86,7 +87,7 @@ func corpusHarness(t testing.TB, name string) *harness {
 	t.Helper()
 	path := filepath.Join(corpus, "ksml/src/test/resources/pipelines", name)
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, path)
 	}
 	h, err := buildDef(t, loadDef(t, path, "test"))
 	if err != nil {

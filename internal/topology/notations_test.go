@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"ksml/internal/definition"
+	"ksml/internal/sharedtest"
 )
 
 // The different-data-formats tutorials (upstream's CsvDataFormatIT,
@@ -19,7 +20,7 @@ func formatsHarness(t *testing.T, format, file string) *harness {
 	t.Helper()
 	dir := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/docs-examples/beginner-tutorial/different-data-formats", format)
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	def, err := definition.Load(filepath.Join(dir, file), definition.Options{Namespace: "test", SchemaDirs: []string{dir}})
 	if err != nil {
@@ -99,7 +100,7 @@ func TestJSONSchemaDataFormatProcessor(t *testing.T) {
 func TestExampleConvertToXML(t *testing.T) {
 	dir := filepath.Join(corpus, "examples")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	def, err := definition.Load(filepath.Join(dir, "07-example-convert.yaml"), definition.Options{Namespace: "test", SchemaDirs: []string{dir}})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"ksml/internal/definition"
+	"ksml/internal/sharedtest"
 )
 
 const corpus = "../../../shared/ksml-corpus"
@@ -25,7 +26,7 @@ func loadDef(t testing.TB, path, ns string) *definition.Definition {
 func TestReferenceTopologies(t *testing.T) {
 	dir := filepath.Join(corpus, "ksml/src/test/resources")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	for i := 1; i <= 5; i++ {
 		name := filepath.Join(dir, "pipelines", strings.Replace("N-demo.yaml", "N", string(rune('0'+i)), 1))
@@ -51,7 +52,7 @@ func TestCorpusDefinitionsBuildOrFailClearly(t *testing.T) {
 	dir := filepath.Join(corpus, "ksml/src/test/resources/pipelines")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if len(files) == 0 {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	built := 0
 	for _, f := range files {

@@ -20,6 +20,7 @@ import (
 	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/python"
 	"ksml/internal/schemaregistry"
+	"ksml/internal/sharedtest"
 	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
@@ -56,7 +57,7 @@ func docsHarness(t *testing.T, rel string) *harness {
 	t.Helper()
 	path := filepath.Join(corpus, docsExamples, rel)
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, path)
 	}
 	h, err := buildDef(t, loadDef(t, path, "test"))
 	if err != nil {
@@ -328,7 +329,7 @@ func TestUseCaseFraudDetection(t *testing.T) {
 // written here.
 func TestUpstreamFilterModuleImport(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(corpus, "ksml/src/test/resources/pipelines/test-filter-module-import.yaml")); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, filepath.Join(corpus, "ksml/src/test/resources/pipelines/test-filter-module-import.yaml"))
 	}
 	dir := t.TempDir()
 	module := "def is_blue(value):\n    return value is not None and value.get('color') == 'blue'\n"
@@ -350,7 +351,7 @@ func TestUpstreamFilterModuleImport(t *testing.T) {
 func TestUpstreamRepartitionExample(t *testing.T) {
 	file := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/docs-examples/reference/operations/repartition-example-processor.yaml")
 	if _, err := os.Stat(file); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, file)
 	}
 	h, err := buildDef(t, loadDef(t, file, "test"))
 	if err != nil {
@@ -463,7 +464,7 @@ pipelines:
 func TestUpstreamExampleDumpMessages(t *testing.T) {
 	file := filepath.Join(corpus, "examples/00-example-dump-messages.yaml")
 	if _, err := os.Stat(file); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, file)
 	}
 	h, err := buildDef(t, loadDef(t, file, "test"))
 	if err != nil {
@@ -515,7 +516,7 @@ pipelines:
 func TestUpstreamExampleCountAvroWindowedKey(t *testing.T) {
 	file := filepath.Join(corpus, "examples/08-example-count.yaml")
 	if _, err := os.Stat(file); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, file)
 	}
 	h, err := buildDef(t, loadDef(t, file, "test"))
 	if err != nil {
@@ -616,7 +617,7 @@ pipelines:
 func TestUpstreamBinaryDataFormat(t *testing.T) {
 	dir := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/docs-examples/beginner-tutorial/different-data-formats/binary")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	prod := loadDef(t, filepath.Join(dir, "binary-producer.yaml"), "producer")
 	gen, err := NewPythonFunctions(pythonInterp(t), nil).Compile(prod, prod.Producers[0].Generator.Def)
@@ -705,7 +706,7 @@ func buildWithSchemasErr(t *testing.T, def *definition.Definition, dirs ...strin
 func TestUpstreamAvroLogicalTypesToJSON(t *testing.T) {
 	dir := filepath.Join(corpus, "ksml-integration-tests/src/test/resources/logical-types")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	load := func(name, ns string) *definition.Definition {
 		def, err := definition.Load(filepath.Join(dir, name), definition.Options{Namespace: ns, SchemaDirs: []string{dir}})
@@ -807,7 +808,7 @@ pipelines:
 func TestResultSchemasInListsAndTuples(t *testing.T) {
 	schemas := filepath.Join(corpus, "ksml/src/test/resources/schemas")
 	if _, err := os.Stat(schemas); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, schemas)
 	}
 	file := filepath.Join(t.TempDir(), "def.yaml")
 	if err := os.WriteFile(file, []byte(`
@@ -845,7 +846,7 @@ pipelines:
 func TestUpstreamExampleTopologies(t *testing.T) {
 	dir := filepath.Join(corpus, "examples")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, dir)
 	}
 	unsupported := map[string]string{}
 	files := []string{"00-example-dump-messages.yaml", "01-example-inspect.yaml", "02-example-copy.yaml", "03-example-filter.yaml",
@@ -887,7 +888,7 @@ func TestUpstreamExampleTopologies(t *testing.T) {
 func TestConvertValueTextIntoAvro(t *testing.T) {
 	schemas := filepath.Join(corpus, "ksml/src/test/resources/schemas")
 	if _, err := os.Stat(schemas); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, schemas)
 	}
 	file := filepath.Join(t.TempDir(), "def.yaml")
 	if err := os.WriteFile(file, []byte(`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ksml/internal/python"
+	"ksml/internal/sharedtest"
 	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/types"
@@ -19,7 +20,7 @@ func corpusFileHarness(t *testing.T, rel string) *harness {
 	t.Helper()
 	path := filepath.Join(corpus, rel)
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("shared corpus not available")
+		sharedtest.Missing(t, path)
 	}
 	h, err := buildDef(t, loadDef(t, path, "test"))
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"ksml/internal/sharedtest"
 )
 
 func TestParseUserType(t *testing.T) {
@@ -203,7 +205,7 @@ func TestParserCustomNotation(t *testing.T) {
 func TestParseCorpusTypes(t *testing.T) {
 	root := filepath.Join("..", "..", "..", "shared", "ksml-corpus")
 	if _, err := os.Stat(root); err != nil {
-		t.Skip("corpus not present:", err)
+		sharedtest.Missing(t, root)
 	}
 	seen := map[string]string{}
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {

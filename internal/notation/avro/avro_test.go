@@ -15,6 +15,7 @@ import (
 
 	"ksml/internal/notation"
 	"ksml/internal/schemaregistry"
+	"ksml/internal/sharedtest"
 	"ksml/internal/types"
 )
 
@@ -24,7 +25,7 @@ func sharedDir(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join("..", "..", "..", "..", "shared")
 	if _, err := os.Stat(dir); err != nil {
-		t.Skip("../shared is absent")
+		sharedtest.Missing(t, dir)
 	}
 	return dir
 }

@@ -604,3 +604,19 @@ func mustWrite(t *testing.T, p, s string) {
 		t.Fatal(err)
 	}
 }
+
+// A misspelt Kafka property is an error: ignored, `bootstrap.server` would
+// silently run on the embedded broker. Unknown properties that are not
+// close to a known one (custom or newer settings) stay allowed.
+func TestMisspeltKafkaPropertiesAreErrors(t *testing.T) {
+	got := parseErr(t, "ksml: {definitions: {a: a.yaml}}\nkafka:\n  application.id: x\n  bootstrap.server: broker:9092\n  producer.linger.mss: 5\n  acks: all\n", nil)
+	want := "ksml-runner.yaml:4:3: unknown Kafka property kafka.bootstrap.server; did you mean bootstrap.servers? (a misspelt property would be ignored)\n" +
+		"ksml-runner.yaml:5:3: unknown Kafka property kafka.producer.linger.mss; did you mean producer.linger.ms? (a misspelt property would be ignored)"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	cfg := parse(t, "ksml: {definitions: {a: a.yaml}}\nkafka:\n  application.id: x\n  my.custom.setting: 1\n  consumer.fetch.min.bytes: 1\n  topic.cleanup.policy: compact\n", nil)
+	if cfg.Kafka.Properties["my.custom.setting"] != "1" {
+		t.Errorf("properties %v", cfg.Kafka.Properties)
+	}
+}

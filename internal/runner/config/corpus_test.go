@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"ksml/internal/sharedtest"
 )
 
 // corpusDir is upstream's YAML corpus, shared beside the repository.
@@ -15,7 +17,7 @@ const corpusDir = "../../../../shared/ksml-corpus"
 func corpusRunnerConfigs(t *testing.T) []string {
 	t.Helper()
 	if _, err := os.Stat(corpusDir); err != nil {
-		t.Skipf("upstream corpus not available at %s", corpusDir)
+		sharedtest.Missing(t, corpusDir)
 	}
 	var files []string
 	err := filepath.WalkDir(corpusDir, func(p string, d fs.DirEntry, err error) error {

@@ -682,6 +682,11 @@ func (d *decoder) kafka(key, n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
 		return
 	}
+	for _, p := range pairs(n, 0) {
+		if hint := misspeltKafkaKey(p.key.Value); hint != "" {
+			d.errs.add(d.pos(p.key), "unknown Kafka property kafka.%s; did you mean %s? (a misspelt property would be ignored)", p.key.Value, hint)
+		}
+	}
 	if id, ok := props[ApplicationIDKey]; !ok {
 		if _, written := findKey(n, ApplicationIDKey); !written {
 			d.errs.add(d.pos(key), "kafka.%s is required", ApplicationIDKey)

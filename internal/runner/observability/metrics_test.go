@@ -16,6 +16,7 @@ import (
 	"ksml/internal/definition"
 	"ksml/internal/python"
 	"ksml/internal/runner/config"
+	"ksml/internal/sharedtest"
 )
 
 // fakeClock is a settable clock for exact rates and decays.
@@ -421,7 +422,7 @@ func TestResolveMetrics(t *testing.T) {
 func TestSeedMetricsConfiguration(t *testing.T) {
 	path := filepath.Join("..", "..", "..", "..", "shared", "acceptance", "seed", "definitions", "service-discovery-and-metrics.yaml")
 	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared material absent: %v", err)
+		sharedtest.Missing(t, path)
 	}
 	def, err := definition.Load(path, definition.Options{})
 	if err != nil {

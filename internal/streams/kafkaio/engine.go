@@ -58,8 +58,9 @@ type Options struct {
 	// internal topics; the engine then fails on a missing source topic.
 	NoTopicCreation bool
 	// DefaultPartitions is the partition count of source topics the engine
-	// creates (default 1). Output and internal topics get the highest
-	// partition count of the source topics.
+	// creates (0: one; negative: the cluster's num.partitions). Output and
+	// internal topics get the highest partition count of the source
+	// topics.
 	DefaultPartitions int
 	// Handlers say what to do with records that fail.
 	Handlers Handlers
@@ -288,6 +289,10 @@ func (e *Engine) handleFetchErrors(fetches kgo.Fetches) error {
 		case errors.Is(fe.Err, context.Canceled), errors.Is(fe.Err, context.DeadlineExceeded):
 		case errors.Is(fe.Err, kgo.ErrClientClosed):
 			return fe.Err
+		case fe.Topic == "":
+			// Not tied to a partition: the client cannot fetch at all,
+			// typically because the brokers are unreachable; it retries.
+			e.log.Warn("cannot fetch from the Kafka cluster; retrying", "error", fe.Err)
 		default:
 			e.log.Warn("fetch error", "topic", fe.Topic, "partition", fe.Partition, "error", fe.Err)
 		}

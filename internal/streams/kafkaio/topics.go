@@ -32,11 +32,15 @@ type topicInfo struct {
 }
 
 // NewTopics returns a topic cache over adm. When create is set, topics that
-// do not exist are created with defaultPartitions partitions (or the count
-// given to Ensure) and the given replication factor (-1: broker default).
+// do not exist are created with defaultPartitions partitions (0: one;
+// negative: the cluster's num.partitions) or the count given to Ensure,
+// and the given replication factor (-1: broker default).
 func NewTopics(adm *kadm.Client, create bool, defaultPartitions int, replication int, log *slog.Logger) *Topics {
-	if defaultPartitions <= 0 {
+	switch {
+	case defaultPartitions == 0:
 		defaultPartitions = 1
+	case defaultPartitions < 0:
+		defaultPartitions = -1
 	}
 	if replication == 0 {
 		replication = -1
@@ -158,15 +162,19 @@ func (t *Topics) ensure(ctx context.Context, topic string, partitions int32, con
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil, fmt.Errorf("creating topic %q: %w", topic, err)
 	}
-	if err == nil {
-		t.log.Info("created topic", "topic", topic, "partitions", partitions)
-	}
-	// Another client may have created it with another count: read it back.
-	if n, err = t.describe(ctx, topic); err != nil {
+	created := err == nil
+	if created && resp.NumPartitions > 0 {
+		// The count the cluster chose (partitions may be -1).
+		n = resp.NumPartitions
+	} else if n, err = t.describe(ctx, topic); err != nil {
+		// Another client created it, maybe with another count: read it.
 		return nil, err
 	}
 	if n == 0 {
-		n = partitions
+		n = max(partitions, 1)
+	}
+	if created {
+		t.log.Info("created topic", "topic", topic, "partitions", n)
 	}
 	return t.store(topic, n), nil
 }
