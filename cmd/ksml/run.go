@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	var configFile, embedded, level string
+	var configFile, embedded, level, instanceID string
 	cmd := &cobra.Command{
 		Use:   "run [-c ksml-runner.yaml] [definition.yaml ...]",
 		Short: "Run KSML definitions on Kafka (or on the embedded broker)",
@@ -26,15 +26,22 @@ func init() {
 			"the storage directory. Without -c, the application.id is derived from the first file name.\n" +
 			"Missing source, output and internal topics are created (internal and output topics with the source\n" +
 			"topics' partition count); kafka.allow.auto.create.topics: false turns that off.\n" +
-			"Logs are text on stderr; KSML_LOG_FORMAT=json switches to JSON, KSML_LOG_LEVEL or --log-level sets the level.",
+			"Logs are text on stderr; KSML_LOG_FORMAT=json switches to JSON, KSML_LOG_LEVEL or --log-level sets the level.\n" +
+			"--instance-id (or KSML_INSTANCE_ID) names this instance for static group membership: a restarted instance\n" +
+			"with the same name takes its partitions back at once, without a rebalance; give each instance its own,\n" +
+			"stable name (a StatefulSet pod name, a host name).",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			logger, err := newLogger(cmd.ErrOrStderr(), level)
 			if err != nil {
 				return err
 			}
 			slog.SetDefault(logger)
+			if instanceID == "" {
+				instanceID = os.Getenv("KSML_INSTANCE_ID")
+			}
 			r, err := runner.New(runner.Options{
 				ConfigFile:     configFile,
+				InstanceID:     instanceID,
 				Definitions:    args,
 				EmbeddedBroker: embedded,
 				Logger:         logger,
@@ -51,6 +58,7 @@ func init() {
 	}
 	cmd.Flags().StringVarP(&configFile, "config", "c", "", "runner configuration file (ksml-runner.yaml)")
 	cmd.Flags().StringVar(&embedded, "embedded-broker", "", "listen address of the embedded broker (default 127.0.0.1:9092)")
+	cmd.Flags().StringVar(&instanceID, "instance-id", "", "stable name of this instance: static group membership (group.instance.id); default KSML_INSTANCE_ID")
 	cmd.Flags().StringVar(&level, "log-level", "", "log level: debug, info, warn, error (default info, or KSML_LOG_LEVEL)")
 	rootCmd.AddCommand(cmd)
 }

@@ -59,6 +59,11 @@ type Options struct {
 	// EmbeddedBroker is the listen address of the embedded broker started
 	// when no bootstrap.servers is configured (default 127.0.0.1:9092).
 	EmbeddedBroker string
+	// InstanceID, if set, is this instance's stable name: it becomes the
+	// consumer group's group.instance.id (static membership), so a
+	// restarted instance gets its partitions back without a rebalance.
+	// Setting it and a different kafka.group.instance.id is an error.
+	InstanceID string
 	// WorkDir resolves relative paths of the configuration (default: the
 	// process's working directory).
 	WorkDir string
@@ -482,6 +487,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		props[key] = v
 	}
 	props[config.ApplicationIDKey] = r.appID
+	if err := r.applyInstanceID(props); err != nil {
+		return err
+	}
 	if !r.cfg.Kafka.UseEmbeddedBroker() && r.opts.EmbeddedBroker != "" {
 		r.log.Warn("--embedded-broker is ignored: kafka.bootstrap.servers is configured", "bootstrap.servers", r.cfg.Kafka.BootstrapServers())
 	}
@@ -619,6 +627,20 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// applyInstanceID sets group.instance.id from Options.InstanceID.
+func (r *Runner) applyInstanceID(props map[string]string) error {
+	id := strings.TrimSpace(r.opts.InstanceID)
+	if id == "" {
+		return nil
+	}
+	if cur, ok := props["group.instance.id"]; ok && strings.TrimSpace(cur) != id {
+		return fmt.Errorf("the instance id %q (--instance-id or KSML_INSTANCE_ID) differs from kafka.group.instance.id %q: set one of them", id, cur)
+	}
+	props["group.instance.id"] = id
+	r.log.Info("static group membership", "group.instance.id", id)
+	return nil
 }
 
 // noTopicCreation reports whether allow.auto.create.topics=false (the
