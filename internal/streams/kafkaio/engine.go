@@ -153,7 +153,7 @@ func New(opts Options) (*Engine, error) {
 	return &Engine{
 		opts: opts, topo: opts.Topology, log: opts.Logger, handlers: opts.Handlers, observer: opts.Observer,
 		restorer: opts.Restorer, retry: retrier{log: opts.Logger, timeout: taskTimeout},
-		tasks:    map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
+		tasks: map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
 		assigned: map[tp]bool{}, processed: map[tp]kgo.EpochOffset{},
 		position: map[tp]int64{}, paused: map[tp]bool{},
 	}, nil
