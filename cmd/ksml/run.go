@@ -25,6 +25,7 @@ var runSettings = []struct{ flag, env, key, usage string }{
 	{"storage-dir", "KSML_STORAGE_DIR", "storageDirectory", "directory for state stores and the embedded broker's data, created when missing (overrides ksml.storageDirectory)"},
 	{"on-error", "KSML_ON_ERROR", "errorHandling", "what a failing record does, for consume, process and produce errors: stop or continue (overrides ksml.errorHandling.*.handler)"},
 	{"partitions", "KSML_PARTITIONS", "partitions", "partitions of the topics ksml creates without a source to follow, and the embedded broker's default (default: the cluster's num.partitions)"},
+	{"instance-id", "KSML_INSTANCE_ID", "group.instance.id", "stable name of this instance: static group membership (overrides kafka.group.instance.id)"},
 	{"embedded-broker", "KSML_EMBEDDED_BROKER", "embeddedBroker", "run on the embedded broker at this address (host:port, or a port on 127.0.0.1), even when a cluster is configured"},
 }
 
@@ -44,6 +45,9 @@ func init() {
 			"directory. Relative paths in a runner configuration are relative to the configuration file.\n" +
 			"Missing topics are created (internal and output topics with the source topics' partition count);\n" +
 			"kafka.allow.auto.create.topics: false turns that off.\n\n" +
+			"--instance-id names this instance for static group membership (group.instance.id): a restarted instance\n" +
+			"with the same name takes its partitions back at once, without a rebalance; give each instance its own,\n" +
+			"stable name (a StatefulSet pod name, a host name).\n\n" +
 			"Every setting flag has an environment variable (shown in brackets); the flag wins, then the\n" +
 			"variable, then the configuration.\n" +
 			"Logs are text on stderr; KSML_LOG_FORMAT=json switches to JSON, KSML_LOG_LEVEL or --log-level sets the level.",
@@ -91,6 +95,7 @@ func init() {
 				BootstrapServers: get("bootstrap-servers"),
 				ApplicationID:    get("application-id"),
 				StorageDir:       get("storage-dir"),
+				InstanceID:       get("instance-id"),
 				OnError:          get("on-error"),
 				Partitions:       partitions,
 				Sources:          sources,

@@ -8,7 +8,9 @@
 //   - it listens on a chosen address (kfake binds 127.0.0.1 on a random port
 //     unless told otherwise) and advertises an address clients can reach;
 //   - it persists under a data directory so topics, records, committed
-//     offsets and producer state survive a restart;
+//     offsets and producer state survive a restart; after an unclean stop
+//     (the process killed) it writes the abort markers of the transactions
+//     the stop left open, as a Kafka transaction coordinator would;
 //   - it runs log compaction and retention periodically (kfake only does so
 //     hourly, and only after a topic's configs change);
 //   - it picks an auto topic creation policy that suits Kafka Streams.
@@ -39,6 +41,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -106,6 +110,7 @@ type Broker struct {
 	addr      string
 	advertise string
 	logger    *slog.Logger
+	dataDir   string
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -199,6 +204,13 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 	}
+	if opts.DataDir != "" {
+		b.dataDir = opts.DataDir
+		if err := b.recoverAfterUncleanStop(ctx, opts.DataDir); err != nil {
+			cluster.Close()
+			return nil, fmt.Errorf("embedded broker: data directory %s: %w", opts.DataDir, err)
+		}
+	}
 	interval := opts.MaintenanceInterval
 	if interval == 0 {
 		interval = DefaultMaintenanceInterval
@@ -258,6 +270,12 @@ func (b *Broker) Close() error {
 		close(b.stop)
 		<-b.done
 		b.cluster.Close()
+		if b.dataDir != "" {
+			// The state is saved: the next Start needs no recovery.
+			if err := os.Remove(filepath.Join(b.dataDir, runningFile)); err != nil && !os.IsNotExist(err) {
+				b.logger.Warn("embedded broker: removing the in-use marker", "error", err)
+			}
+		}
 	})
 	return nil
 }

@@ -3,13 +3,27 @@
 // and provides the co-partitioning group balancer the streams engine's
 // consumer group uses.
 //
-// FromProperties maps what franz-go can honour (bootstrap servers, client
-// and instance ids, TLS and SASL, producer and fetch tuning, group
-// timeouts, offset reset, isolation level) and returns the settings the
+// FromProperties maps every property as the Java clients and Kafka Streams
+// read it: what franz-go can honour (bootstrap servers, client and instance
+// ids, TLS and SASL, producer and fetch tuning, group timeouts, offset
+// reset, isolation level) becomes client options, and the settings the
 // engine itself applies (commit interval, processing guarantee, poll size,
-// internal topic replication, Axual naming patterns). Values that are wrong are errors naming the
-// property; properties franz-go has no use for are ignored, and unknown
-// ones are logged once at debug, the way Kafka clients warn about them.
+// task timeout, internal topic replication, Axual naming patterns) are
+// returned in Config. Java's semantics decide, not franz-go's names:
+// batch.size is a batching target (a larger record goes in a batch of its
+// own), max.request.size bounds one record, and under exactly_once_v2
+// transaction.timeout.ms defaults to 10 s and delivery.timeout.ms to
+// unlimited, as Kafka Streams sets them.
+//
+// Every property has one of three fates, so none is silently dropped:
+// it takes effect (Config.Applied); it is known but has no meaning for
+// ksml (JVM class names, JVM buffers, Kafka Streams features ksml does not
+// have), and is logged once at info with the reason (Config.Ignored,
+// NoEffectReason); or its value is wrong or cannot be honoured, and
+// FromProperties fails with an Errors naming it. Unknown properties are
+// logged once at warn, as the Java clients warn about them. Like Kafka
+// Streams, values it overrides (enable.auto.commit, isolation.level under
+// exactly_once_v2, ...) are logged at warn and replaced.
 //
 // Axual naming patterns (axual.topic.pattern, axual.group.id.pattern,
 // axual.transactional.id.pattern, or their deprecated spellings without
@@ -61,6 +75,13 @@ const (
 	DefaultCommitInterval    = 30 * time.Second       // at_least_once
 	DefaultCommitIntervalEOS = 100 * time.Millisecond // exactly_once_v2
 	DefaultMaxPollRecords    = 1000
+	DefaultTaskTimeout       = 5 * time.Minute // task.timeout.ms
+	// DefaultMaxRequestSize is the Java producer's max.request.size: the
+	// largest record (and produce request) the producer sends.
+	DefaultMaxRequestSize = 1 << 20
+	// DefaultTransactionTimeoutEOS is Kafka Streams' transaction.timeout.ms
+	// under exactly_once_v2 (the Java producer's own default is 60 s).
+	DefaultTransactionTimeoutEOS = 10 * time.Second
 )
 
 // Config is the result of FromProperties.
@@ -116,8 +137,28 @@ type Config struct {
 	// ReadCommitted is true when the consumer reads read_committed (always
 	// under exactly_once_v2).
 	ReadCommitted bool
-	// Ignored lists the properties that had no effect, sorted.
+	// TaskTimeout is task.timeout.ms: how long a task may fail on
+	// transient errors (broker unreachable, coordinator moving, timeouts)
+	// before the failure is fatal, as Kafka Streams' task.timeout.ms.
+	TaskTimeout time.Duration
+	// MaxRecordBytes is max.request.size (default 1 MiB): the largest
+	// record the producer sends; a larger one fails with
+	// kerr.MessageTooLarge before it is sent.
+	MaxRecordBytes int32
+	// TransactionTimeout is transaction.timeout.ms, already applied in
+	// Producer: Kafka Streams' 10 s under exactly_once_v2, else the
+	// client's default (zero here).
+	TransactionTimeout time.Duration
+	// Applied lists the properties that took effect, sorted.
+	Applied []string
+	// Ignored lists the properties that had no effect, sorted: those
+	// ksml knows but has no use for (see NoEffectReason), those that only
+	// matter with a setting that is off (ssl.* without SSL), and unknown
+	// ones.
 	Ignored []string
+	// Overridden lists the properties whose value was replaced, as Kafka
+	// Streams replaces them (enable.auto.commit, group.id, ...), sorted.
+	Overridden []string
 }
 
 // ProducerOpts returns the options of a producing client.
@@ -174,6 +215,44 @@ type mapper struct {
 	cfg   *Config
 	errs  Errors
 	used  map[string]bool
+	// overrides are values replaced as Kafka Streams replaces them,
+	// logged at warn.
+	overrides []override
+	// reasons says why a property that was read had no effect, when that
+	// depends on other settings (see notApplicable).
+	reasons map[string]string
+}
+
+// override is a property value that ksml replaces, as Kafka Streams does
+// for the settings it owns.
+type override struct{ key, value, reason string }
+
+func (m *mapper) override(key, value, reason string) {
+	delete(m.used, key)
+	m.overrides = append(m.overrides, override{key, value, reason})
+}
+
+func (m *mapper) overridden(key string) bool {
+	for _, o := range m.overrides {
+		if o.key == key || o.key == unprefixed(key) {
+			return true
+		}
+	}
+	return false
+}
+
+// unused reads a property (so its value is checked) that has no effect;
+// its reason is in noEffect.
+func (m *mapper) unused(key string) { delete(m.used, key) }
+
+// notApplicable marks a property that was read but has no effect with the
+// other settings; reason says why, and it is logged.
+func (m *mapper) notApplicable(key, reason string) {
+	delete(m.used, key)
+	if m.reasons == nil {
+		m.reasons = map[string]string{}
+	}
+	m.reasons[key] = reason
 }
 
 func (m *mapper) errf(key, format string, args ...any) {
@@ -258,25 +337,37 @@ func (m *mapper) oneOf(key string, valid ...string) (string, bool) {
 func FromProperties(props map[string]string, opts Options) (*Config, error) {
 	m := &mapper{
 		props: expandPrefixes(props),
-		cfg:   &Config{ProcessingGuarantee: AtLeastOnce, MaxPollRecords: DefaultMaxPollRecords, AutoOffsetReset: ResetEarliest, ReplicationFactor: -1},
-		used:  map[string]bool{},
+		cfg: &Config{ProcessingGuarantee: AtLeastOnce, MaxPollRecords: DefaultMaxPollRecords, AutoOffsetReset: ResetEarliest,
+			ReplicationFactor: -1, TaskTimeout: DefaultTaskTimeout, MaxRecordBytes: DefaultMaxRequestSize},
+		used: map[string]bool{},
 	}
 	c := m.cfg
 	m.identity(opts)
 	m.security()
 	m.connection()
+	m.guarantee()
 	m.producer()
 	m.resolver()
 	m.consumer()
 	m.streams()
+	m.eosOverrides()
 
 	for key := range props {
-		if !m.used[key] && !m.used[unprefixed(key)] && !ignoredSilently(key) {
+		switch {
+		case readElsewhere(key):
+		case m.overridden(key):
+			c.Overridden = append(c.Overridden, key)
+		case m.used[key] || m.used[unprefixed(key)]:
+			c.Applied = append(c.Applied, key)
+		default:
 			c.Ignored = append(c.Ignored, key)
 		}
 	}
+	sort.Strings(c.Applied)
 	sort.Strings(c.Ignored)
-	logIgnored(opts.Logger, c.Ignored)
+	sort.Strings(c.Overridden)
+	logIgnored(opts.Logger, c.Ignored, m.reasons)
+	logOverrides(opts.Logger, m.overrides)
 
 	if len(m.errs) > 0 {
 		sort.SliceStable(m.errs, func(i, j int) bool { return m.errs[i].Key < m.errs[j].Key })
@@ -320,8 +411,12 @@ func (m *mapper) identity(opts Options) {
 
 func (m *mapper) connection() {
 	c := m.cfg
-	if d, ok := m.millis("metadata.max.age.ms", 0); ok {
+	if d, ok := m.millis("metadata.max.age.ms", 10); ok {
 		c.Common = append(c.Common, kgo.MetadataMaxAge(d))
+		if d < 5*time.Second {
+			// franz-go refuses a maximum below its 5s minimum age.
+			c.Common = append(c.Common, kgo.MetadataMinAge(d))
+		}
 	}
 	if d, ok := m.millis("socket.connection.setup.timeout.ms", 1); ok {
 		c.Common = append(c.Common, kgo.DialTimeout(d))
@@ -332,7 +427,7 @@ func (m *mapper) connection() {
 	if d, ok := m.millis("retry.backoff.ms", 0); ok {
 		c.Common = append(c.Common, kgo.RetryBackoffFn(func(int) time.Duration { return d }))
 	}
-	if d, ok := m.millis("request.timeout.ms", 1); ok {
+	if d, ok := m.millis("request.timeout.ms", 100); ok {
 		c.Producer = append(c.Producer, kgo.ProduceRequestTimeout(d))
 	}
 	if on, ok := m.boolean("allow.auto.create.topics"); ok && on {
@@ -342,18 +437,25 @@ func (m *mapper) connection() {
 
 func (m *mapper) producer() {
 	c := m.cfg
+	eos := c.ProcessingGuarantee == ExactlyOnceV2
 	idempotent := true
 	if on, ok := m.boolean("enable.idempotence"); ok {
-		idempotent = on
+		if !on && eos {
+			m.override("enable.idempotence", "false", "exactly_once_v2 needs the idempotent producer; true is used")
+		} else {
+			idempotent = on
+		}
 	}
 	if acks, ok := m.oneOf("acks", "all", "-1", "1", "0"); ok {
-		switch acks {
-		case "all", "-1":
+		switch {
+		case acks == "all" || acks == "-1":
 			c.Producer = append(c.Producer, kgo.RequiredAcks(kgo.AllISRAcks()))
-		case "1":
+		case eos:
+			m.errf("acks", "%s cannot be used with processing.guarantee exactly_once_v2, which needs acks=all", acks)
+		case acks == "1":
 			c.Producer = append(c.Producer, kgo.RequiredAcks(kgo.LeaderAck()))
 			idempotent = false
-		case "0":
+		default:
 			c.Producer = append(c.Producer, kgo.RequiredAcks(kgo.NoAck()))
 			idempotent = false
 		}
@@ -361,12 +463,40 @@ func (m *mapper) producer() {
 	if !idempotent {
 		c.Producer = append(c.Producer, kgo.DisableIdempotentWrite())
 	}
+	if n, ok := m.integer("max.in.flight.requests.per.connection", 1); ok {
+		switch {
+		case idempotent && n > 5:
+			// The Java producer refuses this combination too.
+			m.errf("max.in.flight.requests.per.connection", "%d is above 5, the most the idempotent producer allows (set enable.idempotence=false, or use at most 5)", n)
+		case idempotent:
+			// The idempotent producer keeps up to 5 requests in flight and
+			// orders them by sequence number, which is what 1..5 ask for.
+		default:
+			c.Producer = append(c.Producer, kgo.MaxProduceRequestsInflightPerBroker(int(min(n, 1<<31-1))))
+		}
+	}
 	if d, ok := m.millis("linger.ms", 0); ok {
-		c.Producer = append(c.Producer, kgo.ProducerLinger(d))
+		if d > time.Minute {
+			m.errf("linger.ms", "%d is above 60000, the most the producer allows", d.Milliseconds())
+		} else {
+			c.Producer = append(c.Producer, kgo.ProducerLinger(d))
+		}
 	}
-	if n, ok := m.int32("batch.size", 1); ok {
-		c.Producer = append(c.Producer, kgo.ProducerBatchMaxBytes(n))
+	// batch.size is the Java producer's batching target, not a limit on
+	// records (a record larger than it is sent in a batch of its own);
+	// max.request.size is the limit. franz-go has one knob, the largest
+	// batch, which bounds records too: it is max.request.size, and
+	// batch.size is checked but has no effect (see noEffect).
+	m.int32("batch.size", 0)
+	m.unused("batch.size")
+	if n, ok := m.int32("max.request.size", 512); ok {
+		if n > 1<<30 {
+			m.errf("max.request.size", "%d is above the 1 GiB a record batch may have", n)
+		} else {
+			c.MaxRecordBytes = n
+		}
 	}
+	c.Producer = append(c.Producer, kgo.ProducerBatchMaxBytes(c.MaxRecordBytes))
 	if n, ok := m.integer("buffer.memory", 1); ok {
 		c.Producer = append(c.Producer, kgo.MaxBufferedBytes(int(n)))
 	}
@@ -386,12 +516,30 @@ func (m *mapper) producer() {
 		}
 		c.Producer = append(c.Producer, kgo.ProducerBatchCompression(cc))
 	}
-	if d, ok := m.millis("delivery.timeout.ms", 1); ok {
+	// Kafka Streams sets delivery.timeout.ms to "forever" under
+	// exactly_once_v2: a record must not time out inside a transaction
+	// that may still commit; the transaction timeout bounds it instead.
+	if d, ok := m.millis("delivery.timeout.ms", 1000); ok {
 		c.Producer = append(c.Producer, kgo.RecordDeliveryTimeout(d))
 	}
 	if n, ok := m.integer("retries", 0); ok {
 		c.Producer = append(c.Producer, kgo.RecordRetries(int(min(n, 1<<31-1))))
 	}
+	if eos {
+		c.TransactionTimeout = DefaultTransactionTimeoutEOS
+	}
+	if d, ok := m.millis("transaction.timeout.ms", 1); ok {
+		if eos {
+			c.TransactionTimeout = d
+		} else {
+			m.notApplicable("transaction.timeout.ms", "only transactions use it (processing.guarantee exactly_once_v2)")
+		}
+	}
+	if c.TransactionTimeout > 0 {
+		c.Producer = append(c.Producer, kgo.TransactionTimeout(c.TransactionTimeout))
+	}
+	// Under exactly_once_v2 Kafka Streams sets delivery.timeout.ms to
+	// unlimited; franz-go's default is unlimited already.
 }
 
 func (m *mapper) consumer() {
@@ -403,13 +551,13 @@ func (m *mapper) consumer() {
 	if c.GroupInstanceID != "" {
 		c.Consumer = append(c.Consumer, kgo.InstanceID(c.GroupInstanceID))
 	}
-	if d, ok := m.millis("session.timeout.ms", 1); ok {
+	if d, ok := m.millis("session.timeout.ms", 100); ok {
 		c.Consumer = append(c.Consumer, kgo.SessionTimeout(d))
 	}
 	if d, ok := m.millis("heartbeat.interval.ms", 1); ok {
 		c.Consumer = append(c.Consumer, kgo.HeartbeatInterval(d))
 	}
-	if d, ok := m.millis("max.poll.interval.ms", 1); ok {
+	if d, ok := m.millis("max.poll.interval.ms", 100); ok {
 		// Java sends max.poll.interval.ms as the group rebalance timeout.
 		c.Consumer = append(c.Consumer, kgo.RebalanceTimeout(d))
 	}
@@ -419,7 +567,7 @@ func (m *mapper) consumer() {
 	if n, ok := m.int32("fetch.max.bytes", 1); ok {
 		c.Consumer = append(c.Consumer, kgo.FetchMaxBytes(n))
 	}
-	if d, ok := m.millis("fetch.max.wait.ms", 1); ok {
+	if d, ok := m.millis("fetch.max.wait.ms", 10); ok {
 		c.Consumer = append(c.Consumer, kgo.FetchMaxWait(d))
 	}
 	if n, ok := m.int32("max.partition.fetch.bytes", 1); ok {
@@ -441,7 +589,9 @@ func (m *mapper) consumer() {
 	}
 }
 
-func (m *mapper) streams() {
+// guarantee reads processing.guarantee first: producer and consumer
+// defaults depend on it.
+func (m *mapper) guarantee() {
 	c := m.cfg
 	if g, ok := m.get("processing.guarantee"); ok {
 		switch strings.ToLower(g) {
@@ -455,6 +605,10 @@ func (m *mapper) streams() {
 			m.errf("processing.guarantee", "%q is not one of at_least_once, exactly_once_v2", g)
 		}
 	}
+}
+
+func (m *mapper) streams() {
+	c := m.cfg
 	c.CommitInterval = DefaultCommitInterval
 	if c.ProcessingGuarantee == ExactlyOnceV2 {
 		c.CommitInterval = DefaultCommitIntervalEOS
@@ -462,10 +616,21 @@ func (m *mapper) streams() {
 	if d, ok := m.millis("commit.interval.ms", 0); ok {
 		c.CommitInterval = d
 	}
+	if c.ProcessingGuarantee == ExactlyOnceV2 && c.TransactionTimeout < c.CommitInterval {
+		// Kafka Streams refuses this too: every transaction would time out.
+		m.errf("transaction.timeout.ms", "%d is below commit.interval.ms %d: every transaction would time out before it commits; raise transaction.timeout.ms or lower commit.interval.ms",
+			c.TransactionTimeout.Milliseconds(), c.CommitInterval.Milliseconds())
+	}
+	if d, ok := m.millis("task.timeout.ms", 0); ok {
+		c.TaskTimeout = d
+	}
 	level, levelSet := m.oneOf("isolation.level", "read_uncommitted", "read_committed")
 	switch {
 	case c.ProcessingGuarantee == ExactlyOnceV2:
 		// Kafka Streams forces read_committed under exactly-once.
+		if levelSet && level != "read_committed" {
+			m.override("isolation.level", level, "exactly_once_v2 reads read_committed")
+		}
 		c.Consumer = append(c.Consumer, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 		c.ReadCommitted = true
 	case levelSet && level == "read_committed":
@@ -521,40 +686,85 @@ func unprefixed(key string) string {
 	return key
 }
 
-// silent are properties that franz-go has no use for but that are normal in
-// a Kafka Streams configuration (KSML sets or replaces them itself, or they
-// tune the JVM client only), so they are not reported as unknown.
-var silent = map[string]bool{
-	"state.dir": true, "application.server": true, "topology.optimization": true,
-	"num.stream.threads": true, "num.standby.replicas": true, "cache.max.bytes.buffering": true,
-	"statestore.cache.max.bytes": true, "default.key.serde": true, "default.value.serde": true,
-	"default.timestamp.extractor": true, "default.deserialization.exception.handler": true,
-	"default.production.exception.handler": true, "deserialization.exception.handler": true,
-	"production.exception.handler": true, "processing.exception.handler": true,
-	"key.serializer": true, "value.serializer": true, "key.deserializer": true, "value.deserializer": true,
-	"enable.auto.commit": true, "auto.commit.interval.ms": true, "group.id": true,
-	"max.in.flight.requests.per.connection": true, "receive.buffer.bytes": true, "send.buffer.bytes": true,
-	"reconnect.backoff.ms": true, "reconnect.backoff.max.ms": true, "transactional.id": true,
-	"transaction.timeout.ms": true, "ssl.protocol": true, "ssl.cipher.suites": true,
-	"ssl.keymanager.algorithm": true, "ssl.trustmanager.algorithm": true, "ssl.secure.random.implementation": true,
-	"interceptor.classes": true, "metric.reporters": true, "metrics.recording.level": true,
-	"metrics.num.samples": true, "metrics.sample.window.ms": true, "client.dns.lookup": true,
-	"partitioner.class": true, "max.block.ms": true, "max.request.size": true, "rack.aware.assignment.tags": true,
-	"client.rack": true, "sasl.kerberos.service.name": true, "sasl.login.class": true,
-	"sasl.login.callback.handler.class": true, "sasl.client.callback.handler.class": true,
-	"security.providers": true, "windowstore.changelog.additional.retention.ms": true,
-	"poll.ms": true, "probing.rebalance.interval.ms": true,
-	"acceptable.recovery.lag": true, "max.warmup.replicas": true, "task.timeout.ms": true,
-	"upgrade.from": true, "built.in.metrics.version": true, "default.dsl.store": true,
-	"dsl.store.suppliers.class": true, "log.summary.interval.ms": true,
+// noEffect are the properties ksml knows but has no use for, with the
+// reason, which is logged once when one is set. Kafka Streams itself
+// ignores several of them (serializers, auto commit), others configure JVM
+// machinery or Kafka Streams features that ksml does without.
+var noEffect = map[string]string{
+	// Set elsewhere in the runner configuration.
+	"state.dir":                                 "ksml.storageDirectory sets the state directory",
+	"application.server":                        "ksml.applicationServer sets the application server",
+	"default.key.serde":                         "the definitions' key and value types choose the serdes",
+	"default.value.serde":                       "the definitions' key and value types choose the serdes",
+	"key.serializer":                            "the definitions' key and value types choose the serdes",
+	"value.serializer":                          "the definitions' key and value types choose the serdes",
+	"key.deserializer":                          "the definitions' key and value types choose the serdes",
+	"value.deserializer":                        "the definitions' key and value types choose the serdes",
+	"default.timestamp.extractor":               "definitions declare timestamp extractors per stream",
+	"default.deserialization.exception.handler": "ksml.errorHandling.consume handles records that do not deserialize",
+	"deserialization.exception.handler":         "ksml.errorHandling.consume handles records that do not deserialize",
+	"default.production.exception.handler":      "ksml.errorHandling.produce handles records that cannot be produced",
+	"production.exception.handler":              "ksml.errorHandling.produce handles records that cannot be produced",
+	"processing.exception.handler":              "ksml.errorHandling.process handles records that fail in a function",
+	"default.dsl.store":                         "definitions choose the store type of each store",
+	"dsl.store.suppliers.class":                 "definitions choose the store type of each store",
+	"partitioner.class":                         "sinks partition with Kafka's default partitioner or the definition's partitioner function",
+	"topology.optimization":                     "ksml builds the topology as KSML defines it",
+
+	// Kafka Streams features ksml does without.
+	"num.stream.threads":                            "a process runs its tasks on one Python lane; start more instances to scale out",
+	"num.standby.replicas":                          "ksml has no standby tasks; state is restored from the changelogs",
+	"acceptable.recovery.lag":                       "ksml has no warm-up tasks; state is restored from the changelogs",
+	"max.warmup.replicas":                           "ksml has no warm-up tasks; state is restored from the changelogs",
+	"probing.rebalance.interval.ms":                 "ksml has no warm-up tasks; state is restored from the changelogs",
+	"rack.aware.assignment.tags":                    "ksml has no standby tasks to place by rack",
+	"rack.aware.assignment.strategy":                "ksml's co-partitioning assignor does not place tasks by rack",
+	"cache.max.bytes.buffering":                     "record caches are flushed at every commit and are not bounded by bytes",
+	"statestore.cache.max.bytes":                    "record caches are flushed at every commit and are not bounded by bytes",
+	"poll.ms":                                       "the engine polls with max.poll.records and fetch.max.wait.ms",
+	"windowstore.changelog.additional.retention.ms": "window changelog topics keep the retention ksml gives them",
+	"upgrade.from":                                  "there is no older ksml topology format to upgrade from",
+	"built.in.metrics.version":                      "ksml has one metrics layout (see docs/operations.md)",
+	"log.summary.interval.ms":                       "ksml logs state changes as they happen, not as periodic summaries",
+	"auto.commit.interval.ms":                       "the engine commits every commit.interval.ms",
+
+	// Tuning of the JVM client.
+	"batch.size":                         "batches are bounded by max.request.size; a record larger than batch.size is sent in a batch of its own, as in Java",
+	"max.block.ms":                       "producing does not block on metadata; a record that cannot be delivered fails after delivery.timeout.ms",
+	"receive.buffer.bytes":               "the operating system sizes socket buffers",
+	"send.buffer.bytes":                  "the operating system sizes socket buffers",
+	"reconnect.backoff.ms":               "reconnects back off by retry.backoff.ms",
+	"reconnect.backoff.max.ms":           "reconnects back off by retry.backoff.ms",
+	"client.dns.lookup":                  "every address a host name resolves to is tried",
+	"interceptor.classes":                "Java classes cannot be loaded",
+	"metric.reporters":                   "Java classes cannot be loaded; metrics are on the Prometheus endpoint",
+	"metrics.recording.level":            "metrics are on the Prometheus endpoint",
+	"metrics.num.samples":                "metrics are on the Prometheus endpoint",
+	"metrics.sample.window.ms":           "metrics are on the Prometheus endpoint",
+	"security.providers":                 "Java classes cannot be loaded",
+	"sasl.login.class":                   "Java classes cannot be loaded",
+	"sasl.login.callback.handler.class":  "Java classes cannot be loaded",
+	"sasl.client.callback.handler.class": "Java classes cannot be loaded",
+	"sasl.kerberos.service.name":         "SASL GSSAPI (Kerberos) is not supported",
+	"ssl.protocol":                       "Go's TLS negotiates the version; ssl.enabled.protocols bounds it",
+	"ssl.cipher.suites":                  "Go's TLS chooses secure cipher suites itself",
+	"ssl.keymanager.algorithm":           "Java key managers do not apply; keys are PEM",
+	"ssl.trustmanager.algorithm":         "Java trust managers do not apply; certificates are PEM",
+	"ssl.secure.random.implementation":   "Go's TLS uses the operating system's random source",
 }
 
-func ignoredSilently(key string) bool {
-	if silent[key] || silent[unprefixed(key)] {
-		return true
-	}
-	// Serde and schema registry settings are read by KSML's notations.
-	for _, p := range []string{"schema.registry.", "basic.auth.", "apicurio.", "specific.avro.", "auto.register.schemas", "use.latest.version"} {
+// NoEffectReason says why a known property has no effect in ksml, and
+// false for properties that take effect or are unknown.
+func NoEffectReason(key string) (string, bool) {
+	r, ok := noEffect[unprefixed(key)]
+	return r, ok
+}
+
+// readElsewhere reports properties that other parts of ksml read from the
+// same properties (serde and schema registry settings, read by the
+// notations).
+func readElsewhere(key string) bool {
+	for _, p := range []string{"schema.registry.", "basic.auth.", "bearer.auth.", "apicurio.", "specific.avro.", "auto.register.schemas", "use.latest.version", "normalize.schemas"} {
 		if strings.HasPrefix(key, p) {
 			return true
 		}
@@ -562,10 +772,69 @@ func ignoredSilently(key string) bool {
 	return false
 }
 
+// eosOverrides handles the settings Kafka Streams owns: a user value is
+// replaced, with a warning, as Kafka Streams does.
+func (m *mapper) eosOverrides() {
+	c := m.cfg
+	owned := func(key, reason string, conflicts func(v string) bool) {
+		if v, ok := m.get(key); ok {
+			if conflicts(v) {
+				m.override(key, v, reason)
+			} else {
+				m.notApplicable(key, reason)
+			}
+		}
+	}
+	owned("enable.auto.commit", "the engine commits offsets itself every commit.interval.ms", func(v string) bool {
+		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+			m.errf("enable.auto.commit", "%q is not true or false", v)
+		}
+		return strings.EqualFold(v, "true")
+	})
+	owned("group.id", "the consumer group is the application.id", func(v string) bool { return v != "" && v != c.ApplicationID })
+	owned("transactional.id", "the engine names its transactional producer after the application.id", func(v string) bool { return v != "" })
+	owned("group.protocol", "the engine's co-partitioning assignor needs the classic group protocol", func(v string) bool { return !strings.EqualFold(v, "classic") })
+	if r, ok := m.get("client.rack"); ok && r != "" {
+		c.Consumer = append(c.Consumer, kgo.Rack(r))
+	}
+}
+
+// appliedProperties are the properties that take effect (the ssl.* and
+// sasl.* ones with the matching security.protocol), in the order of the
+// documentation.
+var appliedProperties = []string{
+	"application.id", "bootstrap.servers", "client.id", "group.instance.id", "client.rack",
+	"security.protocol", "ssl.enabled.protocols", "ssl.endpoint.identification.algorithm",
+	"ssl.truststore.type", "ssl.truststore.location", "ssl.truststore.certificates", "ssl.truststore.password",
+	"ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.certificate.chain", "ssl.keystore.key",
+	"ssl.keystore.password", "ssl.key.password", "sasl.mechanism", "sasl.jaas.config",
+	"metadata.max.age.ms", "socket.connection.setup.timeout.ms", "connections.max.idle.ms", "retry.backoff.ms",
+	"request.timeout.ms", "allow.auto.create.topics",
+	"enable.idempotence", "acks", "max.in.flight.requests.per.connection", "linger.ms", "max.request.size",
+	"buffer.memory", "compression.type", "delivery.timeout.ms", "retries", "transaction.timeout.ms",
+	"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "fetch.min.bytes", "fetch.max.bytes",
+	"fetch.max.wait.ms", "max.partition.fetch.bytes", "max.poll.records", "auto.offset.reset", "isolation.level",
+	"processing.guarantee", "commit.interval.ms", "task.timeout.ms", "replication.factor",
+	"max.task.idle.ms", "buffered.records.per.partition",
+	TopicPatternKey, GroupIDPatternKey, TransactionalIDPatternKey,
+}
+
+// AppliedProperties returns the names of the properties that take effect,
+// sorted. The ssl.* and sasl.* ones take effect with a security.protocol
+// that uses them; Axual pattern placeholders (tenant, ...) with a pattern
+// that names them.
+func AppliedProperties() []string {
+	out := append([]string(nil), appliedProperties...)
+	sort.Strings(out)
+	return out
+}
+
 var logged sync.Map
 
-// logIgnored logs each ignored property once per process.
-func logIgnored(l *slog.Logger, keys []string) {
+// logIgnored logs each ignored property once per process: known ones at
+// info with the reason they have no effect, unknown ones at warn, as the
+// Java clients warn about them.
+func logIgnored(l *slog.Logger, keys []string, reasons map[string]string) {
 	if l == nil {
 		l = slog.Default()
 	}
@@ -573,6 +842,22 @@ func logIgnored(l *slog.Logger, keys []string) {
 		if _, dup := logged.LoadOrStore(k, true); dup {
 			continue
 		}
-		l.Debug("ignoring Kafka property that ksml does not use", "property", k)
+		if r, ok := reasons[k]; ok {
+			l.Info("Kafka property has no effect", "property", k, "reason", r)
+		} else if r, ok := NoEffectReason(k); ok {
+			l.Info("Kafka property has no effect", "property", k, "reason", r)
+		} else {
+			l.Warn("unknown Kafka property; it has no effect", "property", k)
+		}
+	}
+}
+
+// logOverrides logs the values replaced as Kafka Streams replaces them.
+func logOverrides(l *slog.Logger, overrides []override) {
+	if l == nil {
+		l = slog.Default()
+	}
+	for _, o := range overrides {
+		l.Warn("Kafka property value is replaced", "property", o.key, "value", o.value, "reason", o.reason)
 	}
 }

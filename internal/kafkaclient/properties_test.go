@@ -70,7 +70,7 @@ func TestEveryMappedProperty(t *testing.T) {
 		"group.instance.id":         "instance-1",
 		"acks":                      "1",
 		"linger.ms":                 "5",
-		"batch.size":                "65536",
+		"max.request.size":          "65536",
 		"buffer.memory":             "1048576",
 		"compression.type":          "zstd",
 		"delivery.timeout.ms":       "60000",
@@ -102,6 +102,9 @@ func TestEveryMappedProperty(t *testing.T) {
 	expectOpt(t, cl, "DisableIdempotentWrite", kgo.DisableIdempotentWrite, true)
 	expectOpt(t, cl, "ProducerLinger", kgo.ProducerLinger, 5*time.Millisecond)
 	expectOpt(t, cl, "ProducerBatchMaxBytes", kgo.ProducerBatchMaxBytes, int32(65536))
+	if c.MaxRecordBytes != 65536 {
+		t.Errorf("MaxRecordBytes = %d", c.MaxRecordBytes)
+	}
 	expectOpt(t, cl, "MaxBufferedBytes", kgo.MaxBufferedBytes, int64(1048576))
 	expectOpt(t, cl, "ProducerBatchCompression", kgo.ProducerBatchCompression, []kgo.CompressionCodec{kgo.ZstdCompression()})
 	expectOpt(t, cl, "RecordDeliveryTimeout", kgo.RecordDeliveryTimeout, time.Minute)
@@ -155,7 +158,7 @@ func TestPrefixedAndIgnoredProperties(t *testing.T) {
 	cl := client(t, c.ClientOpts())
 	expectOpt(t, cl, "ProducerLinger", kgo.ProducerLinger, 20*time.Millisecond)
 	expectOpt(t, cl, "FetchMaxWait", kgo.FetchMaxWait, 300*time.Millisecond)
-	if want := []string{"some.unknown.property", "ssl.truststore.location"}; !reflect.DeepEqual(c.Ignored, want) {
+	if want := []string{"some.unknown.property", "ssl.truststore.location", "state.dir"}; !reflect.DeepEqual(c.Ignored, want) {
 		t.Errorf("ignored = %v, want %v", c.Ignored, want)
 	}
 }
@@ -165,7 +168,7 @@ func TestPropertyErrors(t *testing.T) {
 		"bootstrap.servers":    "",
 		"acks":                 "most",
 		"linger.ms":            "soon",
-		"batch.size":           "0",
+		"max.request.size":     "100",
 		"compression.type":     "brotli",
 		"auto.offset.reset":    "beginning",
 		"isolation.level":      "dirty",
@@ -179,13 +182,13 @@ func TestPropertyErrors(t *testing.T) {
 		`kafka.acks: "most" is not one of all, -1, 1, 0`,
 		`kafka.application.id: is required`,
 		`kafka.auto.offset.reset: "beginning" is not one of earliest, latest, none`,
-		`kafka.batch.size: 0 is below the minimum 1`,
 		`kafka.bootstrap.servers: is required (no embedded broker address was given)`,
 		`kafka.compression.type: "brotli" is not one of none, gzip, snappy, lz4, zstd`,
 		`kafka.enable.idempotence: "maybe" is not true or false`,
 		`kafka.fetch.max.bytes: 99999999999 is too large`,
 		`kafka.isolation.level: "dirty" is not one of read_uncommitted, read_committed`,
 		`kafka.linger.ms: "soon" is not an integer`,
+		`kafka.max.request.size: 100 is below the minimum 512`,
 		`kafka.processing.guarantee: exactly_once was removed in Kafka 4.0; use exactly_once_v2`,
 		`kafka.replication.factor: must be -1 (broker default) or at least 1`,
 		`kafka.security.protocol: "TLS" is not one of PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL`,
@@ -254,19 +257,26 @@ func TestSASLErrors(t *testing.T) {
 	}
 }
 
-func TestUnknownPropertiesAreLoggedOnceAtDebug(t *testing.T) {
+func TestIgnoredPropertiesAreLoggedOnceWithTheirReason(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	// Logging is once per process, so each run of the test needs a property
-	// name of its own.
+	// Logging is once per process, so each run of the test needs property
+	// names of its own; unprefixed known names are logged once for good.
 	name := fmt.Sprintf("only.logged.once.property.%d", time.Now().UnixNano())
-	props := map[string]string{"application.id": "a", "bootstrap.servers": "b:1", name: "1"}
+	props := map[string]string{"application.id": "a", "bootstrap.servers": "b:1", name: "1", "topic.num.stream.threads": "4"}
 	for range 3 {
 		if _, err := FromProperties(props, Options{Logger: logger}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := strings.Count(buf.String(), "property="+name); got != 1 || !strings.Contains(buf.String(), "level=DEBUG") {
-		t.Errorf("logged %d times:\n%s", got, buf.String())
+	out := buf.String()
+	if got := strings.Count(out, "property="+name); got != 1 || !strings.Contains(out, `level=WARN msg="unknown Kafka property; it has no effect" property=`+name) {
+		t.Errorf("unknown property logged %d times:\n%s", got, out)
+	}
+	// A known property is logged at info with its reason, at most once per
+	// process (an earlier test run in this process may have logged it).
+	if n := strings.Count(out, "property=topic.num.stream.threads"); n > 1 ||
+		n == 1 && !strings.Contains(out, `level=INFO msg="Kafka property has no effect" property=topic.num.stream.threads reason="a process runs its tasks on one Python lane; start more instances to scale out"`) {
+		t.Errorf("known property logged %d times:\n%s", n, out)
 	}
 }

@@ -28,6 +28,14 @@ func (m *mapper) security() {
 	if proto == "SASL_PLAINTEXT" || proto == "SASL_SSL" {
 		m.sasl()
 	}
+	for key := range m.props {
+		switch {
+		case strings.HasPrefix(key, "ssl.") && proto != "SSL" && proto != "SASL_SSL":
+			m.notApplicable(key, "security.protocol is "+proto+", not SSL or SASL_SSL")
+		case strings.HasPrefix(key, "sasl.") && proto != "SASL_PLAINTEXT" && proto != "SASL_SSL":
+			m.notApplicable(key, "security.protocol is "+proto+", not SASL_PLAINTEXT or SASL_SSL")
+		}
+	}
 }
 
 func (m *mapper) sasl() {

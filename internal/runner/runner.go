@@ -83,6 +83,11 @@ type Options struct {
 	// variable), keyed "bootstrap.servers", "application.id",
 	// "storageDirectory", "errorHandling", "embeddedBroker", for messages.
 	Sources map[string]string
+	// InstanceID, if set, is this instance's stable name: it becomes the
+	// consumer group's group.instance.id (static membership), so a
+	// restarted instance gets its partitions back without a rebalance.
+	// Setting it and a different kafka.group.instance.id is an error.
+	InstanceID string
 	// WorkDir resolves relative paths of the configuration (default: the
 	// directory of the configuration file, or the process's working
 	// directory without one).
@@ -755,6 +760,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		props[key] = v
 	}
 	props[config.ApplicationIDKey] = r.appID
+	if err := r.applyInstanceID(props); err != nil {
+		return err
+	}
 	if r.useEmbeddedBroker() {
 		addr := EmbeddedBrokerAddr(r.opts.EmbeddedBroker)
 		dataDir := r.BrokerDataDir()
@@ -1067,6 +1075,20 @@ func (r *Runner) createdPartitions() int {
 		return r.opts.Partitions
 	}
 	return -1
+}
+
+// applyInstanceID sets group.instance.id from Options.InstanceID.
+func (r *Runner) applyInstanceID(props map[string]string) error {
+	id := strings.TrimSpace(r.opts.InstanceID)
+	if id == "" {
+		return nil
+	}
+	if cur, ok := props["group.instance.id"]; ok && strings.TrimSpace(cur) != id {
+		return fmt.Errorf("the instance id %q (--instance-id or KSML_INSTANCE_ID) differs from kafka.group.instance.id %q: set one of them", id, cur)
+	}
+	props["group.instance.id"] = id
+	r.log.Info("static group membership", "group.instance.id", id)
+	return nil
 }
 
 // noTopicCreation reports whether allow.auto.create.topics=false (the

@@ -113,8 +113,16 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 	if errors.Is(err, kgo.ErrAborting) && c.aborting.Load() {
 		return
 	}
+	if dlq, _ := r.Context.Value(deadLetterKey{}).(*RecordError); dlq != nil {
+		// A dead letter that cannot be written would be lost: stop.
+		c.fail(fmt.Errorf("writing the record that failed (%w) to dead-letter topic %q: %w", dlq, r.Topic, err))
+		return
+	}
 	if c.ctx.Err() != nil {
 		c.fail(fmt.Errorf("producing to topic %q: %w", r.Topic, err))
+		return
+	}
+	if c.resendIfCollateral(r, err) {
 		return
 	}
 	rerr := &RecordError{Kind: ProduceError, Topic: r.Topic, Partition: r.Partition, Offset: -1, Timestamp: r.Timestamp.UnixMilli(), Err: err}
@@ -134,8 +142,12 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 			return
 		}
 	}
+	rerr.Err = explainProduceError(c.cl, r, err)
 	if c.log != nil {
 		c.log(rerr, r.Key, r.Value)
+	}
+	if h.DeadLetterTopic != "" {
+		c.deadLetter(h.DeadLetterTopic, r, rerr)
 	}
 	if h.Action != Continue {
 		c.fail(rerr)

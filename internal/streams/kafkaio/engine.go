@@ -111,6 +111,11 @@ type Engine struct {
 	// (buffered.records.per.partition); fetching resumes once drained.
 	paused    map[tp]bool
 	lastProbe time.Time
+	// retry bounds streaks of transient failures by task.timeout.ms;
+	// txnBroken is set when the open transaction can no longer commit
+	// (retry.go).
+	retry     retrier
+	txnBroken bool
 	closing   bool
 	fatal     error
 	raw       streams.RawRecord
@@ -142,10 +147,14 @@ func New(opts Options) (*Engine, error) {
 	if opts.Restorer == nil {
 		opts.Restorer = ChangelogRestorer{}
 	}
+	taskTimeout := opts.Client.TaskTimeout
+	if taskTimeout <= 0 {
+		taskTimeout = kafkaclient.DefaultTaskTimeout
+	}
 	return &Engine{
 		opts: opts, topo: opts.Topology, log: opts.Logger, handlers: opts.Handlers, observer: opts.Observer,
-		restorer: opts.Restorer,
-		tasks:    map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
+		restorer: opts.Restorer, retry: retrier{log: opts.Logger, timeout: taskTimeout},
+		tasks: map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
 		assigned: map[tp]bool{}, processed: map[tp]kgo.EpochOffset{},
 		position: map[tp]int64{}, paused: map[tp]bool{},
 	}, nil
@@ -245,6 +254,15 @@ func (e *Engine) loop(ctx context.Context) error {
 		}
 		e.mu.Lock()
 		err := e.handleFetchErrors(fetches)
+		if err == nil && e.txnBroken {
+			err = e.recoverTransaction(ctx)
+		}
+		if err == nil && e.txnBroken {
+			// Still no broker to abort with: wait for the next poll.
+			e.mu.Unlock()
+			e.cl.AllowRebalance()
+			continue
+		}
 		if err == nil && e.sess != nil && !e.inTxn {
 			if err = e.sess.Begin(); err == nil {
 				e.inTxn = true
@@ -261,14 +279,21 @@ func (e *Engine) loop(ctx context.Context) error {
 			err = e.processQueued()
 		}
 		if err == nil {
-			err = e.out.Err()
+			if err = e.out.Err(); err != nil {
+				err = e.producerFailed(ctx, err)
+			}
 		}
 		if err == nil {
 			err = e.punctuate()
 		}
-		if err == nil && !time.Now().Before(nextCommit) {
+		if err == nil && !e.txnBroken && !time.Now().Before(nextCommit) {
 			err = e.commit(ctx)
 			nextCommit = time.Now().Add(interval)
+			if err != nil {
+				err = e.commitFailed(ctx, err, &nextCommit)
+			} else {
+				e.retry.succeeded("commit")
+			}
 		}
 		e.mu.Unlock()
 		e.cl.AllowRebalance()
