@@ -477,7 +477,11 @@ type windowAggregateProc struct {
 
 func (p *windowAggregateProc) Init(ctx *streams.ProcessorContext) error {
 	p.observed = -1
-	return p.windowStoreAccess.Init(ctx)
+	if err := p.windowStoreAccess.Init(ctx); err != nil {
+		return err
+	}
+	p.st.ts = true // values carry the window's highest record timestamp
+	return nil
 }
 
 // windowStarts returns the starts of the windows that contain ts, oldest
@@ -519,7 +523,7 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 		if err != nil {
 			return err
 		}
-		old, err := p.st.decode(ob)
+		old, oldTS, err := p.st.decodeValue(ob)
 		if err != nil {
 			return err
 		}
@@ -527,15 +531,24 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 		if err != nil {
 			return err
 		}
-		nb, err := p.st.encode(agg)
-		if err != nil {
-			return err
+		// The window's result carries the highest timestamp of its records.
+		outTS := ts
+		if old != nil && oldTS > outTS {
+			outTS = oldTS
+		}
+		var nb []byte
+		if agg != nil {
+			if nb, err = p.st.encodeValue(agg, outTS); err != nil {
+				return err
+			}
 		}
 		if err := p.st.st.Put(kb, start, nb); err != nil {
 			return err
 		}
 		wk := types.Windowed{Key: key, Start: start, End: end}
-		if err := p.forward(ctx, windowID(kb, start, end), r.WithKeyValue(wk, agg)); err != nil {
+		out := r.WithKeyValue(wk, agg)
+		out.Timestamp = outTS
+		if err := p.forward(ctx, windowID(kb, start, end), out); err != nil {
 			return err
 		}
 	}

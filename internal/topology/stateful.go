@@ -622,6 +622,11 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 	if err != nil {
 		return s, err
 	}
+	// Aggregations keep the highest timestamp of their records with each
+	// aggregate and forward it, as Kafka Streams' timestamped DSL stores do.
+	tsd := *sd
+	tsd.Timestamped = true
+	sd = &tsd
 	newProc := func(t tableStore) streams.Processor { return &kvAggregateProc{aggFuncs: a, tableStore: t} }
 	if shapeOf(s) == shapeGroupedTable {
 		newProc = func(t tableStore) streams.Processor { return &tableAggregateProc{aggFuncs: a, tableStore: t} }
@@ -670,6 +675,9 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 	}
 	if p.ks, p.vs, err = b.windowStore(sd, s.key, a.resultValue, name, w.size, w.size+w.grace, false); err != nil {
 		return s, err
+	}
+	if wb, ok := storeBuilder(b.topo, sd.Name).(*store.WindowBuilder); ok {
+		wb.Timestamped = true // a window's result carries its highest record timestamp
 	}
 	s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
 	s.shape = &streamShape{kind: shapeTable, window: w}
