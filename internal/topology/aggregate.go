@@ -570,7 +570,9 @@ type sessionAggregateProc struct {
 	ks, vs   streams.Serde
 	st       streams.SessionStore
 	observed int64
-	expiry   expiry
+	// retention: sessions that ended longer ago than this are gone.
+	retention int64
+	expiry    expiry
 }
 
 func (p *sessionAggregateProc) Init(ctx *streams.ProcessorContext) error {
@@ -602,6 +604,10 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 		return err
 	}
 	ts := r.Timestamp
+	// Sessions that ended before the store's retention (counted from the
+	// highest time before this record) are gone, as in Kafka Streams'
+	// session store, even when this record is not late: it starts anew.
+	minLive := p.observed - p.retention + 1
 	if ts > p.observed {
 		p.observed = ts
 	}
@@ -622,6 +628,9 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 	}
 	var ferr error
 	err = p.st.FindSessions(kb, kb, ts-p.w.gap, ts+p.w.gap, false, func(_ []byte, s, e int64, vb []byte) bool {
+		if e < minLive {
+			return true
+		}
 		v, err := p.decode(vb)
 		if err != nil {
 			ferr = err

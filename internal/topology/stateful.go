@@ -694,7 +694,7 @@ func (b *builder) aggregateSession(s stream, op *definition.Operation, name stri
 	if err != nil {
 		return s, err
 	}
-	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w, recordCache: recordCache{on: sd.Caching}}
+	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w, recordCache: recordCache{on: sd.Caching}, retention: max(w.gap+w.grace, sd.Retention.Milliseconds())}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
