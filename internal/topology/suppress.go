@@ -43,15 +43,15 @@ type suppressProc struct {
 }
 
 type suppressed struct {
-	id   string
+	id string
 	// order breaks ties between equal buffer times as Kafka Streams'
 	// buffer does: by the bytes of the key (windowed keys: the key, then
 	// the window's start; sessions: the key, end, start).
 	order string
-	time int64 // buffer time: window end or record time
-	seq  int64
-	rec  streams.Record
-	size int64
+	time  int64 // buffer time: window end or record time
+	seq   int64
+	rec   streams.Record
+	size  int64
 }
 
 func (p *suppressProc) Init(ctx *streams.ProcessorContext) error {
