@@ -125,7 +125,7 @@ func serialize(s streams.Serde, topic string, v *string) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	return s.Serialize(topic, *v)
+	return s.Serialize(topic, nil, *v)
 }
 
 // decode deserializes b and formats it as the oracle does: windowed keys
@@ -134,7 +134,7 @@ func decode(s streams.Serde, b []byte) (*string, error) {
 	if b == nil {
 		return nil, nil
 	}
-	v, err := s.Deserialize("out", b)
+	v, err := s.Deserialize("out", nil, b)
 	if err != nil {
 		return nil, err
 	}

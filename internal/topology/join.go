@@ -359,6 +359,7 @@ type ssJoinProc struct {
 	other *windowState
 	outer streams.KeyValueStore
 	times *joinTimes
+	task  streams.TaskID
 }
 
 func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
@@ -370,7 +371,8 @@ func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
 	if err != nil {
 		return err
 	}
-	p.times = p.timesOf(ctx.TaskID())
+	p.task = ctx.TaskID()
+	p.times = p.timesOf(p.task)
 	p.mine, p.other = this, that
 	if !p.left {
 		p.mine, p.other = that, this
@@ -385,7 +387,12 @@ func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
 	return nil
 }
 
-func (p *ssJoinProc) Close() error { return nil }
+// Close forgets the task's time tracker, as Kafka Streams does: a task
+// created again starts from its restored stores and fresh times.
+func (p *ssJoinProc) Close() error {
+	p.trackers.Delete(p.task)
+	return nil
+}
 
 // outerKey orders unmatched records by time, then side, then key.
 func outerKey(ts int64, left bool, kb []byte) []byte {
