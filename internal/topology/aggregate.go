@@ -477,7 +477,11 @@ type windowAggregateProc struct {
 
 func (p *windowAggregateProc) Init(ctx *streams.ProcessorContext) error {
 	p.observed = -1
-	return p.windowStoreAccess.Init(ctx)
+	if err := p.windowStoreAccess.Init(ctx); err != nil {
+		return err
+	}
+	p.st.ts = true // values carry the window's highest record timestamp
+	return nil
 }
 
 // windowStarts returns the starts of the windows that contain ts, oldest
@@ -519,7 +523,7 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 		if err != nil {
 			return err
 		}
-		old, err := p.st.decode(ob)
+		old, oldTS, err := p.st.decodeValue(ob)
 		if err != nil {
 			return err
 		}
@@ -527,15 +531,24 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 		if err != nil {
 			return err
 		}
-		nb, err := p.st.encode(agg)
-		if err != nil {
-			return err
+		// The window's result carries the highest timestamp of its records.
+		outTS := ts
+		if old != nil && oldTS > outTS {
+			outTS = oldTS
+		}
+		var nb []byte
+		if agg != nil {
+			if nb, err = p.st.encodeValue(agg, outTS); err != nil {
+				return err
+			}
 		}
 		if err := p.st.st.Put(kb, start, nb); err != nil {
 			return err
 		}
 		wk := types.Windowed{Key: key, Start: start, End: end}
-		if err := p.forward(ctx, windowID(kb, start, end), r.WithKeyValue(wk, agg)); err != nil {
+		out := r.WithKeyValue(wk, agg)
+		out.Timestamp = outTS
+		if err := p.forward(ctx, windowID(kb, start, end), out); err != nil {
 			return err
 		}
 	}
@@ -557,7 +570,9 @@ type sessionAggregateProc struct {
 	ks, vs   streams.Serde
 	st       streams.SessionStore
 	observed int64
-	expiry   expiry
+	// retention: sessions that ended longer ago than this are gone.
+	retention int64
+	expiry    expiry
 }
 
 func (p *sessionAggregateProc) Init(ctx *streams.ProcessorContext) error {
@@ -589,6 +604,10 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 		return err
 	}
 	ts := r.Timestamp
+	// Sessions that ended before the store's retention (counted from the
+	// highest time before this record) are gone, as in Kafka Streams'
+	// session store, even when this record is not late: it starts anew.
+	minLive := p.observed - p.retention + 1
 	if ts > p.observed {
 		p.observed = ts
 	}
@@ -609,6 +628,9 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 	}
 	var ferr error
 	err = p.st.FindSessions(kb, kb, ts-p.w.gap, ts+p.w.gap, false, func(_ []byte, s, e int64, vb []byte) bool {
+		if e < minLive {
+			return true
+		}
 		v, err := p.decode(vb)
 		if err != nil {
 			ferr = err

@@ -139,8 +139,11 @@ pipelines:
 		if _, count := lastID(r.Headers); count != 0 {
 			t.Errorf("%s[%d]: headers %v, want no id header", changelog, i, r.Headers)
 		}
-		// Magic byte, 4-byte content id, then the Avro record.
-		framed := binary.BigEndian.AppendUint32([]byte{0}, uint32(want))
+		// The aggregate's timestamp (aggregation stores keep Kafka Streams'
+		// ValueAndTimestamp layout), magic byte, 4-byte content id, then the
+		// Avro record.
+		framed := binary.BigEndian.AppendUint64(nil, uint64(r.Timestamp))
+		framed = binary.BigEndian.AppendUint32(append(framed, 0), uint32(want))
 		framed = binary.AppendVarint(framed, int64(len(sums[i].name)))
 		framed = binary.AppendVarint(append(framed, sums[i].name...), sums[i].value)
 		if string(r.Value) != string(framed) {

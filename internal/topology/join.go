@@ -1,7 +1,11 @@
 package topology
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
 
 	"ksml/internal/definition"
 	"ksml/internal/store"
@@ -143,7 +147,11 @@ func (p *streamTableJoinProc) Process(ctx *streams.ProcessorContext, r streams.R
 			return err
 		}
 	}
-	if key == nil || r.Value == nil || other == nil && p.kind == innerJoin {
+	// A left join joins a record with a null key (and a value) with
+	// nothing, as Kafka Streams does since 3.7; other null keys and null
+	// values are dropped.
+	nullKeyLeft := key == nil && r.Value != nil && p.kind == leftJoin
+	if !nullKeyLeft && (key == nil || r.Value == nil || other == nil && p.kind == innerJoin) {
 		if key == nil || r.Value == nil {
 			DroppedRecords.drop(ctx, "null key or value in a stream-table join")
 		}
@@ -218,8 +226,8 @@ func (b *builder) streamStreamJoin(s, other stream, op *definition.Operation, na
 	if kind != innerJoin {
 		shared.outerStore = name + "-outer-shared-join-store"
 	}
-	tw := &joinWindowProc{windowStoreAccess: windowStoreAccess{store: thisSD.Name}, retention: retention}
-	ow := &joinWindowProc{windowStoreAccess: windowStoreAccess{store: otherSD.Name}, retention: retention}
+	tw := &joinWindowProc{windowStoreAccess: windowStoreAccess{store: thisSD.Name}, retention: retention, shared: shared}
+	ow := &joinWindowProc{windowStoreAccess: windowStoreAccess{store: otherSD.Name}, retention: retention, shared: shared, side: 1}
 	if err := b.addProcessor(thisWin, s.node, func() streams.Processor { c := *tw; return &c }); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}
@@ -266,6 +274,14 @@ type joinWindowProc struct {
 	windowStoreAccess
 	retention int64
 	expiry    expiry
+	shared    *ssJoin
+	side      int // 0: this (left), 1: other (right)
+	times     *joinTimes
+}
+
+func (p *joinWindowProc) Init(ctx *streams.ProcessorContext) error {
+	p.times = p.shared.timesOf(ctx.TaskID())
+	return p.windowStoreAccess.Init(ctx)
 }
 
 func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
@@ -276,7 +292,11 @@ func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record
 	if key == nil || r.Value == nil {
 		return ctx.Forward(r)
 	}
-	if r.Timestamp >= ctx.StreamTime()-p.retention {
+	// Like Kafka Streams' window store, each side's store keeps time by
+	// the records put in it and refuses those older than its retention.
+	observed := max(p.times.observed[p.side], r.Timestamp)
+	p.times.observed[p.side] = observed
+	if r.Timestamp > observed-p.retention {
 		kb, err := p.st.keyBytes(key)
 		if err != nil {
 			return err
@@ -289,7 +309,7 @@ func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record
 			return err
 		}
 	}
-	if cutoff := ctx.StreamTime() - p.retention; p.expiry.due(cutoff, p.retention) {
+	if cutoff := observed - p.retention; p.expiry.due(cutoff, p.retention) {
 		if err := p.st.st.ExpireBefore(cutoff); err != nil {
 			return err
 		}
@@ -306,6 +326,30 @@ type ssJoin struct {
 	outerStore            string
 	thisKS, thisVS        streams.Serde
 	otherKS, otherVS      streams.Serde
+	// trackers holds each task's joinTimes, shared by the join's two
+	// processors in that task.
+	trackers sync.Map // streams.TaskID -> *joinTimes
+}
+
+// joinTimes is Kafka Streams' shared time tracker of a stream-stream
+// join: the highest timestamp either side has seen, and the time that
+// gates emitting held-back unmatched records. Kafka Streams sets minTime
+// to the time of the last held-back record it looked at while emitting,
+// which can hold back records whose window has closed until a later
+// record; ksml follows it so both emit the same records at the same
+// points.
+type joinTimes struct {
+	streamTime int64
+	minTime    int64
+	// observed is the highest time put into each side's window store
+	// (this, other): records older than it minus the retention no longer
+	// join.
+	observed [2]int64
+}
+
+func (j *ssJoin) timesOf(task streams.TaskID) *joinTimes {
+	t, _ := j.trackers.LoadOrStore(task, &joinTimes{streamTime: -1, minTime: math.MaxInt64, observed: [2]int64{-1, -1}})
+	return t.(*joinTimes)
 }
 
 type ssJoinProc struct {
@@ -314,6 +358,8 @@ type ssJoinProc struct {
 	mine  *windowState
 	other *windowState
 	outer streams.KeyValueStore
+	times *joinTimes
+	task  streams.TaskID
 }
 
 func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
@@ -325,6 +371,8 @@ func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
 	if err != nil {
 		return err
 	}
+	p.task = ctx.TaskID()
+	p.times = p.timesOf(p.task)
 	p.mine, p.other = this, that
 	if !p.left {
 		p.mine, p.other = that, this
@@ -339,7 +387,12 @@ func (p *ssJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
 	return nil
 }
 
-func (p *ssJoinProc) Close() error { return nil }
+// Close forgets the task's time tracker, as Kafka Streams does: a task
+// created again starts from its restored stores and fresh times.
+func (p *ssJoinProc) Close() error {
+	p.trackers.Delete(p.task)
+	return nil
+}
 
 // outerKey orders unmatched records by time, then side, then key.
 func outerKey(ts int64, left bool, kb []byte) []byte {
@@ -361,6 +414,7 @@ func (p *ssJoinProc) join(ctx *streams.ProcessorContext, key, mine, theirs any) 
 
 func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	key := r.Key
+	p.times.streamTime = max(p.times.streamTime, r.Timestamp)
 	if key == nil || r.Value == nil {
 		if key == nil && r.Value != nil && (p.kind == outerJoin || p.kind == leftJoin && p.left) {
 			v, err := p.join(ctx, key, r.Value, nil)
@@ -373,14 +427,14 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 		return nil
 	}
 	ts := r.Timestamp
-	streamTime := ctx.StreamTime()
+	streamTime := p.times.streamTime
 	before, after := p.before, p.after
 	if !p.left {
 		before, after = after, before
 	}
 	timeFrom, timeTo := max(0, ts-before), max(0, ts+after)
 	if p.outer != nil && ts == streamTime {
-		if err := p.emitUnmatched(ctx, streamTime); err != nil {
+		if err := p.emitUnmatched(ctx, after); err != nil {
 			return err
 		}
 	}
@@ -393,10 +447,14 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 		value []byte
 	}
 	var matches []match
-	// Records older than the retention may still be in the store until
-	// the next expiry; they no longer join.
-	expired := streamTime - (p.before + p.after + p.grace)
-	if err := p.other.st.FetchRange(kb, kb, max(timeFrom, expired), timeTo, false, func(_ []byte, start int64, vb []byte) bool {
+	// Records older than the other store's retention may still be in it
+	// until the next expiry; they no longer join.
+	otherSide := 0
+	if p.left {
+		otherSide = 1
+	}
+	visible := p.times.observed[otherSide] - (p.before + p.after + p.grace) + 1
+	if err := p.other.st.FetchRange(kb, kb, max(timeFrom, visible), timeTo, false, func(_ []byte, start int64, vb []byte) bool {
 		matches = append(matches, match{start, vb})
 		return true
 	}); err != nil {
@@ -442,32 +500,74 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 	if err != nil {
 		return err
 	}
-	return p.outer.Put(outerKey(ts, p.left, mkb), vb)
+	p.times.minTime = min(p.times.minTime, ts)
+	// Records with equal time, side and key are all kept, in order.
+	ok := outerKey(ts, p.left, mkb)
+	held, err := p.outer.Get(ok)
+	if err != nil {
+		return err
+	}
+	buf := binary.BigEndian.AppendUint32(bytes.Clone(held), uint32(len(vb)))
+	return p.outer.Put(ok, append(buf, vb...))
+}
+
+// heldValues splits a held-back entry into its values (each length-prefixed).
+func heldValues(b []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(b) > 0 {
+		if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
+			return nil, fmt.Errorf("malformed held-back join record")
+		}
+		n := int(binary.BigEndian.Uint32(b))
+		out = append(out, b[4:4+n])
+		b = b[4+n:]
+	}
+	return out, nil
 }
 
 // emitUnmatched emits held-back unmatched records whose join window has
-// closed, oldest first, with null for the missing side.
-func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int64) error {
+// closed, in the order of time, side (right first) and key, with null for
+// the missing side, as Kafka Streams does: nothing happens until the
+// tracked minTime plus this side's after-window and the grace has passed;
+// then entries are visited in order, skipping those whose window is still
+// open, until both sides have an open one. after is this processor's
+// after-window.
+func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, after int64) error {
+	t := p.times
+	if t.minTime+after+p.grace >= t.streamTime {
+		return nil
+	}
+	t.minTime = math.MaxInt64
 	type entry struct {
 		k, v []byte
 	}
-	var due []entry
+	var visit []entry
+	leftOpen, rightOpen := false, false
 	if err := p.outer.Range(nil, nil, false, func(k, v []byte) bool {
 		ts := int64(binary.BigEndian.Uint64(k))
-		left := k[8] == 1
-		window := p.after
-		if !left {
-			window = p.before
-		}
-		if ts+window+p.grace >= streamTime {
+		t.minTime = ts
+		if leftOpen && rightOpen {
 			return false
 		}
-		due = append(due, entry{append([]byte(nil), k...), append([]byte(nil), v...)})
+		left := k[8] == 1
+		lookBack := p.after // the left side looks back over the after-window
+		if !left {
+			lookBack = p.before
+		}
+		if t.minTime+lookBack+p.grace >= t.streamTime {
+			if left {
+				leftOpen = true
+			} else {
+				rightOpen = true
+			}
+			return true
+		}
+		visit = append(visit, entry{append([]byte(nil), k...), append([]byte(nil), v...)})
 		return true
 	}); err != nil {
 		return err
 	}
-	for _, e := range due {
+	for _, e := range visit {
 		ts := int64(binary.BigEndian.Uint64(e.k))
 		left := e.k[8] == 1
 		side := p.mine
@@ -478,24 +578,30 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, streamTime int
 		if err != nil {
 			return err
 		}
-		val, err := side.decode(e.v)
-		if err != nil {
-			return err
-		}
-		var res any
-		if left {
-			res, err = callResolved(ctx, p.joiner, key, val, nil)
-		} else {
-			res, err = callResolved(ctx, p.joiner, key, nil, val)
-		}
+		vals, err := heldValues(e.v)
 		if err != nil {
 			return err
 		}
 		if _, err := p.outer.Delete(e.k); err != nil {
 			return err
 		}
-		if err := ctx.Forward(streams.Record{Key: key, Value: res, Timestamp: ts}); err != nil {
-			return err
+		for _, vb := range vals {
+			val, err := side.decode(vb)
+			if err != nil {
+				return err
+			}
+			var res any
+			if left {
+				res, err = callResolved(ctx, p.joiner, key, val, nil)
+			} else {
+				res, err = callResolved(ctx, p.joiner, key, nil, val)
+			}
+			if err != nil {
+				return err
+			}
+			if err := ctx.Forward(streams.Record{Key: key, Value: res, Timestamp: ts}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -622,6 +622,11 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 	if err != nil {
 		return s, err
 	}
+	// Aggregations keep the highest timestamp of their records with each
+	// aggregate and forward it, as Kafka Streams' timestamped DSL stores do.
+	tsd := *sd
+	tsd.Timestamped = true
+	sd = &tsd
 	newProc := func(t tableStore) streams.Processor { return &kvAggregateProc{aggFuncs: a, tableStore: t} }
 	if shapeOf(s) == shapeGroupedTable {
 		newProc = func(t tableStore) streams.Processor { return &tableAggregateProc{aggFuncs: a, tableStore: t} }
@@ -671,6 +676,9 @@ func (b *builder) aggregateWindow(s stream, op *definition.Operation, name strin
 	if p.ks, p.vs, err = b.windowStore(sd, s.key, a.resultValue, name, w.size, w.size+w.grace, false); err != nil {
 		return s, err
 	}
+	if wb, ok := storeBuilder(b.topo, sd.Name).(*store.WindowBuilder); ok {
+		wb.Timestamped = true // a window's result carries its highest record timestamp
+	}
 	s.node, s.value, s.key = name, a.resultValue, windowedKeyType(s.key)
 	s.shape = &streamShape{kind: shapeTable, window: w}
 	return s, nil
@@ -686,7 +694,7 @@ func (b *builder) aggregateSession(s stream, op *definition.Operation, name stri
 	if err != nil {
 		return s, err
 	}
-	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w, recordCache: recordCache{on: sd.Caching}}
+	p := &sessionAggregateProc{aggFuncs: a, store: sd.Name, w: *w, recordCache: recordCache{on: sd.Caching}, retention: max(w.gap+w.grace, sd.Retention.Milliseconds())}
 	if err := b.addProcessor(name, s.node, func() streams.Processor { c := *p; return &c }, fds...); err != nil {
 		return s, errAt(op.Pos, "%v", err)
 	}

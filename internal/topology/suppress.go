@@ -35,18 +35,28 @@ type suppressProc struct {
 	buf   map[string]*suppressed
 	seq   int64
 	bytes int64
+	// observed is the highest timestamp of the records this processor has
+	// seen: Kafka Streams' suppress closes windows and ends time limits by
+	// its own observed time, not the task's stream time (the records here
+	// carry their aggregates' timestamps).
+	observed int64
 }
 
 type suppressed struct {
-	id   string
-	time int64 // buffer time: window end or record time
-	seq  int64
-	rec  streams.Record
-	size int64
+	id string
+	// order breaks ties between equal buffer times as Kafka Streams'
+	// buffer does: by the bytes of the key (windowed keys: the key, then
+	// the window's start; sessions: the key, end, start).
+	order string
+	time  int64 // buffer time: window end or record time
+	seq   int64
+	rec   streams.Record
+	size  int64
 }
 
 func (p *suppressProc) Init(ctx *streams.ProcessorContext) error {
 	p.buf = map[string]*suppressed{}
+	p.observed = -1
 	s, err := ctx.Store(p.store)
 	if err != nil {
 		return err
@@ -84,7 +94,7 @@ func (p *suppressProc) load() error {
 			}
 		}
 		p.seq++
-		e := &suppressed{id: string(k), time: int64(binary.BigEndian.Uint64(v)), seq: p.seq,
+		e := &suppressed{id: string(k), order: bufferOrder(key, k, p.w.kind == "session"), time: int64(binary.BigEndian.Uint64(v)), seq: p.seq,
 			rec: streams.Record{Key: key, Value: val, Timestamp: int64(binary.BigEndian.Uint64(v[8:]))}, size: int64(len(k) + len(v))}
 		p.buf[e.id] = e
 		p.bytes += e.size
@@ -117,6 +127,9 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 	}
 	id := string(kb)
 	t := r.Timestamp
+	if t > p.observed {
+		p.observed = t
+	}
 	if p.untilClose {
 		w, ok := key.(types.Windowed)
 		if !ok {
@@ -133,12 +146,15 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 	if err != nil {
 		return err
 	}
+	p.seq++
+	e := &suppressed{id: id, order: bufferOrder(key, kb, p.w.kind == "session"), time: t, seq: p.seq, rec: r.WithKey(key)}
 	if old, ok := p.buf[id]; ok {
+		// A key already held keeps its place (and buffer time): Kafka
+		// Streams' buffer does not reset it on updates.
+		e.time, e.seq = old.time, old.seq
 		p.bytes -= old.size
 		delete(p.buf, id)
 	}
-	p.seq++
-	e := &suppressed{id: id, time: t, seq: p.seq, rec: r.WithKey(key)}
 	enc := encodeSuppressed(e, vb)
 	e.size = int64(len(kb) + len(enc))
 	if err := p.st.Put(kb, enc); err != nil {
@@ -149,8 +165,26 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 	return p.enforce(ctx)
 }
 
+// bufferOrder is the tie-break order of a buffered key: kb, or for a
+// windowed key with a string key Kafka Streams' windowed key layout.
+func bufferOrder(key any, kb []byte, session bool) string {
+	w, ok := key.(types.Windowed)
+	if !ok {
+		return string(kb)
+	}
+	s, ok := w.Key.(string)
+	if !ok {
+		return string(kb)
+	}
+	b := []byte(s)
+	if session {
+		b = binary.BigEndian.AppendUint64(b, uint64(w.End))
+	}
+	return string(binary.BigEndian.AppendUint64(b, uint64(w.Start)))
+}
+
 func (p *suppressProc) enforce(ctx *streams.ProcessorContext) error {
-	expiry := ctx.StreamTime() - p.wait()
+	expiry := p.observed - p.wait()
 	entries := make([]*suppressed, 0, len(p.buf))
 	for _, e := range p.buf {
 		entries = append(entries, e)
@@ -159,7 +193,7 @@ func (p *suppressProc) enforce(ctx *streams.ProcessorContext) error {
 		if entries[i].time != entries[j].time {
 			return entries[i].time < entries[j].time
 		}
-		return entries[i].id < entries[j].id // key bytes, as Kafka Streams' buffer orders them
+		return entries[i].order < entries[j].order
 	})
 	for _, e := range entries {
 		over := p.maxRecords > 0 && int64(len(p.buf)) > p.maxRecords || p.maxBytes > 0 && p.bytes > p.maxBytes
