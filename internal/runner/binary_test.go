@@ -200,10 +200,10 @@ func TestBinaryKillRestartAtLeastOnce(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "restart", "commit.interval.ms": "100",
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "restart", "commit.interval.ms": "100",
 			// A killed member stays in the group until its session times out.
 			"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"})
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "orders-in", 2)
 
 	const total = 6000
@@ -236,7 +236,7 @@ func TestBinaryKillRestartAtLeastOnce(t *testing.T) {
 	p2.waitLog(t, "runner started", 40*time.Second)
 	<-produced
 	waitFor(t, "all output", 30*time.Second, func() bool { return endOffset(t, cl, "orders-out") >= total })
-	out := readAll(t, b.BootstrapServers(), "orders-out", total, 700*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "orders-out", total, 700*time.Millisecond)
 	seen := make(map[string]bool, total)
 	for _, r := range out {
 		var v struct {
@@ -340,7 +340,7 @@ func TestBinaryAppInfo(t *testing.T) {
 	port := freePort(t)
 	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n"+
 		"  prometheus:\n    enabled: true\n    host: 127.0.0.1\n    port: %d\n", work, work, port),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "appinfo"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "appinfo"})
 	out, err := exec.Command("go", "version", "-m", bin).Output()
 	if err != nil {
 		t.Fatal(err)

@@ -51,13 +51,13 @@ pipelines:
 // hashes to another partition than the customer's were never joined.
 func TestRekeyedJoinRepartitionsToTablePartitions(t *testing.T) {
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers(), kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
+	cl := newClient(t, b.Bootstrap, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	createTopic(t, cl, "orders", 4)
 	createTopic(t, cl, "customers", 2)
 	work := t.TempDir()
 	writeDefinition(t, work, "enrich.yaml", rekeyedJoinDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    enrich: enrich.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "enrich", "auto.offset.reset": "earliest"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "enrich", "auto.offset.reset": "earliest"})
 	var customers []*kgo.Record
 	for i := 0; i < 6; i++ {
 		customers = append(customers, &kgo.Record{Topic: "customers", Key: []byte(fmt.Sprintf("c%d", i)), Value: []byte(fmt.Sprintf("name%d", i))})
@@ -80,7 +80,7 @@ func TestRekeyedJoinRepartitionsToTablePartitions(t *testing.T) {
 			Value: []byte(fmt.Sprintf(`{"id":"o%d","customer":"c%d"}`, i, i%6))})
 	}
 	produce(t, cl, orders...)
-	recs := readAll(t, b.BootstrapServers(), "enriched", 12, 500*time.Millisecond)
+	recs := readAll(t, b.Bootstrap, "enriched", 12, 500*time.Millisecond)
 	var got []string
 	for _, r := range recs {
 		got = append(got, string(r.Key)+"="+string(r.Value))

@@ -97,13 +97,13 @@ func TestProcessErrorContinueOnFailDeadLetters(t *testing.T) {
       loggerName: OrderErrors
       handler: continueOnFail
       deadLetterTopic: orders-dlt
-`, work, work), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "errs-continue", "commit.interval.ms": "100"})
+`, work, work), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "errs-continue", "commit.interval.ms": "100"})
 	var logs syncBuffer
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	produce(t, cl, orderRecords("o1", "o2", "bad", "o3")...)
 
-	out := readAll(t, b.BootstrapServers(), "orders-out", 3, 700*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "orders-out", 3, 700*time.Millisecond)
 	var got []string
 	for _, r := range out {
 		got = append(got, string(r.Key)+"="+string(r.Value))
@@ -113,7 +113,7 @@ func TestProcessErrorContinueOnFailDeadLetters(t *testing.T) {
 		t.Fatalf("output:\n got %v\nwant %v", got, want)
 	}
 
-	dlt := readAll(t, b.BootstrapServers(), "orders-dlt", 1, 500*time.Millisecond)
+	dlt := readAll(t, b.Bootstrap, "orders-dlt", 1, 500*time.Millisecond)
 	if len(dlt) != 1 {
 		t.Fatalf("dead-letter topic has %d records, want 1", len(dlt))
 	}
@@ -176,9 +176,9 @@ func TestProcessErrorStopOnFail(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "errs-stop"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "errs-stop"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	produce(t, cl, orderRecords("o1", "bad", "o3")...)
 
 	var err error
@@ -207,7 +207,7 @@ func TestProcessErrorStopOnFail(t *testing.T) {
 	if st := rr.r.State(); st != runner.Failed {
 		t.Errorf("state = %s, want FAILED", st)
 	}
-	out := readAll(t, b.BootstrapServers(), "orders-out", 1, 500*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "orders-out", 1, 500*time.Millisecond)
 	if len(out) != 1 || string(out[0].Key) != "o1" {
 		t.Errorf("output before the failure = %d records, want only o1", len(out))
 	}

@@ -22,7 +22,7 @@ func TestSensorAlertsExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    example: %q\n", filepath.Dir(def), work, def),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "example", "commit.interval.ms": "100"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "example", "commit.interval.ms": "100"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	waitFor(t, "six readings", 15*time.Second, func() bool { return rr.r.Counters().Get("consumed", "sensor-readings") >= 6 })
 	if err := rr.stop(t); err != nil {
@@ -39,7 +39,7 @@ func TestSensorAlertsExample(t *testing.T) {
 	// only the readings the pipeline consumed can have alerts.
 	consumed := int(rr.r.Counters().Get("consumed", "sensor-readings"))
 	var want []string
-	for _, r := range readAll(t, b.BootstrapServers(), "sensor-readings", 6, 500*time.Millisecond)[:consumed] {
+	for _, r := range readAll(t, b.Bootstrap, "sensor-readings", 6, 500*time.Millisecond)[:consumed] {
 		var v reading
 		if err := json.Unmarshal(r.Value, &v); err != nil {
 			t.Fatal(err)
@@ -49,7 +49,7 @@ func TestSensorAlertsExample(t *testing.T) {
 		}
 	}
 	var got []string
-	for _, r := range readAll(t, b.BootstrapServers(), "sensor-alerts", len(want), 500*time.Millisecond) {
+	for _, r := range readAll(t, b.Bootstrap, "sensor-alerts", len(want), 500*time.Millisecond) {
 		var v reading
 		if err := json.Unmarshal(r.Value, &v); err != nil {
 			t.Fatal(err)

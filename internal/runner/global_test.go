@@ -22,7 +22,7 @@ func TestGlobalTableJoinOnKafka(t *testing.T) {
 	shared := needShared(t)
 	def := filepath.Join(shared, "ksml-corpus/ksml/src/test/resources/docs-examples/intermediate-tutorial/joins/processor-foreign-key-join.yaml")
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "product_catalog", 2)
 	createTopic(t, cl, "new_orders", 1)
 	produce(t, cl,
@@ -33,7 +33,7 @@ func TestGlobalTableJoinOnKafka(t *testing.T) {
 	)
 	work := t.TempDir()
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    shop: %q\n", filepath.Dir(def), work, filepath.Base(def)),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "shop"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "shop"})
 	startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	produce(t, cl,
 		&kgo.Record{Topic: "new_orders", Partition: 0, Key: []byte("O2"), Value: []byte(`{"order_id":"O2","product_id":"P1","quantity":1}`)},
@@ -44,7 +44,7 @@ func TestGlobalTableJoinOnKafka(t *testing.T) {
 	time.Sleep(700 * time.Millisecond)
 	produce(t, cl, &kgo.Record{Topic: "new_orders", Partition: 0, Key: []byte("O4"), Value: []byte(`{"order_id":"O4","product_id":"P3","quantity":2}`)})
 
-	out := readAll(t, b.BootstrapServers(), "orders_with_product_details", 3, 700*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "orders_with_product_details", 3, 700*time.Millisecond)
 	var got []string
 	for _, r := range out {
 		var v struct {

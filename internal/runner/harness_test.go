@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"ksml/internal/broker"
+	"ksml/internal/kafkatest"
 	"ksml/internal/runner"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/sharedtest"
@@ -45,14 +46,11 @@ func startBrokerB(t testing.TB) string {
 	return b.BootstrapServers()
 }
 
-func startBroker(t *testing.T) *broker.Broker {
+// startBroker returns the test's cluster: a fresh embedded broker, or the
+// real Apache Kafka cluster named by KSML_TEST_BOOTSTRAP (see kafkatest).
+func startBroker(t *testing.T) *kafkatest.Cluster {
 	t.Helper()
-	b, err := broker.Start(context.Background(), broker.Options{Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	return b
+	return kafkatest.Start(t)
 }
 
 // startRegistry serves an in-memory Confluent-compatible schema registry.

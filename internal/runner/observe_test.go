@@ -90,7 +90,7 @@ func TestObservabilityEndpoints(t *testing.T) {
     enabled: true
     host: 127.0.0.1
     port: %d
-`, work, work, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "visits"})
+`, work, work, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "visits"})
 	var logs syncBuffer
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	app := "http://" + rr.r.AppServerAddr()
@@ -110,7 +110,7 @@ func TestObservabilityEndpoints(t *testing.T) {
 	if code, _ := httpGet(t, app+"/ready"); code != http.StatusNoContent {
 		t.Errorf("/ready = %d, want 204", code)
 	}
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	produce(t, cl, &kgo.Record{Topic: "visits", Key: []byte("home"), Value: []byte("a")},
 		&kgo.Record{Topic: "visits", Key: []byte("about"), Value: []byte("b")},
 		&kgo.Record{Topic: "visits", Key: []byte("home"), Value: []byte("c")})

@@ -62,7 +62,7 @@ func TestProducers(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "gen.yaml", producerDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    gen: gen.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "producers"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "producers"})
 	start := time.Now()
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	select {
@@ -77,7 +77,7 @@ func TestProducers(t *testing.T) {
 	if took := time.Since(start); took < 200*time.Millisecond {
 		t.Errorf("five records 50ms apart took only %v", took)
 	}
-	readings := readAll(t, b.BootstrapServers(), "readings", 5, 500*time.Millisecond)
+	readings := readAll(t, b.Bootstrap, "readings", 5, 500*time.Millisecond)
 	var got []string
 	for _, r := range readings {
 		got = append(got, string(r.Key)+"="+string(r.Value))
@@ -89,7 +89,7 @@ func TestProducers(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("readings:\n got %v\nwant %v", got, want)
 	}
-	numbers := readAll(t, b.BootstrapServers(), "numbers", 5, 500*time.Millisecond)
+	numbers := readAll(t, b.Bootstrap, "numbers", 5, 500*time.Millisecond)
 	got = got[:0]
 	for _, r := range numbers {
 		if len(r.Value) != 8 {
@@ -109,7 +109,7 @@ func TestProducers(t *testing.T) {
 // target topic's partitioner returns; it sees the serialized key.
 func TestProducerPartitioner(t *testing.T) {
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "spread", 3)
 	work := t.TempDir()
 	writeDefinition(t, work, "spread.yaml", `streams:
@@ -138,7 +138,7 @@ producers:
     to: spread
 `)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    spread: spread.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "spread"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "spread"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	select {
 	case err := <-rr.done:
@@ -150,7 +150,7 @@ producers:
 		t.Fatal("producer did not finish")
 	}
 	var got []string
-	for _, r := range readAll(t, b.BootstrapServers(), "spread", 3, 500*time.Millisecond) {
+	for _, r := range readAll(t, b.Bootstrap, "spread", 3, 500*time.Millisecond) {
 		got = append(got, fmt.Sprintf("%s@%d", r.Key, r.Partition))
 	}
 	sort.Strings(got)

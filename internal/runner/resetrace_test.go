@@ -52,7 +52,7 @@ func TestProducerCreatesTopicOfLatestPipeline(t *testing.T) {
   storageDirectory: %q
   definitions:
     ticks: ticks.yaml
-`, work, work), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "ticks"})
+`, work, work), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "ticks"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	waitFor(t, "copied ticks", 10*time.Second, func() bool { return rr.r.Counters().Get("produced", "ticks-seen") >= 3 })
 	if err := rr.stop(t); err != nil {
@@ -132,7 +132,7 @@ func TestProducerCreatesGlobalTableTopic(t *testing.T) {
   storageDirectory: %q
   definitions:
     prices: prices.yaml
-`, work, work), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "prices"})
+`, work, work), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "prices"})
 		rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 		waitFor(t, "priced orders", 10*time.Second, func() bool { return rr.r.Counters().Get("produced", "priced-orders") >= 3 })
 		if err := rr.stop(t); err != nil {

@@ -843,9 +843,18 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		})
 	}
 	if runPipelines {
+		var processID string
+		if kc.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
+			// A restarted instance keeps its transactional id (see
+			// kafkaio.Options.ProcessID).
+			if processID, err = kafkaio.ProcessID(r.StateDir()); err != nil {
+				return fmt.Errorf("exactly_once_v2 needs a writable state directory %s: %w", r.StateDir(), err)
+			}
+		}
 		eng, err := kafkaio.New(kafkaio.Options{
-			Topology: r.topo.Topology,
-			Client:   kc,
+			ProcessID: processID,
+			Topology:  r.topo.Topology,
+			Client:    kc,
 			Handlers: kafkaio.Handlers{
 				Consume: r.handler(k.ErrorHandling.Consume),
 				Process: r.handler(k.ErrorHandling.Process),

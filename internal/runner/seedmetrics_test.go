@@ -35,13 +35,13 @@ func TestSeedMetricsConfiguration(t *testing.T) {
     enabled: true
     host: 127.0.0.1
     port: %d
-`, work, work, def, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "seed-metrics"})
+`, work, work, def, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "seed-metrics"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 
 	if code, _ := httpGet(t, "http://"+rr.r.AppServerAddr()+"/ready"); code != http.StatusNoContent {
 		t.Errorf("/ready = %d, want 204", code)
 	}
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	produce(t, cl, &kgo.Record{Topic: "service-lookups", Key: []byte("orders"), Value: []byte(`{"service":"orders"}`)})
 	waitFor(t, "one resolved lookup", 10*time.Second, func() bool {
 		return rr.r.Counters().Get("produced", "service-lookups-resolved") == 1
@@ -68,7 +68,7 @@ func TestSeedMetricsConfiguration(t *testing.T) {
 		}
 	}
 
-	out := readAll(t, b.BootstrapServers(), "service-lookups-resolved", 1, 300*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "service-lookups-resolved", 1, 300*time.Millisecond)
 	if len(out) != 1 {
 		t.Fatalf("got %d resolved lookups, want 1", len(out))
 	}

@@ -55,8 +55,8 @@ func TestSeedDefinitionsOnKafka(t *testing.T) {
 func runSeedCase(t *testing.T, suite *testrunner.Suite, tc *testrunner.TestCase) {
 	b := startBroker(t)
 	mem, url := startRegistry(t)
-	rr := startSeedRunner(t, b.BootstrapServers(), url, "seed-"+strings.ReplaceAll(tc.Key, " ", "_"), suite)
-	feedAndAssert(t, rr, b.BootstrapServers(), mem, suite, tc)
+	rr := startSeedRunner(t, b.Bootstrap, url, "seed-"+strings.ReplaceAll(tc.Key, " ", "_"), suite)
+	feedAndAssert(t, rr, b.Bootstrap, mem, suite, tc)
 	if err := rr.stop(t); err != nil {
 		t.Fatalf("runner stopped with: %v", err)
 	}
@@ -177,10 +177,10 @@ func TestSeedDefinitionsInOneRunner(t *testing.T) {
 	}
 	b := startBroker(t)
 	mem, url := startRegistry(t)
-	rr := startSeedRunner(t, b.BootstrapServers(), url, "seeds", suites...)
+	rr := startSeedRunner(t, b.Bootstrap, url, "seeds", suites...)
 	for _, s := range suites {
 		for _, tc := range s.Tests {
-			feedAndAssert(t, rr, b.BootstrapServers(), mem, s, tc)
+			feedAndAssert(t, rr, b.Bootstrap, mem, s, tc)
 		}
 	}
 	if err := rr.stop(t); err != nil {

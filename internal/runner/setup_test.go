@@ -93,15 +93,15 @@ func TestInlineDefinitionWithProperties(t *testing.T) {
             topic: greetings
             keyType: string
             valueType: string
-`, work), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "inline"})
+`, work), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "inline"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	produce(t, cl, &kgo.Record{Topic: "names", Key: []byte("1"), Value: []byte("ada")})
-	out := readAll(t, b.BootstrapServers(), "greetings", 1, 500*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "greetings", 1, 500*time.Millisecond)
 	if len(out) != 1 || string(out[0].Value) != "hello ada" {
 		t.Fatalf("greetings = %d records, first %q", len(out), out[0].Value)
 	}
-	if names := readAll(t, b.BootstrapServers(), "names", 1, 300*time.Millisecond); len(names) != 1 {
+	if names := readAll(t, b.Bootstrap, "names", 1, 300*time.Millisecond); len(names) != 1 {
 		t.Errorf("names has %d records: the disabled producer ran", len(names))
 	}
 	if err := rr.stop(t); err != nil {
@@ -116,7 +116,7 @@ func TestTopicCreationOff(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "nocreate", "allow.auto.create.topics": "false"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "nocreate", "allow.auto.create.topics": "false"})
 	r, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -54,19 +54,19 @@ func latestCounts(t *testing.T, bootstrap string, min int) map[string]int64 {
 // and restarts: the counts continue from the restored store.
 func TestStatefulPipelineRestart(t *testing.T) {
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "clicks", 2)
 	work := t.TempDir()
 	writeDefinition(t, work, "pages.yaml", pageCountDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    pages: pages.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "pages", "commit.interval.ms": "100"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "pages", "commit.interval.ms": "100"})
 	click := func(user, page string, p int32) *kgo.Record {
 		return &kgo.Record{Topic: "clicks", Partition: p, Key: []byte(user), Value: []byte(`{"page":"` + page + `"}`)}
 	}
 	opts := runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}
 	rr := startRunner(t, opts)
 	produce(t, cl, click("u1", "home", 0), click("u2", "home", 1), click("u3", "docs", 1))
-	if got := latestCounts(t, b.BootstrapServers(), 3); got["home"] != 2 || got["docs"] != 1 {
+	if got := latestCounts(t, b.Bootstrap, 3); got["home"] != 2 || got["docs"] != 1 {
 		t.Fatalf("counts %v, want home=2 docs=1", got)
 	}
 	var internal []string
@@ -82,7 +82,7 @@ func TestStatefulPipelineRestart(t *testing.T) {
 
 	startRunner(t, opts)
 	produce(t, cl, click("u4", "home", 0), click("u5", "docs", 0))
-	if got := latestCounts(t, b.BootstrapServers(), 5); got["home"] != 3 || got["docs"] != 2 {
+	if got := latestCounts(t, b.Bootstrap, 5); got["home"] != 3 || got["docs"] != 2 {
 		t.Fatalf("counts after restart %v, want home=3 docs=2", got)
 	}
 }

@@ -53,7 +53,7 @@ pipelines:
 // ksml_dropped_records_total, and ksml_app carries the version.
 func TestWindowedQueriesExecutionTimeAndDroppedRecords(t *testing.T) {
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "temps", 1)
 	work := t.TempDir()
 	writeDefinition(t, work, "wincount.yaml", windowCountDefinition)
@@ -69,7 +69,7 @@ func TestWindowedQueriesExecutionTimeAndDroppedRecords(t *testing.T) {
     enabled: true
     host: 127.0.0.1
     port: %d
-`, work, work, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "wincount"})
+`, work, work, freePort(t), freePort(t)), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "wincount"})
 	// The dropped-record counts are the process's: start from what earlier
 	// runs of this test left.
 	var droppedBefore int64
@@ -165,20 +165,20 @@ pipelines:
 // restart the counts continue from them (nothing else holds the state).
 func TestPersistentStoreUnderStorageDirectory(t *testing.T) {
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "pclicks", 1)
 	work := t.TempDir()
 	state := filepath.Join(work, "state")
 	writeDefinition(t, work, "pages.yaml", persistentCountDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  createStorageDirectory: true\n  definitions:\n    pages: pages.yaml\n", work, state),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "pcount", "commit.interval.ms": "100"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "pcount", "commit.interval.ms": "100"})
 	opts := runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}
 	click := func(page string) *kgo.Record {
 		return &kgo.Record{Topic: "pclicks", Key: []byte(page), Value: []byte("x")}
 	}
 	counts := func(min int) []string {
 		var out []string
-		for _, r := range readAll(t, b.BootstrapServers(), "pclick-counts", min, 700*time.Millisecond) {
+		for _, r := range readAll(t, b.Bootstrap, "pclick-counts", min, 700*time.Millisecond) {
 			out = append(out, fmt.Sprintf("%s=%x", r.Key, r.Value))
 		}
 		return out
@@ -256,7 +256,7 @@ func TestProducersConvertToTopicTypes(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "gen.yaml", convertingProducersDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    gen: gen.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "convert"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "convert"})
 	var defaultLog syncBuffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&defaultLog, nil)))
@@ -272,11 +272,11 @@ func TestProducersConvertToTopicTypes(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("producers did not finish")
 	}
-	recs := readAll(t, b.BootstrapServers(), "dict-text", 1, 300*time.Millisecond)
+	recs := readAll(t, b.Bootstrap, "dict-text", 1, 300*time.Millisecond)
 	if len(recs) != 1 || string(recs[0].Key) != "k1" || string(recs[0].Value) != `{"a":1,"b":"x","c":[true,null]}` {
 		t.Errorf("dict-text: %d records, first %q=%q", len(recs), recs[0].Key, recs[0].Value)
 	}
-	recs = readAll(t, b.BootstrapServers(), "text-numbers", 1, 300*time.Millisecond)
+	recs = readAll(t, b.Bootstrap, "text-numbers", 1, 300*time.Millisecond)
 	if len(recs) != 1 || string(recs[0].Key) != "7" || fmt.Sprintf("%x", recs[0].Value) != "000000000000002a" {
 		t.Errorf("text-numbers: %d records, first %q=%x", len(recs), recs[0].Key, recs[0].Value)
 	}
@@ -305,7 +305,7 @@ func TestProducersConvertToTopicTypes(t *testing.T) {
 // stays open.
 func TestPersistentStoresClosedOnRevocation(t *testing.T) {
 	b := startBroker(t)
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "pclicks", 2)
 	work := t.TempDir()
 	writeDefinition(t, work, "pages.yaml", persistentCountDefinition)
@@ -315,13 +315,13 @@ func TestPersistentStoresClosedOnRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		return runnerConfig(t, dir, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    pages: pages.yaml\n", work, dir),
-			map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "prevoke", "commit.interval.ms": "100"})
+			map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "prevoke", "commit.interval.ms": "100"})
 	}
 	logger := slog.New(slog.NewTextHandler(&syncBuffer{}, nil))
 	first := startRunner(t, runner.Options{ConfigFile: config("a"), WorkDir: work, Logger: logger})
 	produce(t, cl, &kgo.Record{Topic: "pclicks", Partition: 0, Key: []byte("home"), Value: []byte("x")},
 		&kgo.Record{Topic: "pclicks", Partition: 1, Key: []byte("docs"), Value: []byte("x")})
-	readAll(t, b.BootstrapServers(), "pclick-counts", 2, 500*time.Millisecond)
+	readAll(t, b.Bootstrap, "pclick-counts", 2, 500*time.Millisecond)
 	dirs := []string{filepath.Join(work, "a", "prevoke", "0_0", "page_counts"), filepath.Join(work, "a", "prevoke", "0_1", "page_counts")}
 	// open reports whether the store can be opened, that is whether the
 	// runner has closed it (Pebble locks a store within the process too).

@@ -78,6 +78,14 @@ type Options struct {
 	// OnAssigned, if set, is called after tasks were created for newly
 	// assigned partitions (for readiness reporting and tests).
 	OnAssigned func(partitions map[string][]int32)
+	// ProcessID is a stable identity of this instance (see ProcessID).
+	// Under exactly_once_v2 the transactional id is
+	// <application.id>-<ProcessID>, so an instance restarted after a crash
+	// fences and aborts the transaction its predecessor left open at once;
+	// with a fresh id that transaction holds back read_committed consumers
+	// (and this instance's own offset fetch) until the broker times it out.
+	// Empty: an id unique to this process.
+	ProcessID string
 }
 
 // Engine runs a topology on Kafka. Create it with New and run it once with
@@ -205,7 +213,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	if cfg.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
 		// One transactional producer per instance; KIP-447 fencing by
 		// group generation makes a per-instance id sufficient.
-		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID)), kgo.RequireStableFetchOffsets())
+		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID, e.opts.ProcessID)), kgo.RequireStableFetchOffsets())
 		if e.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
 			e.mu.Unlock()
 			return fmt.Errorf("creating transactional Kafka client: %w", err)
@@ -960,8 +968,12 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 	return e.createTasks(ctx, assigned)
 }
 
-// transactionalID names this instance's transactional producer.
-func transactionalID(appID string) string {
+// transactionalID names this instance's transactional producer: stable
+// across restarts when the instance has a process id.
+func transactionalID(appID, processID string) string {
+	if processID != "" {
+		return appID + "-" + processID
+	}
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s-%s-%d-%d", appID, host, os.Getpid(), time.Now().UnixNano())
 }

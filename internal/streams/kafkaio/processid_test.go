@@ -1,0 +1,49 @@
+package kafkaio
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestProcessIDIsStable checks that the process id, and so the
+// exactly_once_v2 transactional id, survives a restart from the same state
+// directory and differs between state directories.
+func TestProcessIDIsStable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "app")
+	first, err := ProcessID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := ProcessID(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first == "" || first != again {
+		t.Fatalf("process id %q, then %q: want one stable id", first, again)
+	}
+	other, err := ProcessID(filepath.Join(t.TempDir(), "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == first {
+		t.Fatalf("two state directories share process id %q", first)
+	}
+	if got, want := transactionalID("orders", first), "orders-"+first; got != want {
+		t.Fatalf("transactional id %q, want %q", got, want)
+	}
+	if a, b := transactionalID("orders", ""), transactionalID("orders", ""); a == b {
+		t.Fatalf("without a process id two transactional ids are both %q", a)
+	}
+	// A state directory that cannot be written is an error, not a fresh id.
+	ro := t.TempDir()
+	if err := os.Chmod(ro, 0o500); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(ro, 0o700)
+	if os.Geteuid() != 0 {
+		if _, err := ProcessID(filepath.Join(ro, "app")); err == nil {
+			t.Fatal("no error for an unwritable state directory")
+		}
+	}
+}
