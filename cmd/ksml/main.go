@@ -14,8 +14,9 @@ import (
 	"ksml/internal/python"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version may be set at build time with -ldflags "-X main.version=...";
+// version.go resolves it against the build information Go embeds.
+var version string
 
 var rootCmd = &cobra.Command{
 	Use:           "ksml",

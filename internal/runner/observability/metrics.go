@@ -16,6 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+
+	buildversion "ksml/internal/version"
 )
 
 // Options configures a Registry.
@@ -28,8 +30,9 @@ type Options struct {
 	AppID string
 	// AppName, AppVersion and BuildTime label ksml_app; empty values are
 	// taken from the binary's build information ("ksml"; the module
-	// version, else "dev"; the VCS time, else the executable's
-	// modification time, RFC 3339 in UTC).
+	// version, else "dev"; the release build's -ldflags build time, else
+	// the VCS time, else the executable's modification time, RFC 3339 in
+	// UTC).
 	AppName, AppVersion, BuildTime string
 	// RuntimeMetrics adds the Go runtime (go_*) and process (process_*)
 	// collectors, the counterparts of upstream's jvm_* and os_* series.
@@ -115,6 +118,10 @@ func buildInfo() (name, version, built string) {
 				built = s.Value
 			}
 		}
+	}
+	if bt := buildversion.Get("").BuildTime; bt != "" {
+		// A release build records when it was built (-ldflags).
+		built = bt
 	}
 	if built == "" {
 		// Builds without VCS stamping (go test, -buildvcs=false): the
