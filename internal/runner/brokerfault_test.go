@@ -196,14 +196,6 @@ func countsDone(counts map[string]int64, n int) bool {
 	return true
 }
 
-func tail(s string, lines int) string {
-	parts := strings.Split(s, "\n")
-	if len(parts) > lines {
-		parts = parts[len(parts)-lines:]
-	}
-	return strings.Join(parts, "\n")
-}
-
 // faultRuns is how often each outage test runs: once in CI, more with
 // KSML_FAULT_RUNS for the figures in docs/reliability.md.
 func faultRuns() int {
