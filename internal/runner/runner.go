@@ -746,9 +746,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	r.state.set(Starting)
 	defer func() {
 		if err != nil {
-			err = r.explainFailure(err)
 			r.state.set(Failed)
 			r.log.Error("runner failed", "error", err)
+			err = r.explainFailure(err) // advice for the person reading the exit message
 		} else {
 			r.state.set(Stopped)
 			r.log.Info("runner stopped")
