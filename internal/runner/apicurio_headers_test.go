@@ -84,11 +84,11 @@ func TestApicurioHeadersModeEndToEnd(t *testing.T) {
       config:
         apicurio.registry.headers.enabled: true
         apicurio.registry.auto-register: true
-`, work, work, work, url), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "apicurio-headers"})
+`, work, work, work, url), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "apicurio-headers"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
 
-	out := readAll(t, b.BootstrapServers(), "sensors-out", 3, 500*time.Millisecond)
-	in := readAll(t, b.BootstrapServers(), "sensors-in", 3, 200*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "sensors-out", 3, 500*time.Millisecond)
+	in := readAll(t, b.Bootstrap, "sensors-in", 3, 200*time.Millisecond)
 	if err := rr.stop(t); err != nil {
 		t.Fatal(err)
 	}

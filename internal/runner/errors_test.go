@@ -199,7 +199,7 @@ func TestProcessErrorStopOnFail(t *testing.T) {
 		"a restart stops at this record again",
 		"set ksml.errorHandling.process.handler: continueOnFail in " + cfg,
 		"or run with --on-error continue (KSML_ON_ERROR=continue)",
-		"`kcat -b " + b.BootstrapServers() + " -C -t orders-in -p 0 -o 1 -c 1`"} {
+		"`kcat -b " + b.Bootstrap + " -C -t orders-in -p 0 -o 1 -c 1`"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

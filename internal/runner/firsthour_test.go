@@ -23,11 +23,11 @@ func TestOnErrorContinueSkipsFailingRecords(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "errs-flag"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "errs-flag"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, OnError: "continue", Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	produce(t, newClient(t, b.BootstrapServers()), orderRecords("o1", "bad", "o3")...)
+	produce(t, newClient(t, b.Bootstrap), orderRecords("o1", "bad", "o3")...)
 	var got []string
-	for _, r := range readAll(t, b.BootstrapServers(), "orders-out", 2, 500*time.Millisecond) {
+	for _, r := range readAll(t, b.Bootstrap, "orders-out", 2, 500*time.Millisecond) {
 		got = append(got, string(r.Key))
 	}
 	if strings.Join(got, ",") != "o1,o3" {
@@ -83,12 +83,12 @@ func TestOverridesAndTheClusterLine(t *testing.T) {
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": "127.0.0.1:1", "application.id": "configured"})
 	var logs syncBuffer
-	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, BootstrapServers: b.BootstrapServers(), ApplicationID: "overridden",
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, BootstrapServers: b.Bootstrap, ApplicationID: "overridden",
 		Sources: map[string]string{"bootstrap.servers": "KSML_BOOTSTRAP_SERVERS"}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if rr.r.ApplicationID() != "overridden" || rr.r.BootstrapServers() != b.BootstrapServers() {
+	if rr.r.ApplicationID() != "overridden" || rr.r.BootstrapServers() != b.Bootstrap {
 		t.Errorf("application %s on %s", rr.r.ApplicationID(), rr.r.BootstrapServers())
 	}
-	want := fmt.Sprintf(`msg="using the Kafka cluster at %s (KSML_BOOTSTRAP_SERVERS)" bootstrap.servers=%s`, b.BootstrapServers(), b.BootstrapServers())
+	want := fmt.Sprintf(`msg="using the Kafka cluster at %s (KSML_BOOTSTRAP_SERVERS)" bootstrap.servers=%s`, b.Bootstrap, b.Bootstrap)
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("no %s in\n%s", want, logs.String())
 	}
@@ -126,11 +126,11 @@ func TestReadableLogs(t *testing.T) {
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
-	cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "logs"})
+	cfg := runnerConfig(t, work, "  definitions:\n    orders: double.yaml\n", map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "logs"})
 	var logs, console syncBuffer
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Console: &console, ProgressInterval: 50 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	produce(t, newClient(t, b.BootstrapServers()), orderRecords("o1", "o2", "o3")...)
+	produce(t, newClient(t, b.Bootstrap), orderRecords("o1", "o2", "o3")...)
 	waitFor(t, "a progress line with the three records", 10*time.Second, func() bool {
 		return strings.Contains(logs.String(), "msg=progress consumed=3 consumedSinceLast=") &&
 			strings.Contains(logs.String(), "produced=3 producedSinceLast=0 failed=0 lag=0")

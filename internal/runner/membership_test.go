@@ -21,9 +21,9 @@ func TestInstanceIDGivesStaticMembership(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "static-app"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "static-app"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, InstanceID: "ksml-0", Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	adm := kadm.NewClient(newClient(t, b.BootstrapServers()))
+	adm := kadm.NewClient(newClient(t, b.Bootstrap))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	groups, err := adm.DescribeGroups(ctx, "static-app")
@@ -39,7 +39,7 @@ func TestInstanceIDGivesStaticMembership(t *testing.T) {
 	}
 
 	cfg = runnerConfig(t, t.TempDir(), fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "static-app", "group.instance.id": "other"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "static-app", "group.instance.id": "other"})
 	r, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, InstanceID: "ksml-0", Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -49,15 +49,15 @@ pipelines:
       valueType: string
 `)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    text: filter.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "utf8"})
-	cl := newClient(t, b.BootstrapServers())
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "utf8"})
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "text-in", 1)
 	startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work})
 	produce(t, cl,
 		&kgo.Record{Topic: "text-in", Key: []byte("a"), Value: []byte("ok\xffbad")},
 		&kgo.Record{Topic: "text-in", Key: []byte("b"), Value: []byte("dropped")},
 		&kgo.Record{Topic: "text-in", Key: []byte("c"), Value: []byte("plain")})
-	out := readAll(t, b.BootstrapServers(), "text-out", 2, 700*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "text-out", 2, 700*time.Millisecond)
 	var got []string
 	for _, r := range out {
 		got = append(got, fmt.Sprintf("%s=%q", r.Key, r.Value))
@@ -67,7 +67,7 @@ pipelines:
 		t.Errorf("text-out = %v, want %v", got, want)
 	}
 	got = nil
-	for _, r := range readAll(t, b.BootstrapServers(), "text-upper", 3, 700*time.Millisecond) {
+	for _, r := range readAll(t, b.Bootstrap, "text-upper", 3, 700*time.Millisecond) {
 		got = append(got, fmt.Sprintf("%s=%q", r.Key, r.Value))
 	}
 	want = []string{"a=\"OK\uFFFDBAD\"", `b="DROPPED"`, `c="PLAIN"`}
@@ -102,8 +102,8 @@ pipelines:
 `)
 	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    stuck: stuck.yaml\n"+
 		"  pythonContext:\n    functionTimeout: 1s\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "stuck"})
-	cl := newClient(t, b.BootstrapServers())
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "stuck"})
+	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "stuck-in", 1)
 	p := startBinary(t, work, "run", "-c", "ksml-runner.yaml")
 	p.waitLog(t, "runner started", 20*time.Second)

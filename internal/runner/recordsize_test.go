@@ -60,13 +60,13 @@ func TestTooLargeOutputRecordGoesToTheDeadLetterTopic(t *testing.T) {
     produce:
       handler: continueOnFail
       deadLetterTopic: sizes-dlt
-`, work, work), map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "sizes-dlt-app",
+`, work, work), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "sizes-dlt-app",
 		"commit.interval.ms": "100", "max.request.size": "10485760", "compression.type": "none"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	cl := newClient(t, b.BootstrapServers())
+	cl := newClient(t, b.Bootstrap)
 	produce(t, cl, sizeRecords("a", "big", "b")...)
 
-	out := readAll(t, b.BootstrapServers(), "sizes-out", 2, 500*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "sizes-out", 2, 500*time.Millisecond)
 	var got []string
 	for _, r := range out {
 		v := string(r.Value)
@@ -78,7 +78,7 @@ func TestTooLargeOutputRecordGoesToTheDeadLetterTopic(t *testing.T) {
 	if strings.Join(got, " ") != "k0=A k2=B" {
 		t.Fatalf("output %v, want k0=A k2=B", got)
 	}
-	dlt := readAll(t, b.BootstrapServers(), "sizes-dlt", 1, 500*time.Millisecond)
+	dlt := readAll(t, b.Bootstrap, "sizes-dlt", 1, 500*time.Millisecond)
 	if len(dlt) != 1 {
 		t.Fatalf("dead-letter topic has %d records, want 1", len(dlt))
 	}
@@ -111,9 +111,9 @@ func TestTooLargeOutputRecordStopsNamingTheSetting(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "grow.yaml", bigDefinition)
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    sizes: grow.yaml\n", work, work),
-		map[string]string{"bootstrap.servers": b.BootstrapServers(), "application.id": "sizes-stop-app", "commit.interval.ms": "100"})
+		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "sizes-stop-app", "commit.interval.ms": "100"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
-	produce(t, newClient(t, b.BootstrapServers()), sizeRecords("a", "big")...)
+	produce(t, newClient(t, b.Bootstrap), sizeRecords("a", "big")...)
 	var err error
 	select {
 	case err = <-rr.done:
