@@ -676,14 +676,16 @@ func otherFileKind(root *yaml.Node) string {
 	for _, e := range pairs(root) {
 		has[e.key.Value] = true
 	}
+	if has["definition"] && has["tests"] {
+		// Suites declare streams: too; definition: and tests: decide.
+		return "it is a test-runner suite (definition: and tests:); run it with ksml test"
+	}
 	for _, f := range rootSpec.fields {
 		if has[f.name] && f.kind != fString {
 			return "" // has definition sections: report its keys normally
 		}
 	}
 	switch {
-	case has["definition"] && has["tests"]:
-		return "it is a test-runner suite (definition: and tests:); run it with ksml test"
 	case has["ksml"] || has["kafka"]:
 		return "it is a runner configuration (ksml: / kafka:); pass it to ksml run -c"
 	}

@@ -37,6 +37,16 @@ func (p *parser) parseYAML(src []byte) *yaml.Node {
 			line, col = l, c
 			msg += " (this line's indentation matches no enclosing block)"
 		}
+		if msg == "mapping values are not allowed in this context" && line >= 1 && line <= len(p.lines) {
+			// Usually a plain value holding ": " (code: return {"a": 1}).
+			text := p.lines[line-1]
+			if first := strings.Index(text, ": "); first >= 0 {
+				if second := strings.Index(text[first+2:], ": "); second >= 0 {
+					col = first + 2 + second + 1
+					msg += ` (a value that contains ": " must be quoted, or written as a block: key: |)`
+				}
+			}
+		}
 		if line >= 1 && line <= len(p.lines) {
 			text := p.lines[line-1]
 			indent := text[:len(text)-len(strings.TrimLeft(text, " \t"))]

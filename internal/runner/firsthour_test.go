@@ -88,7 +88,7 @@ func TestOverridesAndTheClusterLine(t *testing.T) {
 	if rr.r.ApplicationID() != "overridden" || rr.r.BootstrapServers() != b.Bootstrap {
 		t.Errorf("application %s on %s", rr.r.ApplicationID(), rr.r.BootstrapServers())
 	}
-	want := fmt.Sprintf(`msg="using the Kafka cluster at %s (KSML_BOOTSTRAP_SERVERS)"`, b.Bootstrap)
+	want := fmt.Sprintf(`msg="using the Kafka cluster at %s (KSML_BOOTSTRAP_SERVERS)" bootstrap.servers=%s`, b.Bootstrap, b.Bootstrap)
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("no %s in\n%s", want, logs.String())
 	}
@@ -109,8 +109,8 @@ func TestEmbeddedBrokerLine(t *testing.T) {
 	if !strings.HasPrefix(addr, "127.0.0.1:") || addr == "127.0.0.1:0" {
 		t.Errorf("embedded broker at %q", addr)
 	}
-	want := fmt.Sprintf(`msg="using the embedded Kafka broker on %s: --embedded-broker forces it instead of the configured cluster cluster.example:9092; its data is in %s"`,
-		addr, filepath.Join(work, "broker"))
+	want := fmt.Sprintf(`msg="using the embedded Kafka broker on %s: --embedded-broker forces it instead of the configured cluster cluster.example:9092; its data is in %s" bootstrap.servers=%s dataDir=%s`,
+		addr, filepath.Join(work, "broker"), addr, filepath.Join(work, "broker"))
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("no %s in\n%s", want, logs.String())
 	}

@@ -211,3 +211,9 @@ func header(r *kgo.Record, key string) (string, bool) {
 }
 
 func admin(cl *kgo.Client) *kadm.Client { return kadm.NewClient(cl) }
+
+// tail returns the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}

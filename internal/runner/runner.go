@@ -746,9 +746,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	r.state.set(Starting)
 	defer func() {
 		if err != nil {
-			err = r.explainFailure(err)
 			r.state.set(Failed)
 			r.log.Error("runner failed", "error", err)
+			err = r.explainFailure(err) // advice for the person reading the exit message
 		} else {
 			r.state.set(Stopped)
 			r.log.Info("runner stopped")
@@ -778,10 +778,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		why := "no Kafka cluster configured (kafka.bootstrap.servers, --bootstrap-servers, KSML_BOOTSTRAP_SERVERS)"
 		if configured := r.cfg.Kafka.BootstrapServers(); configured != "" {
 			why = fmt.Sprintf("%s forces it instead of the configured cluster %s", r.source("embeddedBroker", "--embedded-broker"), configured)
-		} else if r.opts.EmbeddedBroker != "" {
-			why = r.source("embeddedBroker", "--embedded-broker") + " asks for it"
 		}
-		r.log.Info(fmt.Sprintf("using the embedded Kafka broker on %s: %s; its data is in %s", b.BootstrapServers(), why, dataDir))
+		r.log.Info(fmt.Sprintf("using the embedded Kafka broker on %s: %s; its data is in %s", b.BootstrapServers(), why, dataDir),
+			"bootstrap.servers", b.BootstrapServers(), "dataDir", dataDir)
 		if r.registry != nil {
 			url, err := r.registry.serve(addr)
 			if err != nil {
@@ -795,7 +794,8 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			r.log.Info(fmt.Sprintf("serving the embedded schema registry (Confluent and Apicurio APIs) on %s for the avro notations; its schemas are kept in %s", url, r.registry.file))
 		}
 	} else {
-		r.log.Info(fmt.Sprintf("using the Kafka cluster at %s (%s)", r.cfg.Kafka.BootstrapServers(), r.clusterSource()))
+		r.log.Info(fmt.Sprintf("using the Kafka cluster at %s (%s)", r.cfg.Kafka.BootstrapServers(), r.clusterSource()),
+			"bootstrap.servers", r.cfg.Kafka.BootstrapServers())
 	}
 	kc, err := kafkaclient.FromProperties(props, kafkaclient.Options{Logger: r.log})
 	if err != nil {
