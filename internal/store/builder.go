@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"ksml/internal/streams"
 )
@@ -32,6 +33,15 @@ func (b *KeyValueBuilder) Name() string { return b.StoreName }
 func (b *KeyValueBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
 
 // Logging reports whether changes go to a changelog topic.
+// TaskDir implements streams.PersistentBuilder: the directory of a task's
+// stores when kept on disk, "" in memory.
+func (b *KeyValueBuilder) TaskDir(task streams.TaskID) string {
+	if !b.IsPersistent || b.Dir == "" {
+		return ""
+	}
+	return filepath.Join(b.Dir, task.String())
+}
+
 func (b *KeyValueBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 
 	"ksml/internal/streams"
@@ -187,6 +188,15 @@ func (b *SessionBuilder) Name() string { return b.StoreName }
 func (b *SessionBuilder) Kind() streams.StoreKind { return streams.SessionKind }
 
 // Logging reports whether changes go to a changelog topic.
+// TaskDir implements streams.PersistentBuilder: the directory of a task's
+// stores when kept on disk, "" in memory.
+func (b *SessionBuilder) TaskDir(task streams.TaskID) string {
+	if !b.IsPersistent || b.Dir == "" {
+		return ""
+	}
+	return filepath.Join(b.Dir, task.String())
+}
+
 func (b *SessionBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.

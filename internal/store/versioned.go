@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"ksml/internal/streams"
 	"ksml/internal/types"
@@ -209,6 +210,15 @@ func (b *VersionedBuilder) Name() string { return b.StoreName }
 func (b *VersionedBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
 
 // Logging reports whether changes go to a changelog topic.
+// TaskDir implements streams.PersistentBuilder: the directory of a task's
+// stores when kept on disk, "" in memory.
+func (b *VersionedBuilder) TaskDir(task streams.TaskID) string {
+	if !b.IsPersistent || b.Dir == "" {
+		return ""
+	}
+	return filepath.Join(b.Dir, task.String())
+}
+
 func (b *VersionedBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns the byte store the versions live in.

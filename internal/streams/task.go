@@ -44,6 +44,7 @@ type Task struct {
 	streamTime int64
 	lastWall   int64
 	group      partitionGroup
+	state      stateManager
 	cur        RawRecord
 	rc         RecordContext
 	consumed   ConsumedRecord
@@ -82,6 +83,10 @@ func NewTask(topo *Topology, sub *SubTopology, partition int32, collector Record
 		}
 		t.stores[name] = st
 		t.storeList = append(t.storeList, st)
+	}
+	if err := t.initState(); err != nil {
+		t.closeStores()
+		return nil, fmt.Errorf("task %s: %w", t.id, err)
 	}
 	byNode := make(map[*Node]*ProcessorContext, len(sub.Nodes))
 	for _, n := range sub.Nodes {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -28,6 +29,9 @@ type Collector struct {
 
 	mu     sync.Mutex
 	failed error // first unhandled delivery failure since the last Flush
+	// acked is the offset of the last acknowledged record per changelog
+	// partition, for the tasks' checkpoints.
+	acked map[tp]int64
 
 	promise func(*kgo.Record, error)
 	sent    atomic.Int64
@@ -48,7 +52,7 @@ func (c *Collector) clearErr() {
 // handled by produce: logged, and with Continue dropped; with Stop or when
 // retries are exhausted they are returned by the next Flush.
 func NewCollector(ctx context.Context, cl *kgo.Client, topics *Topics, produce *Handler, observer Observer, log func(*RecordError, []byte, []byte)) *Collector {
-	c := &Collector{cl: cl, topics: topics, ctx: ctx, observer: observer, produce: produce, log: log}
+	c := &Collector{cl: cl, topics: topics, ctx: ctx, observer: observer, produce: produce, log: log, acked: map[tp]int64{}}
 	c.promise = c.delivered
 	return c
 }
@@ -105,6 +109,14 @@ type retryKey struct{}
 
 func (c *Collector) delivered(r *kgo.Record, err error) {
 	if err == nil {
+		if strings.HasSuffix(r.Topic, changelogSuffix) {
+			c.mu.Lock()
+			k := tp{r.Topic, r.Partition}
+			if prev, ok := c.acked[k]; !ok || r.Offset > prev {
+				c.acked[k] = r.Offset
+			}
+			c.mu.Unlock()
+		}
 		if c.observer != nil {
 			c.observer.Produced(r.Topic)
 		}
@@ -160,6 +172,17 @@ func (c *Collector) fail(err error) {
 		c.failed = err
 	}
 	c.mu.Unlock()
+}
+
+const changelogSuffix = "-changelog"
+
+// LastOffset implements streams.ChangelogOffsets for changelog topics: the
+// offset of the last record acknowledged on the partition.
+func (c *Collector) LastOffset(topic string, partition int32) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	off, ok := c.acked[tp{topic, partition}]
+	return off, ok
 }
 
 // Err returns the pending delivery failure without waiting.

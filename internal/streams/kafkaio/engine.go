@@ -86,6 +86,10 @@ type Options struct {
 	// (and this instance's own offset fetch) until the broker times it out.
 	// Empty: an id unique to this process.
 	ProcessID string
+	// OnRestored, if set, is told about every changelog partition the
+	// restore finished: the offsets it read from and up to, and the number
+	// of records it applied.
+	OnRestored func(task streams.TaskID, store string, from, to, records int64)
 }
 
 // Engine runs a topology on Kafka. Create it with New and run it once with
@@ -153,7 +157,7 @@ func New(opts Options) (*Engine, error) {
 		opts.PollInterval = 200 * time.Millisecond
 	}
 	if opts.Restorer == nil {
-		opts.Restorer = ChangelogRestorer{}
+		opts.Restorer = ChangelogRestorer{ReadCommitted: opts.Client.ProcessingGuarantee == kafkaclient.ExactlyOnceV2, Logger: opts.Logger}
 	}
 	taskTimeout := opts.Client.TaskTimeout
 	if taskTimeout <= 0 {
@@ -650,7 +654,7 @@ func (e *Engine) commit(ctx context.Context) error {
 		return err
 	}
 	if len(e.processed) == 0 {
-		return nil
+		return e.checkpoint()
 	}
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for k, off := range e.processed {
@@ -682,7 +686,20 @@ func (e *Engine) commit(ctx context.Context) error {
 		return fmt.Errorf("committing offsets: %w", commitErr)
 	}
 	clear(e.processed)
-	return nil
+	return e.checkpoint()
+}
+
+// checkpoint writes every task's checkpoint file after a successful
+// commit: the stores were flushed and their changelog records
+// acknowledged. Under exactly_once_v2 only a clean close checkpoints (Kafka
+// Streams' rule: while processing, the stores may hold uncommitted
+// writes). Called with mu held.
+func (e *Engine) checkpoint() error {
+	var errs []error
+	for _, t := range e.taskList() {
+		errs = append(errs, t.Checkpoint())
+	}
+	return errors.Join(errs...)
 }
 
 func (e *Engine) taskList() []*streams.Task {
@@ -714,6 +731,12 @@ func (e *Engine) shutdown(runErr error) {
 		}
 	} else if err := e.commit(ctx); err != nil {
 		e.log.Error("final commit failed", "error", err)
+	} else if e.sess != nil && !e.inTxn {
+		// A clean close under exactly_once_v2: the stores hold exactly
+		// the committed state, so the next start restores only the tail.
+		if err := e.checkpoint(); err != nil {
+			e.log.Error("writing checkpoints failed; the next start restores in full", "error", err)
+		}
 	}
 	e.closeTasks(nil)
 	e.mu.Unlock()
@@ -841,8 +864,15 @@ func (e *Engine) createTasks(ctx context.Context, assigned map[string][]int32) e
 			t := e.tasks[id]
 			if t == nil {
 				if e.sess != nil {
-					if err := wipeLoggedState(e.topo, sub, id); err != nil {
+					// Exactly-once: a store without a checkpoint (no clean
+					// close) may hold aborted writes; it is rebuilt in full.
+					wiped, err := streams.WipeUncheckpointedState(e.topo, sub, id)
+					if err != nil {
 						return err
+					}
+					if len(wiped) > 0 {
+						e.log.Info("no checkpoint under exactly_once_v2: wiping the task's stores to restore them in full",
+							"task", id.String(), "stores", fmt.Sprint(wiped))
 					}
 				}
 				var err error

@@ -61,7 +61,7 @@ func (e *Engine) startGlobal(ctx context.Context) error {
 	if e.sess != nil {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	}
-	ends, err := listEnds(ctx, e.admCl, parts)
+	ends, err := listEnds(ctx, e.admCl, parts, e.sess != nil)
 	if err != nil {
 		return err
 	}

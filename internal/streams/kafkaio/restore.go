@@ -3,6 +3,7 @@ package kafkaio
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -19,9 +20,15 @@ type ChangelogStore struct {
 	Name      string
 	Topic     string
 	Partition int32
+	// From is the first changelog offset to apply: the task's checkpoint
+	// for a store on disk, 0 otherwise.
+	From int64
 	// Apply writes one changelog record into the store without logging it
 	// again; a nil value deletes the key.
 	Apply func(key, value []byte) error
+	// Done, if set, is told the offset the restore ended at (the store
+	// holds the changelog before it) and how many records it applied.
+	Done func(next, records int64)
 }
 
 // Restorer fills changelog-backed stores before their task processes its
@@ -31,60 +38,98 @@ type Restorer interface {
 	Restore(ctx context.Context, opts []kgo.Opt, stores []ChangelogStore) error
 }
 
-// ChangelogRestorer replays each changelog partition from its start to its
-// end offset at the time of assignment into the store (Task.Restore: a
-// record with a value puts it, a tombstone deletes the key; window and
-// session stores decode their changelog keys).
-type ChangelogRestorer struct{}
+// ChangelogRestorer replays each changelog partition from the store's
+// From offset to the partition's end at the time of assignment into the
+// store (Task.Restore: a record with a value puts it, a tombstone deletes
+// the key; window and session stores decode their changelog keys). The end
+// is the high watermark, or under read_committed (ReadCommitted) the last
+// stable offset, as Kafka Streams' restore consumer sees it: records of a
+// transaction still open (or never finished) past it are not waited for.
+type ChangelogRestorer struct {
+	// ReadCommitted restores only committed records, up to the last
+	// stable offset.
+	ReadCommitted bool
+	// Logger receives restore progress every ProgressInterval of a long
+	// restore; nil logs nothing.
+	Logger *slog.Logger
+	// ProgressInterval defaults to 10s.
+	ProgressInterval time.Duration
+}
 
 // Restore implements Restorer. opts are the Kafka client options without
 // group settings.
-func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []ChangelogStore) error {
+func (r ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []ChangelogStore) error {
 	if len(stores) == 0 {
 		return nil
 	}
-	byTP := map[tp]func(key, value []byte) error{}
+	byTP := map[tp]*ChangelogStore{}
 	parts := map[string]map[int32]kgo.Offset{}
-	for _, s := range stores {
-		byTP[tp{s.Topic, s.Partition}] = s.Apply
+	for i := range stores {
+		s := &stores[i]
+		byTP[tp{s.Topic, s.Partition}] = s
 		if parts[s.Topic] == nil {
 			parts[s.Topic] = map[int32]kgo.Offset{}
 		}
-		parts[s.Topic][s.Partition] = kgo.NewOffset().AtStart()
-	}
-	if len(byTP) == 0 {
-		return nil
+		parts[s.Topic][s.Partition] = kgo.NewOffset().At(max(s.From, 0))
 	}
 	adm, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}
-	ends, err := listEnds(ctx, adm, parts)
+	ends, err := listEnds(ctx, adm, parts, r.ReadCommitted)
 	adm.Close()
 	if err != nil {
 		return err
 	}
-	remaining := 0
+	counts := map[tp]int64{}
+	done := func(k tp, next int64) {
+		if s := byTP[k]; s.Done != nil {
+			s.Done(next, counts[k])
+		}
+		delete(ends, k)
+	}
+	total := int64(0)
 	for k, end := range ends {
-		if end > 0 {
-			remaining++
-		} else {
-			delete(ends, k)
+		s := byTP[k]
+		switch {
+		case s.From > end:
+			// The changelog is behind the checkpoint (recreated or
+			// truncated): the checkpoint cannot be trusted.
+			if r.Logger != nil {
+				r.Logger.Warn("checkpoint is past the changelog's end; restoring from the start",
+					"store", s.Name, "topic", k.topic, "partition", k.partition, "checkpoint", s.From, "end", end)
+			}
+			s.From = 0
+			parts[k.topic][k.partition] = kgo.NewOffset().AtStart()
+			total += end
+		case s.From == end:
+			done(k, end)
+		default:
+			total += end - s.From
 		}
 	}
-	if remaining == 0 {
+	if len(ends) == 0 {
 		return nil
 	}
 	// Control records (transaction markers) are kept so the position
 	// reaches the end offset under read_committed too.
-	cl, err := kgo.NewClient(append(append([]kgo.Opt(nil), opts...), kgo.ConsumePartitions(parts), kgo.KeepControlRecords())...)
+	copts := append(append([]kgo.Opt(nil), opts...), kgo.ConsumePartitions(parts), kgo.KeepControlRecords())
+	if r.ReadCommitted {
+		copts = append(copts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(copts...)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	restored := 0
+	interval := r.ProgressInterval
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	start, lastLog := time.Now(), time.Now()
+	var restored int64
 	for len(ends) > 0 {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
@@ -94,25 +139,31 @@ func (ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores []C
 			return fmt.Errorf("restoring from %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
 		}
 		var perr error
-		fetches.EachRecord(func(r *kgo.Record) {
-			k := tp{r.Topic, r.Partition}
+		fetches.EachRecord(func(rec *kgo.Record) {
+			k := tp{rec.Topic, rec.Partition}
 			end, ok := ends[k]
 			if !ok || perr != nil {
 				return
 			}
-			if r.Offset < end && !r.Attrs.IsControl() {
-				if err := byTP[k](r.Key, r.Value); err != nil {
-					perr = fmt.Errorf("restoring %s[%d] offset %d: %w", r.Topic, r.Partition, r.Offset, err)
+			if rec.Offset < end && !rec.Attrs.IsControl() {
+				if err := byTP[k].Apply(rec.Key, rec.Value); err != nil {
+					perr = fmt.Errorf("restoring %s[%d] offset %d: %w", rec.Topic, rec.Partition, rec.Offset, err)
 					return
 				}
+				counts[k]++
 				restored++
 			}
-			if r.Offset+1 >= end {
-				delete(ends, k)
+			if rec.Offset+1 >= end {
+				done(k, end)
 			}
 		})
 		if perr != nil {
 			return perr
+		}
+		if r.Logger != nil && time.Since(lastLog) >= interval && len(ends) > 0 {
+			lastLog = time.Now()
+			r.Logger.Info("restoring state stores", "restored", restored, "of about", total,
+				"partitions left", len(ends), "elapsed", time.Since(start).Round(time.Millisecond).String())
 		}
 	}
 	return nil
@@ -127,7 +178,7 @@ const endsPatience = 10 * time.Second
 // endsPatience: a topic a producer of this process created a moment ago
 // (a global table's, a changelog's) may not be in the metadata yet. After
 // that the partition is an error.
-func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kgo.Offset) (map[tp]int64, error) {
+func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kgo.Offset, lastStable bool) (map[tp]int64, error) {
 	topics := make([]string, 0, len(parts))
 	for t := range parts {
 		topics = append(topics, t)
@@ -135,7 +186,7 @@ func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kg
 	deadline := time.Now().Add(endsPatience)
 	backoff := 50 * time.Millisecond
 	for {
-		ends, retriable, err := listEndsOnce(ctx, cl, topics, parts)
+		ends, retriable, err := listEndsOnce(ctx, cl, topics, parts, lastStable)
 		if err == nil || !retriable || time.Now().After(deadline) {
 			return ends, err
 		}
@@ -149,9 +200,15 @@ func listEnds(ctx context.Context, cl *kgo.Client, parts map[string]map[int32]kg
 }
 
 // listEndsOnce lists once; retriable reports whether err may pass.
-func listEndsOnce(ctx context.Context, cl *kgo.Client, topics []string, parts map[string]map[int32]kgo.Offset) (map[tp]int64, bool, error) {
+// With lastStable the ends are the last stable offsets (a read_committed
+// listing).
+func listEndsOnce(ctx context.Context, cl *kgo.Client, topics []string, parts map[string]map[int32]kgo.Offset, lastStable bool) (map[tp]int64, bool, error) {
 	ends := map[tp]int64{}
-	listed, err := newAdmin(cl).ListEndOffsets(ctx, topics...)
+	list := newAdmin(cl).ListEndOffsets
+	if lastStable {
+		list = newAdmin(cl).ListCommittedOffsets
+	}
+	listed, err := list(ctx, topics...)
 	if err != nil {
 		return nil, false, fmt.Errorf("listing changelog end offsets: %w", err)
 	}
@@ -170,14 +227,27 @@ func listEndsOnce(ctx context.Context, cl *kgo.Client, topics []string, parts ma
 	return ends, false, nil
 }
 
-// restore runs the restorer for the changelog-backed stores of new tasks.
-// Called with mu held.
+// restore runs the restorer for the changelog-backed stores of new tasks,
+// from their checkpoints. Under exactly_once_v2 the checkpoints are deleted
+// once restored: the stores are about to hold uncommitted writes. Called
+// with mu held.
 func (e *Engine) restore(ctx context.Context, created []*streams.Task) error {
 	var stores []ChangelogStore
+	var total, from0 int64
 	for _, t := range created {
 		for _, cp := range t.Changelogs() {
-			stores = append(stores, ChangelogStore{Task: t.ID(), Name: cp.Store, Topic: cp.Topic, Partition: cp.Partition,
-				Apply: func(key, value []byte) error { return t.Restore(cp.Store, key, value) }})
+			if cp.From == 0 {
+				from0++
+			}
+			stores = append(stores, ChangelogStore{Task: t.ID(), Name: cp.Store, Topic: cp.Topic, Partition: cp.Partition, From: cp.From,
+				Apply: func(key, value []byte) error { return t.Restore(cp.Store, key, value) },
+				Done: func(next, records int64) {
+					t.Restored(cp.Store, next)
+					total += records
+					if e.opts.OnRestored != nil {
+						e.opts.OnRestored(t.ID(), cp.Store, cp.From, next, records)
+					}
+				}})
 		}
 	}
 	if len(stores) == 0 {
@@ -185,13 +255,18 @@ func (e *Engine) restore(ctx context.Context, created []*streams.Task) error {
 	}
 	start := time.Now()
 	opts := e.opts.Client.AdminOpts()
-	if e.sess != nil {
-		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	}
 	if err := e.restorer.Restore(ctx, opts, stores); err != nil {
 		return fmt.Errorf("restoring state stores: %w", err)
 	}
-	e.log.Info("state stores restored", "stores", len(stores), "took", time.Since(start).String())
+	if e.sess != nil {
+		for _, t := range created {
+			if err := t.DeleteCheckpoint(); err != nil {
+				return err
+			}
+		}
+	}
+	e.log.Info("state stores restored", "stores", len(stores), "from checkpoint", int64(len(stores))-from0,
+		"records", total, "took", time.Since(start).String())
 	return nil
 }
 
