@@ -19,6 +19,13 @@ import (
 // asynchronously; Flush waits for every record sent so far and reports the
 // first delivery failure since the previous Flush. It is safe for concurrent
 // use.
+//
+// Delivery promises never produce: franz-go runs them on its own goroutine
+// and a Produce there blocks for buffer space that only finished promises
+// free, a deadlock once the buffer is full (MaxBufferedRecords). A failed
+// delivery is queued instead, and the engine's goroutine applies the
+// produce handler to it (retry, resend, dead letter: RetryPending, and
+// Flush until nothing is left).
 type Collector struct {
 	cl       *kgo.Client
 	topics   *Topics
@@ -29,6 +36,9 @@ type Collector struct {
 
 	mu     sync.Mutex
 	failed error // first unhandled delivery failure since the last Flush
+	// pending are delivery failures a promise left for the sending
+	// goroutine to handle.
+	pending []failedRecord
 	// acked is the offset of the last acknowledged record per changelog
 	// partition, for the tasks' checkpoints.
 	acked map[tp]int64
@@ -42,9 +52,12 @@ type Collector struct {
 
 func (c *Collector) expectAborts(on bool) { c.aborting.Store(on) }
 
+// clearErr forgets the failure and the queued retries of an aborted
+// transaction: its records are processed again from the last commit.
 func (c *Collector) clearErr() {
 	c.mu.Lock()
 	c.failed = nil
+	c.pending = nil
 	c.mu.Unlock()
 }
 
@@ -134,6 +147,24 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 		c.fail(fmt.Errorf("producing to topic %q: %w", r.Topic, err))
 		return
 	}
+	// What follows may produce (a retry, a resend, a dead letter) or ask
+	// the broker (a topic's size limit): never here, on franz-go's promise
+	// goroutine, but on the goroutine that sends (RetryPending).
+	c.mu.Lock()
+	c.pending = append(c.pending, failedRecord{r, err})
+	c.mu.Unlock()
+}
+
+// failedRecord is a delivery failure waiting for the sending goroutine.
+type failedRecord struct {
+	r   *kgo.Record
+	err error
+}
+
+// handleFailure applies the produce handler to a record the broker or the
+// producer rejected: resend, retry, log, dead-letter, fail. It runs on the
+// goroutine that sends (RetryPending).
+func (c *Collector) handleFailure(r *kgo.Record, err error) {
 	if c.resendIfCollateral(r, err) {
 		return
 	}
@@ -192,11 +223,32 @@ func (c *Collector) Err() error {
 	return c.failed
 }
 
+// RetryPending handles the delivery failures since the last call with the
+// produce handler: records to retry or resend are sent again, dead letters
+// written, failures recorded for Err. Call it from the goroutine that
+// sends, never from a promise. It reports how many failures it handled.
+func (c *Collector) RetryPending() int {
+	c.mu.Lock()
+	fs := c.pending
+	c.pending = nil
+	c.mu.Unlock()
+	for _, f := range fs {
+		c.handleFailure(f.r, f.err)
+	}
+	return len(fs)
+}
+
 // Flush implements streams.RecordCollector: it waits until every record
-// produced so far is acknowledged or failed.
+// produced so far is acknowledged or failed, sending queued retries again
+// until none is left.
 func (c *Collector) Flush() error {
-	if err := c.cl.Flush(c.ctx); err != nil {
-		return fmt.Errorf("flushing producer: %w", err)
+	for {
+		if err := c.cl.Flush(c.ctx); err != nil {
+			return fmt.Errorf("flushing producer: %w", err)
+		}
+		if c.RetryPending() == 0 {
+			break
+		}
 	}
 	return c.Err()
 }

@@ -84,8 +84,8 @@ type deadLetterKey struct{}
 
 // deadLetter writes r, which the broker rejected with rerr, to topic with
 // its headers and the ksml.error.* headers, cut to fit the size limit. It
-// is called from the delivery callback; a dead letter that fails makes the
-// collector fail (see delivered).
+// runs on the sending goroutine (handleFailure); a dead letter that fails
+// makes the collector fail (see delivered).
 func (c *Collector) deadLetter(topic string, r *kgo.Record, rerr *RecordError) {
 	var hs []streams.Header
 	for _, h := range r.Headers {

@@ -291,6 +291,7 @@ func (e *Engine) loop(ctx context.Context) error {
 			err = e.processQueued()
 		}
 		if err == nil {
+			e.out.RetryPending()
 			if err = e.out.Err(); err != nil {
 				err = e.producerFailed(ctx, err)
 			}
