@@ -3,8 +3,10 @@ package kafkaio_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -112,10 +114,12 @@ func TestCheckpointedRestore(t *testing.T) {
 	dir := t.TempDir()
 	checkpoint := filepath.Join(dir, "0_0", streams.CheckpointFile)
 
+	var progress syncBuffer
 	run := func(name string) (*engineRun, *restoreLog) {
 		rl := &restoreLog{}
+		restorer := kafkaio.ChangelogRestorer{Logger: slog.New(slog.NewTextHandler(&progress, nil)), ProgressInterval: 20 * time.Millisecond}
 		r := runEngine(t, kafkaio.Options{Topology: persistentCounting(t, "cp", dir), Client: clientConfig(t, b.BootstrapServers(), "cp"),
-			OnRestored: rl.hook, Restorer: timedRestorer{kafkaio.ChangelogRestorer{}, rl}})
+			OnRestored: rl.hook, Restorer: timedRestorer{restorer, rl}})
 		from, to, records := rl.get()
 		t.Logf("%s: restored %d records (offsets %d..%d) in %v", name, records, from, to, rl.took.Round(time.Millisecond))
 		return r, rl
@@ -124,6 +128,9 @@ func TestCheckpointedRestore(t *testing.T) {
 	first, rl := run("first start, no checkpoint")
 	if from, to, records := rl.get(); from != 0 || to != int64(n) || records != int64(n) {
 		t.Fatalf("first restore read %d..%d (%d records), want 0..%d", from, to, records, n)
+	}
+	if !strings.Contains(progress.String(), `msg="restoring state stores" restored=`) {
+		t.Errorf("no restore progress in the log:\n%s", progress.String())
 	}
 	produce(t, cl, "in", "k0000001=x")
 	if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 1)); got != "k0000001=2" {
@@ -278,4 +285,22 @@ func TestRestoreEndsAtLastStableOffset(t *testing.T) {
 	if fmt.Sprint(applied) != "[a=1 b=1]" || next != 2 || records != 2 {
 		t.Fatalf("applied %v, ended at %d after %d records; want [a=1 b=1] ending at the last stable offset 2", applied, next, records)
 	}
+}
+
+// syncBuffer is a log sink safe for the engine's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -152,6 +152,11 @@ func (r ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores [
 				}
 				counts[k]++
 				restored++
+				if restored%4096 == 0 && r.Logger != nil && time.Since(lastLog) >= interval {
+					lastLog = time.Now()
+					r.Logger.Info("restoring state stores", "restored", restored, "of about", total,
+						"partitions left", len(ends), "elapsed", time.Since(start).Round(time.Millisecond).String())
+				}
 			}
 			if rec.Offset+1 >= end {
 				done(k, end)
@@ -159,11 +164,6 @@ func (r ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores [
 		})
 		if perr != nil {
 			return perr
-		}
-		if r.Logger != nil && time.Since(lastLog) >= interval && len(ends) > 0 {
-			lastLog = time.Now()
-			r.Logger.Info("restoring state stores", "restored", restored, "of about", total,
-				"partitions left", len(ends), "elapsed", time.Since(start).Round(time.Millisecond).String())
 		}
 	}
 	return nil
