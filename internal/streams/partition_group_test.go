@@ -8,7 +8,7 @@ import (
 
 // groupTask builds a task reading topics (one source node) that forwards
 // every record to "out" as "topic:value@ts".
-func groupTask(t *testing.T, cfg GroupConfig, topics ...string) (*Task, *captureCollector) {
+func groupTask(t testing.TB, cfg GroupConfig, topics ...string) (*Task, *captureCollector) {
 	t.Helper()
 	topo := NewTopology("app")
 	if err := topo.AddSource("in", topics, SourceOptions{KeySerde: bytesSerde{}, ValueSerde: bytesSerde{}}); err != nil {
