@@ -9,12 +9,21 @@
 // its stream time and its punctuators, and processes one record at a time,
 // depth first, from the source that reads the record's topic to every sink.
 //
+// A task owns three parts, as Kafka Streams' StreamTask: a partition group
+// (one queue per input partition; the head with the lowest timestamp is
+// processed next, and max.task.idle.ms decides how long to wait for an empty
+// partition), a state manager (changelog partitions and the .checkpoint file
+// of stores on disk, so a restart restores only the changelog's tail) and a
+// RecordCollector.
+//
 // The I/O boundary is small on purpose: an I/O layer (the in-memory test
 // driver in streams/testdriver, or the Kafka client layer) assigns
-// partitions to a Tasks set, hands raw records to Tasks.Process, restores
-// logged stores through Task.Changelogs and Task.Restore, commits with
-// Flush, and receives produced records (sinks and changelogs) through a
-// RecordCollector. Processors never learn which layer feeds them. Errors are returned, never
+// partitions, appends fetched records to the tasks' queues (Task.AddRecord,
+// with Task.SetFetchedLag) and lets them process (Task.ProcessNext),
+// restores logged stores through Task.Changelogs, Task.Restore and
+// Task.Restored, commits with Flush and Checkpoint, and receives produced
+// records (sinks and changelogs) through a RecordCollector. Processors never
+// learn which layer feeds them. Errors are returned, never
 // panicked: a processor error aborts the record and is reported with the node
 // name; what to do with it (stop, log and continue) is the caller's policy.
 package streams

@@ -5,8 +5,11 @@
 // co-partitioning balancer, so partition p of all topics one sub-topology
 // reads lands on the same member. It creates a task per (sub-topology,
 // partition) when partitions are assigned, restores the task's
-// changelog-backed stores before the first record, and flushes, commits and
-// closes the task when the partitions are revoked.
+// changelog-backed stores from their checkpoints before the first record,
+// and flushes, commits, checkpoints and closes the task when the partitions
+// are revoked. Record selection is the task's: the engine appends fetched
+// records to the task's partition queues with the fetched lag, lets every
+// ready task process, and pauses fetching partitions whose queue is full.
 //
 // Topics that feed global tables (Topology.GlobalTopics) stay out of the
 // group: every instance reads all their partitions to the end before it
@@ -18,16 +21,24 @@
 // between two commits replays the records after the last commit; nothing is
 // committed before the output it caused is durable.
 //
+// Checkpoints: after every commit (and at a clean shutdown) each task writes
+// the changelog offsets its stores on disk hold to their .checkpoint file.
+//
 // With processing.guarantee exactly_once_v2 the engine runs in a franz-go
 // group transact session instead: the output of a commit interval, the
 // changelog writes and the consumed offsets commit in one transaction
 // (read_committed consumers see all or nothing of it). When a transaction
 // aborts (a failing record, a rebalance), the tasks are rebuilt from the
 // committed changelogs and the records since the last commit are processed
-// again.
+// again. Checkpoints exist only between a clean shutdown and the restore of
+// the next start; a task without one wipes its on-disk stores and restores
+// them in full. Restores read committed records up to the last stable
+// offset.
 //
-// The hot path is one goroutine: batched polls (PollRecords), records handed
-// to tasks one after another, asynchronous produces through a single promise.
+// The hot path is one goroutine: batched polls (PollRecords), records queued
+// per partition and taken by their tasks in timestamp order, asynchronous
+// produces through a single promise. The promise never produces: records to
+// retry go back to the engine's goroutine.
 // Rebalance callbacks run only between batches (BlockRebalanceOnPoll).
 //
 // Errors of a record are classified (consume: the source could not
