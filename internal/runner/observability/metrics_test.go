@@ -309,9 +309,12 @@ func TestPipelineProducerAndLagSeries(t *testing.T) {
 	r.SetConsumerLag("orders-in", 1, -3)
 	r.SetConsumerLag("orders-in", 2, 7)
 	r.RemoveConsumerLag("orders-in", 2)
+	r.EnforcedProcessing("0_1", 2)
+	r.EnforcedProcessing("0_1", 3)
 	body := scrape(t, r)
 	want := `ksml_consumer_records_lag{partition="0",team="platform",topic="orders-in"} 12
 ksml_consumer_records_lag{partition="1",team="platform",topic="orders-in"} 0
+ksml_enforced_processing_total{task="0_1",team="platform"} 5
 ksml_pipeline_records_consumed_total{namespace="orders",pipeline="enrich",team="platform"} 5
 ksml_pipeline_records_failed_total{error="consume",namespace="orders",pipeline="enrich",team="platform"} 0
 ksml_pipeline_records_failed_total{error="process",namespace="orders",pipeline="enrich",team="platform"} 1
@@ -348,6 +351,7 @@ func TestNilRegistryIsDisabled(t *testing.T) {
 	r.Producer("a", "b").Failed(1)
 	r.SetConsumerLag("t", 0, 1)
 	r.RemoveConsumerLag("t", 0)
+	r.EnforcedProcessing("0_0", 1)
 	var c *Counter
 	c.Record(1)
 	if c.Value() != 0 {

@@ -116,7 +116,8 @@ func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
 	if cfg.BufferedRecordsPerPartition != 5 || cfg.MaxTaskIdleMs != 0 {
 		t.Fatalf("config %d %d", cfg.BufferedRecordsPerPartition, cfg.MaxTaskIdleMs)
 	}
-	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg})
+	var obs enforcedCounter
+	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg, Observer: &obs})
 	out := readTopic(t, b.BootstrapServers(), "out", len(want))
 	got := make([]string, len(out))
 	for i, r := range out {
@@ -124,5 +125,18 @@ func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got %d records %v..., want %d", len(got), got[:min(5, len(got))], len(want))
+	}
+	// Every record went while "empty" was empty at lag 0.
+	if n := obs.get("enforced.0_0"); n != len(want) {
+		t.Errorf("enforced processing reported %d, want %d", n, len(want))
+	}
+}
+
+// enforcedCounter also counts enforced processing per task.
+type enforcedCounter struct{ counter }
+
+func (c *enforcedCounter) EnforcedProcessing(task string, n int64) {
+	for range n {
+		c.add("enforced." + task)
 	}
 }
