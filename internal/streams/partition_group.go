@@ -274,3 +274,23 @@ func (t *Task) FetchedLag(topic string) int64 {
 	}
 	return LagUnknown
 }
+
+// FirstQueued returns the offset and leader epoch of the oldest queued
+// record of topic's partition; ok is false when its queue is empty.
+func (t *Task) FirstQueued(topic string) (offset int64, epoch int32, ok bool) {
+	q, found := t.group.byTopic[topic]
+	if !found || q.size() == 0 {
+		return 0, 0, false
+	}
+	h := q.head()
+	return h.Offset, h.LeaderEpoch, true
+}
+
+// DropQueued drops the queued records of topic's partition (the I/O layer
+// moved its fetch position back to the first of them).
+func (t *Task) DropQueued(topic string) {
+	if q, ok := t.group.byTopic[topic]; ok {
+		t.group.buffered -= q.size()
+		q.clear()
+	}
+}

@@ -86,6 +86,9 @@ type Options struct {
 	// (and this instance's own offset fetch) until the broker times it out.
 	// Empty: an id unique to this process.
 	ProcessID string
+	// OnCommit, if set, is called after every successful commit (for
+	// tests), with processing paused.
+	OnCommit func()
 	// OnRestored, if set, is told about every changelog partition the
 	// restore finished: the offsets it read from and up to, and the number
 	// of records it applied.
@@ -119,6 +122,8 @@ type Engine struct {
 	processed map[tp]kgo.EpochOffset
 	// position is the offset after the last record queued per partition.
 	position map[tp]int64
+	// counted is the offset after the last record counted as consumed.
+	counted map[tp]int64
 	// paused are the partitions whose task queue is full
 	// (buffered.records.per.partition); fetching resumes once drained.
 	paused    map[tp]bool
@@ -168,7 +173,7 @@ func New(opts Options) (*Engine, error) {
 		restorer: opts.Restorer, retry: retrier{log: opts.Logger, timeout: taskTimeout},
 		tasks: map[streams.TaskID]*streams.Task{}, owner: map[tp]*streams.Task{},
 		assigned: map[tp]bool{}, processed: map[tp]kgo.EpochOffset{},
-		position: map[tp]int64{}, paused: map[tp]bool{},
+		position: map[tp]int64{}, paused: map[tp]bool{}, counted: map[tp]int64{},
 	}, nil
 }
 
@@ -306,6 +311,9 @@ func (e *Engine) loop(ctx context.Context) error {
 				err = e.commitFailed(ctx, err, &nextCommit)
 			} else {
 				e.retry.succeeded("commit")
+				if e.opts.OnCommit != nil {
+					e.opts.OnCommit()
+				}
 			}
 		}
 		e.mu.Unlock()
@@ -368,8 +376,12 @@ func (e *Engine) enqueue(fetches kgo.Fetches) {
 			task.SetFetchedLag(p.Topic, lag)
 			return
 		}
-		full := false
+		full, fresh := false, 0
+		counted := e.counted[key]
 		for _, r := range p.Records {
+			if r.Offset >= counted {
+				fresh++
+			}
 			raw := rawRecord(r)
 			f, err := task.AddRecord(&raw)
 			if err != nil {
@@ -383,7 +395,10 @@ func (e *Engine) enqueue(fetches kgo.Fetches) {
 		next := p.Records[len(p.Records)-1].Offset + 1
 		e.position[key] = next
 		task.SetFetchedLag(p.Topic, max(0, end-next))
-		e.countConsumed(p.Topic, len(p.Records))
+		// Records fetched again after a rewind (rewindQueued) were counted
+		// the first time.
+		e.counted[key] = max(counted, next)
+		e.countConsumed(p.Topic, fresh)
 		if lo, ok := e.observer.(LagObserver); ok {
 			lo.Lag(p.Topic, p.Partition, p.HighWatermark-next)
 		}
@@ -782,6 +797,7 @@ func (e *Engine) closeTasks(revoked map[string][]int32) {
 			delete(e.owner, k)
 			delete(e.processed, k)
 			delete(e.position, k)
+			delete(e.counted, k)
 		}
 	}
 	e.resume(revoked)
@@ -969,6 +985,9 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 			e.log.Error("flushing before the transaction commit failed; aborting", "error", err)
 		}
 	}
+	if try == kgo.TryCommit {
+		e.rewindQueued()
+	}
 	e.out.expectAborts(try == kgo.TryAbort)
 	// Cancelling End leaves the transactional client unusable: a stop
 	// request waits for it.
@@ -997,6 +1016,47 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 	}
 	e.closeTasks(nil)
 	return e.createTasks(ctx, assigned)
+}
+
+// rewindQueued moves the fetch position of every partition with queued,
+// unprocessed records back to the first of them and drops them from the
+// queue; they are fetched again. A transaction commits the client's fetch
+// positions as the group's offsets, and those must not pass a record that
+// was not processed (a task waiting for an empty partition, or a full
+// queue). Called with mu held, before ending a transaction.
+func (e *Engine) rewindQueued() {
+	set := map[string]map[int32]kgo.EpochOffset{}
+	var resume []tp
+	for _, t := range e.taskList() {
+		if t.BufferedTotal() == 0 {
+			continue
+		}
+		p := t.ID().Partition
+		for _, topic := range e.topo.SubTopologies()[t.ID().SubTopology].SourceTopics() {
+			off, epoch, ok := t.FirstQueued(topic)
+			if !ok {
+				continue
+			}
+			if set[topic] == nil {
+				set[topic] = map[int32]kgo.EpochOffset{}
+			}
+			set[topic][p] = kgo.EpochOffset{Epoch: epoch, Offset: off}
+			t.DropQueued(topic)
+			k := tp{topic, p}
+			delete(e.position, k)
+			if e.paused[k] {
+				resume = append(resume, k)
+			}
+		}
+	}
+	if len(set) == 0 {
+		return
+	}
+	e.cl.SetOffsets(set)
+	for _, k := range resume {
+		delete(e.paused, k)
+		e.cl.ResumeFetchPartitions(map[string][]int32{k.topic: {k.partition}})
+	}
 }
 
 // transactionalID names this instance's transactional producer: stable

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,5 +139,69 @@ type enforcedCounter struct{ counter }
 func (c *enforcedCounter) EnforcedProcessing(task string, n int64) {
 	for range n {
 		c.add("enforced." + task)
+	}
+}
+
+// TestQueuedRecordsAreNotCommitted: records a task holds back (waiting on
+// an empty partition for max.task.idle.ms) are not processed, so no commit
+// may pass them, under at-least-once and exactly_once_v2 (whose
+// transactions commit the client's fetch positions). The next instance,
+// which does not wait, processes them.
+func TestQueuedRecordsAreNotCommitted(t *testing.T) {
+	for _, guarantee := range []string{"at_least_once", "exactly_once_v2"} {
+		t.Run(guarantee, func(t *testing.T) {
+			b := startBroker(t)
+			cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+			defer cl.Close()
+			if _, err := kadm.NewClient(cl).CreateTopics(context.Background(), 1, -1, nil, "held", "idle"); err != nil {
+				t.Fatal(err)
+			}
+			produce(t, cl, "held", "a=1", "b=2", "c=3")
+			config := func(idle string) *kafkaclient.Config {
+				cfg, err := kafkaclient.FromProperties(map[string]string{
+					"bootstrap.servers": b.BootstrapServers(), "application.id": "held", "commit.interval.ms": "50",
+					"processing.guarantee": guarantee, "max.task.idle.ms": idle,
+				}, kafkaclient.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cfg
+			}
+			var obs counter
+			var commits atomic.Int32
+			first := runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "held", "held", "idle"), Client: config("600000"), Observer: &obs,
+				OnCommit: func() {
+					if obs.get("consumed") == 3 {
+						commits.Add(1)
+					}
+				}})
+			// Let the records arrive and several commits pass while they wait.
+			deadline := time.Now().Add(15 * time.Second)
+			for commits.Load() < 5 && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if commits.Load() < 5 {
+				t.Fatalf("consumed %d records, %d commits after", obs.get("consumed"), commits.Load())
+			}
+			if err := first.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			committed, err := kadm.NewClient(cl).FetchOffsets(context.Background(), "held")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o, ok := committed.Lookup("held", 0); ok && o.At > 0 {
+				t.Fatalf("committed offset %d past records that were never processed", o.At)
+			}
+			runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "held", "held", "idle"), Client: config("0")})
+			var got []string
+			for _, r := range readTopic(t, b.BootstrapServers(), "out", 3) {
+				v, _, _ := strings.Cut(string(r.Value), "@")
+				got = append(got, string(r.Key)+"="+v)
+			}
+			if strings.Join(got, " ") != "a=held b=held c=held" {
+				t.Fatalf("output %v", got)
+			}
+		})
 	}
 }
