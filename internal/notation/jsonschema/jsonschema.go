@@ -217,14 +217,6 @@ func New(name string, loader *Loader, reg schemaregistry.Registry) *Notation {
 	return &Notation{name: name, loader: loader, reg: reg}
 }
 
-// Register registers the registry-less notation as `jsonschema` and
-// `apicurio_jsonschema`, with schemas from dirs.
-func Register(reg *notation.Registry, dirs ...string) {
-	l := NewLoader(dirs...)
-	reg.Register(NotationName, New(NotationName, l, nil))
-	reg.Register(TypeApicurio, New(TypeApicurio, l, nil))
-}
-
 // Create builds the notation of a `ksml.notations` entry: with
 // apicurio.registry.url among props it writes Apicurio-framed records
 // through that registry, else plain JSON text.
