@@ -196,3 +196,30 @@ func TestTestRunnerNotations(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainTypesHaveNoRegistry: with apicurio.registry.url in the Kafka
+// configuration, the built-in apicurio_jsonschema frames records for that
+// registry while the plain jsonschema writes JSON text alone.
+func TestPlainTypesHaveNoRegistry(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Thing.json"), []byte(`{"type": "object", "properties": {"id": {"type": "string"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mem := schemaregistry.NewMemory()
+	srv := httptest.NewServer(schemaregistry.Handler(mem, schemaregistry.HandlerOptions{}))
+	defer srv.Close()
+	reg, err := New(Config{Kafka: map[string]string{"apicurio.registry.url": srv.URL + "/apis/registry/v3"}, SchemaDirs: []string{dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"jsonschema": `{"id":"a"}`, "apicurio_jsonschema": "\x00\x00\x00\x00\x01" + `{"id":"a"}`} {
+		s, err := reg.Serde(types.UserType{Notation: name, Type: types.StructType{Notation: name, SchemaName: "Thing"}}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Serialize("things", nil, event("a"))
+		if err != nil || string(got) != want {
+			t.Errorf("%s: %q, %v; want %q", name, got, err, want)
+		}
+	}
+}

@@ -184,10 +184,16 @@ func New(name string, loader *Loader, reg schemaregistry.Registry) *Notation {
 	return &Notation{name: name, loader: loader, reg: reg}
 }
 
-// Create builds the notation of a `ksml.notations` entry: with
+// Create builds the notation of a `ksml.notations` entry (or a built-in
+// name). The plain type (c.Type "protobuf") has no registry; the Apicurio
+// type uses c.SchemaRegistry when set, and otherwise, with
 // apicurio.registry.url among the properties it frames records for that
 // registry, else it writes bare messages.
 func Create(c notation.Config) (notation.Notation, error) {
+	if c.Type == NotationName {
+		// The plain type never uses a registry, whatever the properties say.
+		return New(c.Name, NewLoader(c.SchemaDirs...), nil), nil
+	}
 	reg := c.SchemaRegistry
 	if reg == nil {
 		var err error
