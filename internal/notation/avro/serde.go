@@ -143,7 +143,7 @@ func NewNotation(name string, vendor Vendor, reg schemaregistry.Registry, loader
 			return nil, err
 		}
 		if n.framing, err = notation.ApicurioFraming(props); err != nil {
-			return nil, fmt.Errorf("notation %s: %w", name, err)
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("notation %s: unknown Avro vendor %d", name, vendor)

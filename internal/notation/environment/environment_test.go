@@ -160,7 +160,7 @@ func TestEntryErrors(t *testing.T) {
 	for _, want := range []string{
 		"ksml-runner.yaml:7:5: notation \"avro\" (apicurio_avro): configuration key 'apicurio.registry.as-confluent' no longer exists",
 		"ksml-runner.yaml:9:5: notation \"x\": type \"yaml\" is not available (available: apicurio_avro, apicurio_jsonschema, apicurio_protobuf, binary, confluent_avro, csv, json, jsonschema, protobuf, xml)",
-		"ksml-runner.yaml:11:5: notation \"h\" (apicurio_avro): notation h: config apicurio.registry.headers.enabled: \"sometimes\" is not a boolean",
+		"ksml-runner.yaml:11:5: notation \"h\" (apicurio_avro): config apicurio.registry.headers.enabled: \"sometimes\" is not a boolean",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
