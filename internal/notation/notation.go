@@ -15,6 +15,7 @@ package notation
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -71,13 +72,20 @@ type Registry struct {
 	mu        sync.RWMutex
 	notations map[string]Notation
 	aliases   map[string]string
+	onUse     map[string]*useHook // by registered name
+}
+
+// useHook runs once, when a serde of its notation is first handed out.
+type useHook struct {
+	once sync.Once
+	fn   func()
 }
 
 // NewRegistry returns a registry with the notations that need no
 // configuration: binary (also named "default", the notation of types written
 // without one) and json.
 func NewRegistry() *Registry {
-	r := &Registry{notations: map[string]Notation{}, aliases: map[string]string{}}
+	r := &Registry{notations: map[string]Notation{}, aliases: map[string]string{}, onUse: map[string]*useHook{}}
 	r.Register("binary", Binary{})
 	r.Register("json", JSON{})
 	r.Alias(types.DefaultNotation, "binary")
@@ -90,6 +98,16 @@ func (r *Registry) Register(name string, n Notation) {
 	defer r.mu.Unlock()
 	r.notations[name] = n
 	delete(r.aliases, name)
+}
+
+// OnFirstUse makes fn run once, the first time a serde of the notation
+// registered as name is handed out (through any alias). It lets a notation
+// registered just in case, such as upstream's fallback `avro`, warn only
+// when a definition uses it.
+func (r *Registry) OnFirstUse(name string, fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onUse[name] = &useHook{fn: fn}
 }
 
 // Alias makes name refer to the notation registered as target (which may be
@@ -105,12 +123,18 @@ func (r *Registry) Alias(name, target string) {
 // Lookup returns the notation registered as name, following aliases. The
 // error is an *UnavailableError listing what is available.
 func (r *Registry) Lookup(name string) (Notation, error) {
+	n, _, err := r.lookup(name)
+	return n, err
+}
+
+// lookup is Lookup also returning the name the notation is registered as.
+func (r *Registry) lookup(name string) (Notation, string, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	seen := name
 	for range 8 {
 		if n, ok := r.notations[name]; ok {
-			return n, nil
+			return n, name, nil
 		}
 		target, ok := r.aliases[name]
 		if !ok {
@@ -118,7 +142,7 @@ func (r *Registry) Lookup(name string) (Notation, error) {
 		}
 		name = target
 	}
-	return nil, &UnavailableError{Name: seen, Known: r.namesLocked()}
+	return nil, "", &UnavailableError{Name: seen, Known: r.namesLocked()}
 }
 
 // Names returns the registered names and aliases, sorted.
@@ -164,9 +188,15 @@ func (r *Registry) Serde(ut types.UserType, isKey bool) (Serde, error) {
 	case types.Primitive, types.EnumType:
 		name = types.DefaultNotation
 	}
-	n, err := r.Lookup(name)
+	n, registered, err := r.lookup(name)
 	if err != nil {
 		return nil, err
+	}
+	r.mu.RLock()
+	hook := r.onUse[registered]
+	r.mu.RUnlock()
+	if hook != nil {
+		hook.once.Do(hook.fn)
 	}
 	s, err := n.Serde(ut.Type, isKey)
 	if err != nil {
@@ -220,6 +250,9 @@ type Config struct {
 	SchemaRegistry schemaregistry.Registry
 	// SchemaDirs are where schema files (SensorData.avsc) are looked up.
 	SchemaDirs []string
+	// Logger receives the notation's warnings (about values read, say);
+	// nil drops them.
+	Logger *slog.Logger
 }
 
 // Factory creates a notation instance from its configuration. It fails when

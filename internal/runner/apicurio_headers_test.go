@@ -20,9 +20,10 @@ import (
 const apicurioSensorSchema = `{"type": "record", "name": "Sensor", "namespace": "test.apicurio",
  "fields": [{"name": "name", "type": "string"}, {"name": "value", "type": "long"}]}`
 
-// apicurioHeadersDefinition produces three sensors to sensors-in and lets a
+// apicurioHeadersDefinition produces four sensors to sensors-in and lets a
 // Python function read each one (its fields) and write a derived record to
-// sensors-out, all through an Apicurio Avro notation in headers mode.
+// sensors-out, all through an Apicurio Avro notation in headers mode. The
+// fourth fails in Python and goes to the dead-letter topic.
 const apicurioHeadersDefinition = `streams:
   sensors_in:
     topic: sensors-in
@@ -43,7 +44,7 @@ producers:
       expression: |
         ("s" + str(n), {"name": "sensor" + str(n), "value": n})
     interval: 1ms
-    count: 3
+    count: 4
     to: sensors_in
 pipelines:
   derive:
@@ -52,6 +53,8 @@ pipelines:
       - type: mapValues
         mapper:
           code: |
+            if value["value"] == 4:
+              raise ValueError("no fours")
             return {"name": value["name"] + "/" + key, "value": value["value"] * 10}
     to: sensors_out
 `
@@ -61,7 +64,8 @@ pipelines:
 // producer writes the schema's content id in the apicurio.value.contentId
 // header and bare Avro as the payload, the pipeline reads the id from the
 // header (Python sees the values the producer generated) and its sink
-// writes the id in a header again.
+// writes the id in a header again; a record that fails in Python reaches
+// the dead-letter topic with its id header.
 func TestApicurioHeadersModeEndToEnd(t *testing.T) {
 	work := t.TempDir()
 	writeDefinition(t, work, "sensors.yaml", apicurioHeadersDefinition)
@@ -84,11 +88,17 @@ func TestApicurioHeadersModeEndToEnd(t *testing.T) {
       config:
         apicurio.registry.headers.enabled: true
         apicurio.registry.auto-register: true
+  errorHandling:
+    process:
+      log: false
+      handler: continueOnFail
+      deadLetterTopic: sensors-dlt
 `, work, work, work, url), map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "apicurio-headers"})
 	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.DiscardHandler)})
 
-	out := readAll(t, b.Bootstrap, "sensors-out", 3, 500*time.Millisecond)
-	in := readAll(t, b.Bootstrap, "sensors-in", 3, 200*time.Millisecond)
+	dlt := readAll(t, b.Bootstrap, "sensors-dlt", 1, 200*time.Millisecond)
+	out := readAll(t, b.Bootstrap, "sensors-out", 3, 200*time.Millisecond)
+	in := readAll(t, b.Bootstrap, "sensors-in", 4, 200*time.Millisecond)
 	if err := rr.stop(t); err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +113,19 @@ func TestApicurioHeadersModeEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The dead-letter topic gets the failed record as read: its id header
+	// and its bare payload, so it reads back like the original.
+	if len(in) != 4 || len(dlt) != 1 || string(dlt[0].Key) != "s4" || string(dlt[0].Value) != string(in[3].Value) {
+		t.Fatalf("dead letters %v, want s4 as read from sensors-in", dlt)
+	}
+	var dltHeaders []streams.Header
+	for _, h := range dlt[0].Headers {
+		dltHeaders = append(dltHeaders, streams.Header{Key: h.Key, Value: h.Value})
+	}
+	if v, err := serde.Deserialize("sensors-in", dltHeaders, dlt[0].Value); err != nil || types.Format(v) != `{"name": "sensor4", "value": 4}` {
+		t.Fatalf("dead letter reads back as %v, %v", v, err)
+	}
+	in = in[:3]
 	for _, tc := range []struct {
 		topic string
 		recs  []*kgo.Record

@@ -37,10 +37,7 @@ import (
 	"ksml/internal/kafkaclient"
 	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
-	csvnotation "ksml/internal/notation/csv"
-	jsonschemanotation "ksml/internal/notation/jsonschema"
-	protobufnotation "ksml/internal/notation/protobuf"
-	xmlnotation "ksml/internal/notation/xml"
+	"ksml/internal/notation/environment"
 	"ksml/internal/python"
 	"ksml/internal/runner/config"
 	"ksml/internal/runner/observability"
@@ -471,58 +468,8 @@ func (r *Runner) build() error {
 	}
 	r.interp = in
 
-	reg := notation.NewRegistry()
-	registries := map[string]map[string]string{}
-	for _, sr := range k.SchemaRegistries {
-		registries[sr.Name] = sr.Config
-	}
-	var ncs []avro.NotationConfig
-	for _, n := range k.Notations {
-		ncs = append(ncs, avro.NotationConfig{Name: n.Name, Type: string(n.Type), SchemaRegistry: n.SchemaRegistry, Config: n.Config})
-	}
-	if r.useEmbeddedBroker() && !r.registryConfigured() && r.mentionsAvro() {
-		// Embedded mode without a registry: the Avro notations use the
-		// embedded one, which Run serves beside the broker.
-		er, err := openEmbeddedRegistry(filepath.Join(r.dirs.StorageDirectory, "schema-registry.jsonl"))
-		if err != nil {
-			return err
-		}
-		n, err := avro.NewNotation(avro.NotationName, avro.Confluent, er, avro.NewLoader(r.dirs.SchemaDirectory), nil)
-		if err != nil {
-			return err
-		}
-		names := []string{avro.NotationName, avro.TypeConfluent, avro.TypeApicurio}
-		for _, nc := range ncs {
-			if avro.IsAvroType(nc.Type) {
-				names = append(names, nc.Name)
-			}
-		}
-		for _, name := range names {
-			reg.Register(name, n)
-		}
-		r.registry = er
-		ncs = nil
-	} else if len(ncs) == 0 {
-		// Upstream's deprecated fallback, registered here so its warning
-		// goes through the runner's logger: avro is Confluent Avro.
-		ncs = []avro.NotationConfig{{Name: avro.NotationName, Type: avro.TypeConfluent}}
-		warn := r.log.Warn
-		if !r.mentionsAvro() {
-			warn = r.log.Debug // nothing uses Avro: the warning would only distract
-		}
-		warn("No notations configured. Loading default Avro notation with Confluent implementation. If you use AVRO in your KSML definition, please explicitly configure notations in the ksml-runner.yaml.")
-	}
-	if r.registry == nil {
-		if err := avro.RegisterRunnerNotations(reg, avro.NewLoader(r.dirs.SchemaDirectory), r.cfg.Kafka.Properties, registries, ncs); err != nil {
-			return err
-		}
-	}
-	csvnotation.Register(reg, r.dirs.SchemaDirectory)
-	xmlnotation.Register(reg, r.dirs.SchemaDirectory)
-	jsonschemanotation.Register(reg, r.dirs.SchemaDirectory)
-	protobufnotation.RegisterFactories()
-	protobufnotation.Register(reg, r.dirs.SchemaDirectory)
-	if err := r.configureNotations(reg); err != nil {
+	reg, err := r.notations()
+	if err != nil {
 		return err
 	}
 	r.serdes = topology.NotationSerdes{Registry: reg}
@@ -629,42 +576,48 @@ func (r *Runner) mentionsAvro() bool {
 	return false
 }
 
-// configureNotations registers the ksml.notations entries that are not
-// Avro (RegisterRunnerNotations handles those): json and binary types are
-// aliases, other types are created by the factory their notation package
-// registered. A type with no implementation linked in stops startup,
-// naming the entry's position.
-func (r *Runner) configureNotations(reg *notation.Registry) error {
-	var errs []error
-	for _, n := range r.cfg.KSML.Notations {
-		typ := string(n.Type)
-		if avro.IsAvroType(typ) {
-			continue
-		}
-		switch n.Type {
-		case config.JSON, config.Binary:
-			if n.Name != typ {
-				reg.Alias(n.Name, typ)
-			}
-			continue
-		}
-		props := map[string]any{}
-		for _, sr := range r.cfg.KSML.SchemaRegistries {
-			if sr.Name == n.SchemaRegistry {
-				for k, v := range sr.Config {
-					props[k] = v
-				}
-			}
-		}
-		for k, v := range n.Config {
-			props[k] = v
-		}
-		err := reg.Configure(notation.Config{Name: n.Name, Type: typ, Properties: props, SchemaDirs: []string{r.dirs.SchemaDirectory}})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", n.Pos, err))
-		}
+// notations builds the runner's notations from its configuration: the
+// Kafka properties, ksml.schemaRegistries and ksml.notations (see package
+// environment). An entry that cannot be created stops startup, naming its
+// position.
+func (r *Runner) notations() (*notation.Registry, error) {
+	k := &r.cfg.KSML
+	registries := map[string]map[string]string{}
+	for _, sr := range k.SchemaRegistries {
+		registries[sr.Name] = sr.Config
 	}
-	return errors.Join(errs...)
+	entries := make([]environment.Entry, 0, len(k.Notations))
+	for _, n := range k.Notations {
+		entries = append(entries, environment.Entry{Name: n.Name, Type: string(n.Type), SchemaRegistry: n.SchemaRegistry, Config: n.Config, Pos: n.Pos.String()})
+	}
+	switch {
+	case r.useEmbeddedBroker() && !r.registryConfigured() && r.mentionsAvro():
+		// Embedded mode without a registry: the Avro notations (the
+		// built-in names and every Avro entry) are Confluent Avro over the
+		// embedded registry, which Run serves beside the broker.
+		er, err := openEmbeddedRegistry(filepath.Join(r.dirs.StorageDirectory, "schema-registry.jsonl"))
+		if err != nil {
+			return nil, err
+		}
+		r.registry = er
+		avroEntries := []environment.Entry{
+			{Name: avro.NotationName, Type: avro.TypeConfluent, Registry: er},
+			{Name: avro.TypeConfluent, Type: avro.TypeConfluent, Registry: er},
+			{Name: avro.TypeApicurio, Type: avro.TypeConfluent, Registry: er},
+		}
+		for i, e := range entries {
+			if e.Type == string(config.ConfluentAvro) || e.Type == string(config.ApicurioAvro) {
+				entries[i] = environment.Entry{Name: e.Name, Type: avro.TypeConfluent, Registry: er, Pos: e.Pos}
+			}
+		}
+		entries = append(avroEntries, entries...)
+	case len(entries) == 0 && !r.mentionsAvro():
+		// The fallback avro warns when a definition uses it; nothing
+		// mentions Avro here, so a debug line says it is there.
+		r.log.Debug(environment.FallbackWarning)
+	}
+	return environment.New(environment.Config{Kafka: r.cfg.Kafka.Properties, SchemaRegistries: registries, Notations: entries,
+		SchemaDirs: []string{r.dirs.SchemaDirectory}, Logger: r.log})
 }
 
 // State returns the runner's lifecycle state.

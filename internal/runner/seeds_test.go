@@ -10,8 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/notation"
-	"ksml/internal/notation/avro"
+	"ksml/internal/notation/environment"
 	"ksml/internal/python"
 	"ksml/internal/runner"
 	"ksml/internal/schemaregistry"
@@ -189,12 +188,10 @@ func TestSeedDefinitionsInOneRunner(t *testing.T) {
 }
 
 func testSerdes(t *testing.T, mem *schemaregistry.Memory, schemaDir string) topology.NotationSerdes {
-	reg := notation.NewRegistry()
-	n, err := avro.NewNotation("avro", avro.Confluent, mem, avro.NewLoader(schemaDir), nil)
+	reg, err := environment.New(environment.Config{Notations: environment.TestRunnerNotations(mem), SchemaDirs: []string{schemaDir}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.Register("avro", n)
 	return topology.NotationSerdes{Registry: reg}
 }
 

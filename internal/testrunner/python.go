@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"ksml/internal/definition"
-	"ksml/internal/notation/avro"
 	"ksml/internal/python"
 	"ksml/internal/store"
 	"ksml/internal/topology"
@@ -23,7 +22,7 @@ type pyEnv struct {
 
 func newPyEnv(moduleDirs []string, logger *slog.Logger) (*pyEnv, error) {
 	// Avro records reach Python with upstream's "@type" and "@schema" keys.
-	in, err := python.Init(python.Options{ModulePaths: moduleDirs, Logger: logger, SchemaMeta: avro.PythonMeta})
+	in, err := python.Init(python.Options{ModulePaths: moduleDirs, Logger: logger})
 	if err != nil {
 		return nil, err
 	}

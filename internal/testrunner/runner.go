@@ -224,7 +224,7 @@ func runTest(suite *Suite, tc *TestCase, defPath string, schemaDirs []string, en
 	ns := sanitize(suite.Name + "_" + tc.Key)
 	if opts.Serdes == nil {
 		var err error
-		if opts.Serdes, err = testSerdes(schemaDirs, suite); err != nil {
+		if opts.Serdes, err = testSerdes(schemaDirs, suite, opts.Logger); err != nil {
 			return Error, err.Error()
 		}
 	}

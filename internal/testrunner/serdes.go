@@ -2,13 +2,11 @@ package testrunner
 
 import (
 	"fmt"
+	"log/slog"
+	"slices"
 
-	"ksml/internal/notation"
 	"ksml/internal/notation/avro"
-	csvnotation "ksml/internal/notation/csv"
-	jsonschemanotation "ksml/internal/notation/jsonschema"
-	protobufnotation "ksml/internal/notation/protobuf"
-	xmlnotation "ksml/internal/notation/xml"
+	"ksml/internal/notation/environment"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/topology"
 	"ksml/internal/types"
@@ -17,47 +15,39 @@ import (
 // avroNotations are the schema-bearing notations the test runner serves.
 // All of them speak the Confluent wire format against one in-memory
 // registry, as upstream's test runner does (apicurio_avro included).
-var avroNotations = []string{"avro", "confluent_avro", "apicurio_avro"}
+var avroNotations = environment.TestRunnerNames
 
-// testSerdes returns the serdes of one test: binary and json, and the Avro
-// notations over a fresh in-memory registry with schemas from schemaDirs.
-// The suite's avro streams get their schemas registered under
-// <topic>-key / <topic>-value, so registry-only pipeline types resolve.
-func testSerdes(schemaDirs []string, suite *Suite) (topology.SerdeProvider, error) {
-	reg := notation.NewRegistry()
-	mem := schemaregistry.NewMemory()
-	loader := avro.NewLoader(schemaDirs...)
-	byName := map[string]*avro.Notation{}
-	for _, name := range avroNotations {
-		n, err := avro.NewNotation(name, avro.Confluent, mem, loader, nil)
-		if err != nil {
-			return nil, err
-		}
-		reg.Register(name, n)
-		byName[name] = n
+// testSerdes returns the serdes of one test, from the one notation
+// environment `ksml run` uses too: the Avro notations all speak the
+// Confluent wire format over a fresh in-memory registry, as upstream's test
+// runner does with its mock registry, with schemas from schemaDirs and
+// warnings to logger. The
+// suite's avro streams get their schemas registered under <topic>-key /
+// <topic>-value, so registry-only pipeline types resolve.
+func testSerdes(schemaDirs []string, suite *Suite, logger *slog.Logger) (topology.SerdeProvider, error) {
+	reg, err := environment.New(environment.Config{Notations: environment.TestRunnerNotations(schemaregistry.NewMemory()),
+		SchemaDirs: schemaDirs, Logger: logger})
+	if err != nil {
+		return nil, err
 	}
-	csvnotation.Register(reg, schemaDirs...)
-	xmlnotation.Register(reg, schemaDirs...)
-	jsonschemanotation.Register(reg, schemaDirs...)
-	protobufnotation.Register(reg, schemaDirs...)
 	for _, b := range suite.Streams {
 		for _, side := range []struct {
 			typ   string
 			isKey bool
 		}{{b.KeyType, true}, {b.ValueType, false}} {
 			u, err := types.ParseUserType(side.typ)
-			if err != nil {
-				continue // reported when the stream's serdes are made
-			}
-			n, ok := byName[u.Notation]
-			if !ok {
-				continue
+			if err != nil || !slices.Contains(avroNotations, u.Notation) {
+				continue // a bad type is reported when the stream's serdes are made
 			}
 			st, ok := u.Type.(types.StructType)
 			if !ok || st.SchemaName == "" {
 				continue
 			}
-			if _, err := n.Preregister(b.Topic, side.isKey, st.SchemaName); err != nil {
+			n, err := reg.Lookup(u.Notation)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := n.(*avro.Notation).Preregister(b.Topic, side.isKey, st.SchemaName); err != nil {
 				return nil, fmt.Errorf("stream '%s': registering schema %s: %w", b.Key, st.SchemaName, err)
 			}
 		}

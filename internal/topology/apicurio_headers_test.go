@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"ksml/internal/definition"
-	"ksml/internal/notation"
-	"ksml/internal/notation/avro"
+	"ksml/internal/notation/environment"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/streams"
 )
@@ -25,13 +24,12 @@ func TestApicurioHeadersModeOnTheTestDriver(t *testing.T) {
 		t.Fatal(err)
 	}
 	mem := schemaregistry.NewMemory()
-	n, err := avro.NewNotation("avro", avro.Apicurio, mem, avro.NewLoader(dir), map[string]any{
-		"apicurio.registry.headers.enabled": "true", "apicurio.registry.auto-register": "true"})
+	reg, err := environment.New(environment.Config{SchemaDirs: []string{dir}, Notations: []environment.Entry{{
+		Name: "avro", Type: "apicurio_avro", Registry: mem,
+		Config: map[string]string{"apicurio.registry.headers.enabled": "true", "apicurio.registry.auto-register": "true"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := notation.NewRegistry()
-	reg.Register("avro", n)
 	src := `streams:
   sensors_in: {topic: sensors-in, keyType: string, valueType: avro:Sensor}
   sensors_out: {topic: sensors-out, keyType: string, valueType: avro:Sensor}

@@ -8,8 +8,7 @@ import (
 	"testing"
 
 	"ksml/internal/definition"
-	"ksml/internal/notation"
-	"ksml/internal/notation/avro"
+	"ksml/internal/notation/environment"
 	"ksml/internal/python"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/sharedtest"
@@ -39,19 +38,21 @@ func pythonInterp(t testing.TB) *python.Interpreter {
 	return in
 }
 
-// testSerdes serves binary, json and Avro (Confluent wire format over an
-// in-memory registry) with schemas from the corpus schema directory.
+// testSerdes serves the test runner's notations (Avro in the Confluent wire
+// format over an in-memory registry) with schemas from the corpus schema
+// directory.
 func testSerdes(t testing.TB) NotationSerdes {
 	t.Helper()
-	reg := notation.NewRegistry()
-	mem := schemaregistry.NewMemory()
-	loader := avro.NewLoader(filepath.Join(corpus, "ksml/src/test/resources/schemas"))
-	for _, name := range []string{"avro", "confluent_avro"} {
-		n, err := avro.NewNotation(name, avro.Confluent, mem, loader, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg.Register(name, n)
+	return testEnvironment(t, filepath.Join(corpus, "ksml/src/test/resources/schemas"))
+}
+
+// testEnvironment is the test runner's notation environment with schemas
+// from dirs.
+func testEnvironment(t testing.TB, dirs ...string) NotationSerdes {
+	t.Helper()
+	reg, err := environment.New(environment.Config{Notations: environment.TestRunnerNotations(schemaregistry.NewMemory()), SchemaDirs: dirs})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return NotationSerdes{Registry: reg}
 }

@@ -12,14 +12,7 @@ import (
 	"time"
 
 	"ksml/internal/definition"
-	"ksml/internal/notation"
-	"ksml/internal/notation/avro"
-	csvnotation "ksml/internal/notation/csv"
-	jsonschemanotation "ksml/internal/notation/jsonschema"
-	protobufnotation "ksml/internal/notation/protobuf"
-	xmlnotation "ksml/internal/notation/xml"
 	"ksml/internal/python"
-	"ksml/internal/schemaregistry"
 	"ksml/internal/sharedtest"
 	"ksml/internal/store"
 	"ksml/internal/streams"
@@ -671,21 +664,7 @@ func buildWithSchemas(t *testing.T, def *definition.Definition, dirs ...string) 
 
 func buildWithSchemasErr(t *testing.T, def *definition.Definition, dirs ...string) (*harness, error) {
 	t.Helper()
-	reg := notation.NewRegistry()
-	mem := schemaregistry.NewMemory()
-	loader := avro.NewLoader(dirs...)
-	for _, name := range []string{"avro", "confluent_avro", "apicurio_avro"} {
-		n, err := avro.NewNotation(name, avro.Confluent, mem, loader, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		reg.Register(name, n)
-	}
-	csvnotation.Register(reg, dirs...)
-	xmlnotation.Register(reg, dirs...)
-	jsonschemanotation.Register(reg, dirs...)
-	protobufnotation.Register(reg, dirs...)
-	serdes := NotationSerdes{Registry: reg}
+	serdes := testEnvironment(t, dirs...)
 	stores := map[string]*store.KeyValueBuilder{}
 	res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app",
 		Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes, Stdout: io.Discard, Stores: stores})

@@ -31,6 +31,9 @@ const maxCollection = 1 << 24
 type reader struct {
 	b   []byte
 	off int
+	// log receives warnings about values read (a logical type's value out
+	// of range); nil drops them.
+	log *slog.Logger
 }
 
 func (d *reader) remaining() int { return len(d.b) - d.off }
@@ -476,7 +479,9 @@ func compilePrimitive(w, r *avro.PrimitiveSchema) (decodeFn, error) {
 			if verr := check(v); verr != nil {
 				// As upstream: a bad value from the topic is somebody else's
 				// data problem, so it is reported, not fatal. Writes fail.
-				slog.Warn("value read from Kafka does not match its logical type", "logicalType", name, "error", verr.Error())
+				if d.log != nil {
+					d.log.Warn("value read from Kafka does not match its logical type", "logicalType", name, "error", verr.Error())
+				}
 			}
 		}
 		return v, err

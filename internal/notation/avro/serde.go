@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -58,6 +59,7 @@ type Notation struct {
 	useLatest    bool
 	findLatest   bool // Apicurio: resolve the artifact by coordinates
 	framing      notation.SchemaIDFraming
+	log          *slog.Logger // warnings about values read; nil drops them
 	keyStrategy  subjectStrategy
 	valStrategy  subjectStrategy
 
@@ -141,7 +143,7 @@ func NewNotation(name string, vendor Vendor, reg schemaregistry.Registry, loader
 			return nil, err
 		}
 		if n.framing, err = notation.ApicurioFraming(props); err != nil {
-			return nil, fmt.Errorf("notation %s: %w", name, err)
+			return nil, err
 		}
 	default:
 		return nil, fmt.Errorf("notation %s: unknown Avro vendor %d", name, vendor)
@@ -587,7 +589,7 @@ func (s *Serde) Deserialize(topic string, headers []notation.Header, data []byte
 	if err != nil {
 		return nil, s.fail("deserialize", topic, err)
 	}
-	v, err := fn(&reader{b: body})
+	v, err := fn(&reader{b: body, log: s.n.log})
 	if err != nil {
 		return nil, s.fail("deserialize", topic, err)
 	}

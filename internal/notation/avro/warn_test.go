@@ -13,9 +13,6 @@ import (
 // upstream does; the same value is refused on write.
 func TestInvalidLogicalValueOnReadWarns(t *testing.T) {
 	var logs bytes.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(prev)
 
 	text := `{"type":"record","name":"L","fields":[{"name":"id","type":{"type":"string","logicalType":"uuid"}},{"name":"t","type":{"type":"int","logicalType":"time-millis"}}]}`
 	mem := schemaregistry.NewMemory()
@@ -25,6 +22,7 @@ func TestInvalidLogicalValueOnReadWarns(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := newNotation(t, Confluent, mem, t.TempDir(), nil)
+	n.log = slog.New(slog.NewTextHandler(&logs, nil))
 	serde := n.SerdeWithSchema(s, false)
 	body := appendBytes(nil, []byte("nope"))
 	body = appendLong(body, 90_000_000)

@@ -124,9 +124,6 @@ var (
 // New returns the csv notation loading schemas from dirs.
 func New(dirs ...string) *Notation { return &Notation{loader: NewLoader(dirs...)} }
 
-// Register registers the csv notation, with schemas from dirs, in reg.
-func Register(reg *notation.Registry, dirs ...string) { reg.Register(NotationName, New(dirs...)) }
-
 func init() {
 	notation.RegisterFactory(NotationName, func(c notation.Config) (notation.Notation, error) {
 		return New(c.SchemaDirs...), nil

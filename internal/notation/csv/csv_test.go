@@ -169,7 +169,7 @@ func TestDottedSchemaName(t *testing.T) {
 
 func TestConvertValue(t *testing.T) {
 	reg := notation.NewRegistry()
-	Register(reg, "testdata")
+	reg.Register(NotationName, New("testdata"))
 	csvType := types.UserType{Notation: "csv", Type: types.StructType{Notation: "csv", SchemaName: "SensorData"}}
 	str := types.UserType{Notation: "default", Type: types.Primitive{Kind: types.KindString}}
 	v, err := reg.Convert("s1,1,2,t,u,c,Utrecht,o", str, csvType)
@@ -200,7 +200,7 @@ func TestConvertValue(t *testing.T) {
 
 func TestConvertStructIntoCSV(t *testing.T) {
 	reg := notation.NewRegistry()
-	Register(reg, "testdata")
+	reg.Register(NotationName, New("testdata"))
 	csvType := types.UserType{Notation: "csv", Type: types.StructType{Notation: "csv", SchemaName: "SensorData"}}
 	js := types.UserType{Notation: "json", Type: types.MustParseDataType("json")}
 	in, err := types.DecodeJSON([]byte(`{"owner":"o","timestamp":5,"value":2.5,"extra":true,"name":"n"}`))

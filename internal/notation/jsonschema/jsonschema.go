@@ -217,18 +217,16 @@ func New(name string, loader *Loader, reg schemaregistry.Registry) *Notation {
 	return &Notation{name: name, loader: loader, reg: reg}
 }
 
-// Register registers the registry-less notation as `jsonschema` and
-// `apicurio_jsonschema`, with schemas from dirs.
-func Register(reg *notation.Registry, dirs ...string) {
-	l := NewLoader(dirs...)
-	reg.Register(NotationName, New(NotationName, l, nil))
-	reg.Register(TypeApicurio, New(TypeApicurio, l, nil))
-}
-
-// Create builds the notation of a `ksml.notations` entry: with
+// Create builds the notation of a `ksml.notations` entry (or a built-in
+// name). The plain type (c.Type "jsonschema") has no registry; the Apicurio
+// type uses c.SchemaRegistry when set, and otherwise, with
 // apicurio.registry.url among props it writes Apicurio-framed records
 // through that registry, else plain JSON text.
 func Create(c notation.Config) (notation.Notation, error) {
+	if c.Type == NotationName {
+		// The plain type never uses a registry, whatever the properties say.
+		return New(c.Name, NewLoader(c.SchemaDirs...), nil), nil
+	}
 	reg := c.SchemaRegistry
 	if reg == nil {
 		var err error

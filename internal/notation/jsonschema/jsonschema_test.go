@@ -157,7 +157,7 @@ func TestSchemaErrors(t *testing.T) {
 
 func TestConvertValue(t *testing.T) {
 	reg := notation.NewRegistry()
-	Register(reg, "testdata")
+	reg.Register(NotationName, New(NotationName, NewLoader("testdata"), nil))
 	jt := types.UserType{Notation: "jsonschema", Type: types.StructType{Notation: "jsonschema", SchemaName: "SensorData"}}
 	str := types.UserType{Notation: "default", Type: types.Primitive{Kind: types.KindString}}
 	v, err := reg.Convert(sensor, str, jt)

@@ -184,18 +184,16 @@ func New(name string, loader *Loader, reg schemaregistry.Registry) *Notation {
 	return &Notation{name: name, loader: loader, reg: reg}
 }
 
-// Register registers the registry-less notation as `protobuf` and
-// `apicurio_protobuf`, with schemas from dirs.
-func Register(reg *notation.Registry, dirs ...string) {
-	l := NewLoader(dirs...)
-	reg.Register(NotationName, New(NotationName, l, nil))
-	reg.Register(TypeApicurio, New(TypeApicurio, l, nil))
-}
-
-// Create builds the notation of a `ksml.notations` entry: with
+// Create builds the notation of a `ksml.notations` entry (or a built-in
+// name). The plain type (c.Type "protobuf") has no registry; the Apicurio
+// type uses c.SchemaRegistry when set, and otherwise, with
 // apicurio.registry.url among the properties it frames records for that
 // registry, else it writes bare messages.
 func Create(c notation.Config) (notation.Notation, error) {
+	if c.Type == NotationName {
+		// The plain type never uses a registry, whatever the properties say.
+		return New(c.Name, NewLoader(c.SchemaDirs...), nil), nil
+	}
 	reg := c.SchemaRegistry
 	if reg == nil {
 		var err error
@@ -211,10 +209,9 @@ func Create(c notation.Config) (notation.Notation, error) {
 	return n, nil
 }
 
-// RegisterFactories makes `apicurio_protobuf` (and `protobuf`) available
-// as `ksml.notations` types. It is not done on import: the notation is BETA
-// upstream, so a program opts in to letting a runner config name it.
-func RegisterFactories() {
+// init makes `apicurio_protobuf` (and `protobuf`) available as
+// `ksml.notations` types, as every notation package does.
+func init() {
 	notation.RegisterFactory(TypeApicurio, Create)
 	notation.RegisterFactory(NotationName, Create)
 }

@@ -235,7 +235,6 @@ func FuzzDeserialize(f *testing.F) {
 }
 
 func TestRegisterFactories(t *testing.T) {
-	RegisterFactories()
 	reg := notation.NewRegistry()
 	if err := reg.Configure(notation.Config{Name: "proto", Type: TypeApicurio, Properties: map[string]any{}, SchemaDirs: []string{"testdata"}}); err != nil {
 		t.Fatal(err)

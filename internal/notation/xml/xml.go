@@ -56,9 +56,6 @@ var (
 // New returns the xml notation loading schemas (.xsd) from dirs.
 func New(dirs ...string) *Notation { return &Notation{loader: NewLoader(dirs...)} }
 
-// Register registers the xml notation, with schemas from dirs, in reg.
-func Register(reg *notation.Registry, dirs ...string) { reg.Register(NotationName, New(dirs...)) }
-
 func init() {
 	notation.RegisterFactory(NotationName, func(c notation.Config) (notation.Notation, error) {
 		return New(c.SchemaDirs...), nil

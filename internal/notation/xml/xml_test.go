@@ -115,7 +115,7 @@ func TestNestedSchema(t *testing.T) {
 
 func TestNullsAndPrettyConversion(t *testing.T) {
 	reg := notation.NewRegistry()
-	Register(reg, "testdata")
+	reg.Register(NotationName, New("testdata"))
 	xt := types.UserType{Notation: "xml", Type: types.StructType{Notation: "xml", SchemaName: "SensorData"}}
 	str := types.UserType{Notation: "default", Type: types.Primitive{Kind: types.KindString}}
 	st := types.NewStruct(3)
