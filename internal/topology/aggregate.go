@@ -245,6 +245,24 @@ func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args
 type tableStore struct {
 	kvStoreAccess
 	recordCache
+	// hadOld, when set, records for each tombstone forwarded whether it
+	// deleted a value (Kafka Streams' Change.oldValue != null).
+	hadOld *taskFlags
+}
+
+// taskFlags is one flag per task, set by a processor just before it
+// forwards and read by its children during that forward.
+type taskFlags struct{ m sync.Map } // streams.TaskID -> bool
+
+func (f *taskFlags) set(task streams.TaskID, v bool) { f.m.Store(task, v) }
+
+// get returns the task's flag; true when it was never set.
+func (f *taskFlags) get(task streams.TaskID) bool {
+	if f == nil {
+		return true
+	}
+	v, ok := f.m.Load(task)
+	return !ok || v.(bool)
 }
 
 func newMaterializeProc(t tableStore) streams.Processor { return &materializeProc{tableStore: t} }
@@ -402,6 +420,13 @@ func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	kb, err := p.st.keyBytes(key)
 	if err != nil {
 		return err
+	}
+	if v == nil && p.hadOld != nil {
+		old, _, err := p.st.getKB(kb)
+		if err != nil {
+			return err
+		}
+		p.hadOld.set(ctx.TaskID(), old != nil)
 	}
 	if err := p.st.putKB(kb, v, r.Timestamp); err != nil {
 		return err
