@@ -75,6 +75,12 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 		}
 	case "cogroup", "totable":
 	}
+	switch family {
+	case "aggregate", "cogroup", "totable":
+		// Record caches: forwarded at each commit (after every record in
+		// both test drivers), latest value per key.
+		p.Caching = rng.Intn(4) == 0
+	}
 	n := 1 + rng.Intn(20)
 	var now int64 = rng.Int63n(10)
 	for i := 0; i < n; i++ {

@@ -277,7 +277,7 @@ func (t *tableStore) putAggregate(ctx *streams.ProcessorContext, kb []byte, out 
 	if err := t.st.putKB(kb, out.Value, out.Timestamp); err != nil {
 		return err
 	}
-	return t.forward(ctx, kb, out)
+	return t.forwardChange(ctx, kb, out, old != nil)
 }
 
 // keyOrDrop resolves the record's key. A null key drops the record, as
@@ -421,17 +421,21 @@ func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	if v == nil && p.hadOld != nil {
+	hadOld := true
+	if v == nil && (p.hadOld != nil || p.on) {
 		old, _, err := p.st.getKB(kb)
 		if err != nil {
 			return err
 		}
-		p.hadOld.set(ctx.TaskID(), old != nil)
+		hadOld = old != nil
+		if p.hadOld != nil {
+			p.hadOld.set(ctx.TaskID(), hadOld)
+		}
 	}
 	if err := p.st.putKB(kb, v, r.Timestamp); err != nil {
 		return err
 	}
-	return p.forward(ctx, kb, r.WithKeyValue(key, v))
+	return p.forwardChange(ctx, kb, r.WithKeyValue(key, v), hadOld)
 }
 
 // globalTable is the content of a globalTable: one store that every task
@@ -573,7 +577,7 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 		wk := types.Windowed{Key: key, Start: start, End: end}
 		out := r.WithKeyValue(wk, agg)
 		out.Timestamp = outTS
-		if err := p.forward(ctx, windowID(kb, start, end), out); err != nil {
+		if err := p.forwardChange(ctx, windowID(kb, start, end), out, old != nil); err != nil {
 			return err
 		}
 	}
