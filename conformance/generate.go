@@ -80,6 +80,12 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 		// Record caches: forwarded at each commit (after every record in
 		// both test drivers), latest value per key.
 		p.Caching = rng.Intn(4) == 0
+		// Session windows with caching on do not agree yet: Kafka Streams'
+		// caching session store keeps finding sessions in its record cache
+		// after its retention dropped them (docs/stateful.md).
+		if p.Window == "session" {
+			p.Caching = false
+		}
 	}
 	n := 1 + rng.Intn(20)
 	var now int64 = rng.Int63n(10)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -637,6 +638,12 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 	// highest time before this record) are gone, as in Kafka Streams'
 	// session store, even when this record is not late: it starts anew.
 	minLive := p.observed - p.retention + 1
+	storeMinLive := minLive
+	if p.on {
+		// Kafka Streams' caching session store still finds them in its
+		// record cache.
+		minLive = math.MinInt64
+	}
 	if ts > p.observed {
 		p.observed = ts
 	}
@@ -702,7 +709,10 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 			}
 			wk := types.Windowed{Key: key, Start: s.start, End: s.end}
 			rec := streams.Record{Key: wk, Value: nil, Timestamp: s.end, Headers: r.Headers}
-			if err := p.forward(ctx, windowID(kb, s.start, s.end), rec); err != nil {
+			// A cached session past the store's retention has no old
+			// value in the store, so Kafka Streams' flush drops its
+			// tombstone.
+			if err := p.forwardChange(ctx, windowID(kb, s.start, s.end), rec, s.end >= storeMinLive); err != nil {
 				return err
 			}
 		}
@@ -731,7 +741,11 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 		return err
 	}
 	wk := types.Windowed{Key: key, Start: start, End: end}
-	if err := p.forward(ctx, windowID(kb, start, end), streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}); err != nil {
+	existed := false // the session already had an aggregate under these bounds
+	for _, s := range merged {
+		existed = existed || s.start == start && s.end == end
+	}
+	if err := p.forwardChange(ctx, windowID(kb, start, end), streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}, existed); err != nil {
 		return err
 	}
 	cutoff := p.observed - p.w.gap - p.w.grace
