@@ -153,24 +153,49 @@ func TestRandom(t *testing.T) {
 	rng := rand.New(rand.NewSource(seed))
 	type stat struct{ run, agree int }
 	stats := map[string]*stat{}
-	var found []*Scenario
+	type failure struct {
+		s    *Scenario
+		want []Output
+	}
+	var failures []failure
 	const batch = 500
-	start := time.Now()
-	for done := int64(0); done < n; {
-		m := n - done
-		if m > batch {
-			m = batch
-		}
+	gen := func(from int64) []*Scenario {
+		m := min(n-from, batch)
 		scenarios := make([]*Scenario, m)
 		for i := range scenarios {
 			fam := families[rng.Intn(len(families))]
-			scenarios[i] = Generate(rng, fam, fmt.Sprintf("r%d-%d", seed, done+int64(i)))
+			scenarios[i] = Generate(rng, fam, fmt.Sprintf("r%d-%d", seed, from+int64(i)))
 		}
-		outs, err := o.Run(scenarios...)
-		if err != nil {
-			t.Fatal(err)
+		return scenarios
+	}
+	type answer struct {
+		outs [][]Output
+		err  error
+	}
+	// The oracle answers the next batch while ksml runs this one.
+	ask := func(scenarios []*Scenario) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			outs, err := o.Run(scenarios...)
+			ch <- answer{outs, err}
+		}()
+		return ch
+	}
+	start := time.Now()
+	scenarios := gen(0)
+	pending := ask(scenarios)
+	for done := int64(0); done < n; {
+		a := <-pending
+		if a.err != nil {
+			t.Fatal(a.err)
 		}
-		for i, s := range scenarios {
+		current := scenarios
+		done += int64(len(current))
+		if done < n {
+			scenarios = gen(done)
+			pending = ask(scenarios)
+		}
+		for i, s := range current {
 			st := stats[s.Family]
 			if st == nil {
 				st = &stat{}
@@ -178,30 +203,30 @@ func TestRandom(t *testing.T) {
 			}
 			st.run++
 			got, kerr := k.Run(s)
-			if kerr == nil && Diff(outs[i], got) == "" {
+			if kerr == nil && Diff(a.outs[i], got) == "" {
 				st.agree++
-				continue
+			} else if len(failures) < 20 {
+				failures = append(failures, failure{s, a.outs[i]})
 			}
-			if len(found) >= 20 {
-				continue
-			}
-			fails := func(c *Scenario) bool {
-				w, err := o.Run(c)
-				if err != nil {
-					return false
-				}
-				g, err := k.Run(c)
-				return err != nil || Diff(w[0], g) != ""
-			}
-			min := Shrink(s, fails)
-			w, _ := o.Run(min)
-			min.Expected = w[0]
-			found = append(found, min)
-			g, err := k.Run(min)
-			t.Errorf("%s %s %+v disagrees (shrunk from %d to %d records; ksml error: %v):\n%s", min.Name, min.Family, min.Params,
-				len(s.Records), len(min.Records), err, Diff(min.Expected, g))
 		}
-		done += m
+	}
+	var found []*Scenario
+	for _, f := range failures {
+		fails := func(c *Scenario) bool {
+			w, err := o.Run(c)
+			if err != nil {
+				return false
+			}
+			g, err := k.Run(c)
+			return err != nil || Diff(w[0], g) != ""
+		}
+		min := Shrink(f.s, fails)
+		w, _ := o.Run(min)
+		min.Expected = w[0]
+		found = append(found, min)
+		g, err := k.Run(min)
+		t.Errorf("%s %s %+v disagrees (shrunk from %d to %d records; ksml error: %v):\n%s", min.Name, min.Family, min.Params,
+			len(f.s.Records), len(min.Records), err, Diff(min.Expected, g))
 	}
 	fams := make([]string, 0, len(stats))
 	for f := range stats {

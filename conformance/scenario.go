@@ -144,7 +144,7 @@ func (s *Scenario) KSML() (def, keyType, valueType string, err error) {
 	case "cogroup":
 		fmt.Fprintf(&b, "streams:\n  a:\n    topic: a\n    %s\n  out:\n    topic: out\n    %s\n", stringsStream, stringsStream)
 		b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n      - type: groupByKey\n")
-		b.WriteString("      - type: cogroup\n        aggregator:\n          expression: "+concat("aggregatedValue", "a", "value")+"\n          resultType: string\n")
+		b.WriteString("      - type: cogroup\n        aggregator:\n          expression: " + concat("aggregatedValue", "a", "value") + "\n          resultType: string\n")
 		b.WriteString("      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
 		b.WriteString(storeYAML("agg", "keyValue", p.Caching))
 		b.WriteString("      - type: toStream\n    to: out\n")
@@ -257,21 +257,21 @@ func (s *Scenario) aggregateKSML() (def, keyType, valueType string, err error) {
 	case "reduce":
 		b.WriteString("      - type: reduce\n")
 		if source == "table" {
-			b.WriteString("        adder:\n          expression: "+concat("value1", "+", "value2")+"\n          resultType: string\n")
-			b.WriteString("        subtractor:\n          expression: "+concat("value1", "-", "value2")+"\n          resultType: string\n")
+			b.WriteString("        adder:\n          expression: " + concat("value1", "+", "value2") + "\n          resultType: string\n")
+			b.WriteString("        subtractor:\n          expression: " + concat("value1", "-", "value2") + "\n          resultType: string\n")
 		} else {
-			b.WriteString("        reducer:\n          expression: "+concat("value1", "+", "value2")+"\n          resultType: string\n")
+			b.WriteString("        reducer:\n          expression: " + concat("value1", "+", "value2") + "\n          resultType: string\n")
 		}
 	case "aggregate":
 		b.WriteString("      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
 		if source == "table" {
-			b.WriteString("        adder:\n          expression: "+concat("aggregatedValue", "+", "value")+"\n          resultType: string\n")
-			b.WriteString("        subtractor:\n          expression: "+concat("aggregatedValue", "-", "value")+"\n          resultType: string\n")
+			b.WriteString("        adder:\n          expression: " + concat("aggregatedValue", "+", "value") + "\n          resultType: string\n")
+			b.WriteString("        subtractor:\n          expression: " + concat("aggregatedValue", "-", "value") + "\n          resultType: string\n")
 		} else {
 			fmt.Fprintf(&b, "        aggregator:\n          expression: %s\n          resultType: string\n", concat("aggregatedValue", sep, "value"))
 		}
 		if window == "session" {
-			b.WriteString("        merger:\n          expression: "+concat("value1", "&", "value2")+"\n          resultType: string\n")
+			b.WriteString("        merger:\n          expression: " + concat("value1", "&", "value2") + "\n          resultType: string\n")
 		}
 	default:
 		return "", "", "", fmt.Errorf("unknown aggregation %q", agg)

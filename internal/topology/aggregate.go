@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 
@@ -245,6 +246,24 @@ func (d *droppedCounter) drop(ctx *streams.ProcessorContext, reason string, args
 type tableStore struct {
 	kvStoreAccess
 	recordCache
+	// hadOld, when set, records for each tombstone forwarded whether it
+	// deleted a value (Kafka Streams' Change.oldValue != null).
+	hadOld *taskFlags
+}
+
+// taskFlags is one flag per task, set by a processor just before it
+// forwards and read by its children during that forward.
+type taskFlags struct{ m sync.Map } // streams.TaskID -> bool
+
+func (f *taskFlags) set(task streams.TaskID, v bool) { f.m.Store(task, v) }
+
+// get returns the task's flag; true when it was never set.
+func (f *taskFlags) get(task streams.TaskID) bool {
+	if f == nil {
+		return true
+	}
+	v, ok := f.m.Load(task)
+	return !ok || v.(bool)
 }
 
 func newMaterializeProc(t tableStore) streams.Processor { return &materializeProc{tableStore: t} }
@@ -259,7 +278,7 @@ func (t *tableStore) putAggregate(ctx *streams.ProcessorContext, kb []byte, out 
 	if err := t.st.putKB(kb, out.Value, out.Timestamp); err != nil {
 		return err
 	}
-	return t.forward(ctx, kb, out)
+	return t.forwardChange(ctx, kb, out, old != nil)
 }
 
 // keyOrDrop resolves the record's key. A null key drops the record, as
@@ -403,10 +422,21 @@ func (p *materializeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
+	hadOld := true
+	if v == nil && (p.hadOld != nil || p.on) {
+		old, _, err := p.st.getKB(kb)
+		if err != nil {
+			return err
+		}
+		hadOld = old != nil
+		if p.hadOld != nil {
+			p.hadOld.set(ctx.TaskID(), hadOld)
+		}
+	}
 	if err := p.st.putKB(kb, v, r.Timestamp); err != nil {
 		return err
 	}
-	return p.forward(ctx, kb, r.WithKeyValue(key, v))
+	return p.forwardChange(ctx, kb, r.WithKeyValue(key, v), hadOld)
 }
 
 // globalTable is the content of a globalTable: one store that every task
@@ -548,7 +578,7 @@ func (p *windowAggregateProc) Process(ctx *streams.ProcessorContext, r streams.R
 		wk := types.Windowed{Key: key, Start: start, End: end}
 		out := r.WithKeyValue(wk, agg)
 		out.Timestamp = outTS
-		if err := p.forward(ctx, windowID(kb, start, end), out); err != nil {
+		if err := p.forwardChange(ctx, windowID(kb, start, end), out, old != nil); err != nil {
 			return err
 		}
 	}
@@ -608,6 +638,12 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 	// highest time before this record) are gone, as in Kafka Streams'
 	// session store, even when this record is not late: it starts anew.
 	minLive := p.observed - p.retention + 1
+	storeMinLive := minLive
+	if p.on {
+		// Kafka Streams' caching session store still finds them in its
+		// record cache.
+		minLive = math.MinInt64
+	}
 	if ts > p.observed {
 		p.observed = ts
 	}
@@ -673,7 +709,10 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 			}
 			wk := types.Windowed{Key: key, Start: s.start, End: s.end}
 			rec := streams.Record{Key: wk, Value: nil, Timestamp: s.end, Headers: r.Headers}
-			if err := p.forward(ctx, windowID(kb, s.start, s.end), rec); err != nil {
+			// A cached session past the store's retention has no old
+			// value in the store, so Kafka Streams' flush drops its
+			// tombstone.
+			if err := p.forwardChange(ctx, windowID(kb, s.start, s.end), rec, s.end >= storeMinLive); err != nil {
 				return err
 			}
 		}
@@ -702,7 +741,11 @@ func (p *sessionAggregateProc) Process(ctx *streams.ProcessorContext, r streams.
 		return err
 	}
 	wk := types.Windowed{Key: key, Start: start, End: end}
-	if err := p.forward(ctx, windowID(kb, start, end), streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}); err != nil {
+	existed := false // the session already had an aggregate under these bounds
+	for _, s := range merged {
+		existed = existed || s.start == start && s.end == end
+	}
+	if err := p.forwardChange(ctx, windowID(kb, start, end), streams.Record{Key: wk, Value: agg, Timestamp: end, Headers: r.Headers}, existed); err != nil {
 		return err
 	}
 	cutoff := p.observed - p.w.gap - p.w.grace

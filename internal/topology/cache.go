@@ -20,11 +20,21 @@ type recordCache struct {
 type cachedRecord struct {
 	seq int64
 	rec streams.Record
+	// hadOld: the key had a value before this caching period; a tombstone
+	// for a key that had none is not forwarded (Kafka Streams forwards a
+	// flushed entry only when its new or old value is not null).
+	hadOld bool
 }
 
 // forward forwards r now, or holds it under id (the serialized key, with
 // the window for windowed tables) until the next flush.
 func (c *recordCache) forward(ctx *streams.ProcessorContext, id []byte, r streams.Record) error {
+	return c.forwardChange(ctx, id, r, true)
+}
+
+// forwardChange is forward for an update that knows whether the key had a
+// value before it (hadOld).
+func (c *recordCache) forwardChange(ctx *streams.ProcessorContext, id []byte, r streams.Record, hadOld bool) error {
 	if !c.on {
 		return ctx.Forward(r)
 	}
@@ -32,7 +42,10 @@ func (c *recordCache) forward(ctx *streams.ProcessorContext, id []byte, r stream
 		c.pending = map[string]cachedRecord{}
 	}
 	c.seq++
-	c.pending[string(id)] = cachedRecord{seq: c.seq, rec: r}
+	if prev, ok := c.pending[string(id)]; ok {
+		hadOld = prev.hadOld
+	}
+	c.pending[string(id)] = cachedRecord{seq: c.seq, rec: r, hadOld: hadOld}
 	return nil
 }
 
@@ -48,6 +61,9 @@ func (c *recordCache) FlushCache(ctx *streams.ProcessorContext) error {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
 	clear(c.pending)
 	for _, r := range recs {
+		if r.rec.Value == nil && !r.hadOld {
+			continue
+		}
 		if err := ctx.Forward(r.rec); err != nil {
 			return err
 		}

@@ -35,9 +35,12 @@ import (
 //	response:     key = left key bytes,
 //	              value = hash (8 bytes) | has value (1 byte) | right value bytes
 
+// Subscription instructions, Kafka Streams' SubscriptionWrapper.Instruction.
 const (
-	fkUnsubscribe byte = 0
-	fkSubscribe   byte = 1
+	fkDeleteNoPropagate        byte = 0 // unsubscribe, no response
+	fkPropagateIfAvailable     byte = 1 // subscribe, respond when the right value exists
+	fkPropagateNullIfAvailable byte = 2 // subscribe (unless no foreign key), always respond
+	fkDeleteAndPropagate       byte = 3 // unsubscribe, respond with no right value
 )
 
 // bytesSerde passes []byte keys and values of internal topics through.
@@ -60,13 +63,26 @@ func (bytesSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, erro
 	return b, nil
 }
 
+// valueHash identifies a left value; 0 stands for no value.
 func valueHash(b []byte) uint64 {
 	if b == nil {
 		return 0
 	}
 	h := fnv.New64a()
 	h.Write(b)
-	return h.Sum64()
+	if s := h.Sum64(); s != 0 {
+		return s
+	}
+	return 1
+}
+
+// storedTimestamp is the timestamp of a timestamped store's value bytes
+// (-1 when unknown).
+func storedTimestamp(b []byte, timestamped bool) int64 {
+	if b != nil && timestamped && len(b) >= 8 {
+		return int64(binary.BigEndian.Uint64(b))
+	}
+	return -1
 }
 
 // storedValue strips the timestamp of a timestamped store's value bytes.
@@ -196,6 +212,10 @@ func subscription(instr byte, hash uint64, leftKey []byte) []byte {
 	return append(out, leftKey...)
 }
 
+// Process sends a left update's subscriptions with Kafka Streams'
+// instructions. The foreign-key store remembers, per left key, whether the
+// previous value existed and its foreign key: 1|fk bytes, or 0 for a value
+// without one.
 func (p *fkSubscribeProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	if r.Key == nil {
 		return nil
@@ -208,14 +228,14 @@ func (p *fkSubscribeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 	if err != nil {
 		return err
 	}
-	var fkb []byte
+	var newFK []byte
 	if v != nil {
 		fk, err := callResolved(ctx, p.extractor, v)
 		if err != nil {
 			return err
 		}
 		if fk != nil {
-			if fkb, err = p.rightKS.Serialize(p.rightStore, nil, fk); err != nil {
+			if newFK, err = p.rightKS.Serialize(p.rightStore, nil, fk); err != nil {
 				return err
 			}
 		}
@@ -225,29 +245,63 @@ func (p *fkSubscribeProc) Process(ctx *streams.ProcessorContext, r streams.Recor
 		return err
 	}
 	hash := valueHash(storedValue(stored, p.leftTS))
-	old, err := p.fks.Get(lkb)
+	prev, err := p.fks.Get(lkb)
 	if err != nil {
 		return err
 	}
-	if old != nil && !bytes.Equal(old, fkb) {
-		if err := ctx.ForwardTo(0, r.WithKeyValue(old, subscription(fkUnsubscribe, hash, lkb))); err != nil {
-			return err
-		}
+	hadOld := prev != nil
+	var oldFK []byte
+	if hadOld && prev[0] == 1 {
+		oldFK = append([]byte{}, prev[1:]...)
 	}
-	if fkb == nil {
-		if _, err := p.fks.Delete(lkb); err != nil {
-			return err
-		}
-		res, err := p.result(ctx, r.Key, v, nil)
-		if err != nil {
-			return err
-		}
-		return ctx.ForwardTo(1, r.WithValue(res))
+	if v == nil {
+		_, err = p.fks.Delete(lkb)
+	} else if newFK != nil {
+		err = p.fks.Put(lkb, append([]byte{1}, newFK...))
+	} else {
+		err = p.fks.Put(lkb, []byte{0})
 	}
-	if err := p.fks.Put(lkb, fkb); err != nil {
+	if err != nil {
 		return err
 	}
-	return ctx.ForwardTo(0, r.WithKeyValue(fkb, subscription(fkSubscribe, hash, lkb)))
+	send := func(fk []byte, instr byte) error {
+		return ctx.ForwardTo(0, r.WithKeyValue(fk, subscription(instr, hash, lkb)))
+	}
+	if p.leftJoin {
+		if hadOld {
+			if oldFK != nil && !bytes.Equal(oldFK, newFK) {
+				if err := send(oldFK, fkDeleteAndPropagate); err != nil {
+					return err
+				}
+			}
+			return send(newFK, fkPropagateNullIfAvailable)
+		}
+		if v != nil {
+			return send(newFK, fkPropagateNullIfAvailable)
+		}
+		return nil
+	}
+	// An inner join leaves everything as it is when the old or the new
+	// value has no foreign key (as Kafka Streams does).
+	switch {
+	case hadOld && oldFK == nil:
+		return nil
+	case hadOld && v != nil:
+		if newFK == nil {
+			return nil
+		}
+		if !bytes.Equal(oldFK, newFK) {
+			if err := send(oldFK, fkDeleteNoPropagate); err != nil {
+				return err
+			}
+		}
+		return send(newFK, fkPropagateNullIfAvailable)
+	case hadOld:
+		return send(oldFK, fkDeleteAndPropagate)
+	case v != nil && newFK != nil:
+		return send(newFK, fkPropagateIfAvailable)
+	}
+	return nil
 }
 
 func subscriptionKey(fkb, lkb []byte) []byte {
@@ -284,23 +338,51 @@ func (p *fkSubscriptionProc) Close() error { return nil }
 func (p *fkSubscriptionProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	fkb, _ := r.Key.([]byte)
 	msg, _ := r.Value.([]byte)
-	if fkb == nil || len(msg) < 9 {
+	if len(msg) < 9 {
 		return fmt.Errorf("malformed foreign-key subscription")
 	}
-	instr, hash, lkb := msg[0], msg[1:9], msg[9:]
-	sk := subscriptionKey(fkb, lkb)
-	if instr == fkUnsubscribe {
-		_, err := p.subs.Delete(sk)
-		return err
+	instr, hash, lkb := msg[0], binary.BigEndian.Uint64(msg[1:9]), msg[9:]
+	if fkb == nil && instr != fkPropagateNullIfAvailable {
+		return nil
 	}
-	if err := p.subs.Put(sk, hash); err != nil {
-		return err
+	var rv []byte
+	ts := r.Timestamp
+	if fkb != nil {
+		sk := subscriptionKey(fkb, lkb)
+		var err error
+		if instr == fkDeleteNoPropagate || instr == fkDeleteAndPropagate {
+			_, err = p.subs.Delete(sk)
+		} else {
+			err = p.subs.Put(sk, msg[1:9])
+		}
+		if err != nil {
+			return err
+		}
+		stored, err := p.right.Get(fkb)
+		if err != nil {
+			return err
+		}
+		rv = storedValue(stored, p.rightTS)
+		if rts := storedTimestamp(stored, p.rightTS); stored != nil && rts > ts {
+			ts = rts
+		}
 	}
-	rv, err := p.right.Get(fkb)
-	if err != nil {
-		return err
+	respond := func(right []byte) error {
+		out := r.WithKeyValue(lkb, response(hash, right))
+		out.Timestamp = ts
+		return ctx.Forward(out)
 	}
-	return ctx.Forward(r.WithKeyValue(lkb, response(binary.BigEndian.Uint64(hash), storedValue(rv, p.rightTS))))
+	switch instr {
+	case fkDeleteAndPropagate:
+		return respond(nil)
+	case fkPropagateNullIfAvailable:
+		return respond(rv)
+	case fkPropagateIfAvailable:
+		if rv != nil {
+			return respond(rv)
+		}
+	}
+	return nil
 }
 
 // fkRightUpdateProc sends a right table update to every subscriber of its
@@ -389,16 +471,18 @@ func (p *fkResponseProc) Process(ctx *streams.ProcessorContext, r streams.Record
 		return err
 	}
 	lvb := storedValue(stored, p.leftTS)
-	if lvb == nil || valueHash(lvb) != binary.BigEndian.Uint64(msg) {
-		return nil // the left value changed or went away: a newer result follows
+	if valueHash(lvb) != binary.BigEndian.Uint64(msg) {
+		return nil // the left value changed since: a newer result follows
 	}
 	key, err := p.leftKS.Deserialize(p.leftStore, nil, lkb)
 	if err != nil {
 		return err
 	}
-	lv, err := p.leftVS.Deserialize(p.leftStore, nil, lvb)
-	if err != nil {
-		return err
+	var lv any
+	if lvb != nil {
+		if lv, err = p.leftVS.Deserialize(p.leftStore, nil, lvb); err != nil {
+			return err
+		}
 	}
 	var rv any
 	if msg[8] == 1 {

@@ -289,13 +289,17 @@ func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record
 	if err != nil {
 		return err
 	}
-	if key == nil || r.Value == nil {
+	if key == nil {
 		return ctx.Forward(r)
 	}
 	// Like Kafka Streams' window store, each side's store keeps time by
-	// the records put in it and refuses those older than its retention.
+	// the records put in it (a null value too, though it is not kept) and
+	// refuses those older than its retention.
 	observed := max(p.times.observed[p.side], r.Timestamp)
 	p.times.observed[p.side] = observed
+	if r.Value == nil {
+		return ctx.Forward(r.WithKey(key))
+	}
 	if r.Timestamp > observed-p.retention {
 		kb, err := p.st.keyBytes(key)
 		if err != nil {
@@ -622,7 +626,7 @@ func (b *builder) tableTableJoin(s, other stream, op *definition.Operation, name
 	}
 	thisJoin := b.uniqueName(name + "-this-join")
 	otherJoin := b.uniqueName(name + "-other-join")
-	tt := &ttJoin{joiner: f, kind: kind,
+	tt := &ttJoin{joiner: f, kind: kind, leftHadOld: s.shape.hadOld, rightHadOld: other.shape.hadOld,
 		leftStore: s.shape.store, leftKS: s.shape.storeKS, leftVS: s.shape.storeVS, leftTS: s.shape.storeTS,
 		rightStore: other.shape.store, rightKS: other.shape.storeKS, rightVS: other.shape.storeVS, rightTS: other.shape.storeTS}
 	fds := []*definition.FunctionDef{fd}
@@ -651,6 +655,8 @@ type ttJoin struct {
 	rightStore       string
 	rightKS, rightVS streams.Serde
 	rightTS          bool
+	// leftHadOld, rightHadOld: whether a side's tombstone deleted a value.
+	leftHadOld, rightHadOld *taskFlags
 }
 
 type ttJoinProc struct {
@@ -669,40 +675,55 @@ func (p *ttJoinProc) Init(ctx *streams.ProcessorContext) (err error) {
 
 func (p *ttJoinProc) Close() error { return nil }
 
+// Process joins an update of one side with the other side's current value
+// as Kafka Streams' table-table joins do: the result carries the higher
+// timestamp of the two; an inner join ignores updates without a partner; a
+// tombstone for a key that had no value, without a partner, produces
+// nothing; a left join ignores right updates without a left value; an
+// outer join forwards a tombstone when both sides are gone.
 func (p *ttJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) error {
 	if r.Key == nil {
 		return nil
 	}
-	var lv, rv any
-	var err error
-	if p.left {
-		lv = r.Value
-		if rv, err = p.rst.get(r.Key); err != nil {
-			return err
-		}
-	} else {
-		rv = r.Value
-		if lv, err = p.lst.get(r.Key); err != nil {
-			return err
-		}
+	other, hadOld := p.rst, p.leftHadOld
+	if !p.left {
+		other, hadOld = p.lst, p.rightHadOld
+	}
+	kb, err := other.keyBytes(r.Key)
+	if err != nil {
+		return err
+	}
+	ov, ots, err := other.getKB(kb)
+	if err != nil {
+		return err
+	}
+	mine := r.Value
+	if ov == nil && mine == nil && !hadOld.get(ctx.TaskID()) {
+		return nil
+	}
+	var lv, rv any = mine, ov
+	if !p.left {
+		lv, rv = ov, mine
 	}
 	var out any
-	switch p.kind {
-	case innerJoin:
-		if p.left && rv == nil || !p.left && lv == nil {
+	switch {
+	case p.kind == innerJoin:
+		if ov == nil {
 			return nil
 		}
-		if lv != nil && rv != nil {
+		if mine != nil {
 			out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
 		}
-	case leftJoin:
-		if !p.left && lv == nil {
+	case p.kind == leftJoin && !p.left:
+		if ov == nil {
 			return nil
 		}
-		if lv != nil {
+		out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
+	case p.kind == leftJoin:
+		if mine != nil {
 			out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
 		}
-	case outerJoin:
+	default: // outer
 		if lv != nil || rv != nil {
 			out, err = callResolved(ctx, p.joiner, r.Key, lv, rv)
 		}
@@ -710,7 +731,11 @@ func (p *ttJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 	if err != nil {
 		return err
 	}
-	return ctx.Forward(r.WithValue(out))
+	res := r.WithValue(out)
+	if ov != nil && ots > res.Timestamp {
+		res.Timestamp = ots
+	}
+	return ctx.Forward(res)
 }
 
 // rawKVBuilder builds an internal key/value store whose bytes the

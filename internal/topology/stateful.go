@@ -63,6 +63,9 @@ type streamShape struct {
 	// a join reads it.
 	storeNode string
 	global    *globalTable
+	// hadOld tells the table's direct children (table-table joins) whether
+	// the tombstone being forwarded deleted a value; nil when unknown.
+	hadOld *taskFlags
 }
 
 func shapeOf(s stream) shapeKind {
@@ -392,7 +395,16 @@ func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, no
 // values sd holds. Errors adding the processor name pos.
 func (b *builder) addTableNode(name string, parents []string, pos definition.Pos, sd *definition.StoreDef, key, value types.UserType,
 	newProc func(tableStore) streams.Processor, fds ...*definition.FunctionDef) (*streamShape, error) {
+	// Tables keep each value's timestamp, as Kafka Streams' timestamped
+	// DSL stores do: joins and aggregations forward the highest timestamp
+	// of what they combine.
+	tsd := *sd
+	tsd.Timestamped = true
+	sd = &tsd
 	t := &tableStore{kvStoreAccess: kvStoreAccess{store: sd.Name}, recordCache: recordCache{on: sd.Caching}}
+	if !sd.Caching {
+		t.hadOld = &taskFlags{}
+	}
 	if err := b.addProcessorAfter(name, parents, func() streams.Processor { return newProc(*t) }, fds...); err != nil {
 		return nil, errAt(pos, "%v", err)
 	}
@@ -400,7 +412,7 @@ func (b *builder) addTableNode(name string, parents []string, pos definition.Pos
 	if t.ks, t.vs, t.timestamped, err = b.kvStore(sd, key, value, name); err != nil {
 		return nil, err
 	}
-	return &streamShape{kind: shapeTable, store: sd.Name, storeKS: t.ks, storeVS: t.vs, storeTS: t.timestamped, storeNode: name}, nil
+	return &streamShape{kind: shapeTable, store: sd.Name, storeKS: t.ks, storeVS: t.vs, storeTS: t.timestamped, storeNode: name, hadOld: t.hadOld}, nil
 }
 
 // windowStore registers a window store for an operation's state.
@@ -622,11 +634,6 @@ func (b *builder) aggregateKV(s stream, op *definition.Operation, name string) (
 	if err != nil {
 		return s, err
 	}
-	// Aggregations keep the highest timestamp of their records with each
-	// aggregate and forward it, as Kafka Streams' timestamped DSL stores do.
-	tsd := *sd
-	tsd.Timestamped = true
-	sd = &tsd
 	newProc := func(t tableStore) streams.Processor { return &kvAggregateProc{aggFuncs: a, tableStore: t} }
 	if shapeOf(s) == shapeGroupedTable {
 		newProc = func(t tableStore) streams.Processor { return &tableAggregateProc{aggFuncs: a, tableStore: t} }
