@@ -175,8 +175,14 @@ func runSoak(t *testing.T, guarantee string, leaders bool) {
 		// Kill somewhere in the k-th of kills+1 equal stretches of the counts.
 		lo := records * (2*k + 1) / (2 * (kills + 1))
 		at := int64(lo + rng.Intn(records/(2*(kills+1))+1))
-		waitFor(t, fmt.Sprintf("%d counted records before kill %d", at, k+1), 120*time.Second,
-			func() bool { return endOffset(t, cl, "soak-counts") >= at })
+		waitUntil := time.Now().Add(120 * time.Second)
+		for endOffset(t, cl, "soak-counts") < at {
+			if time.Now().After(waitUntil) {
+				t.Fatalf("%d of %d counted records before kill %d after 120s; the binary's log:\n%s",
+					endOffset(t, cl, "soak-counts"), at, k+1, tail(p.log(), 60))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		var victim int32
 		if leaders {
 			topic := "soak-in"
