@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,19 +102,39 @@ func soakSettings(t *testing.T, real bool) (records, kills int) {
 // not resolved in time either way, so the test needs a real cluster.
 func TestBinaryExactlyOnceSoak(t *testing.T) {
 	kafkatest.RequireReal(t)
-	runSoak(t, "exactly_once_v2")
+	runSoak(t, "exactly_once_v2", false)
+}
+
+// TestReplicatedClusterLeaderKilled runs the exactly_once_v2 stream on a
+// 3-broker cluster (replication factor 3, min.insync.replicas 2) and kills
+// with SIGKILL, in turn, the broker leading partition 0 of the input and the
+// one leading partition 0 of the count's changelog, each while records
+// stream, starting it again once processing has resumed without it: nothing
+// is lost or duplicated and every count is exact.
+func TestReplicatedClusterLeaderKilled(t *testing.T) {
+	c := kafkatest.RequireReal(t)
+	if c.Brokers() < 3 {
+		t.Skip("needs a cluster of 3 brokers: scripts/kafka start --brokers 3")
+	}
+	runSoak(t, "exactly_once_v2", true)
 }
 
 // TestBinaryAtLeastOnceSoak is the same stream under at_least_once: every
 // input record reaches the mapped topic (duplicates are allowed) and every
 // final count is at least exact.
 func TestBinaryAtLeastOnceSoak(t *testing.T) {
-	runSoak(t, "at_least_once")
+	runSoak(t, "at_least_once", false)
 }
 
-func runSoak(t *testing.T, guarantee string) {
+// runSoak streams the soak records through the binary and disrupts it
+// several times: by killing the binary, or with leaders set by killing the
+// broker that leads partition 0 of the input or of the changelog.
+func runSoak(t *testing.T, guarantee string, leaders bool) {
 	c := startBroker(t)
 	records, kills := soakSettings(t, c.Real)
+	if leaders && os.Getenv("KSML_SOAK_KILLS") == "" {
+		kills = 2
+	}
 	if guarantee == "at_least_once" && os.Getenv("KSML_SOAK_KILLS") == "" {
 		kills = min(kills, 2)
 	}
@@ -129,7 +150,7 @@ func runSoak(t *testing.T, guarantee string) {
 	writeDefinition(t, work, "soak.yaml", soakDefinition)
 	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    soak: soak.yaml\n", work, work),
 		map[string]string{"bootstrap.servers": c.Bootstrap, "application.id": appID,
-			"processing.guarantee": guarantee,
+			"processing.guarantee": guarantee, "replication.factor": fmt.Sprint(min(c.Brokers(), 3)),
 			// A killed member keeps its partitions until its session times out.
 			"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"})
 	cl := newClient(t, c.Bootstrap, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
@@ -154,13 +175,32 @@ func runSoak(t *testing.T, guarantee string) {
 		// Kill somewhere in the k-th of kills+1 equal stretches of the counts.
 		lo := records * (2*k + 1) / (2 * (kills + 1))
 		at := int64(lo + rng.Intn(records/(2*(kills+1))+1))
-		waitFor(t, fmt.Sprintf("%d counted records before kill %d", at, k+1), 120*time.Second,
-			func() bool { return endOffset(t, cl, "soak-counts") >= at })
-		p.cmd.Process.Kill()
-		<-p.done
+		waitUntil := time.Now().Add(120 * time.Second)
+		for endOffset(t, cl, "soak-counts") < at {
+			if time.Now().After(waitUntil) {
+				t.Fatalf("%d of %d counted records before kill %d after 120s; the binary's log:\n%s",
+					endOffset(t, cl, "soak-counts"), at, k+1, tail(p.log(), 60))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var victim int32
+		if leaders {
+			topic := "soak-in"
+			if k%2 == 1 {
+				topic = changelogOf(t, cl, appID)
+			}
+			victim = leaderOf(t, cl, topic, 0)
+			t.Logf("killing broker %d, the leader of %s-0", victim, topic)
+			c.KillBroker(t, victim)
+		} else {
+			p.cmd.Process.Kill()
+			<-p.done
+		}
 		killed := time.Now()
 		before := endOffset(t, cl, "soak-counts")
-		p = startBinary(t, work, "run", "-c", "ksml-runner.yaml")
+		if !leaders {
+			p = startBinary(t, work, "run", "-c", "ksml-runner.yaml")
+		}
 		logged := false
 		waitFor(t, fmt.Sprintf("progress after kill %d", k+1), 120*time.Second, func() bool {
 			if endOffset(t, cl, "soak-counts") > before+10 {
@@ -173,6 +213,9 @@ func runSoak(t *testing.T, guarantee string) {
 			return false
 		})
 		downtime = append(downtime, time.Since(killed).Round(100*time.Millisecond))
+		if leaders {
+			c.ResumeBroker(t, victim)
+		}
 		if guarantee == "exactly_once_v2" && c.Real && time.Since(killed) > 30*time.Second {
 			t.Errorf("kill %d: processing resumed only after %v", k+1, time.Since(killed))
 		}
@@ -268,4 +311,35 @@ func runSoak(t *testing.T, guarantee string) {
 			}
 		}
 	}
+}
+
+
+// leaderOf returns the broker leading partition of topic.
+func leaderOf(t *testing.T, cl *kgo.Client, topic string, partition int32) int32 {
+	t.Helper()
+	md, err := admin(cl).Metadata(context.Background(), topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ok := md.Topics[topic].Partitions[partition]
+	if !ok || p.Leader < 0 {
+		t.Fatalf("%s-%d has no leader", topic, partition)
+	}
+	return p.Leader
+}
+
+// changelogOf returns the changelog topic of application appID.
+func changelogOf(t *testing.T, cl *kgo.Client, appID string) string {
+	t.Helper()
+	topics, err := admin(cl).ListTopics(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range topics.Names() {
+		if strings.HasPrefix(name, appID+"-") && strings.HasSuffix(name, "-changelog") {
+			return name
+		}
+	}
+	t.Fatalf("no changelog topic of %s among %v", appID, topics.Names())
+	return ""
 }
