@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,9 @@ func fakeVenv(t *testing.T, pyver, name, extra string) string {
 	return dir
 }
 
+// venvRuns counts runs of TestVirtualEnvs in this process (-count).
+var venvRuns int
+
 func pythonVersionDir(t *testing.T, m *Module) string {
 	t.Helper()
 	f := define(t, m, FunctionSpec{Name: "ver", Expression: src(`"python%d.%d" % __import__("sys").version_info[:2]`, 1)})
@@ -42,12 +46,16 @@ func TestVirtualEnvs(t *testing.T) {
 	env := setup(t, Options{})
 	m := env.module(t, "venvs")
 	ver := pythonVersionDir(t, m)
+	// Module names are new in every run: imports are cached process-wide.
+	venvRuns++
+	run := strconv.Itoa(venvRuns)
+	optMod, envMod, pthMod := "ksml_venv_option_probe"+run, "ksml_venv_env_probe"+run, "ksml_pth_probe"+run
 	extra := t.TempDir()
-	if err := os.WriteFile(filepath.Join(extra, "ksml_pth_probe.py"), []byte("VALUE = 'pth'\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(extra, pthMod+".py"), []byte("VALUE = 'pth'\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	opt := fakeVenv(t, ver, "ksml_venv_option_probe", extra)
-	fromEnv := fakeVenv(t, ver, "ksml_venv_env_probe", "")
+	opt := fakeVenv(t, ver, optMod, extra)
+	fromEnv := fakeVenv(t, ver, envMod, "")
 	imp := func(mod string) (any, error) {
 		f, err := m.Define(FunctionSpec{Name: "imp_" + mod, Expression: src("__import__('"+mod+"').VALUE", 1)})
 		if err != nil {
@@ -55,13 +63,12 @@ func TestVirtualEnvs(t *testing.T) {
 		}
 		return f.Call(nil)
 	}
-	if _, err := imp("ksml_venv_option_probe"); err == nil || !strings.Contains(err.Error(), "ModuleNotFoundError") {
+	if _, err := imp(optMod); err == nil || !strings.Contains(err.Error(), "ModuleNotFoundError") {
 		t.Fatalf("import before the venv was configured: %v, want ModuleNotFoundError", err)
 	}
 	t.Setenv("VIRTUAL_ENV", fromEnv)
 	setup(t, Options{VirtualEnv: opt})
-	for mod, want := range map[string]string{"ksml_venv_option_probe": "ksml_venv_option_probe",
-		"ksml_venv_env_probe": "ksml_venv_env_probe", "ksml_pth_probe": "pth"} {
+	for mod, want := range map[string]string{optMod: optMod, envMod: envMod, pthMod: "pth"} {
 		if got, err := imp(mod); err != nil || got != want {
 			t.Errorf("import %s: %v, %v", mod, got, err)
 		}
@@ -96,8 +103,13 @@ func TestVenvFromPyPI(t *testing.T) {
 	m := env.module(t, "pypi")
 	f := define(t, m, FunctionSpec{Name: "camel", Type: "valueTransformer",
 		Code: src("import "+mod+"\nreturn "+mod+".camelize(value)\n", 1)})
-	if _, err := f.Call(nil, "k", "device_type"); err == nil || !strings.Contains(err.Error(), "ModuleNotFoundError") {
-		t.Fatalf("without the venv: %v, want ModuleNotFoundError", err)
+	// The package must not be importable before the venv is configured
+	// (unless an earlier run in this process configured it).
+	seen := define(t, m, FunctionSpec{Name: "seen", Expression: src(`__import__("sys").modules.get("`+mod+`") is not None`, 1)})
+	if call(t, seen, nil) != true {
+		if _, err := f.Call(nil, "k", "device_type"); err == nil || !strings.Contains(err.Error(), "ModuleNotFoundError") {
+			t.Fatalf("without the venv: %v, want ModuleNotFoundError", err)
+		}
 	}
 	setup(t, Options{VirtualEnv: venv})
 	if got := call(t, f, nil, "k", "device_type"); got != "DeviceType" {

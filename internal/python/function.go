@@ -434,6 +434,8 @@ func (f *Function) invokeMode(ctx *CallContext, args []any, mode int, out *C.ksm
 		return rc, f.module.functionError(f.name, decodePyError(bufBytes(out)))
 	case C.KSML_ARGERR:
 		return rc, &FunctionError{Function: f.name, Message: "argument: " + bufString(out)}
+	case C.KSML_FATAL:
+		return rc, &FunctionError{Function: f.name, Message: bufString(out)}
 	default:
 		return rc, &FunctionError{Function: f.name, Message: "result: " + bufString(out)}
 	}
