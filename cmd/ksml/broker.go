@@ -23,8 +23,10 @@ var brokerCmd = &cobra.Command{
 
 Any Kafka client can connect to it (ksml run with kafka.bootstrap.servers set
 to its address, kcat, Java clients). With --data-dir, topics, records and
-committed offsets survive a restart. Topics are created on first use with one
-partition; compaction and retention run every 30 seconds.
+committed offsets survive a restart: ksml broker --data-dir DIR serves what a
+stopped ksml run left in <storage directory>/broker, for inspection. Topics are
+created on first use with --partitions partitions (default one); compaction and
+retention run every 30 seconds.
 
 The default address is loopback only. Listening on 0.0.0.0 exposes an
 unauthenticated broker to the network; use --advertise to tell remote clients
