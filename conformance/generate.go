@@ -49,9 +49,9 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 		p.Left = pick("stream", "stream", "table")
 		p.Right = "table"
 		if p.Left == "stream" {
-			p.Right = pick("stream", "table")
+			p.Right = pick("stream", "stream", "table", "globalTable")
 		}
-		if p.Left == "stream" && p.Right == "table" {
+		if p.Left == "stream" && p.Right != "stream" {
 			p.Type = pick("inner", "left")
 		} else {
 			p.Type = pick("inner", "left", "outer")

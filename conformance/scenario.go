@@ -70,7 +70,7 @@ type Params struct {
 	MaxRecords int64  `json:"maxRecords,omitempty"`
 	// join, fkjoin
 	Left  string `json:"left,omitempty"`  // stream | table
-	Right string `json:"right,omitempty"` // stream | table
+	Right string `json:"right,omitempty"` // stream | table | globalTable (stream left side)
 	Type  string `json:"type,omitempty"`  // inner | left | outer
 	Diff  int64  `json:"diff,omitempty"`  // stream-stream time difference
 	// every family
@@ -123,6 +123,9 @@ func (s *Scenario) KSML() (def, keyType, valueType string, err error) {
 		b.WriteString(declare(map[string]string{"a": left, "b": right, "out": "stream"}, "string", "string"))
 		b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n")
 		fmt.Fprintf(&b, "      - type: %s\n        %s: b\n        valueJoiner:\n          expression: '%s'\n          resultType: string\n", typ, right, pyJoiner)
+		if right == "globalTable" {
+			b.WriteString("        mapper:\n          expression: key\n          resultType: string\n")
+		}
 		if right == "stream" {
 			d := p.Diff
 			fmt.Fprintf(&b, "        timeDifference: %d\n        grace: %d\n", d, p.Grace)
@@ -163,7 +166,7 @@ func (s *Scenario) KSML() (def, keyType, valueType string, err error) {
 // Inputs are string/string; out has the given types.
 func declare(topics map[string]string, outKey, outValue string) string {
 	var b strings.Builder
-	for _, kind := range []string{"stream", "table"} {
+	for _, kind := range []string{"stream", "table", "globalTable"} {
 		first := true
 		for _, name := range []string{"a", "b", "out"} {
 			if topics[name] != kind {

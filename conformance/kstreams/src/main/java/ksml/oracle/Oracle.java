@@ -25,6 +25,7 @@ import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.GlobalKTable;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.JoinWindows;
 import org.apache.kafka.streams.kstream.Joined;
@@ -258,6 +259,9 @@ public final class Oracle {
           case "left" -> a.leftJoin(o, JOINER, w, sj);
           default -> a.outerJoin(o, JOINER, w, sj);
         };
+      } else if ("globalTable".equals(right)) {
+        GlobalKTable<String, String> g = b.globalTable("b", Consumed.with(Serdes.String(), Serdes.String()), mat("b_global"));
+        r = "inner".equals(type) ? a.join(g, (k, v) -> k, JOINER) : a.leftJoin(g, (k, v) -> k, JOINER);
       } else {
         KTable<String, String> t = b.table("b", Consumed.with(Serdes.String(), Serdes.String()), mat("b_table"));
         Joined<String, String, String> j = Joined.with(Serdes.String(), Serdes.String(), Serdes.String());
