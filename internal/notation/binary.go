@@ -55,9 +55,6 @@ func (Binary) Serde(t types.DataType, isKey bool) (Serde, error) {
 	return JSON{}.Serde(t, isKey)
 }
 
-// PrimitiveSerde returns the Kafka serde of a primitive kind.
-func PrimitiveSerde(k types.Kind) Serde { return primitiveSerde{k} }
-
 type primitiveSerde struct{ kind types.Kind }
 
 var fixedWidth = [...]int{

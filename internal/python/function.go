@@ -135,16 +135,6 @@ func FunctionTypes() []string {
 	return names
 }
 
-// BuiltinParameters returns the parameters a function type injects, in
-// order, and whether the type is known.
-func BuiltinParameters(functionType string) ([]string, bool) {
-	if functionType == "" {
-		functionType = "generic"
-	}
-	ft, ok := functionTypes[functionType]
-	return ft.params, ok
-}
-
 // Function is a compiled KSML function, ready to call from any goroutine.
 type Function struct {
 	module    *Module

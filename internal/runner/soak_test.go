@@ -313,7 +313,6 @@ func runSoak(t *testing.T, guarantee string, leaders bool) {
 	}
 }
 
-
 // leaderOf returns the broker leading partition of topic.
 func leaderOf(t *testing.T, cl *kgo.Client, topic string, partition int32) int32 {
 	t.Helper()

@@ -39,12 +39,6 @@ func Path(t testing.TB, rel string) string {
 	return p
 }
 
-// Dir is Path(t, ""): the shared directory itself.
-func Dir(t testing.TB) string {
-	t.Helper()
-	return Path(t, "")
-}
-
 // Missing ends the test because the shared material at path is absent:
 // a skip that names the path, or a failure under CI=true.
 func Missing(t testing.TB, path string) {
@@ -53,19 +47,4 @@ func Missing(t testing.TB, path string) {
 		t.Fatalf("needs ../shared: %s is absent (CI=true requires the shared material beside the repository)", path)
 	}
 	t.Skipf("needs ../shared: %s is absent (the upstream corpus and acceptance suites beside the repository)", path)
-}
-
-// Glob returns the files matching pattern (slash-separated, under
-// ../shared); no match skips the test, or fails it under CI=true.
-func Glob(t testing.TB, pattern string) []string {
-	t.Helper()
-	p := filepath.Join(Root(), filepath.FromSlash(pattern))
-	m, err := filepath.Glob(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m) == 0 {
-		Missing(t, p)
-	}
-	return m
 }

@@ -158,29 +158,6 @@ func (s *kvState) putKB(kb []byte, value any, ts int64) error {
 	return s.st.Put(kb, vb)
 }
 
-// each calls fn for every entry in key order.
-func (s *kvState) each(fn func(key, value any) error) error {
-	var ferr error
-	err := s.st.Range(nil, nil, false, func(kb, vb []byte) bool {
-		k, err := s.ks.Deserialize(s.name, nil, kb)
-		if err != nil {
-			ferr = fmt.Errorf("store %q: deserializing key: %w", s.name, err)
-			return false
-		}
-		v, _, err := s.decodeValue(vb)
-		if err != nil {
-			ferr = err
-			return false
-		}
-		ferr = fn(k, v)
-		return ferr == nil
-	})
-	if err != nil {
-		return err
-	}
-	return ferr
-}
-
 // windowState is typed access to a window store. Timestamped window
 // stores carry a timestamp in front of values: decode strips it, encode
 // writes -1.

@@ -207,12 +207,6 @@ func (l *Loader) SchemaNames() []string {
 // records share one.
 var structSchemas sync.Map // *avro.RecordSchema -> *types.StructSchema
 
-// StructSchemaOf returns the StructSchema that marks values of record rs:
-// Notation "avro", Name the full name, Native rs itself.
-func StructSchemaOf(rs *avro.RecordSchema) *types.StructSchema {
-	return structSchemaOf(rs)
-}
-
 func structSchemaOf(rs *avro.RecordSchema) *types.StructSchema {
 	if v, ok := structSchemas.Load(rs); ok {
 		return v.(*types.StructSchema)

@@ -179,9 +179,6 @@ func (d *Driver) Store(name string) (streams.StateStore, bool) {
 	return d.tasks.Store(name, 0)
 }
 
-// Tasks returns the driver's tasks, one per sub-topology.
-func (d *Driver) Tasks() []*streams.Task { return d.tasks.List() }
-
 // Close closes all tasks.
 func (d *Driver) Close() error {
 	if d.closed {
