@@ -3,6 +3,7 @@ package kafkaio_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -118,7 +119,9 @@ func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
 		t.Fatalf("config %d %d", cfg.BufferedRecordsPerPartition, cfg.MaxTaskIdleMs)
 	}
 	var obs enforcedCounter
-	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg, Observer: &obs})
+	var logs syncBuffer
+	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg, Observer: &obs,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	out := readTopic(t, b.BootstrapServers(), "out", len(want))
 	got := make([]string, len(out))
 	for i, r := range out {
@@ -126,6 +129,11 @@ func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got %d records %v..., want %d", len(got), got[:min(5, len(got))], len(want))
+	}
+	if n := strings.Count(logs.String(), `msg="queue full: fetching paused" topic=full partition=0`); n < 2 ||
+		strings.Count(logs.String(), `msg="queue drained: fetching resumed" topic=full partition=0`) < n-1 {
+		t.Errorf("fetching of the full partition was paused %d times, resumed %d times", n,
+			strings.Count(logs.String(), "fetching resumed"))
 	}
 	// Every record went while "empty" was empty at lag 0.
 	if n := obs.get("enforced.0_0"); n != len(want) {
