@@ -405,6 +405,7 @@ func (e *Engine) enqueue(fetches kgo.Fetches) {
 		if full && !e.paused[key] {
 			e.paused[key] = true
 			e.cl.PauseFetchPartitions(map[string][]int32{p.Topic: {p.Partition}})
+			e.log.Debug("queue full: fetching paused", "topic", p.Topic, "partition", p.Partition, "queued", task.Buffered(p.Topic))
 		}
 	})
 }
@@ -435,6 +436,7 @@ func (e *Engine) processQueued() error {
 			if e.paused[key] && task.Resumable(raw.Topic) {
 				delete(e.paused, key)
 				e.cl.ResumeFetchPartitions(map[string][]int32{raw.Topic: {raw.Partition}})
+				e.log.Debug("queue drained: fetching resumed", "topic", raw.Topic, "partition", raw.Partition)
 			}
 		}
 		if n := task.EnforcedProcessing() - enforced; n > 0 {

@@ -3,12 +3,14 @@ package kafkaio_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"ksml/internal/kafkaclient"
@@ -118,7 +120,9 @@ func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
 		t.Fatalf("config %d %d", cfg.BufferedRecordsPerPartition, cfg.MaxTaskIdleMs)
 	}
 	var obs enforcedCounter
-	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg, Observer: &obs})
+	var logs syncBuffer
+	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "paused", "full", "empty"), Client: cfg, Observer: &obs,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	out := readTopic(t, b.BootstrapServers(), "out", len(want))
 	got := make([]string, len(out))
 	for i, r := range out {
@@ -126,6 +130,11 @@ func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
 	}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("got %d records %v..., want %d", len(got), got[:min(5, len(got))], len(want))
+	}
+	if n := strings.Count(logs.String(), `msg="queue full: fetching paused" topic=full partition=0`); n < 2 ||
+		strings.Count(logs.String(), `msg="queue drained: fetching resumed" topic=full partition=0`) < n-1 {
+		t.Errorf("fetching of the full partition was paused %d times, resumed %d times", n,
+			strings.Count(logs.String(), "fetching resumed"))
 	}
 	// Every record went while "empty" was empty at lag 0.
 	if n := obs.get("enforced.0_0"); n != len(want) {
@@ -203,5 +212,55 @@ func TestQueuedRecordsAreNotCommitted(t *testing.T) {
 				t.Fatalf("output %v", got)
 			}
 		})
+	}
+}
+
+// TestEmptyPartitionOnAnotherBroker: a task's empty partition led by a
+// broker that never answers a fetch with records gets no lag from the
+// fetches (franz-go hands over no empty fetch); the engine asks the broker
+// for its end offset, finds it caught up, and processes the other
+// partition's records instead of waiting for ever.
+func TestEmptyPartitionOnAnotherBroker(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(2), kfake.SeedTopics(1, "busy", "quiet"), kfake.AllowAutoTopicCreation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.LeaderFor("busy", 0) == c.LeaderFor("quiet", 0) {
+		other := int32(0)
+		if c.LeaderFor("busy", 0) == 0 {
+			other = 1
+		}
+		if err := c.MoveTopicPartition("quiet", 0, other); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.LeaderFor("busy", 0) == c.LeaderFor("quiet", 0) {
+		t.Fatal("both partitions on one broker")
+	}
+	bootstrap := strings.Join(c.ListenAddrs(), ",")
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	defer cl.Close()
+	var want []string
+	var recs []*kgo.Record
+	for i := range 50 {
+		recs = append(recs, &kgo.Record{Topic: "busy", Key: []byte("k"), Value: []byte("v"), Timestamp: time.UnixMilli(int64(i))})
+		want = append(want, fmt.Sprintf("busy@%d", i))
+	}
+	if err := cl.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var obs enforcedCounter
+	runEngine(t, kafkaio.Options{Topology: mergeTopology(t, "probe", "busy", "quiet"), Client: clientConfig(t, bootstrap, "probe"), Observer: &obs})
+	out := readTopic(t, c.ListenAddrs()[0], "out", len(want))
+	got := make([]string, len(out))
+	for i, r := range out {
+		got[i] = string(r.Value)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	if n := obs.get("enforced.0_0"); n != len(want) {
+		t.Errorf("enforced processing %d, want %d", n, len(want))
 	}
 }
