@@ -411,8 +411,7 @@ var rootSpec = &objSpec{name: "TopologyDefinition", doc: "A KSML definition", fi
 
 // Seed dialect.
 var (
-	seedFunctionSpec = functionSpec(FuncGeneric, false)
-	seedInputSpec    = &objSpec{name: "SeedInput", doc: "A topic the pipeline reads", fields: []field{
+	seedInputSpec = &objSpec{name: "SeedInput", doc: "A topic the pipeline reads", fields: []field{
 		{name: "name", kind: fString, doc: "The name of the input"},
 		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
 		{name: "keyType", kind: fString, doc: "STRING, JSON, AVRO or any KSML type"},

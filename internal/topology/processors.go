@@ -377,7 +377,6 @@ func (p *branchProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 // format, values spelled as upstream's toString: {"a": 1, "b": "x"}) or the
 // mapper's string to stdout or a file.
 type printProc struct {
-	stateless
 	label    string
 	filename string
 	mapper   Function

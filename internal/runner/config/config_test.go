@@ -488,7 +488,7 @@ kafka: {application.id: x}
 	}
 
 	// Defaults: everything is the working directory.
-	r, err = parse(t, minimal, nil).Resolve(work)
+	_, err = parse(t, minimal, nil).Resolve(work)
 	if err == nil {
 		t.Fatal("main.yaml does not exist; Resolve should fail")
 	}

@@ -83,7 +83,7 @@ func FuzzLabelAndNodeNames(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if n := LabelName(s); n != "" && (!model.LabelName(n).IsValidLegacy() || strings.HasPrefix(n, "__")) {
+		if n := LabelName(s); n != "" && (!model.LegacyValidation.IsValidLabelName(n) || strings.HasPrefix(n, "__")) {
 			t.Errorf("LabelName(%q) = %q is not a valid label name", s, n)
 		}
 		if nn, ok := ParseNodeName(s); ok {
