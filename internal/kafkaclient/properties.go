@@ -621,7 +621,9 @@ func (m *mapper) streams() {
 		m.errf("transaction.timeout.ms", "%d is below commit.interval.ms %d: every transaction would time out before it commits; raise transaction.timeout.ms or lower commit.interval.ms",
 			c.TransactionTimeout.Milliseconds(), c.CommitInterval.Milliseconds())
 	}
-	if d, ok := m.millis("task.timeout.ms", 0); ok {
+	// Kafka Streams' 0 (fail at the first timeout) is not offered: a
+	// transient failure always gets at least one retry.
+	if d, ok := m.millis("task.timeout.ms", 1); ok {
 		c.TaskTimeout = d
 	}
 	level, levelSet := m.oneOf("isolation.level", "read_uncommitted", "read_committed")

@@ -43,6 +43,10 @@ type Collector struct {
 	// partition, for the tasks' checkpoints.
 	acked map[tp]int64
 
+	// flushCtx, when set, bounds Flush: a stop request interrupts a
+	// flush that waits for an unreachable broker (see bindFlush).
+	flushCtx context.Context
+
 	promise func(*kgo.Record, error)
 	sent    atomic.Int64
 	// aborting is set while a transaction is aborted on purpose: the
@@ -168,6 +172,12 @@ func (c *Collector) handleFailure(r *kgo.Record, err error) {
 	if c.resendIfCollateral(r, err) {
 		return
 	}
+	if transient(err) {
+		// Not the record's fault: the engine starts over from the last
+		// commit (under exactly_once_v2 by aborting the transaction).
+		c.fail(&undelivered{topic: r.Topic, err: err})
+		return
+	}
 	rerr := &RecordError{Kind: ProduceError, Topic: r.Topic, Partition: r.Partition, Offset: -1, Timestamp: r.Timestamp.UnixMilli(), Err: err}
 	if c.observer != nil {
 		c.observer.Failed(ProduceError, r.Topic)
@@ -242,8 +252,12 @@ func (c *Collector) RetryPending() int {
 // produced so far is acknowledged or failed, sending queued retries again
 // until none is left.
 func (c *Collector) Flush() error {
+	ctx := c.ctx
+	if c.flushCtx != nil {
+		ctx = c.flushCtx
+	}
 	for {
-		if err := c.cl.Flush(c.ctx); err != nil {
+		if err := c.cl.Flush(ctx); err != nil {
 			return fmt.Errorf("flushing producer: %w", err)
 		}
 		if c.RetryPending() == 0 {

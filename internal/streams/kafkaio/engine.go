@@ -131,11 +131,14 @@ type Engine struct {
 	// retry bounds streaks of transient failures by task.timeout.ms;
 	// txnBroken is set when the open transaction can no longer commit
 	// (retry.go).
-	retry     retrier
-	txnBroken bool
-	closing   bool
-	fatal     error
-	raw       streams.RawRecord
+	retry      retrier
+	txnBroken  bool
+	clientOpts []kgo.Opt // to recreate the client (resetClient)
+	// lastFetchWarn spaces fetch error warnings during an outage.
+	lastFetchWarn time.Time
+	closing       bool
+	fatal         error
+	raw           streams.RawRecord
 }
 
 type tp struct {
@@ -219,10 +222,12 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	)
 	// Rebalance callbacks take mu: they wait until the collector exists.
 	e.mu.Lock()
+	e.clientOpts = opts
 	if cfg.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
 		// One transactional producer per instance; KIP-447 fencing by
 		// group generation makes a per-instance id sufficient.
 		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID, e.opts.ProcessID)), kgo.RequireStableFetchOffsets())
+		e.clientOpts = opts
 		if e.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
 			e.mu.Unlock()
 			return fmt.Errorf("creating transactional Kafka client: %w", err)
@@ -237,6 +242,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	prodCtx, cancelProd := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelProd()
 	e.out = NewCollector(prodCtx, e.cl, e.topics, &e.handlers.Produce, e.observer, e.logRecordError)
+	e.out.bindFlush(ctx)
 
 	defer e.stopGlobal()
 	err = e.startGlobal(ctx)
@@ -283,6 +289,14 @@ func (e *Engine) loop(ctx context.Context) error {
 		if err == nil && e.sess != nil && !e.inTxn {
 			if err = e.sess.Begin(); err == nil {
 				e.inTxn = true
+			} else {
+				err = e.recover(ctx, "beginning a transaction", err)
+				e.mu.Unlock()
+				e.cl.AllowRebalance()
+				if err != nil {
+					return err
+				}
+				continue
 			}
 		}
 		if err == nil {
@@ -298,7 +312,7 @@ func (e *Engine) loop(ctx context.Context) error {
 		if err == nil {
 			e.out.RetryPending()
 			if err = e.out.Err(); err != nil {
-				err = e.producerFailed(ctx, err)
+				err = e.recover(ctx, "producing", err)
 			}
 		}
 		if err == nil {
@@ -308,7 +322,8 @@ func (e *Engine) loop(ctx context.Context) error {
 			err = e.commit(ctx)
 			nextCommit = time.Now().Add(interval)
 			if err != nil {
-				err = e.commitFailed(ctx, err, &nextCommit)
+				nextCommit = time.Now().Add(commitRetryBackoff)
+				err = e.recover(ctx, "commit", err)
 			} else {
 				e.retry.succeeded("commit")
 				if e.opts.OnCommit != nil {
@@ -335,6 +350,8 @@ func (e *Engine) handleFetchErrors(fetches kgo.Fetches) error {
 		case errors.Is(fe.Err, context.Canceled), errors.Is(fe.Err, context.DeadlineExceeded):
 		case errors.Is(fe.Err, kgo.ErrClientClosed):
 			return fe.Err
+		case transient(fe.Err) && !e.warnFetch():
+			// Logged once per fetchWarnEvery; franz-go keeps retrying.
 		case fe.Topic == "":
 			// Not tied to a partition: the client cannot fetch at all,
 			// typically because the brokers are unreachable; it retries.
@@ -741,7 +758,12 @@ func (e *Engine) shutdown(runErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	e.closing = true
-	if runErr != nil && e.sess != nil {
+	if !e.finalFlush(ctx) {
+		// Kafka is unavailable: nothing more becomes durable, and the
+		// records since the last commit are processed again on the next
+		// start.
+		e.abortUnreachable()
+	} else if runErr != nil && e.sess != nil {
 		// Nothing of the failed transaction becomes visible; everything
 		// since the last commit is processed again on the next start.
 		if err := e.endTransaction(ctx, kgo.TryAbort); err != nil {
@@ -851,10 +873,10 @@ func contains(ps []int32, p int32) bool {
 	return false
 }
 
-func (e *Engine) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (e *Engine) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closing {
+	if cl != e.cl || e.closing {
 		return
 	}
 	if err := e.createTasks(ctx, assigned); err != nil {
@@ -913,10 +935,10 @@ func (e *Engine) createTasks(ctx context.Context, assigned map[string][]int32) e
 	return nil
 }
 
-func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[string][]int32) {
+func (e *Engine) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closing || len(revoked) == 0 {
+	if cl != e.cl || e.closing || len(revoked) == 0 {
 		return
 	}
 	// Under exactly_once_v2 the session aborts the open transaction on
@@ -930,10 +952,10 @@ func (e *Engine) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[strin
 	e.log.Info("partitions revoked", "partitions", fmtPartitions(revoked), "tasks", len(e.tasks))
 }
 
-func (e *Engine) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+func (e *Engine) onLost(_ context.Context, cl *kgo.Client, lost map[string][]int32) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closing || len(lost) == 0 {
+	if cl != e.cl || e.closing || len(lost) == 0 {
 		return
 	}
 	e.closeTasks(lost)
@@ -993,7 +1015,7 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 	e.out.expectAborts(try == kgo.TryAbort)
 	// Cancelling End leaves the transactional client unusable: a stop
 	// request waits for it.
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.endTimeout())
 	defer cancel()
 	committed, err := e.sess.End(ectx, try)
 	e.inTxn = false

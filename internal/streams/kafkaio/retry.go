@@ -13,6 +13,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/internal/kafkaclient"
 )
 
 // Kafka Streams' retry model (KIP-572): an operation that fails on a
@@ -37,7 +39,7 @@ func transient(err error) bool {
 		return false
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, kgo.ErrAborting):
+		errors.Is(err, kgo.ErrAborting), errors.Is(err, kgo.ErrRecordTimeout), errors.Is(err, kgo.ErrRecordRetries):
 		return true
 	}
 	var ne net.Error
@@ -118,34 +120,101 @@ func (r *retrier) succeeded(what string) {
 // failing reports whether a streak of failures is under way.
 func (r *retrier) failing() bool { return !r.since.IsZero() }
 
-// producerFailed handles a failure the collector reported: a transient one
-// under exactly_once_v2 breaks the transaction, which is aborted and the
-// tasks rebuilt, instead of going to the produce error handler. Called
-// with mu held.
-func (e *Engine) producerFailed(ctx context.Context, err error) error {
-	if e.sess == nil || !transient(err) {
-		return err
+// recover handles a failure of what (a commit, producing, beginning a
+// transaction): within task.timeout.ms a transient failure is retried;
+// under exactly_once_v2 the open transaction is aborted and the tasks
+// rebuilt from the changelogs; a record the producer could not deliver
+// for a transient reason makes the client start over from the last commit
+// (resetClient). It returns the error that stops the engine, or nil.
+// Called with mu held.
+func (e *Engine) recover(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		// A stop interrupted the operation; shutdown makes the final
+		// commit.
+		return nil
 	}
-	if err = e.retry.failed("producing", err); err != nil {
-		return err
+	var lost *undelivered
+	isLost := errors.As(err, &lost)
+	if rerr := e.retry.failed(what, err); rerr != nil {
+		return rerr
 	}
-	e.txnBroken = true
-	return e.recoverTransaction(ctx)
+	switch {
+	case e.sess != nil && (fatalProducer(err) || errors.Is(err, context.DeadlineExceeded)):
+		// Aborting with a fenced producer cannot work: a new producer
+		// takes over (Kafka Streams' TaskMigratedException).
+		e.txnBroken = false
+		e.inTxn = false
+		return e.resetClient(err)
+	case e.sess != nil:
+		e.txnBroken = true
+		e.log.Warn("the transaction cannot commit; it is aborted", "cause", err.Error())
+		return e.recoverTransaction(ctx)
+	case isLost:
+		return e.resetClient(err)
+	}
+	return nil
 }
 
-// commitFailed handles a failed commit: under at_least_once the processed
-// offsets stay pending and the commit is tried again soon; under
-// exactly_once_v2 the transaction is aborted and the tasks rebuilt. It
-// returns the error that stops the engine, or nil. Called with mu held.
-func (e *Engine) commitFailed(ctx context.Context, err error, next *time.Time) error {
-	if err = e.retry.failed("commit", err); err != nil {
-		return err
+// undelivered is a record the producer gave up on for a transient reason
+// (the broker lost the producer's state, a transaction was aborted, a
+// delivery timeout): not a bad record for the produce error handler, but
+// output that is missing, so the tasks start over from the last commit.
+type undelivered struct {
+	topic string
+	err   error
+}
+
+func (u *undelivered) Error() string {
+	return fmt.Sprintf("producing to topic %q: %v", u.topic, u.err)
+}
+
+func (u *undelivered) Unwrap() error { return u.err }
+
+// fatalProducer reports errors after which the producer cannot go on: it
+// was fenced, or its producer id cannot be recovered.
+func fatalProducer(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || strings.Contains(err.Error(), "fatal, unrecoverable")
+}
+
+// resetClient closes the tasks and replaces the client with a new one that
+// rejoins the group and starts from the last committed offsets, as Kafka
+// Streams does on a TaskMigratedException (and, under exactly_once_v2,
+// with a new transactional producer after ProducerFencedException). Called
+// with mu held.
+func (e *Engine) resetClient(cause error) error {
+	e.log.Warn("the client starts over from the last commit: the tasks are closed and rebuilt, and a new client rejoins the group",
+		"cause", cause.Error())
+	old, oldSess := e.cl, e.sess
+	e.closeTasks(nil)
+	clear(e.processed)
+	var err error
+	if oldSess != nil {
+		var sess *kgo.GroupTransactSession
+		if sess, err = kgo.NewGroupTransactSession(e.clientOpts...); err == nil {
+			e.sess, e.cl = sess, sess.Client()
+		}
+	} else {
+		var cl *kgo.Client
+		if cl, err = kgo.NewClient(e.clientOpts...); err == nil {
+			e.cl = cl
+		}
 	}
-	*next = time.Now().Add(commitRetryBackoff)
-	if e.sess != nil {
-		e.txnBroken = true
-		return e.recoverTransaction(ctx)
+	if err != nil {
+		return fmt.Errorf("recreating the Kafka client: %w", err)
 	}
+	e.out.cl = e.cl
+	e.out.clearErr()
+	e.inTxn, e.txnBroken = false, false
+	// The old client's rebalance callbacks wait for mu and then see that
+	// it is no longer the engine's client.
+	go func() {
+		if oldSess != nil {
+			oldSess.Close()
+		} else {
+			old.Close()
+		}
+	}()
 	return nil
 }
 
@@ -164,6 +233,9 @@ func (e *Engine) recoverTransaction(ctx context.Context) error {
 	e.out.expectAborts(false)
 	e.inTxn = false
 	clear(e.processed)
+	if err != nil && fatalProducer(err) {
+		return e.resetClient(err)
+	}
 	if err != nil {
 		return e.retry.failed("aborting the transaction", err)
 	}
@@ -179,4 +251,67 @@ func (e *Engine) recoverTransaction(ctx context.Context) error {
 		return e.retry.failed("restoring the tasks", err)
 	}
 	return nil
+}
+
+// finalFlush waits, up to ctx, until the producer has delivered what it
+// holds, so a stop during a broker outage does not hang on the final
+// commit. It reports false when Kafka is unavailable. Called with mu held.
+func (e *Engine) finalFlush(ctx context.Context) bool {
+	if e.out == nil {
+		return true
+	}
+	e.out.bindFlush(ctx) // the run context is over; the stop deadline bounds the final commit
+	if e.txnBroken || e.retry.failing() {
+		return false
+	}
+	if err := e.cl.Flush(ctx); err != nil {
+		e.log.Warn("the producer could not deliver before the stop deadline", "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// abortUnreachable gives up the open transaction (if any) during a stop
+// while Kafka is unavailable. Called with mu held.
+func (e *Engine) abortUnreachable() {
+	e.log.Warn("stopping without a final commit: Kafka is unavailable; the records since the last commit are processed again on the next start")
+	if e.sess == nil || (!e.inTxn && !e.txnBroken) {
+		return
+	}
+	e.out.expectAborts(true)
+	actx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := e.sess.End(actx, kgo.TryAbort); err != nil {
+		e.log.Debug("aborting the transaction at stop failed; the broker aborts it after transaction.timeout.ms", "error", err.Error())
+	}
+	e.inTxn = false
+}
+
+// bindFlush makes the collector's Flush give up when ctx (the engine's run
+// context) ends: a commit waiting for an unreachable broker then lets a
+// stop request through, and shutdown makes the final, bounded attempt.
+func (c *Collector) bindFlush(ctx context.Context) { c.flushCtx = ctx }
+
+// fetchWarnEvery spaces the warnings about fetch errors during an outage.
+const fetchWarnEvery = 10 * time.Second
+
+// warnFetch reports whether a fetch error should be logged now: the first
+// of an outage, then one every fetchWarnEvery.
+func (e *Engine) warnFetch() bool {
+	if time.Since(e.lastFetchWarn) < fetchWarnEvery {
+		return false
+	}
+	e.lastFetchWarn = time.Now()
+	return true
+}
+
+// endTimeout bounds ending a transaction: past transaction.timeout.ms the
+// broker aborts it anyway, so waiting longer only delays the recovery (a
+// transaction that cannot end is given up with its producer, see
+// recover).
+func (e *Engine) endTimeout() time.Duration {
+	if d := e.opts.Client.TransactionTimeout; d > 0 {
+		return max(d, 5*time.Second)
+	}
+	return kafkaclient.DefaultTransactionTimeoutEOS
 }
