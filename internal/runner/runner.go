@@ -83,7 +83,7 @@ type Options struct {
 	// InstanceID, if set, is this instance's stable name: it becomes the
 	// consumer group's group.instance.id (static membership), so a
 	// restarted instance gets its partitions back without a rebalance.
-	// Setting it and a different kafka.group.instance.id is an error.
+	// It overrides kafka.group.instance.id.
 	InstanceID string
 	// WorkDir resolves relative paths of the configuration (default: the
 	// directory of the configuration file, or the process's working
@@ -1046,7 +1046,8 @@ func (r *Runner) applyInstanceID(props map[string]string) error {
 		return nil
 	}
 	if cur, ok := props["group.instance.id"]; ok && strings.TrimSpace(cur) != id {
-		return fmt.Errorf("the instance id %q (--instance-id or KSML_INSTANCE_ID) differs from kafka.group.instance.id %q: set one of them", id, cur)
+		// Like the other flags, the instance id overrides the file.
+		r.log.Info("the instance id overrides kafka.group.instance.id", "group.instance.id", id, "configured", cur)
 	}
 	props["group.instance.id"] = id
 	r.log.Info("static group membership", "group.instance.id", id)

@@ -35,6 +35,15 @@
 // them in full. Restores read committed records up to the last stable
 // offset.
 //
+// Broker failures follow Kafka Streams' retry model (retry.go): a transient
+// failure (the broker unreachable, a coordinator moving, a timeout, a
+// commit rejected because the group moved on, a producer the broker fenced
+// or forgot) pauses the tasks and is retried; only a streak longer than
+// task.timeout.ms makes Run return an error. Under exactly_once_v2 a
+// transaction that cannot commit is aborted and the tasks rebuilt from the
+// changelogs; a fenced producer is replaced by a new client that rejoins
+// the group from the last commit.
+//
 // The hot path is one goroutine: batched polls (PollRecords), records queued
 // per partition and taken by their tasks in timestamp order, asynchronous
 // produces through a single promise. The promise never produces: records to
