@@ -142,6 +142,12 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 	if errors.Is(err, kgo.ErrAborting) && c.aborting.Load() {
 		return
 	}
+	if errors.Is(err, kgo.ErrClientClosed) {
+		// The client was closed after the final commit, or replaced
+		// (resetClient): the record's input is processed again from the
+		// last commit.
+		return
+	}
 	if dlq, _ := r.Context.Value(deadLetterKey{}).(*RecordError); dlq != nil {
 		// A dead letter that cannot be written would be lost: stop.
 		c.fail(fmt.Errorf("writing the record that failed (%w) to dead-letter topic %q: %w", dlq, r.Topic, err))

@@ -206,8 +206,10 @@ func (e *Engine) resetClient(cause error) error {
 	e.out.cl = e.cl
 	e.out.clearErr()
 	e.inTxn, e.txnBroken = false, false
-	// The old client's rebalance callbacks wait for mu and then see that
-	// it is no longer the engine's client.
+	// The old client closes in the background: its rebalance callbacks
+	// wait for mu and then see that it is no longer the engine's client;
+	// its undelivered records fail with ErrClientClosed, which the
+	// collector ignores (they are processed again from the last commit).
 	go func() {
 		if oldSess != nil {
 			oldSess.Close()
