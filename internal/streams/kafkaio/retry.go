@@ -205,6 +205,7 @@ func (e *Engine) resetClient(cause error) error {
 	}
 	e.out.cl = e.cl
 	e.out.clearErr()
+	e.out.dropPending()
 	e.inTxn, e.txnBroken = false, false
 	// The old client closes in the background: its rebalance callbacks
 	// wait for mu and then see that it is no longer the engine's client;
@@ -316,4 +317,13 @@ func (e *Engine) endTimeout() time.Duration {
 		return max(d, 5*time.Second)
 	}
 	return kafkaclient.DefaultTransactionTimeoutEOS
+}
+
+// dropPending forgets the delivery failures not handled yet: they belong
+// to a client that was replaced, and their input is processed again from
+// the last commit.
+func (c *Collector) dropPending() {
+	c.mu.Lock()
+	c.pending = nil
+	c.mu.Unlock()
 }
