@@ -138,7 +138,6 @@ type Engine struct {
 	lastFetchWarn time.Time
 	closing       bool
 	fatal         error
-	raw           streams.RawRecord
 }
 
 type tp struct {
@@ -226,7 +225,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	if cfg.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
 		// One transactional producer per instance; KIP-447 fencing by
 		// group generation makes a per-instance id sufficient.
-		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID, e.opts.ProcessID)), kgo.RequireStableFetchOffsets())
+		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID, e.opts.ProcessID)))
 		e.clientOpts = opts
 		if e.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
 			e.mu.Unlock()
