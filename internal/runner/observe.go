@@ -29,7 +29,11 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer, AppID: r.appID,
+	if r.opts.MetricsAddr != "" {
+		ep.Addr = r.opts.MetricsAddr
+	}
+	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer,
+		AppServerAddr: r.opts.AppServerAddr, AppID: r.appID,
 		Version: r.opts.Version, BuildTime: r.opts.BuildTime, Logger: r.log})
 	if err != nil {
 		return nil, err

@@ -113,6 +113,13 @@ type Options struct {
 	// back to the binary's build information ("dev" and the VCS time or
 	// the executable's modification time).
 	Version, BuildTime string
+	// MetricsAddr and AppServerAddr, if set, replace the host:port the
+	// metrics endpoint and the application server bind (from
+	// ksml.prometheus, ksml.applicationServer or a definition's
+	// configuration.metrics); whether they run is still the
+	// configuration's choice. "127.0.0.1:0" binds a free port, which
+	// MetricsAddr and AppServerAddr of the Runner then report.
+	MetricsAddr, AppServerAddr string
 }
 
 // Runner runs definitions. Create it with New, then call Run once.
