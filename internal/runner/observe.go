@@ -66,9 +66,9 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 		}
 		srv.App.SetStates(names)
 		srv.App.SetStores(observability.TaskStores{
-			Has: func(name string) bool { _, ok := r.topo.Stores[name]; return ok },
+			Has: func(name string) bool { return r.topo.Stores.KeyValue(name) != nil },
 			HasWindow: func(name string) bool {
-				_, ok := r.windowed[name].(*store.WindowBuilder)
+				_, ok := r.topo.Stores.Windowed(name).(*store.WindowBuilder)
 				return ok
 			},
 			Visit: func(fn func([]observability.TaskStore)) {
