@@ -124,7 +124,10 @@ func runBrokerOutage(t *testing.T, guarantee string, n int, down time.Duration) 
 		}
 	}()
 
-	time.Sleep(2 * time.Second) // mid-stream
+	// Mid-stream: the runner has processed part of the feed.
+	waitFor(t, "the runner to consume part of the feed", 30*time.Second, func() bool {
+		return consumedCount(rr.r.Counters(), "fault-in") >= int64(n/5)
+	})
 	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
