@@ -8,7 +8,6 @@ import (
 
 	"ksml/internal/definition"
 	"ksml/internal/python"
-	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
 	"ksml/internal/topology"
@@ -51,10 +50,9 @@ func (k *KSML) Run(s *Scenario) ([]Output, error) {
 	if err != nil {
 		return nil, fmt.Errorf("definition: %v\n%s", err, src)
 	}
-	stores := map[string]*store.KeyValueBuilder{}
 	res, err := topology.Build([]*definition.Definition{def}, topology.Options{
-		ApplicationID: "conformance", Functions: topology.NewPythonFunctions(k.interp, stores),
-		Serdes: k.serdes, Stdout: &bytes.Buffer{}, Stores: stores,
+		ApplicationID: "conformance", Functions: topology.NewPythonFunctions(k.interp),
+		Serdes: k.serdes, Stdout: &bytes.Buffer{},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building: %v\n%s", err, src)

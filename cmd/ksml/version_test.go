@@ -39,6 +39,7 @@ func runBinary(t *testing.T, bin string, args ...string) string {
 // checks both `ksml version` and `ksml --version` print exactly what was
 // stamped, plus the Go and Python versions of the build.
 func TestVersionFromLdflags(t *testing.T) {
+	t.Parallel()
 	pkg, err := exec.Command("go", "list", "../../internal/version").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +68,7 @@ func TestVersionFromLdflags(t *testing.T) {
 // reports the checkout's commit instead of "dev". Go stamps VCS data only
 // when the module root holds a .git directory (a clone, not a worktree).
 func TestVersionFromVCSStamp(t *testing.T) {
+	t.Parallel()
 	fi, err := os.Stat("../../.git")
 	if err != nil || !fi.IsDir() {
 		if os.Getenv("CI") == "true" {

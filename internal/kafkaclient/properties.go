@@ -25,10 +25,11 @@
 // Streams, values it overrides (enable.auto.commit, isolation.level under
 // exactly_once_v2, ...) are logged at warn and replaced.
 //
-// Axual naming patterns (axual.topic.pattern, axual.group.id.pattern,
+// Axual naming patterns (axual.group.id.pattern,
 // axual.transactional.id.pattern, or their deprecated spellings without
-// "axual.") become a Resolver; the consumer group is resolved here, topic
-// names by the engine.
+// "axual.") become a Resolver; the consumer group is resolved here, the
+// transactional id by the engine. axual.topic.pattern (topic.pattern) is
+// rejected: topics are not renamed.
 //
 // TLS material must be PEM: ssl.truststore.type and ssl.keystore.type PEM,
 // as files (ssl.truststore.location, ssl.keystore.location) or inline
@@ -99,10 +100,11 @@ type Config struct {
 	// GroupID is the consumer group: the application id, resolved by
 	// axual.group.id.pattern when set.
 	GroupID string
-	// Resolver maps topic names, the group id and transactional ids by
-	// the Axual naming patterns (axual.topic.pattern and friends); nil
-	// when none is configured (a nil Resolver maps names to themselves).
-	// The engine resolves the topics it uses; GroupID is already resolved.
+	// Resolver maps the group id and transactional ids by the Axual
+	// naming patterns (axual.group.id.pattern,
+	// axual.transactional.id.pattern); nil when none is configured (a nil
+	// Resolver maps names to themselves). GroupID is already resolved; the
+	// engine resolves its transactional id.
 	Resolver *Resolver
 
 	// Common holds the options every client needs: seed brokers, client
@@ -818,7 +820,7 @@ var appliedProperties = []string{
 	"fetch.max.wait.ms", "max.partition.fetch.bytes", "max.poll.records", "auto.offset.reset", "isolation.level",
 	"processing.guarantee", "commit.interval.ms", "task.timeout.ms", "replication.factor",
 	"max.task.idle.ms", "buffered.records.per.partition",
-	TopicPatternKey, GroupIDPatternKey, TransactionalIDPatternKey,
+	GroupIDPatternKey, TransactionalIDPatternKey,
 }
 
 // AppliedProperties returns the names of the properties that take effect,

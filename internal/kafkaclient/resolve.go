@@ -20,34 +20,18 @@ var deprecatedPatternKeys = map[string]string{
 	"transactional.id.pattern": TransactionalIDPatternKey,
 }
 
-// Resolver maps the names a definition uses to the names on the cluster,
-// following Axual naming patterns such as
-// "{tenant}-{instance}-{environment}-{topic}": the placeholder {topic}
-// ({group.id}, {transactional.id}) is the name from the definition, the
-// other placeholders take their values from the Kafka properties (tenant:
-// acme). Without patterns every name maps to itself. Topics starting with
-// "_" (broker internal topics) are never rewritten. A nil *Resolver maps
-// every name to itself.
+// Resolver maps the names ksml gives a consumer group and a transactional
+// producer to the names on the cluster, following Axual naming patterns
+// such as "{tenant}-{instance}-{environment}-{group.id}": the placeholder
+// {group.id} ({transactional.id}) is ksml's name, the other placeholders
+// take their values from the Kafka properties (tenant: acme), as upstream's
+// resolving clients do. Without patterns every name maps to itself; a nil
+// *Resolver maps every name to itself.
+//
+// Topic names are not resolved: axual.topic.pattern is rejected (see
+// resolver), so definitions name the cluster's topics in full.
 type Resolver struct {
-	topic, group, txn *namePattern
-}
-
-// Topic returns the cluster name of a topic.
-func (r *Resolver) Topic(name string) string {
-	if r == nil || r.topic == nil || strings.HasPrefix(name, "_") {
-		return name
-	}
-	return r.topic.resolve(name)
-}
-
-// UnresolveTopic returns the definition's name of a cluster topic, and
-// false if the topic does not match the pattern (it belongs to another
-// tenant or environment).
-func (r *Resolver) UnresolveTopic(name string) (string, bool) {
-	if r == nil || r.topic == nil || strings.HasPrefix(name, "_") {
-		return name, true
-	}
-	return r.topic.unresolve(name)
+	group, txn *namePattern
 }
 
 // GroupID returns the cluster name of a consumer group.
@@ -68,11 +52,9 @@ func (r *Resolver) TransactionalID(id string) string {
 
 // namePattern is one parsed pattern.
 type namePattern struct {
-	parts    []patternPart // literals and fields, in order
-	field    string        // the placeholder for the name itself
-	values   map[string]string
-	unres    *regexp.Regexp
-	unresIdx int // capture group of field in unres
+	parts  []patternPart // literals and fields, in order
+	field  string        // the placeholder for the name itself
+	values map[string]string
 }
 
 type patternPart struct {
@@ -89,20 +71,15 @@ func parseNamePattern(pattern, field string, props map[string]string) (*namePatt
 		return nil, fmt.Errorf("the pattern is empty")
 	}
 	np := &namePattern{field: field, values: map[string]string{}}
-	var re strings.Builder
-	re.WriteString("^")
-	group := 0
 	hasField := false
 	for rest := pattern; rest != ""; {
 		open := strings.IndexByte(rest, '{')
 		if open < 0 {
 			np.parts = append(np.parts, patternPart{literal: rest})
-			re.WriteString(regexp.QuoteMeta(rest))
 			break
 		}
 		if open > 0 {
 			np.parts = append(np.parts, patternPart{literal: rest[:open]})
-			re.WriteString(regexp.QuoteMeta(rest[:open]))
 		}
 		end := strings.IndexByte(rest[open:], '}')
 		if end < 0 {
@@ -113,26 +90,20 @@ func parseNamePattern(pattern, field string, props map[string]string) (*namePatt
 			return nil, fmt.Errorf("pattern %q has an invalid placeholder {%s}", pattern, name)
 		}
 		np.parts = append(np.parts, patternPart{field: name})
-		group++
 		if name == field {
 			hasField = true
-			np.unresIdx = group
-			re.WriteString(`([a-zA-Z0-9_.\-]+)`)
 		} else {
 			v, ok := props[name]
 			if !ok {
 				return nil, fmt.Errorf("pattern %q uses {%s}, but no property %s is set", pattern, name, name)
 			}
 			np.values[name] = v
-			re.WriteString(`([a-zA-Z0-9_.]+)`)
 		}
 		rest = rest[open+end+1:]
 	}
 	if !hasField {
 		return nil, fmt.Errorf("pattern %q does not contain {%s}", pattern, field)
 	}
-	re.WriteString("$")
-	np.unres = regexp.MustCompile(re.String())
 	return np, nil
 }
 
@@ -151,27 +122,11 @@ func (p *namePattern) resolve(name string) string {
 	return b.String()
 }
 
-func (p *namePattern) unresolve(name string) (string, bool) {
-	m := p.unres.FindStringSubmatch(name)
-	if m == nil {
-		return "", false
-	}
-	// The other placeholders must carry this configuration's values.
-	i := 0
-	for _, part := range p.parts {
-		if part.field == "" {
-			continue
-		}
-		i++
-		if part.field != p.field && m[i] != p.values[part.field] {
-			return "", false
-		}
-	}
-	return m[p.unresIdx], true
-}
-
 // resolver reads the naming patterns; deprecated keys apply when the
-// current key is not set.
+// current key is not set. A topic pattern is an error: ksml's clients do
+// not rename topics (upstream wraps every client to do so), and a pattern
+// that silently did nothing would send records to other topics than the
+// configuration names.
 func (m *mapper) resolver() {
 	get := func(key string) (string, string, bool) {
 		if v, ok := m.get(key); ok {
@@ -186,13 +141,15 @@ func (m *mapper) resolver() {
 		}
 		return "", "", false
 	}
+	if key, pattern, ok := get(TopicPatternKey); ok {
+		m.errf(key, "topic name patterns are not supported (pattern %q): ksml does not rename topics; remove %s and name the cluster's topics in full in the definitions", pattern, key)
+	}
 	var r Resolver
 	any := false
 	for _, spec := range []struct {
 		key, field string
 		dst        **namePattern
 	}{
-		{TopicPatternKey, "topic", &r.topic},
 		{GroupIDPatternKey, "group.id", &r.group},
 		{TransactionalIDPatternKey, "transactional.id", &r.txn},
 	} {

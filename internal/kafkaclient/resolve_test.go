@@ -11,7 +11,6 @@ func TestAxualNamingPatterns(t *testing.T) {
 	c := mapProps(t, map[string]string{
 		"application.id":                 "io.ksml.example",
 		"bootstrap.servers":              "b:1",
-		"axual.topic.pattern":            "{tenant}-{instance}-{environment}-{topic}",
 		"axual.group.id.pattern":         "{tenant}-{instance}-{environment}-{group.id}",
 		"axual.transactional.id.pattern": "{tenant}-{transactional.id}",
 		"tenant":                         "ksmldemo",
@@ -19,21 +18,6 @@ func TestAxualNamingPatterns(t *testing.T) {
 		"environment":                    "dev",
 	})
 	r := c.Resolver
-	if got := r.Topic("orders"); got != "ksmldemo-dta-dev-orders" {
-		t.Errorf("Topic = %q", got)
-	}
-	if got := r.Topic("io.ksml.example-store-changelog"); got != "ksmldemo-dta-dev-io.ksml.example-store-changelog" {
-		t.Errorf("internal topic = %q", got)
-	}
-	if got := r.Topic("__consumer_offsets"); got != "__consumer_offsets" {
-		t.Errorf("broker topic = %q", got)
-	}
-	if got, ok := r.UnresolveTopic("ksmldemo-dta-dev-sensor-data"); !ok || got != "sensor-data" {
-		t.Errorf("UnresolveTopic = %q, %v", got, ok)
-	}
-	if got, ok := r.UnresolveTopic("ksmldemo-dta-prod-sensor-data"); ok {
-		t.Errorf("another environment's topic unresolved to %q", got)
-	}
 	if c.GroupID != "ksmldemo-dta-dev-io.ksml.example" || r.GroupID("x") != "ksmldemo-dta-dev-x" {
 		t.Errorf("GroupID = %q", c.GroupID)
 	}
@@ -51,24 +35,35 @@ func TestNoPatternsMeansNoRenaming(t *testing.T) {
 	if c.Resolver != nil || c.GroupID != "app" {
 		t.Fatalf("resolver %v, group %q", c.Resolver, c.GroupID)
 	}
-	if c.Resolver.Topic("t") != "t" || c.Resolver.GroupID("g") != "g" || c.Resolver.TransactionalID("x") != "x" {
+	if c.Resolver.GroupID("g") != "g" || c.Resolver.TransactionalID("x") != "x" {
 		t.Error("a nil resolver renamed something")
 	}
-	if got, ok := c.Resolver.UnresolveTopic("t"); !ok || got != "t" {
-		t.Errorf("UnresolveTopic = %q, %v", got, ok)
+}
+
+// TestTopicPatternIsRejected: topics are not renamed, so a topic pattern
+// (either spelling) fails loudly rather than being ignored.
+func TestTopicPatternIsRejected(t *testing.T) {
+	for _, key := range []string{"axual.topic.pattern", "topic.pattern"} {
+		_, err := FromProperties(map[string]string{"application.id": "app", "bootstrap.servers": "b:1",
+			key: "{tenant}-{topic}", "tenant": "t1"}, Options{})
+		want := `kafka.` + key + `: topic name patterns are not supported (pattern "{tenant}-{topic}"): ksml does not rename topics; remove ` +
+			key + ` and name the cluster's topics in full in the definitions`
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v\nwant %s", key, err, want)
+		}
 	}
 }
 
 func TestDeprecatedPatternKeys(t *testing.T) {
 	c := mapProps(t, map[string]string{
-		"application.id":    "app",
-		"bootstrap.servers": "b:1",
-		"topic.pattern":     "{tenant}-{topic}",
-		"group.id.pattern":  "{tenant}-{group.id}",
-		"tenant":            "t1",
+		"application.id":           "app",
+		"bootstrap.servers":        "b:1",
+		"group.id.pattern":         "{tenant}-{group.id}",
+		"transactional.id.pattern": "{tenant}-{transactional.id}",
+		"tenant":                   "t1",
 	})
-	if c.Resolver.Topic("x") != "t1-x" || c.GroupID != "t1-app" {
-		t.Errorf("topic %q group %q", c.Resolver.Topic("x"), c.GroupID)
+	if c.Resolver.TransactionalID("x") != "t1-x" || c.GroupID != "t1-app" {
+		t.Errorf("transactional id %q group %q", c.Resolver.TransactionalID("x"), c.GroupID)
 	}
 }
 
@@ -76,21 +71,19 @@ func TestPatternErrors(t *testing.T) {
 	_, err := FromProperties(map[string]string{
 		"application.id":                 "app",
 		"bootstrap.servers":              "b:1",
-		"axual.topic.pattern":            "{tenant}-{name}",
 		"axual.group.id.pattern":         "{tenant}-{group.id}-{zone}",
 		"axual.transactional.id.pattern": "{tenant-{transactional.id}",
 		"tenant":                         "t",
 	}, Options{})
 	want := strings.Join([]string{
 		`kafka.axual.group.id.pattern: pattern "{tenant}-{group.id}-{zone}" uses {zone}, but no property zone is set`,
-		`kafka.axual.topic.pattern: pattern "{tenant}-{name}" uses {name}, but no property name is set`,
 		`kafka.axual.transactional.id.pattern: pattern "{tenant-{transactional.id}" has an invalid placeholder {tenant-{transactional.id}`,
 	}, "\n")
 	if err == nil || err.Error() != want {
 		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
 	}
-	_, err = FromProperties(map[string]string{"application.id": "app", "bootstrap.servers": "b:1", "axual.topic.pattern": "fixed-name"}, Options{})
-	if err == nil || err.Error() != `kafka.axual.topic.pattern: pattern "fixed-name" does not contain {topic}` {
-		t.Errorf("pattern without {topic}: %v", err)
+	_, err = FromProperties(map[string]string{"application.id": "app", "bootstrap.servers": "b:1", "axual.group.id.pattern": "fixed-name"}, Options{})
+	if err == nil || err.Error() != `kafka.axual.group.id.pattern: pattern "fixed-name" does not contain {group.id}` {
+		t.Errorf("pattern without {group.id}: %v", err)
 	}
 }

@@ -58,7 +58,6 @@ var samples = map[string]struct {
 	"replication.factor":                    {value: "3"},
 	"client.rack":                           {value: "rack-a"},
 	"security.protocol":                     {value: "SSL"},
-	"axual.topic.pattern":                   {value: "{topic}-x"},
 	"axual.group.id.pattern":                {value: "{group.id}-x"},
 	"axual.transactional.id.pattern":        {value: "{transactional.id}-x"},
 }
@@ -92,10 +91,10 @@ func fingerprint(t *testing.T, c *Config) string {
 	if fn, ok := cl.OptValue(kgo.RetryBackoffFn).(func(int) time.Duration); ok && fn != nil {
 		fmt.Fprintf(&b, "RetryBackoff=%v\n", fn(1))
 	}
-	fmt.Fprintf(&b, "engine: guarantee=%s commit=%v poll=%d reset=%s rf=%d task=%v idle=%d buffered=%d rc=%v maxRecord=%d txn=%v topic=%s txnid=%s group=%s\n",
+	fmt.Fprintf(&b, "engine: guarantee=%s commit=%v poll=%d reset=%s rf=%d task=%v idle=%d buffered=%d rc=%v maxRecord=%d txn=%v txnid=%s group=%s\n",
 		c.ProcessingGuarantee, c.CommitInterval, c.MaxPollRecords, c.AutoOffsetReset, c.ReplicationFactor, c.TaskTimeout,
 		c.MaxTaskIdleMs, c.BufferedRecordsPerPartition, c.ReadCommitted,
-		c.MaxRecordBytes, c.TransactionTimeout, c.Resolver.Topic("t"), c.Resolver.TransactionalID("x"), c.GroupID)
+		c.MaxRecordBytes, c.TransactionTimeout, c.Resolver.TransactionalID("x"), c.GroupID)
 	return b.String()
 }
 

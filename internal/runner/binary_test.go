@@ -140,6 +140,7 @@ func (p *process) log() string {
 // definition: it starts the embedded broker, logs its address, processes
 // records fed to it over Kafka and stops cleanly on SIGTERM.
 func TestBinaryRunsSeedOnEmbeddedBroker(t *testing.T) {
+	t.Parallel()
 	shared := needShared(t)
 	def := filepath.Join(shared, "acceptance/seed/definitions/cqrs.yaml")
 	work := t.TempDir()
@@ -197,6 +198,7 @@ func TestBinaryRunsSeedOnEmbeddedBroker(t *testing.T) {
 // records stream through it, restarts it, and checks that every input
 // record reaches the output (duplicates are allowed: at-least-once).
 func TestBinaryKillRestartAtLeastOnce(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
@@ -280,6 +282,7 @@ func endOffset(t *testing.T, cl *kgo.Client, topic string) int64 {
 // binary reopens the broker's data directory and every input record
 // reaches the output.
 func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
+	t.Parallel()
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
@@ -334,6 +337,7 @@ func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
 // with -ldflags -X main.version and the build time Go stamped into the
 // binary (vcs.time; the binary's modification time without VCS stamping).
 func TestBinaryAppInfo(t *testing.T) {
+	t.Parallel()
 	bin := ksmlBinary(t)
 	b := startBroker(t)
 	work := t.TempDir()

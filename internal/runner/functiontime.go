@@ -22,8 +22,8 @@ type timedFunctions struct {
 }
 
 // Compile implements topology.FunctionCompiler.
-func (t *timedFunctions) Compile(def *definition.Definition, fn *definition.FunctionDef) (topology.Function, error) {
-	f, err := t.inner.Compile(def, fn)
+func (t *timedFunctions) Compile(def *definition.Definition, fn *definition.FunctionDef, stores *topology.StoreCatalog) (topology.Function, error) {
+	f, err := t.inner.Compile(def, fn, stores)
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func (constFunction) Call(*streams.ProcessorContext, ...any) (any, error) { retu
 
 type constCompiler struct{}
 
-func (constCompiler) Compile(*definition.Definition, *definition.FunctionDef) (topology.Function, error) {
+func (constCompiler) Compile(*definition.Definition, *definition.FunctionDef, *topology.StoreCatalog) (topology.Function, error) {
 	return constFunction{}, nil
 }
 
@@ -82,7 +82,7 @@ func timed(tb testing.TB, reg *observability.Registry) topology.Function {
 	var p atomic.Pointer[observability.Registry]
 	p.Store(reg)
 	tf := &timedFunctions{inner: constCompiler{}, timers: &p}
-	f, err := tf.Compile(&definition.Definition{Namespace: "ns"}, &definition.FunctionDef{Name: "is_hot", Type: definition.FuncPredicate})
+	f, err := tf.Compile(&definition.Definition{Namespace: "ns"}, &definition.FunctionDef{Name: "is_hot", Type: definition.FuncPredicate}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -34,14 +34,18 @@ func TestGlobalTableJoinOnKafka(t *testing.T) {
 	work := t.TempDir()
 	cfg := runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    shop: %q\n", filepath.Dir(def), work, filepath.Base(def)),
 		map[string]string{"bootstrap.servers": b.Bootstrap, "application.id": "shop"})
-	startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
+	rr := startRunner(t, runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))})
 	produce(t, cl,
 		&kgo.Record{Topic: "new_orders", Partition: 0, Key: []byte("O2"), Value: []byte(`{"order_id":"O2","product_id":"P1","quantity":1}`)},
 		&kgo.Record{Topic: "new_orders", Partition: 0, Key: []byte("O3"), Value: []byte(`{"order_id":"O3","product_id":"P9","quantity":1}`)},
 		&kgo.Record{Topic: "product_catalog", Partition: 1, Key: []byte("P3"), Value: []byte(`{"name":"Desk","price":300}`)},
 	)
-	// Give the global follower time to apply P3 before the order for it.
-	time.Sleep(700 * time.Millisecond)
+	// The global follower counts a record as it applies it, on the loop
+	// that processes the orders: once P3 is counted, an order produced
+	// after it is joined against it.
+	waitFor(t, "the global follower to apply P3", 20*time.Second, func() bool {
+		return consumedCount(rr.r.Counters(), "product_catalog") >= 3
+	})
 	produce(t, cl, &kgo.Record{Topic: "new_orders", Partition: 0, Key: []byte("O4"), Value: []byte(`{"order_id":"O4","product_id":"P3","quantity":2}`)})
 
 	out := readAll(t, b.Bootstrap, "orders_with_product_details", 3, 700*time.Millisecond)

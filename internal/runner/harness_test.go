@@ -100,6 +100,14 @@ func startRunner(t *testing.T, opts runner.Options) *running {
 	if opts.WorkDir == "" {
 		opts.WorkDir = t.TempDir()
 	}
+	// Endpoints a configuration or definition turns on bind free ports,
+	// never the defaults (9999, 8080) another test or process may hold.
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "127.0.0.1:0"
+	}
+	if opts.AppServerAddr == "" {
+		opts.AppServerAddr = "127.0.0.1:0"
+	}
 	r, err := runner.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -188,6 +196,16 @@ func readAll(t *testing.T, bootstrap, topic string, min int, quiet time.Duration
 	}
 	t.Fatalf("topic %s: got %d records, want at least %d", topic, len(out), min)
 	return nil
+}
+
+// consumedCount is how many records of topic the runner consumed.
+func consumedCount(c *runner.Counters, topic string) int64 {
+	for _, n := range c.Snapshot() {
+		if n.What == "consumed" && n.Topic == topic {
+			return n.N
+		}
+	}
+	return 0
 }
 
 func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {

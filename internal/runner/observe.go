@@ -29,7 +29,11 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer, AppID: r.appID,
+	if r.opts.MetricsAddr != "" {
+		ep.Addr = r.opts.MetricsAddr
+	}
+	srv, err := observability.Start(observability.StartOptions{Metrics: ep, AppServer: r.cfg.KSML.ApplicationServer,
+		AppServerAddr: r.opts.AppServerAddr, AppID: r.appID,
 		Version: r.opts.Version, BuildTime: r.opts.BuildTime, Logger: r.log})
 	if err != nil {
 		return nil, err
@@ -62,9 +66,9 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 		}
 		srv.App.SetStates(names)
 		srv.App.SetStores(observability.TaskStores{
-			Has: func(name string) bool { _, ok := r.topo.Stores[name]; return ok },
+			Has: func(name string) bool { return r.topo.Stores.KeyValue(name) != nil },
 			HasWindow: func(name string) bool {
-				_, ok := r.windowed[name].(*store.WindowBuilder)
+				_, ok := r.topo.Stores.Windowed(name).(*store.WindowBuilder)
 				return ok
 			},
 			Visit: func(fn func([]observability.TaskStore)) {

@@ -112,7 +112,7 @@ func (r *Runner) newProducer(def *definition.Definition, p *definition.Producer)
 		if ref == nil || ref.Def == nil {
 			return nil, nil
 		}
-		return r.funcs.Compile(def, ref.Def)
+		return r.funcs.Compile(def, ref.Def, r.topo.Stores)
 	}
 	if pr.generator, err = compile(p.Generator); err != nil {
 		return nil, err

@@ -81,6 +81,7 @@ pipelines:
 // stuck, and SIGTERM still stops the process with exit code 0 within the
 // shutdown timeout (its record stays uncommitted, for the next run).
 func TestBinarySIGTERMWithStuckFunction(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "stuck.yaml", `streams:

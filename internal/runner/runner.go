@@ -113,6 +113,13 @@ type Options struct {
 	// back to the binary's build information ("dev" and the VCS time or
 	// the executable's modification time).
 	Version, BuildTime string
+	// MetricsAddr and AppServerAddr, if set, replace the host:port the
+	// metrics endpoint and the application server bind (from
+	// ksml.prometheus, ksml.applicationServer or a definition's
+	// configuration.metrics); whether they run is still the
+	// configuration's choice. "127.0.0.1:0" binds a free port, which
+	// MetricsAddr and AppServerAddr of the Runner then report.
+	MetricsAddr, AppServerAddr string
 }
 
 // Runner runs definitions. Create it with New, then call Run once.
@@ -130,7 +137,6 @@ type Runner struct {
 	// nil while metrics are off.
 	timers   atomic.Pointer[observability.Registry]
 	topo     *topology.Result
-	windowed map[string]streams.StoreBuilder // window, session and versioned stores
 	prods    []*producer
 	counters *Counters
 	pyOpts   python.Options
@@ -474,10 +480,9 @@ func (r *Runner) build() error {
 	}
 	r.serdes = topology.NotationSerdes{Registry: reg}
 
-	stores := map[string]*store.KeyValueBuilder{}
-	r.funcs = &timedFunctions{inner: topology.NewPythonFunctions(in, stores), timers: &r.timers}
+	r.funcs = &timedFunctions{inner: topology.NewPythonFunctions(in), timers: &r.timers}
 	res, err := topology.Build(r.defs, topology.Options{
-		ApplicationID: r.appID, Functions: r.funcs, Serdes: r.serdes, Stdout: r.opts.Stdout, Stores: stores,
+		ApplicationID: r.appID, Functions: r.funcs, Serdes: r.serdes, Stdout: r.opts.Stdout,
 		// Kafka Streams' layout: <state.dir>/<application.id>/<task>/<store>.
 		StateDir: r.StateDir(),
 	})
@@ -485,7 +490,6 @@ func (r *Runner) build() error {
 		return err
 	}
 	r.topo = res
-	r.windowed = topology.WindowedStores(res.Stores)
 	r.warnUnloggedStores()
 	if r.cfg.KSML.EnableProducers {
 		// Compiled now so a broken producer is reported before connecting.
@@ -680,9 +684,9 @@ func (r *Runner) WithStores(fn func(stores []StoreEntry)) {
 					continue
 				}
 				e := StoreEntry{Name: b.Name(), Partition: t.ID().Partition, Store: st}
-				if kb, ok := r.topo.Stores[b.Name()]; ok {
+				if kb := r.topo.Stores.KeyValue(b.Name()); kb != nil {
 					e.Typed, _ = kb.Typed(st)
-				} else if wb, ok := r.windowed[b.Name()].(*store.WindowBuilder); ok {
+				} else if wb, ok := r.topo.Stores.Windowed(b.Name()).(*store.WindowBuilder); ok {
 					e.Window, _ = wb.Typed(st)
 				}
 				out = append(out, e)

@@ -123,6 +123,7 @@ func TestReplicatedClusterLeaderKilled(t *testing.T) {
 // input record reaches the mapped topic (duplicates are allowed) and every
 // final count is at least exact.
 func TestBinaryAtLeastOnceSoak(t *testing.T) {
+	t.Parallel()
 	runSoak(t, "at_least_once", false)
 }
 

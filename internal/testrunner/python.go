@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
-	"ksml/internal/definition"
 	"ksml/internal/python"
-	"ksml/internal/store"
 	"ksml/internal/topology"
 )
 
@@ -29,8 +27,9 @@ func newPyEnv(moduleDirs []string, logger *slog.Logger) (*pyEnv, error) {
 	return &pyEnv{interp: in}, nil
 }
 
-func (e *pyEnv) functions(def *definition.Definition, stores map[string]*store.KeyValueBuilder) topology.FunctionCompiler {
-	return topology.NewPythonFunctions(e.interp, stores)
+// functions returns a compiler for one test's topology build.
+func (e *pyEnv) functions() topology.FunctionCompiler {
+	return topology.NewPythonFunctions(e.interp)
 }
 
 // generator compiles a produce block's generator in its own module.

@@ -14,7 +14,6 @@ import (
 
 	"ksml/internal/definition"
 	"ksml/internal/python"
-	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
 	"ksml/internal/topology"
@@ -232,10 +231,9 @@ func runTest(suite *Suite, tc *TestCase, defPath string, schemaDirs []string, en
 	if err != nil {
 		return Error, err.Error()
 	}
-	stores := map[string]*store.KeyValueBuilder{}
-	funcs := env.functions(def, stores)
+	funcs := env.functions()
 	res, err := topology.Build([]*definition.Definition{def}, topology.Options{
-		ApplicationID: ns, Functions: funcs, Serdes: opts.Serdes, Stdout: opts.Stdout, Stores: stores,
+		ApplicationID: ns, Functions: funcs, Serdes: opts.Serdes, Stdout: opts.Stdout,
 	})
 	if err != nil {
 		return Error, err.Error()
@@ -284,7 +282,7 @@ func runTest(suite *Suite, tc *TestCase, defPath string, schemaDirs []string, en
 			if !found {
 				return Error, fmt.Sprintf("state store '%s' not found in topology", name)
 			}
-			ps, err := topology.PythonStoreOf(stores, name, st)
+			ps, err := res.Stores.PythonStore(name, st)
 			if err != nil {
 				return Error, err.Error()
 			}

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"ksml/internal/definition"
-	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/types"
 )
@@ -18,9 +17,12 @@ type Function interface {
 }
 
 // FunctionCompiler turns a function definition into a callable, once per
-// definition function. Errors name the function and its position.
+// definition function. stores is the catalogue of the build compiling it
+// (still being filled: a function's stores are registered before it is
+// compiled), nil outside a build; a compiler serves one build. Errors name
+// the function and its position.
 type FunctionCompiler interface {
-	Compile(def *definition.Definition, fn *definition.FunctionDef) (Function, error)
+	Compile(def *definition.Definition, fn *definition.FunctionDef, stores *StoreCatalog) (Function, error)
 }
 
 // SerdeProvider returns the serde of a declared type.
@@ -38,18 +40,14 @@ type Options struct {
 	// StateDir is where persistent stores live: storageDirectory/<application.id>,
 	// each store under <task>/<store>. Empty keeps persistent stores in memory.
 	StateDir string
-	// Stores, when not nil, is filled with the key/value store builders as
-	// they are registered (it becomes Result.Stores), so a FunctionCompiler
-	// can find store serdes while the topology is still being built.
-	Stores map[string]*store.KeyValueBuilder
 }
 
 // Result is a built topology with what callers need to inspect it.
 type Result struct {
 	Topology *streams.Topology
-	// Stores are the key/value store builders by store name, for typed
-	// access (test assertions, interactive queries).
-	Stores map[string]*store.KeyValueBuilder
+	// Stores is the build's store catalogue, for typed access (test
+	// assertions, interactive queries).
+	Stores *StoreCatalog
 }
 
 // BuildError is a build failure at a place in a definition.

@@ -160,7 +160,7 @@ func TestUpstreamStateStore(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: store not found", file)
 		}
-		kv, err := h.res.Stores["last_sensor_data_store"].Typed(st)
+		kv, err := h.res.Stores.KeyValue("last_sensor_data_store").Typed(st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +194,7 @@ func TestUpstreamTimestampedStateStore(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: store not found", file)
 		}
-		b := h.res.Stores["last_sensor_data_store"]
+		b := h.res.Stores.KeyValue("last_sensor_data_store")
 		ts, err := b.TypedTimestamped(st)
 		if err != nil {
 			t.Fatalf("%s: %v", file, err)

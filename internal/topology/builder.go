@@ -43,16 +43,13 @@ func Build(defs []*definition.Definition, opts Options) (*Result, error) {
 	b := &builder{
 		opts:    opts,
 		topo:    streams.NewTopology(opts.ApplicationID),
-		res:     &Result{Stores: map[string]*store.KeyValueBuilder{}},
+		res:     &Result{Stores: newStoreCatalog()},
 		fns:     map[*definition.FunctionDef]Function{},
 		sources: map[string]stream{},
 		results: map[string]stream{},
 		names:   map[string]bool{},
 	}
 	b.res.Topology = b.topo
-	if opts.Stores != nil {
-		b.res.Stores = opts.Stores
-	}
 	for _, d := range defs {
 		b.def = d
 		for _, sd := range d.Stores {
@@ -101,7 +98,7 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 	timestamped := sd.Timestamped && (sd.Persistent || !sd.Inline)
 	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent,
 		LoggingOn: sd.Logging, Timestamped: timestamped}
-	b.res.Stores[sd.Name] = kb
+	b.res.Stores.addKeyValue(kb)
 	return b.topo.AddStateStore(kb)
 }
 
@@ -161,7 +158,7 @@ func (b *builder) function(ref *definition.FunctionRef, what string, pos definit
 	if f, ok := b.fns[ref.Def]; ok {
 		return f, ref.Def, nil
 	}
-	f, err := b.opts.Functions.Compile(b.def, ref.Def)
+	f, err := b.opts.Functions.Compile(b.def, ref.Def, b.res.Stores)
 	if err != nil {
 		return nil, nil, err
 	}

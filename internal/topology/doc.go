@@ -10,4 +10,8 @@
 // be checked before records flow is checked here; an operation that is not
 // implemented yet fails the build with a "not supported yet" error naming
 // its position, never at run time.
+//
+// The stores a build registers form its StoreCatalog (Result.Stores),
+// which the build hands to the FunctionCompiler with every Compile, so
+// functions reach their stores' serdes; no store state outlives its build.
 package topology

@@ -12,7 +12,6 @@ import (
 	"ksml/internal/python"
 	"ksml/internal/schemaregistry"
 	"ksml/internal/sharedtest"
-	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
 	"ksml/internal/types"
@@ -66,11 +65,10 @@ func buildDef(t testing.TB, def *definition.Definition) (*harness, error) {
 // buildDefWith builds a loaded definition with the given serdes.
 func buildDefWith(t testing.TB, def *definition.Definition, serdes NotationSerdes) (*harness, error) {
 	t.Helper()
-	stores := map[string]*store.KeyValueBuilder{}
 	out := &bytes.Buffer{}
 	res, err := Build([]*definition.Definition{def}, Options{
-		ApplicationID: "app", Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes,
-		Stdout: out, Stores: stores,
+		ApplicationID: "app", Functions: NewPythonFunctions(pythonInterp(t)), Serdes: serdes,
+		Stdout: out,
 	})
 	if err != nil {
 		return nil, err

@@ -222,7 +222,7 @@ pipelines:
 	if !ok {
 		t.Fatal("store last_seen not found")
 	}
-	kv, err := h.res.Stores["last_seen"].Typed(st)
+	kv, err := h.res.Stores.KeyValue("last_seen").Typed(st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,32 +15,6 @@ import (
 // are materialized lists, so user code may write to the store while it
 // iterates.
 
-// windowedPythonStore returns the Python view of a window or session store
-// registered next to the key/value builders.
-func windowedPythonStore(kv map[string]*store.KeyValueBuilder, name string, st streams.StateStore) (python.Store, error) {
-	switch b := WindowedStores(kv)[name].(type) {
-	case *store.WindowBuilder:
-		ws, ok := st.(streams.WindowStore)
-		if !ok {
-			return nil, fmt.Errorf("store %q is not a window store", name)
-		}
-		return &pyWindow{windowState: windowState{storeCodec: storeCodec{name: name, ks: b.KeySerde, vs: b.ValueSerde, ts: b.Timestamped}, st: ws}, size: b.WindowSize}, nil
-	case *store.SessionBuilder:
-		ss, ok := st.(streams.SessionStore)
-		if !ok {
-			return nil, fmt.Errorf("store %q is not a session store", name)
-		}
-		return &pySession{name: name, st: ss, ks: b.KeySerde, vs: b.ValueSerde}, nil
-	case *store.VersionedBuilder:
-		v, err := b.Typed(st)
-		if err != nil {
-			return nil, err
-		}
-		return pyVersioned{v}, nil
-	}
-	return nil, fmt.Errorf("store %q has no builder", name)
-}
-
 // pyVersioned is the Python API of a versioned key/value store:
 // get(key[, asOf]) -> {value, timestamp, validTo}, put(key, value,
 // timestamp), delete(key, timestamp).
@@ -304,19 +278,3 @@ func (it *listIterator) Next() (python.KeyValue, bool) {
 }
 
 func (it *listIterator) Close() error { return nil }
-
-// PythonStoreOf returns the Python view of any store of a built topology,
-// as test assertions and queries see it: key/value stores with plain values
-// (a timestamped store's timestamps stripped, as TopologyTestDriver's
-// facade does), window, session and versioned stores with their own API.
-// kv is the Options.Stores / Result.Stores map.
-func PythonStoreOf(kv map[string]*store.KeyValueBuilder, name string, st streams.StateStore) (python.Store, error) {
-	if b, ok := kv[name]; ok {
-		typed, err := b.Typed(st)
-		if err != nil {
-			return nil, err
-		}
-		return PythonStore(typed), nil
-	}
-	return windowedPythonStore(kv, name, st)
-}

@@ -15,16 +15,18 @@ import (
 // globalCode runs and helpers are callable from other functions even when
 // no operation uses them.
 type PythonFunctions struct {
-	interp  *python.Interpreter
-	stores  map[string]*store.KeyValueBuilder
+	interp *python.Interpreter
+	// stores is the catalogue of the build this compiler serves, set by
+	// the first Compile that passes one.
+	stores  *StoreCatalog
 	modules map[*definition.Definition]*python.Module
 	defined map[*definition.FunctionDef]*pyFunction
 }
 
-// NewPythonFunctions returns a compiler. stores must be the map passed as
-// Options.Stores to Build, so functions can reach their stores' serdes.
-func NewPythonFunctions(in *python.Interpreter, stores map[string]*store.KeyValueBuilder) *PythonFunctions {
-	return &PythonFunctions{interp: in, stores: stores,
+// NewPythonFunctions returns a compiler for one topology build (and the
+// producers beside it).
+func NewPythonFunctions(in *python.Interpreter) *PythonFunctions {
+	return &PythonFunctions{interp: in,
 		modules: map[*definition.Definition]*python.Module{}, defined: map[*definition.FunctionDef]*pyFunction{}}
 }
 
@@ -104,13 +106,22 @@ func (p *PythonFunctions) define(m *python.Module, fn *definition.FunctionDef) (
 	if err != nil {
 		return nil, &BuildError{Pos: fn.Pos, Msg: err.Error()}
 	}
-	pf := &pyFunction{f: f, storeNames: spec.Stores, builders: p.stores}
+	pf := &pyFunction{f: f, storeNames: spec.Stores, compiler: p}
 	p.defined[fn] = pf
 	return pf, nil
 }
 
-// Compile implements FunctionCompiler.
-func (p *PythonFunctions) Compile(def *definition.Definition, fn *definition.FunctionDef) (Function, error) {
+// Compile implements FunctionCompiler. Functions find their stores in the
+// catalogue when called; passing a different catalogue than an earlier
+// Compile is an error, as one module's functions serve one build.
+func (p *PythonFunctions) Compile(def *definition.Definition, fn *definition.FunctionDef, stores *StoreCatalog) (Function, error) {
+	switch {
+	case stores == nil || p.stores == stores:
+	case p.stores == nil:
+		p.stores = stores
+	default:
+		return nil, &BuildError{Pos: fn.Pos, Msg: fmt.Sprintf("function %q: the Python function compiler already serves another topology build", fn.Name)}
+	}
 	m, err := p.module(def)
 	if err != nil {
 		return nil, err
@@ -124,7 +135,7 @@ func (p *PythonFunctions) Compile(def *definition.Definition, fn *definition.Fun
 type pyFunction struct {
 	f          *python.Function
 	storeNames []string
-	builders   map[string]*store.KeyValueBuilder
+	compiler   *PythonFunctions // its stores are the build's catalogue
 }
 
 func (f *pyFunction) Call(pc *streams.ProcessorContext, args ...any) (any, error) {
@@ -148,9 +159,9 @@ func (f *pyFunction) context(pc *streams.ProcessorContext) (*python.CallContext,
 		if err != nil {
 			return nil, err
 		}
-		b, ok := f.builders[name]
-		if !ok {
-			ps, err := windowedPythonStore(f.builders, name, st)
+		b := f.compiler.stores.KeyValue(name)
+		if b == nil {
+			ps, err := f.compiler.stores.windowedPythonStore(name, st)
 			if err != nil {
 				return nil, err
 			}

@@ -15,7 +15,7 @@ import (
 type NoFunctions struct{}
 
 // Compile implements FunctionCompiler.
-func (NoFunctions) Compile(_ *definition.Definition, fn *definition.FunctionDef) (Function, error) {
+func (NoFunctions) Compile(_ *definition.Definition, fn *definition.FunctionDef, _ *StoreCatalog) (Function, error) {
 	return uncallable(fn.Name), nil
 }
 

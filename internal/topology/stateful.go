@@ -2,8 +2,6 @@ package topology
 
 import (
 	"fmt"
-	"reflect"
-	"sync"
 
 	"ksml/internal/definition"
 	"ksml/internal/store"
@@ -371,7 +369,7 @@ func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, no
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if kb, ok := b.res.Stores[sd.Name]; ok && b.topo.HasStore(sd.Name) {
+	if kb := b.res.Stores.KeyValue(sd.Name); kb != nil && b.topo.HasStore(sd.Name) {
 		if err := b.topo.ConnectStore(node, sd.Name); err != nil {
 			return nil, nil, false, errAt(sd.Pos, "%v", err)
 		}
@@ -382,7 +380,7 @@ func (b *builder) kvStore(sd *definition.StoreDef, key, value types.UserType, no
 		return nil, nil, false, err
 	}
 	kb := &store.KeyValueBuilder{StoreName: sd.Name, KeySerde: ks, ValueSerde: vs, IsPersistent: sd.Persistent, LoggingOn: sd.Logging, Timestamped: sd.Timestamped}
-	b.res.Stores[sd.Name] = kb
+	b.res.Stores.addKeyValue(kb)
 	if err := b.topo.AddStateStore(kb, node); err != nil {
 		return nil, nil, false, errAt(sd.Pos, "%v", err)
 	}
@@ -442,7 +440,7 @@ func (b *builder) windowStore(sd *definition.StoreDef, key, value types.UserType
 	if err := b.topo.AddStateStore(wb, nodes(node)...); err != nil {
 		return nil, nil, errAt(sd.Pos, "%v", err)
 	}
-	b.windowBuilders()[sd.Name] = wb
+	b.res.Stores.addWindowed(wb)
 	return ks, vs, nil
 }
 
@@ -469,7 +467,7 @@ func (b *builder) sessionStore(sd *definition.StoreDef, key, value types.UserTyp
 	if err := b.topo.AddStateStore(sb, nodes(node)...); err != nil {
 		return nil, nil, errAt(sd.Pos, "%v", err)
 	}
-	b.windowBuilders()[sd.Name] = sb
+	b.res.Stores.addWindowed(sb)
 	return ks, vs, nil
 }
 
@@ -488,13 +486,6 @@ func (b *builder) addWindowedStore(sd *definition.StoreDef, key, value types.Use
 	return errAt(sd.Pos, "%s store %q is not supported", sd.Type, sd.Name)
 }
 
-// windowBuilders holds the window and session store builders by name, for
-// typed access (Python functions, assertions). It is attached to the
-// Result.Stores map, which PythonFunctions shares with the builder.
-func (b *builder) windowBuilders() map[string]streams.StoreBuilder {
-	return WindowedStores(b.res.Stores)
-}
-
 func storeBuilder(t *streams.Topology, name string) streams.StoreBuilder {
 	for _, sb := range t.StoreBuilders() {
 		if sb.Name() == name {
@@ -502,29 +493,6 @@ func storeBuilder(t *streams.Topology, name string) streams.StoreBuilder {
 		}
 	}
 	return nil
-}
-
-// windowedRegistry maps the address of a key/value builder map to the
-// other builders registered next to it. Entries hold the map itself, so it
-// is never collected and its address never reused by another map.
-var windowedRegistry sync.Map // uintptr -> *windowedEntry
-
-type windowedEntry struct {
-	kv       map[string]*store.KeyValueBuilder
-	builders map[string]streams.StoreBuilder
-}
-
-// WindowedStores returns the window, session and versioned store builders
-// registered next to a key/value builder map (Options.Stores /
-// Result.Stores), by store name. The map is created on first use; builds
-// of one application run one at a time, so it needs no lock.
-func WindowedStores(kv map[string]*store.KeyValueBuilder) map[string]streams.StoreBuilder {
-	key := reflect.ValueOf(kv).Pointer()
-	if e, ok := windowedRegistry.Load(key); ok {
-		return e.(*windowedEntry).builders
-	}
-	e, _ := windowedRegistry.LoadOrStore(key, &windowedEntry{kv: kv, builders: map[string]streams.StoreBuilder{}})
-	return e.(*windowedEntry).builders
 }
 
 func (b *builder) aggregate(s stream, op *definition.Operation, name string) (stream, error) {
@@ -923,7 +891,7 @@ func (b *builder) addVersionedStore(sd *definition.StoreDef, key, value types.Us
 	if err := b.topo.AddStateStore(vb); err != nil {
 		return errAt(sd.Pos, "%v", err)
 	}
-	b.windowBuilders()[sd.Name] = vb
+	b.res.Stores.addWindowed(vb)
 	return nil
 }
 

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"ksml/internal/definition"
-	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
 	"ksml/internal/types"
@@ -48,7 +47,7 @@ func TestUpstreamAggregate(t *testing.T) {
 			if !ok {
 				t.Fatal("no aggregate_store")
 			}
-			kv, err := h.res.Stores["aggregate_store"].Typed(st)
+			kv, err := h.res.Stores.KeyValue("aggregate_store").Typed(st)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -124,10 +123,9 @@ func persistentHarness(t testing.TB, src, dir string) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stores := map[string]*store.KeyValueBuilder{}
 	serdes := testSerdes(t)
 	res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app", StateDir: dir,
-		Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes, Stores: stores})
+		Functions: NewPythonFunctions(pythonInterp(t)), Serdes: serdes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,14 +275,14 @@ pipelines:
 	}
 	expect(t, "sums with timestamps", got, "1@100", "3@100", "7@200")
 	st, _ := h.drv.Store("sums")
-	kv, err := h.res.Stores["sums"].Typed(st)
+	kv, err := h.res.Stores.KeyValue("sums").Typed(st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, err := kv.Get("k"); v != int64(7) || err != nil {
 		t.Errorf("typed view: %v %v", v, err)
 	}
-	ts, err := h.res.Stores["sums"].TypedTimestamped(st)
+	ts, err := h.res.Stores.KeyValue("sums").TypedTimestamped(st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"ksml/internal/definition"
 	"ksml/internal/python"
 	"ksml/internal/sharedtest"
-	"ksml/internal/store"
 	"ksml/internal/streams"
 	"ksml/internal/streams/testdriver"
 	"ksml/internal/types"
@@ -613,7 +612,7 @@ func TestUpstreamBinaryDataFormat(t *testing.T) {
 		sharedtest.Missing(t, dir)
 	}
 	prod := loadDef(t, filepath.Join(dir, "binary-producer.yaml"), "producer")
-	gen, err := NewPythonFunctions(pythonInterp(t), nil).Compile(prod, prod.Producers[0].Generator.Def)
+	gen, err := NewPythonFunctions(pythonInterp(t)).Compile(prod, prod.Producers[0].Generator.Def, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -665,9 +664,8 @@ func buildWithSchemas(t *testing.T, def *definition.Definition, dirs ...string) 
 func buildWithSchemasErr(t *testing.T, def *definition.Definition, dirs ...string) (*harness, error) {
 	t.Helper()
 	serdes := testEnvironment(t, dirs...)
-	stores := map[string]*store.KeyValueBuilder{}
 	res, err := Build([]*definition.Definition{def}, Options{ApplicationID: "app",
-		Functions: NewPythonFunctions(pythonInterp(t), stores), Serdes: serdes, Stdout: io.Discard, Stores: stores})
+		Functions: NewPythonFunctions(pythonInterp(t)), Serdes: serdes, Stdout: io.Discard})
 	if err != nil {
 		return nil, err
 	}
@@ -695,7 +693,7 @@ func TestUpstreamAvroLogicalTypesToJSON(t *testing.T) {
 		return def
 	}
 	prod := load("producer-logical.yaml", "producer")
-	gen, err := NewPythonFunctions(pythonInterp(t), nil).Compile(prod, prod.Producers[0].Generator.Def)
+	gen, err := NewPythonFunctions(pythonInterp(t)).Compile(prod, prod.Producers[0].Generator.Def, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ func versionedStore(t *testing.T, h *harness, name string) *store.Versioned {
 	if !ok {
 		t.Fatalf("no store %q", name)
 	}
-	b, ok := WindowedStores(h.res.Stores)[name].(*store.VersionedBuilder)
+	b, ok := h.res.Stores.Windowed(name).(*store.VersionedBuilder)
 	if !ok {
 		t.Fatalf("store %q is not versioned", name)
 	}

@@ -322,7 +322,7 @@ func TestSlidingWindowCount(t *testing.T) {
 	// The store keeps timestamps with the aggregates; the typed view
 	// strips them.
 	st, _ := h.drv.Store("sliding_store")
-	w, err := WindowedStores(h.res.Stores)["sliding_store"].(*store.WindowBuilder).Typed(st)
+	w, err := h.res.Stores.Windowed("sliding_store").(*store.WindowBuilder).Typed(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +356,7 @@ func TestUpstreamStateStoreWindowedAvro(t *testing.T) {
 	if !ok {
 		t.Fatal("no window store")
 	}
-	ps, err := windowedPythonStore(h.res.Stores, "sensor_data_window_store", st)
+	ps, err := h.res.Stores.windowedPythonStore("sensor_data_window_store", st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestUpstreamWindowAndSessionIterators(t *testing.T) {
 			h.mustPipe("sensor_ownership_data", "string", "string", "sensor1", "value1", 1)
 			h.mustPipe("sensor_ownership_data", "string", "string", "sensor2", "value2", 2)
 			st, _ := h.drv.Store(name)
-			ps, err := PythonStoreOf(h.res.Stores, name, st)
+			ps, err := h.res.Stores.PythonStore(name, st)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -420,7 +420,7 @@ func TestTypedWindowAndSessionViews(t *testing.T) {
 	h.mustPipe("user_clicks", "string", "json", "u", click, tutorialBase+1000)
 	h.mustPipe("user_clicks", "string", "json", "v", click, tutorialBase+400000)
 	st, _ := h.drv.Store("click_counts_5min")
-	w, err := WindowedStores(h.res.Stores)["click_counts_5min"].(*store.WindowBuilder).Typed(st)
+	w, err := h.res.Stores.Windowed("click_counts_5min").(*store.WindowBuilder).Typed(st)
 	if err != nil {
 		t.Fatal(err)
 	}

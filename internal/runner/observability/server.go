@@ -139,6 +139,9 @@ type StartOptions struct {
 	Metrics MetricsEndpoint
 	// AppServer is ksml.applicationServer.
 	AppServer config.ApplicationServer
+	// AppServerAddr, if set, is the host:port the application server
+	// binds instead of AppServer's.
+	AppServerAddr string
 	// AppID is the application.id (ksml_app's app_id).
 	AppID string
 	// Version and BuildTime label ksml_app (Options.AppVersion and
@@ -169,7 +172,11 @@ func Start(opts StartOptions) (*Servers, error) {
 	}
 	if opts.AppServer.Enabled {
 		s.App = NewAppServer(logger)
-		srv, err := Serve(opts.AppServer.Addr(), s.App, logger)
+		addr := opts.AppServer.Addr()
+		if opts.AppServerAddr != "" {
+			addr = opts.AppServerAddr
+		}
+		srv, err := Serve(addr, s.App, logger)
 		if err != nil {
 			_ = s.Shutdown(context.Background())
 			return nil, fmt.Errorf("application server: %w", err)

@@ -225,7 +225,7 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	if cfg.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
 		// One transactional producer per instance; KIP-447 fencing by
 		// group generation makes a per-instance id sufficient.
-		opts = append(opts, kgo.TransactionalID(transactionalID(cfg.ApplicationID, e.opts.ProcessID)))
+		opts = append(opts, kgo.TransactionalID(resolvedTransactionalID(cfg, e.opts.ProcessID)))
 		e.clientOpts = opts
 		if e.sess, err = kgo.NewGroupTransactSession(opts...); err != nil {
 			e.mu.Unlock()
@@ -1084,6 +1084,13 @@ func (e *Engine) rewindQueued() {
 
 // transactionalID names this instance's transactional producer: stable
 // across restarts when the instance has a process id.
+// resolvedTransactionalID is the transactional id on the cluster: ksml's
+// id passed through axual.transactional.id.pattern when one is configured,
+// as upstream's resolving producer does.
+func resolvedTransactionalID(cfg *kafkaclient.Config, processID string) string {
+	return cfg.Resolver.TransactionalID(transactionalID(cfg.ApplicationID, processID))
+}
+
 func transactionalID(appID, processID string) string {
 	if processID != "" {
 		return appID + "-" + processID

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"ksml/internal/kafkaclient"
 )
 
 // TestProcessIDIsStable checks that the process id, and so the
@@ -34,6 +36,24 @@ func TestProcessIDIsStable(t *testing.T) {
 	}
 	if a, b := transactionalID("orders", ""), transactionalID("orders", ""); a == b {
 		t.Fatalf("without a process id two transactional ids are both %q", a)
+	}
+	// axual.transactional.id.pattern names the producer on the cluster.
+	cfg, err := kafkaclient.FromProperties(map[string]string{"bootstrap.servers": "b:1", "application.id": "orders",
+		"processing.guarantee":           "exactly_once_v2",
+		"axual.transactional.id.pattern": "{tenant}-{instance}-{environment}-{transactional.id}",
+		"tenant":                         "acme", "instance": "dta", "environment": "dev"}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resolvedTransactionalID(cfg, first), "acme-dta-dev-orders-"+first; got != want {
+		t.Fatalf("resolved transactional id %q, want %q", got, want)
+	}
+	plain, err := kafkaclient.FromProperties(map[string]string{"bootstrap.servers": "b:1", "application.id": "orders"}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resolvedTransactionalID(plain, first), "orders-"+first; got != want {
+		t.Fatalf("transactional id without a pattern %q, want %q", got, want)
 	}
 	// A state directory that cannot be written is an error, not a fresh id.
 	ro := t.TempDir()

@@ -248,8 +248,32 @@ func waitCounts(t *testing.T, bootstrap string, want int64) map[string][]int64 {
 	}
 }
 
+// appendKafkaConfig adds a property to the kafka section setup wrote
+// (the last section of ksml-runner.yaml).
+func appendKafkaConfig(t *testing.T, work, key, value string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(work, "ksml-runner.yaml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Fprintf(f, "  %s: %q\n", key, value); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // waitCommitted waits until the group committed every input record.
 func waitCommitted(t *testing.T, cl *kgo.Client, total int64) {
+	t.Helper()
+	waitCommittedOn(t, cl, "clicks", total)
+}
+
+// waitCommittedOn waits until the group committed total records of topic
+// (over its partitions). Offsets are committed once what the records
+// caused is written, so committed records are processed ones.
+func waitCommittedOn(t *testing.T, cl *kgo.Client, topic string, total int64) {
 	t.Helper()
 	adm := kadm.NewClient(cl)
 	deadline := time.Now().Add(20 * time.Second)
@@ -258,7 +282,7 @@ func waitCommitted(t *testing.T, cl *kgo.Client, total int64) {
 		if err == nil {
 			var sum int64
 			offs.Each(func(o kadm.OffsetResponse) {
-				if o.Topic == "clicks" {
+				if o.Topic == topic {
 					sum += o.At
 				}
 			})
@@ -268,13 +292,14 @@ func waitCommitted(t *testing.T, cl *kgo.Client, total int64) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("the group did not commit %d input records", total)
+	t.Fatalf("the group did not commit %d records of %s", total, topic)
 }
 
 // TestCountContinuesAfterKill9 kills `ksml run` with SIGKILL after its
 // counts are committed, restarts it and checks that counting continues
 // from the changelog: every key's next count is one more than before.
 func TestCountContinuesAfterKill9(t *testing.T) {
+	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	p := start(t, work)
 	p.waitLog(t, "runner started", 20*time.Second)
@@ -302,6 +327,7 @@ func TestCountContinuesAfterKill9(t *testing.T) {
 // TestSecondInstanceTakesOver runs two instances in one group, stops one
 // and checks that the other continues its counts.
 func TestSecondInstanceTakesOver(t *testing.T) {
+	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	p1 := start(t, work)
 	p1.waitLog(t, "runner started", 20*time.Second)
@@ -363,10 +389,12 @@ pipelines:
 // processing, so orders placed after the restart still find their
 // products.
 func TestGlobalTableSurvivesKill9(t *testing.T) {
+	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(globalJoinDefinition), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	appendKafkaConfig(t, work, "log.summary.interval.ms", "100")
 	for _, topic := range []string{"orders", "products"} {
 		resp, err := kadm.NewClient(cl).CreateTopic(context.Background(), 2, -1, nil, topic)
 		if err == nil {
@@ -387,7 +415,10 @@ func TestGlobalTableSurvivesKill9(t *testing.T) {
 	for _, prod := range []string{"laptop", "phone", "tablet", "watch"} {
 		produce("products", "p-"+prod, prod)
 	}
-	time.Sleep(500 * time.Millisecond) // let the products arrive before the order
+	// The global follower counts a record as it applies it, before the
+	// loop processes stream records; the progress summary (every 100ms
+	// here) shows when all four products are in.
+	p.waitLog(t, "consumed=4 ", 20*time.Second)
 	produce("orders", "o1", "p-laptop")
 	waitOutput := func(want ...string) {
 		t.Helper()
@@ -499,6 +530,7 @@ pipelines:
 // run with two partitions: orders and the products they refer to sit in
 // different partitions, and still meet.
 func TestForeignKeyJoinAcrossPartitions(t *testing.T) {
+	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(fkJoinDefinition), 0o644); err != nil {
 		t.Fatal(err)
@@ -532,7 +564,8 @@ func TestForeignKeyJoinAcrossPartitions(t *testing.T) {
 	if err := cl.ProduceSync(context.Background(), products...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// The products' table is in its stores once their offsets are committed.
+	waitCommittedOn(t, cl, "products", int64(len(products)))
 	if err := cl.ProduceSync(context.Background(), orders...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
@@ -586,6 +619,7 @@ pipelines:
 // SIGKILL: the session store comes back from its changelog, so records
 // after the restart extend the sessions counted before it.
 func TestSessionCountContinuesAfterKill9(t *testing.T) {
+	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(windowedCountDefinition), 0o644); err != nil {
 		t.Fatal(err)
