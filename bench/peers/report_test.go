@@ -1,0 +1,97 @@
+package main
+
+import (
+	"bytes"
+	"reflect"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestRatios checks the direction of every metric (above 1 means ksml is
+// better), the key format, and that unmeasured values give no ratio.
+func TestRatios(t *testing.T) {
+	res := map[string]map[string]metrics{
+		"passthrough": {
+			"ksml":          {RPS: 30000, CPUus: 20, RSSMB: 40, StartupMS: 100},
+			"kafka_streams": {RPS: 20000, CPUus: 50, RSSMB: 200, StartupMS: 1500},
+			"raw":           {RPS: 60000, CPUus: 10, RSSMB: 20, StartupMS: 0},
+		},
+		"python_map": {
+			"ksml":       {RPS: 9000, CPUus: 90, RSSMB: 60, StartupMS: 300},
+			"python_lib": {RPS: 3000, CPUus: 270, RSSMB: 90, StartupMS: 900},
+			"other":      {RPS: 1, CPUus: 1, RSSMB: 1, StartupMS: 1},
+		},
+		"count": {"kafka_streams": {RPS: 1}},
+	}
+	want := map[string]float64{
+		"passthrough/kafka_streams/rps":        1.5,
+		"passthrough/kafka_streams/cpu_us":     2.5,
+		"passthrough/kafka_streams/rss_mb":     5,
+		"passthrough/kafka_streams/startup_ms": 15,
+		"passthrough/raw/rps":                  0.5,
+		"passthrough/raw/cpu_us":               0.5,
+		"passthrough/raw/rss_mb":               0.5,
+		"python_map/python_lib/rps":            3,
+		"python_map/python_lib/cpu_us":         3,
+		"python_map/python_lib/rss_mb":         1.5,
+		"python_map/python_lib/startup_ms":     3,
+	}
+	if got := ratios(res); !reflect.DeepEqual(got, want) {
+		t.Errorf("ratios =\n%v\nwant\n%v", got, want)
+	}
+}
+
+func TestSummarizeAndJSON(t *testing.T) {
+	rounds := map[string]map[string][]metrics{
+		"count": {
+			"ksml": {{RPS: 10, CPUus: 3, RSSMB: 30, StartupMS: 200}, {RPS: 30, CPUus: 1, RSSMB: 50, StartupMS: 100}},
+			"raw":  {{RPS: 40, CPUus: 1, RSSMB: 10, StartupMS: 50}},
+			"none": {},
+		},
+	}
+	res := summarize(rounds)
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, report{Records: 100, Rounds: 2, Results: res, Ratios: ratios(res)}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{
+  "records": 100,
+  "rounds": 2,
+  "results": {
+    "count": {
+      "ksml": {
+        "rps": 20,
+        "cpu_us": 2,
+        "rss_mb": 40,
+        "startup_ms": 150
+      },
+      "raw": {
+        "rps": 40,
+        "cpu_us": 1,
+        "rss_mb": 10,
+        "startup_ms": 50
+      }
+    }
+  },
+  "ratios": {
+    "count/raw/cpu_us": 0.5,
+    "count/raw/rps": 0.5,
+    "count/raw/rss_mb": 0.25,
+    "count/raw/startup_ms": 0.333
+  }
+}
+`
+	if buf.String() != want {
+		t.Errorf("JSON =\n%s\nwant\n%s", buf.String(), want)
+	}
+}
