@@ -1,0 +1,494 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"ksml/bench/events"
+)
+
+const inputTopic = "peers-events"
+
+// env is one benchmark session: the broker, the built systems and the
+// scratch directory.
+type env struct {
+	cfg       config
+	root      string // repository root
+	work      string // scratch directory
+	bootstrap string
+	adm       *kadm.Client
+	cl        *kgo.Client
+	ksmlBin   string
+	javaCP    string // classpath of the Kafka Streams apps; "" when not built
+	self      string // this executable, for the raw worker
+	pythonLib string // python of the Quix Streams venv; "" when absent
+	expected  map[string]int
+	seq       int
+	leftOut   map[string]string
+}
+
+func (e *env) say(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "peers: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, cfg config) error {
+	e := &env{cfg: cfg, leftOut: map[string]string{}}
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
+		return fmt.Errorf("run from inside the ksml module (go env GOMOD: %v)", err)
+	}
+	e.root = filepath.Dir(strings.TrimSpace(string(out)))
+	if e.work, err = os.MkdirTemp("", "ksml-peers-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(e.work)
+	if e.self, err = os.Executable(); err != nil {
+		return err
+	}
+	if err := e.build(ctx); err != nil {
+		return err
+	}
+	if err := e.startBroker(ctx); err != nil {
+		return err
+	}
+	defer e.stopBroker()
+	if err := e.fill(ctx); err != nil {
+		return err
+	}
+
+	rounds := map[string]map[string][]metrics{}
+	failed := map[string]string{}
+	for r := 1; r <= cfg.rounds; r++ {
+		for _, w := range workloads {
+			if cfg.only != nil && !cfg.only[w] {
+				continue
+			}
+			for _, sys := range e.systemsFor(w) {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				e.say("round %d: %s on %s", r, sys, w)
+				m, err := e.measure(ctx, w, sys)
+				if err != nil {
+					e.say("  failed: %v", err)
+					failed[w+"/"+sys] = err.Error()
+					continue
+				}
+				e.say("  %.0f records/s, %.1f µs CPU/record, %.1f MiB peak RSS, first output after %.0f ms", m.RPS, m.CPUus, m.RSSMB, m.StartupMS)
+				if rounds[w] == nil {
+					rounds[w] = map[string][]metrics{}
+				}
+				rounds[w][sys] = append(rounds[w][sys], m)
+			}
+		}
+	}
+	res := summarize(rounds)
+	if !cfg.json {
+		writeTable(os.Stdout, res)
+		fmt.Println()
+	}
+	return writeJSON(os.Stdout, report{Records: cfg.records, Rounds: cfg.rounds, Results: res, Ratios: ratios(res),
+		Failed: failed, LeftOut: e.leftOut})
+}
+
+// build builds the ksml binary and the Kafka Streams apps, and finds the
+// Python library's venv.
+func (e *env) build(ctx context.Context) error {
+	e.ksmlBin = filepath.Join(e.work, "ksml")
+	e.say("building %s", e.ksmlBin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", e.ksmlBin, "./cmd/ksml")
+	cmd.Dir = e.root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building ksml: %w\n%s", err, out)
+	}
+	if e.wants("kafka_streams") || e.wants("kafka_streams_tuned") {
+		dir := filepath.Join(e.root, "bench/peers/kstreams")
+		e.say("building the Kafka Streams apps (mvn package in %s)", dir)
+		cmd = exec.CommandContext(ctx, "mvn", "-q", "-B", "package", "-DskipTests")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("building the Kafka Streams apps: %w\n%s", err, out)
+		}
+		cp, err := os.ReadFile(filepath.Join(dir, "target/classpath.txt"))
+		if err != nil {
+			return err
+		}
+		e.javaCP = filepath.Join(dir, "target/classes") + ":" + strings.TrimSpace(string(cp))
+	}
+	e.leftOut["upstream_ksml"] = "not built: see docs/performance.md (upstream KSML needs GraalPy/GraalVM artifacts and repositories beyond Maven Central)"
+	py := pythonLibPython()
+	if _, err := os.Stat(py); err == nil {
+		e.pythonLib = py
+	} else if e.wants("python_lib") {
+		e.leftOut["python_lib"] = "no venv at " + filepath.Dir(filepath.Dir(py)) + " (see docs/performance.md to create it)"
+	}
+	return nil
+}
+
+func (e *env) wants(sys string) bool { return e.cfg.peers == nil || e.cfg.peers[sys] }
+
+// systemsFor lists the systems that run workload w, ksml first.
+func (e *env) systemsFor(w string) []string {
+	var out []string
+	for _, s := range []string{self, "kafka_streams", "kafka_streams_tuned", "raw", "python_lib"} {
+		if !e.wants(s) {
+			continue
+		}
+		switch s {
+		case "kafka_streams", "kafka_streams_tuned":
+			if e.javaCP == "" {
+				continue
+			}
+		case "python_lib":
+			if e.pythonLib == "" || w != "python_map" {
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (e *env) startBroker(ctx context.Context) error {
+	e.say("starting Apache Kafka with scripts/kafka start")
+	cmd := exec.CommandContext(ctx, filepath.Join(e.root, "scripts/kafka"), "start")
+	cmd.Env = e.kafkaEnv()
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("scripts/kafka start: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	e.bootstrap = strings.TrimSpace(lines[len(lines)-1])
+	if e.bootstrap == "" {
+		return errors.New("scripts/kafka start printed no bootstrap servers")
+	}
+	e.say("broker at %s", e.bootstrap)
+	if e.cl, err = kgo.NewClient(kgo.SeedBrokers(e.bootstrap)); err != nil {
+		return err
+	}
+	e.adm = kadm.NewClient(e.cl)
+	return nil
+}
+
+// kafkaEnv gives scripts/kafka a state directory of this run's own (unless
+// KSML_KAFKA_STATE is set), so a cluster other tests run is left alone.
+func (e *env) kafkaEnv() []string {
+	env := os.Environ()
+	if os.Getenv("KSML_KAFKA_STATE") == "" {
+		env = append(env, "KSML_KAFKA_STATE="+filepath.Join(e.work, "kafka"))
+	}
+	return env
+}
+
+func (e *env) stopBroker() {
+	if e.cl != nil {
+		e.cl.Close()
+	}
+	cmd := exec.Command(filepath.Join(e.root, "scripts/kafka"), "stop")
+	cmd.Env = e.kafkaEnv()
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		e.say("scripts/kafka stop: %v", err)
+	}
+}
+
+// fill creates the input topic (one partition, as in bench/) and writes the
+// events to it once; every run reads it from the start with a fresh
+// application id. Record timestamps advance by 1µs, as in bench/.
+func (e *env) fill(ctx context.Context) error {
+	if err := e.createTopic(ctx, inputTopic); err != nil {
+		return err
+	}
+	evs := events.Make(e.cfg.records)
+	e.expected = map[string]int{"passthrough": len(evs), "python_map": len(evs), "count": len(evs), "window_count": len(evs)}
+	now := time.Now()
+	recs := make([]*kgo.Record, len(evs))
+	for i, ev := range evs {
+		recs[i] = &kgo.Record{Topic: inputTopic, Key: ev.Key, Value: ev.Value, Timestamp: now.Add(time.Duration(i) * time.Microsecond)}
+		var v struct {
+			EventType string `json:"eventType"`
+		}
+		if err := json.Unmarshal(ev.Value, &v); err != nil {
+			return err
+		}
+		if v.EventType != "USER_SUSPENDED" {
+			e.expected["filter_map"]++
+		}
+	}
+	e.say("writing %d events to %s", len(recs), inputTopic)
+	return e.cl.ProduceSync(ctx, recs...).FirstErr()
+}
+
+func (e *env) createTopic(ctx context.Context, topic string) error {
+	res, err := e.adm.CreateTopics(ctx, 1, 1, nil, topic)
+	if err != nil {
+		return err
+	}
+	return res.Error()
+}
+
+// proc is a started system under measurement.
+type proc struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+	exited chan error
+}
+
+// start starts the process of system sys for workload w, reading the input
+// topic and writing out.
+func (e *env) start(w, sys, out string) (*proc, error) {
+	e.seq++
+	appID := fmt.Sprintf("peers-%s-%s-%d", strings.ReplaceAll(w, "_", "-"), strings.ReplaceAll(sys, "_", "-"), e.seq)
+	dir := filepath.Join(e.work, appID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var cmd *exec.Cmd
+	switch sys {
+	case self:
+		def, err := ksmlDefinition(w, inputTopic, out)
+		if err != nil {
+			return nil, err
+		}
+		defPath, cfgPath := filepath.Join(dir, w+".yaml"), filepath.Join(dir, "ksml-runner.yaml")
+		cfg := fmt.Sprintf("ksml:\n  configDirectory: %q\n  schemaDirectory: %q\n  storageDirectory: %q\nkafka:\n  bootstrap.servers: %q\n  application.id: %q\n",
+			dir, dir, dir, e.bootstrap, appID)
+		if err := os.WriteFile(defPath, []byte(def), 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(e.ksmlBin, "run", "-c", cfgPath, defPath)
+		cmd.Env = append(os.Environ(), "KSML_LOG_LEVEL=warn")
+	case "kafka_streams", "kafka_streams_tuned":
+		args := []string{"-cp", e.javaCP, "ksml.peers." + javaApps[w], e.bootstrap, appID, inputTopic, out, dir}
+		if sys == "kafka_streams_tuned" {
+			args = append(args, tunedKafkaStreams...)
+		}
+		cmd = exec.Command(javaBin(), args...)
+	case "raw":
+		cmd = exec.Command(e.self, rawWorkerArg, w, e.bootstrap, inputTopic, out)
+	case "python_lib":
+		script := filepath.Join(dir, "quix_map.py")
+		if err := os.WriteFile(script, []byte(quixScript), 0o644); err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(e.pythonLib, script, e.bootstrap, appID, inputTopic, out, dir)
+	default:
+		return nil, fmt.Errorf("unknown system %q", sys)
+	}
+	cmd.Dir = dir
+	p := &proc{cmd: cmd, exited: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = &p.out, &p.out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", sys, err)
+	}
+	go func() { p.exited <- cmd.Wait() }()
+	return p, nil
+}
+
+// stop sends SIGTERM and waits, then kills.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// javaApps names the Kafka Streams app of each workload.
+var javaApps = map[string]string{"passthrough": "Passthrough", "python_map": "PythonMap", "filter_map": "FilterMap",
+	"count": "Count", "window_count": "WindowCount"}
+
+// tunedKafkaStreams are the settings of kafka_streams_tuned: no record
+// cache (every update is forwarded, as ksml does) and a short commit
+// interval, so stateful results leave as soon as they are computed.
+var tunedKafkaStreams = []string{"statestore.cache.max.bytes=0", "commit.interval.ms=100"}
+
+func javaBin() string {
+	for _, j := range []string{"/usr/lib/jvm/java-17-openjdk-amd64/bin/java", "/usr/lib/jvm/openjdk-17/bin/java"} {
+		if _, err := os.Stat(j); err == nil {
+			return j
+		}
+	}
+	return "java"
+}
+
+// measure runs system sys on workload w once. The output topic is new, so
+// every record on it is this run's. Completion: all expected records for the
+// stateless workloads; for the counts, when the latest count per output key
+// adds up to the number of input records (this also works when a record
+// cache folds several updates into one).
+func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
+	out := fmt.Sprintf("peers-out-%d", e.seq+1)
+	if err := e.createTopic(ctx, out); err != nil {
+		return metrics{}, err
+	}
+	watch, err := kgo.NewClient(kgo.SeedBrokers(e.bootstrap),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{out: {0: kgo.NewOffset().AtStart()}}),
+		kgo.FetchMaxWait(20*time.Millisecond))
+	if err != nil {
+		return metrics{}, err
+	}
+	defer watch.Close()
+	t0 := time.Now()
+	p, err := e.start(w, sys, out)
+	if err != nil {
+		return metrics{}, err
+	}
+	defer p.stop()
+	pid := p.cmd.Process.Pid
+	fail := func(err error) (metrics, error) {
+		return metrics{}, fmt.Errorf("%w\n%s output:\n%s", err, sys, tail(p.out.String(), 15))
+	}
+
+	n := e.cfg.records
+	want := e.expected[w]
+	counting := w == "count" || w == "window_count"
+	latest := map[string]int64{}
+	var sum int64
+	seen := 0
+	var first, last time.Time
+	var cpuFirst int64
+	deadline := t0.Add(120*time.Second + time.Duration(n)*time.Millisecond)
+	for {
+		if time.Now().After(deadline) {
+			return fail(fmt.Errorf("timed out with %d output records (sum %d) of %d", seen, sum, want))
+		}
+		select {
+		case err := <-p.exited:
+			p.exited <- err
+			return fail(fmt.Errorf("exited early: %v", err))
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		fs := watch.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return metrics{}, ctx.Err()
+		}
+		got := 0
+		fs.EachRecord(func(r *kgo.Record) {
+			got++
+			if counting {
+				c, err := countValue(r.Value)
+				if err != nil {
+					return
+				}
+				k := string(r.Key)
+				sum += c - latest[k]
+				latest[k] = c
+			}
+		})
+		if got == 0 {
+			continue
+		}
+		now := time.Now()
+		seen += got
+		if first.IsZero() {
+			first = now
+			if cpuFirst, err = cpuTicks(pid); err != nil {
+				return fail(err)
+			}
+		}
+		last = now
+		if (!counting && seen >= want) || (counting && sum >= int64(want)) {
+			break
+		}
+	}
+	cpuLast, err := cpuTicks(pid)
+	if err != nil {
+		return fail(err)
+	}
+	hwm, err := peakRSSKB(pid)
+	if err != nil {
+		return fail(err)
+	}
+	m := metrics{RSSMB: float64(hwm) / 1024, StartupMS: float64(first.Sub(t0).Microseconds()) / 1000}
+	if d := last.Sub(first); d > 0 {
+		m.RPS = float64(n) / d.Seconds()
+	}
+	m.CPUus = float64(cpuLast-cpuFirst) * (1e6 / clockTicks) / float64(n)
+	return m, nil
+}
+
+// countValue decodes a count: 8-byte big-endian (Kafka's LongSerializer) or
+// decimal text.
+func countValue(v []byte) (int64, error) {
+	if len(v) == 8 {
+		return int64(binary.BigEndian.Uint64(v)), nil
+	}
+	return strconv.ParseInt(strings.TrimSpace(string(v)), 10, 64)
+}
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat
+// (100 on every Linux architecture Go supports).
+const clockTicks = 100
+
+// cpuTicks returns utime+stime of a running process, all threads.
+func cpuTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the CPU time of process %d: %w", pid, err)
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, s)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unexpected /proc/%d/stat: %q", pid, s)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return u + st, nil
+}
+
+// peakRSSKB returns VmHWM of a running process in kB.
+func peakRSSKB(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading the peak RSS of process %d: %w", pid, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			var kb int64
+			_, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb)
+			return kb, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
