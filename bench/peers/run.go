@@ -232,7 +232,30 @@ func (e *env) fill(ctx context.Context) error {
 		}
 	}
 	e.say("writing %d events to %s", len(recs), inputTopic)
-	return e.cl.ProduceSync(ctx, recs...).FirstErr()
+	if err := e.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return err
+	}
+	// Looking up a group coordinator makes the broker create its offsets
+	// topic now, so the first system measured does not pay for it.
+	return waitCoordinator(ctx, e.adm)
+}
+
+func waitCoordinator(ctx context.Context, adm *kadm.Client) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res := adm.FindGroupCoordinators(ctx, "peers-warmup")
+		var err error
+		for _, r := range res {
+			err = r.Err
+		}
+		if err == nil && len(res) > 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no group coordinator within 60s: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond) // polling the broker, not synchronising tests
+	}
 }
 
 func (e *env) createTopic(ctx context.Context, topic string) error {
