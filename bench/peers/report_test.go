@@ -2,8 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestMedian(t *testing.T) {
@@ -93,5 +97,44 @@ func TestSummarizeAndJSON(t *testing.T) {
 `
 	if buf.String() != want {
 		t.Errorf("JSON =\n%s\nwant\n%s", buf.String(), want)
+	}
+}
+
+func TestCountValue(t *testing.T) {
+	for _, c := range []struct {
+		in   []byte
+		want int64
+	}{{[]byte{0, 0, 0, 0, 0, 0, 1, 2}, 258}, {[]byte("42"), 42}, {[]byte(" 7\n"), 7}} {
+		got, err := countValue(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("countValue(%q) = %d, %v, want %d", c.in, got, err, c.want)
+		}
+	}
+	if _, err := countValue([]byte("x")); err == nil {
+		t.Error("countValue(x) gave no error")
+	}
+}
+
+// TestRawStep checks the raw peer's work on each workload, exactly.
+func TestRawStep(t *testing.T) {
+	ts := time.UnixMilli(1764000061234)
+	rec := func(v string) *kgo.Record { return &kgo.Record{Key: []byte("user-1"), Value: []byte(v), Timestamp: ts} }
+	counts := map[string]int64{}
+	for i := int64(1); i <= 2; i++ {
+		k, v, ok, err := rawStep("window_count", rec(`{}`), counts)
+		if err != nil || !ok || string(k) != "user-1@1764000060000" || binary.BigEndian.Uint64(v) != uint64(i) {
+			t.Fatalf("window_count %d: %q %v %v %v", i, k, v, ok, err)
+		}
+	}
+	_, _, ok, err := rawStep("filter_map", rec(`{"eventType":"USER_SUSPENDED"}`), counts)
+	if ok || err != nil {
+		t.Errorf("filter_map kept a suspended event (%v)", err)
+	}
+	_, v, ok, err := rawStep("filter_map", rec(`{"eventType":"USER_CREATED","entityId":"user-1","region":"eu-west"}`), counts)
+	if want := `{"id":"user-1","region":"eu-west","type":"USER_CREATED"}`; !ok || err != nil || string(v) != want {
+		t.Errorf("filter_map = %s, %v, %v, want %s", v, ok, err, want)
+	}
+	if _, _, _, err := rawStep("nope", rec(`{}`), counts); err == nil {
+		t.Error("an unknown workload gave no error")
 	}
 }
