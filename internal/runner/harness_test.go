@@ -120,6 +120,13 @@ func startRunner(t *testing.T, opts runner.Options) *running {
 	case <-started:
 	case err := <-rr.done:
 		rr.done <- err
+		// A runner with only bounded producers may finish right after it
+		// started; both channels are ready then and select picks either.
+		select {
+		case <-started:
+			return rr
+		default:
+		}
 		t.Fatalf("runner stopped before starting: %v", err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("runner did not start within 20s")
