@@ -73,10 +73,28 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 			}
 			return strp(fmt.Sprintf("f%d:%d", rng.Intn(3), rng.Intn(10)))
 		}
+	case "repartition":
+		p.Rekey = pick("key", "value", "value")
+		p.Repartition = rng.Intn(2) == 0
+		if p.Repartition {
+			p.Partitions = rng.Intn(4) // 0: not given
+			p.Partitioner = rng.Intn(2) == 0
+		}
+		p.Then = pick("none", "count", "aggregate", "join")
+		if p.Then == "join" {
+			p.Type = pick("inner", "left")
+			topics = []string{"a", "b"}
+			value = func(topic string) *string {
+				if topic == "b" {
+					return strp(fmt.Sprintf("r%d", rng.Intn(10)))
+				}
+				return strp(fmt.Sprintf("%c%d", 'a'+rng.Intn(3), rng.Intn(10)))
+			}
+		}
 	case "cogroup", "totable":
 	}
 	switch family {
-	case "aggregate", "cogroup", "totable":
+	case "aggregate", "cogroup", "totable", "repartition":
 		// Record caches: forwarded at each commit (after every record in
 		// both test drivers), latest value per key.
 		p.Caching = rng.Intn(4) == 0
@@ -94,6 +112,10 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 		if rng.Float64() >= nullKeys {
 			if family == "fkjoin" && r.Topic == "b" {
 				r.Key = strp(fmt.Sprintf("f%d", rng.Intn(3)))
+			} else if family == "repartition" && r.Topic == "b" && p.Rekey == "value" {
+				r.Key = strp(fmt.Sprintf("%c", 'a'+rng.Intn(3))) // the new keys of a
+			} else if family == "repartition" && rng.Intn(3) == 0 {
+				r.Key = strp(fmt.Sprintf("key%d", rng.Intn(3))) // another length for the partitioner
 			} else {
 				r.Key = strp(fmt.Sprintf("k%d", rng.Intn(3)))
 			}

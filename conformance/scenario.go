@@ -73,6 +73,12 @@ type Params struct {
 	Right string `json:"right,omitempty"` // stream | table | globalTable (stream left side)
 	Type  string `json:"type,omitempty"`  // inner | left | outer
 	Diff  int64  `json:"diff,omitempty"`  // stream-stream time difference
+	// repartition
+	Rekey       string `json:"rekey,omitempty"`       // key | value (the value's first character)
+	Repartition bool   `json:"repartition,omitempty"` // an explicit repartition operation
+	Partitions  int    `json:"partitions,omitempty"`  // its numberOfPartitions
+	Partitioner bool   `json:"partitioner,omitempty"` // its partitioner: the key's length modulo the partitions
+	Then        string `json:"then,omitempty"`        // none | count | aggregate | join (with table b, Type)
 	// every family
 	Caching bool `json:"caching,omitempty"`
 }
@@ -88,7 +94,7 @@ type Scenario struct {
 }
 
 // Families lists the scenario families both sides implement.
-var Families = []string{"aggregate", "join", "fkjoin", "cogroup", "totable"}
+var Families = []string{"aggregate", "join", "fkjoin", "cogroup", "totable", "repartition"}
 
 func (p Params) or(v, def string) string {
 	if v == "" {
@@ -102,6 +108,7 @@ const (
 	pyGroup       = `value[0] if value is not None else None`
 	pyJoiner      = `("-" if value1 is None else value1) + "/" + ("-" if value2 is None else value2)`
 	pyForeignKey  = `value[:value.index(":")] if ":" in value else None`
+	pyPartitioner = `0 if key is None else len(key) % numPartitions`
 	stringsStream = "keyType: string\n    valueType: string"
 )
 
@@ -151,6 +158,8 @@ func (s *Scenario) KSML() (def, keyType, valueType string, err error) {
 		b.WriteString("      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
 		b.WriteString(storeYAML("agg", "keyValue", p.Caching))
 		b.WriteString("      - type: toStream\n    to: out\n")
+	case "repartition":
+		return s.repartitionKSML()
 	case "totable":
 		fmt.Fprintf(&b, "streams:\n  a:\n    topic: a\n    %s\n  out:\n    topic: out\n    %s\n", stringsStream, stringsStream)
 		b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n      - type: toTable\n")
@@ -298,6 +307,56 @@ func (s *Scenario) aggregateKSML() (def, keyType, valueType string, err error) {
 		return "", "", "", fmt.Errorf("unknown suppress %q", p.Suppress)
 	}
 	b.WriteString("      - type: toStream\n    to: out\n")
+	return b.String(), keyType, valueType, nil
+}
+
+// repartitionKSML changes the key (or not), repartitions explicitly (or
+// not: a grouping or join after a key change repartitions by itself), and
+// writes the records out, counts or aggregates them per key, or joins them
+// with table b.
+func (s *Scenario) repartitionKSML() (def, keyType, valueType string, err error) {
+	p := s.Params
+	var b strings.Builder
+	then := p.or(p.Then, "none")
+	keyType, valueType = "string", "string"
+	if then == "count" {
+		valueType = "long"
+	}
+	topics := map[string]string{"a": "stream", "out": "stream"}
+	if then == "join" {
+		topics["b"] = "table"
+	}
+	b.WriteString(declare(topics, keyType, valueType))
+	b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n")
+	if p.Rekey == "value" {
+		fmt.Fprintf(&b, "      - type: transformKey\n        mapper:\n          expression: '%s'\n          resultType: string\n", pyGroup)
+	}
+	if p.Repartition {
+		b.WriteString("      - type: repartition\n")
+		if p.Partitions > 0 {
+			fmt.Fprintf(&b, "        numberOfPartitions: %d\n", p.Partitions)
+		}
+		if p.Partitioner {
+			fmt.Fprintf(&b, "        partitioner:\n          expression: '%s'\n          resultType: integer\n", pyPartitioner)
+		}
+	}
+	switch then {
+	case "none":
+	case "count":
+		b.WriteString("      - type: groupByKey\n      - type: count\n")
+		b.WriteString(storeYAML("agg", "keyValue", p.Caching))
+		b.WriteString("      - type: toStream\n")
+	case "aggregate":
+		b.WriteString("      - type: groupByKey\n      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
+		fmt.Fprintf(&b, "        aggregator:\n          expression: %s\n          resultType: string\n", concat("aggregatedValue", "|", "value"))
+		b.WriteString(storeYAML("agg", "keyValue", p.Caching))
+		b.WriteString("      - type: toStream\n")
+	case "join":
+		fmt.Fprintf(&b, "      - type: %s\n        table: b\n        valueJoiner:\n          expression: '%s'\n          resultType: string\n", joinOp(p.or(p.Type, "inner")), pyJoiner)
+	default:
+		return "", "", "", fmt.Errorf("repartition: unknown then %q", then)
+	}
+	b.WriteString("    to: out\n")
 	return b.String(), keyType, valueType, nil
 }
 

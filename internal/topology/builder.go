@@ -29,6 +29,8 @@ type builder struct {
 	sources map[string]stream // topic -> source
 	results map[string]stream // pipeline and branch results by their `as` name
 	names   map[string]bool
+	// nullKeyFilters guard the stream repartition topics.
+	nullKeyFilters []nullKeyFilter
 }
 
 // Build creates the topology of all definitions (one application, as
@@ -63,6 +65,7 @@ func Build(defs []*definition.Definition, opts Options) (*Result, error) {
 			}
 		}
 	}
+	b.resolveNullKeyFilters()
 	b.setStateDirs()
 	if err := b.topo.Build(); err != nil {
 		return nil, err
@@ -536,7 +539,7 @@ func (b *builder) repartition(s stream, op *definition.Operation, name string) (
 		}
 		sink.Partitioner = partitioner(f)
 	}
-	return b.throughTopic(s, op.Pos, name, streams.InternalTopic{Name: topic, Kind: "repartition", Partitions: op.NumberOfPartitions}, sink)
+	return b.streamRepartition(s, op.Pos, name, streams.InternalTopic{Name: topic, Kind: "repartition", Partitions: op.NumberOfPartitions}, sink)
 }
 
 func (b *builder) sink(s stream, p *definition.Pipeline, sk *definition.Sink) error {

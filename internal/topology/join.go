@@ -127,7 +127,7 @@ func (b *builder) repartitionRekeyed(s stream, pos definition.Pos, name string) 
 		return s, err
 	}
 	topic := streams.InternalTopic{Name: streams.RepartitionTopic(b.opts.ApplicationID, name), Kind: "repartition"}
-	return b.throughTopic(s, pos, name, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: vs})
+	return b.streamRepartition(s, pos, name, topic, streams.SinkOptions{KeySerde: ks, ValueSerde: vs})
 }
 
 type streamTableJoinProc struct {

@@ -177,7 +177,7 @@ func (b *builder) repartitionTo(s stream, op *definition.Operation, name string)
 	if err != nil {
 		return s, err
 	}
-	return b.throughTopic(s, op.Pos, name, streams.InternalTopic{Name: topic, Kind: "repartition"}, streams.SinkOptions{KeySerde: ks, ValueSerde: vs})
+	return b.streamRepartition(s, op.Pos, name, streams.InternalTopic{Name: topic, Kind: "repartition"}, streams.SinkOptions{KeySerde: ks, ValueSerde: vs})
 }
 
 // streamSerdes makes the serdes of the stream's key and value types; errors

@@ -34,6 +34,7 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.KTable;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.kstream.SessionWindows;
 import org.apache.kafka.streams.kstream.SlidingWindows;
 import org.apache.kafka.streams.kstream.StreamJoined;
@@ -42,6 +43,7 @@ import org.apache.kafka.streams.kstream.TimeWindows;
 import org.apache.kafka.streams.kstream.ValueJoiner;
 import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
+import org.apache.kafka.streams.processor.StreamPartitioner;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 
@@ -91,6 +93,7 @@ public final class Oracle {
       case "join" -> join(b, p);
       case "fkjoin" -> fkJoin(b, p);
       case "cogroup" -> cogroup(b, p);
+      case "repartition" -> repartition(b, p);
       case "totable" -> b.stream("a", Consumed.with(Serdes.String(), Serdes.String()))
           .toTable(mat("a_table")).toStream().to(OUT, Produced.with(Serdes.String(), Serdes.String()));
       default -> throw new IllegalArgumentException("unknown family " + sc.path("family").asText());
@@ -293,6 +296,34 @@ public final class Oracle {
         ? ta.leftJoin(tb, Oracle::foreignKey, JOINER)
         : ta.join(tb, Oracle::foreignKey, JOINER);
     r.toStream().to(OUT, Produced.with(Serdes.String(), Serdes.String()));
+  }
+
+  /** The partitioner of the repartition family: the key's length modulo the partitions. */
+  static final StreamPartitioner<String, String> PARTITIONER = (topic, k, v, n) ->
+      java.util.Optional.of(java.util.Set.of(k == null ? 0 : k.length() % n));
+
+  static void repartition(StreamsBuilder b, JsonNode p) {
+    KStream<String, String> s = b.stream("a", Consumed.with(Serdes.String(), Serdes.String()));
+    if ("value".equals(p.path("rekey").asText("key"))) s = s.selectKey((k, v) -> group(v));
+    if (p.path("repartition").asBoolean(false)) {
+      Repartitioned<String, String> r = Repartitioned.with(Serdes.String(), Serdes.String());
+      int n = p.path("partitions").asInt(0);
+      if (n > 0) r = r.withNumberOfPartitions(n);
+      if (p.path("partitioner").asBoolean(false)) r = r.withStreamPartitioner(PARTITIONER);
+      s = s.repartition(r);
+    }
+    Produced<String, String> out = Produced.with(Serdes.String(), Serdes.String());
+    switch (p.path("then").asText("none")) {
+      case "none" -> s.to(OUT, out);
+      case "count" -> s.groupByKey().count().mapValues(v -> v == null ? null : v.toString()).toStream().to(OUT, out);
+      case "aggregate" -> s.groupByKey().aggregate(() -> "", (k, v, a) -> a + "|" + v, mat("agg")).toStream().to(OUT, out);
+      case "join" -> {
+        KTable<String, String> t = b.table("b", Consumed.with(Serdes.String(), Serdes.String()), mat("b_table"));
+        Joined<String, String, String> j = Joined.with(Serdes.String(), Serdes.String(), Serdes.String());
+        ("left".equals(p.path("type").asText("inner")) ? s.leftJoin(t, JOINER, j) : s.join(t, JOINER, j)).to(OUT, out);
+      }
+      default -> throw new IllegalArgumentException("unknown then " + p.path("then").asText());
+    }
   }
 
   static void cogroup(StreamsBuilder b, JsonNode p) {
