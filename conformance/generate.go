@@ -16,12 +16,14 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 	value := func(string) *string { return strp(fmt.Sprintf("%c%d", 'a'+rng.Intn(3), rng.Intn(10))) }
 	nullValues, nullKeys := 0.1, 0.05
 	switch family {
-	case "aggregate":
-		p.Source = pick("stream", "stream", "table")
-		p.Group = pick("key", "value")
-		p.Agg = pick("count", "reduce", "aggregate")
+	case "aggregate", "cogroup":
+		if family == "aggregate" {
+			p.Source = pick("stream", "stream", "table")
+			p.Group = pick("key", "value")
+			p.Agg = pick("count", "reduce", "aggregate")
+		}
 		p.Window = "none"
-		if p.Source == "stream" {
+		if p.Source != "table" {
 			p.Window = pick("none", "tumbling", "hopping", "sliding", "session")
 		}
 		p.Size = 5 + rng.Int63n(25)
@@ -91,7 +93,7 @@ func Generate(rng *rand.Rand, family string, name string) *Scenario {
 				return strp(fmt.Sprintf("%c%d", 'a'+rng.Intn(3), rng.Intn(10)))
 			}
 		}
-	case "cogroup", "totable":
+	case "totable":
 	}
 	switch family {
 	case "aggregate", "cogroup", "totable", "repartition":

@@ -152,12 +152,7 @@ func (s *Scenario) KSML() (def, keyType, valueType string, err error) {
 		fmt.Fprintf(&b, "        valueJoiner:\n          expression: '%s'\n          resultType: string\n", pyJoiner)
 		b.WriteString("      - type: toStream\n    to: out\n")
 	case "cogroup":
-		fmt.Fprintf(&b, "streams:\n  a:\n    topic: a\n    %s\n  out:\n    topic: out\n    %s\n", stringsStream, stringsStream)
-		b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n      - type: groupByKey\n")
-		b.WriteString("      - type: cogroup\n        aggregator:\n          expression: " + concat("aggregatedValue", "a", "value") + "\n          resultType: string\n")
-		b.WriteString("      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
-		b.WriteString(storeYAML("agg", "keyValue", p.Caching))
-		b.WriteString("      - type: toStream\n    to: out\n")
+		return s.cogroupKSML()
 	case "repartition":
 		return s.repartitionKSML()
 	case "totable":
@@ -294,17 +289,72 @@ func (s *Scenario) aggregateKSML() (def, keyType, valueType string, err error) {
 	if window != "none" {
 		b.WriteString(windowStoreTail(p, window))
 	}
+	if err := suppressYAML(&b, p); err != nil {
+		return "", "", "", err
+	}
+	b.WriteString("      - type: toStream\n    to: out\n")
+	return b.String(), keyType, valueType, nil
+}
+
+// suppressYAML writes the family's suppress operation, if any.
+func suppressYAML(b *strings.Builder, p Params) error {
 	switch p.or(p.Suppress, "none") {
 	case "none":
 	case "untilWindowCloses":
 		b.WriteString("      - type: suppress\n        until: windowCloses\n")
 	case "untilTimeLimit":
-		fmt.Fprintf(&b, "      - type: suppress\n        until: timeLimit\n        duration: %d\n", p.Limit)
+		fmt.Fprintf(b, "      - type: suppress\n        until: timeLimit\n        duration: %d\n", p.Limit)
 		if p.MaxRecords > 0 {
-			fmt.Fprintf(&b, "        maxRecords: %d\n        bufferFullStrategy: emitEarlyWhenFull\n", p.MaxRecords)
+			fmt.Fprintf(b, "        maxRecords: %d\n        bufferFullStrategy: emitEarlyWhenFull\n", p.MaxRecords)
 		}
 	default:
-		return "", "", "", fmt.Errorf("unknown suppress %q", p.Suppress)
+		return fmt.Errorf("unknown suppress %q", p.Suppress)
+	}
+	return nil
+}
+
+// cogroupKSML groups a by key, cogroups it, optionally windows it, and
+// aggregates, as the aggregate family does (suppress included).
+func (s *Scenario) cogroupKSML() (def, keyType, valueType string, err error) {
+	p := s.Params
+	var b strings.Builder
+	window := p.or(p.Window, "none")
+	keyType, valueType = "string", "string"
+	if window != "none" {
+		keyType = "json:windowed(string)"
+	}
+	b.WriteString(declare(map[string]string{"a": "stream", "out": "stream"}, keyType, valueType))
+	b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n      - type: groupByKey\n")
+	b.WriteString("      - type: cogroup\n        aggregator:\n          expression: " + concat("aggregatedValue", "a", "value") + "\n          resultType: string\n")
+	storeType := "keyValue"
+	switch window {
+	case "none":
+	case "tumbling", "hopping":
+		adv := p.Advance
+		if adv == 0 || window == "tumbling" {
+			adv = p.Size
+		}
+		fmt.Fprintf(&b, "      - type: windowByTime\n        windowType: hopping\n        duration: %d\n        advanceBy: %d\n        grace: %d\n", p.Size, adv, p.Grace)
+		storeType = "window"
+	case "sliding":
+		fmt.Fprintf(&b, "      - type: windowByTime\n        windowType: sliding\n        timeDifference: %d\n        grace: %d\n", p.Size, p.Grace)
+		storeType = "window"
+	case "session":
+		fmt.Fprintf(&b, "      - type: windowBySession\n        inactivityGap: %d\n        grace: %d\n", p.Gap, p.Grace)
+		storeType = "session"
+	default:
+		return "", "", "", fmt.Errorf("unknown window %q", window)
+	}
+	b.WriteString("      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
+	if window == "session" {
+		b.WriteString("        merger:\n          expression: " + concat("value1", "&", "value2") + "\n          resultType: string\n")
+	}
+	b.WriteString(storeYAML("agg", storeType, p.Caching))
+	if window != "none" {
+		b.WriteString(windowStoreTail(p, window))
+	}
+	if err := suppressYAML(&b, p); err != nil {
+		return "", "", "", err
 	}
 	b.WriteString("      - type: toStream\n    to: out\n")
 	return b.String(), keyType, valueType, nil

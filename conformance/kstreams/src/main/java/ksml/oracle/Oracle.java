@@ -328,7 +328,17 @@ public final class Oracle {
 
   static void cogroup(StreamsBuilder b, JsonNode p) {
     KGroupedStream<String, String> a = b.stream("a", Consumed.with(Serdes.String(), Serdes.String())).groupByKey();
-    KTable<String, String> t = a.<String>cogroup((k, v, agg) -> agg + "a" + v).aggregate(() -> "", mat("agg"));
-    t.toStream().to(OUT, Produced.with(Serdes.String(), Serdes.String()));
+    var cg = a.<String>cogroup((k, v, agg) -> agg + "a" + v);
+    long size = p.path("size").asLong(0), advance = p.path("advance").asLong(size), grace = p.path("grace").asLong(0);
+    switch (p.path("window").asText("none")) {
+      case "none" -> emitPlain(cg.aggregate(() -> "", mat("agg")), p);
+      case "tumbling", "hopping" -> emitWindowed(cg.windowedBy(TimeWindows.ofSizeAndGrace(Duration.ofMillis(size), Duration.ofMillis(grace))
+          .advanceBy(Duration.ofMillis(advance))).aggregate(() -> "", Materialized.with(Serdes.String(), Serdes.String())), p);
+      case "sliding" -> emitWindowed(cg.windowedBy(SlidingWindows.ofTimeDifferenceAndGrace(Duration.ofMillis(size), Duration.ofMillis(grace)))
+          .aggregate(() -> "", Materialized.with(Serdes.String(), Serdes.String())), p);
+      case "session" -> emitWindowed(cg.windowedBy(SessionWindows.ofInactivityGapAndGrace(Duration.ofMillis(p.path("gap").asLong(0)), Duration.ofMillis(grace)))
+          .aggregate(() -> "", (k, a1, a2) -> a1 + "&" + a2, Materialized.with(Serdes.String(), Serdes.String())), p);
+      default -> throw new IllegalArgumentException("unknown window " + p.path("window").asText());
+    }
   }
 }
