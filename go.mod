@@ -1,4 +1,4 @@
-module ksml
+module github.com/ksml-dev/ksml
 
 go 1.26.8
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 // sharedDir is the shared material, relative to this package.

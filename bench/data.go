@@ -1,6 +1,6 @@
 package main
 
-import "ksml/bench/events"
+import "github.com/ksml-dev/ksml/bench/events"
 
 // event is one input record: the key is the entity id, the value a JSON
 // object of ten fields (about 200 bytes) shaped like the seed's events.

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // passthroughDefinition writes the KSML definition of the passthrough

@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
 )
 
 // rawKafka copies the first n records of the input topic to rawOutTopic

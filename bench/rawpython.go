@@ -7,7 +7,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // rawPythonChunk is how many records one call of the loop function handles:

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/broker"
 )
 
 // Topic names. The input is the topic the seed's CQRS definition reads, so

@@ -6,12 +6,12 @@ import (
 	"strconv"
 	"sync"
 
-	"ksml/internal/definition"
-	"ksml/internal/python"
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
-	"ksml/internal/topology"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // KSML runs scenarios through ksml: each on a freshly built topology on the

@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/bench/events"
+	"github.com/ksml-dev/ksml/bench/events"
 )
 
 const inputTopic = "peers-events"

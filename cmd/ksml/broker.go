@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/broker"
 )
 
 // brokerCmd runs only the embedded broker, so several `ksml run` instances

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // version may be set at build time with -ldflags "-X main.version=...";

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/definition"
 )
 
 func init() {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/testrunner"
+	"github.com/ksml-dev/ksml/internal/testrunner"
 )
 
 func init() {

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {

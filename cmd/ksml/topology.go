@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/definition"
-	"ksml/internal/runner"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 func init() {

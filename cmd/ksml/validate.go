@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/definition"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 func init() {

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"ksml/internal/python"
-	buildversion "ksml/internal/version"
+	"github.com/ksml-dev/ksml/internal/python"
+	buildversion "github.com/ksml-dev/ksml/internal/version"
 )
 
 // The version command and --version report the build: the -ldflags

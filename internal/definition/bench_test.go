@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/definition"
 )
 
 // BenchmarkParse measures parsing, resolution and validation of a

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // schemaExt maps schema-taking notations to the extension of their schema

@@ -11,8 +11,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/definition"
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 const sharedDir = "../../../shared"

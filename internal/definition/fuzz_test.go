@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/definition"
 )
 
 // FuzzParse feeds arbitrary bytes to the parser: it must never panic, and a

@@ -1,8 +1,8 @@
 package definition_test
 
 import (
-	"ksml/internal/definition"
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // pythonChecker compiles code with the embedded CPython.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/definition"
 )
 
 // TestInvalidDefinitions checks every file of testdata/invalid against its

@@ -24,7 +24,7 @@ import (
 	"fmt"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Pos is a place in a definition file. Line and Col are 1-based; a zero Pos

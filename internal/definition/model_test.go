@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 func loadValid(t *testing.T, path string, dirs ...string) *definition.Definition {

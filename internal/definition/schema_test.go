@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/definition"
 )
 
 // miniValidator checks a document against the subset of JSON schema that

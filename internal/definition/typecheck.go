@@ -1,7 +1,7 @@
 package definition
 
 import (
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Type checks along a pipeline. They only fire where both sides are known:

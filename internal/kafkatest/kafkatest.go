@@ -26,7 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/broker"
 )
 
 // Environment variables set by scripts/kafka for a real cluster.

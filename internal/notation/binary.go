@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Binary is the binary notation (also the "default" notation): primitives

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func mustSerde(t testing.TB, typ string) Serde {

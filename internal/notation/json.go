@@ -3,7 +3,7 @@ package notation
 import (
 	"fmt"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // JSONMarshaler is implemented by values that write their own JSON text (the

@@ -20,9 +20,9 @@ import (
 	"strings"
 	"sync"
 
-	"ksml/internal/schemaregistry"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Header is a Kafka record header, as the engine carries it.

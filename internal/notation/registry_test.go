@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // fakeAvro stands for a notation registered later by another package.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 // SchemaIDFraming says where a registry-backed serde carries the schema id

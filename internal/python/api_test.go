@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func TestLog(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"unsafe"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // The value encoding between Go and C. It is private to the bridge: a tag

@@ -8,7 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 const corpusDir = "../../../shared/ksml-corpus"

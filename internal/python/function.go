@@ -15,7 +15,7 @@ import (
 	"time"
 	"unsafe"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Source is a piece of Python code from a definition file. Line is the YAML

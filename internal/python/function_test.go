@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func src(text string, line int) Source { return Source{Text: text, File: "pipeline.yaml", Line: line} }

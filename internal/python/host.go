@@ -14,7 +14,7 @@ import (
 	"time"
 	"unsafe"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // MetricKind is the kind of a user-defined metric.

@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // DefaultFunctionTimeout is how long a call may run when Options leaves

@@ -50,7 +50,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 //go:embed bootstrap.py

@@ -3,7 +3,7 @@ package python
 import (
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Without Options.SchemaMeta, "@type" and "@schema" come from the

@@ -10,8 +10,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/sharedtest"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 const seedPath = "../../../shared/seed/000_debca998e81e9b39.txt"

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"runtime/cgo"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // CallContext carries what differs per task or record: the state stores a

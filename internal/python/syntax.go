@@ -1,6 +1,6 @@
 package python
 
-import "ksml/internal/types"
+import "github.com/ksml-dev/ksml/internal/types"
 
 // CodeKind says how a piece of Python source is compiled.
 type CodeKind int

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // logRecord is one captured log call.

@@ -10,11 +10,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/notation/avro"
-	"ksml/internal/runner"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation/avro"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 const apicurioSensorSchema = `{"type": "record", "name": "Sensor", "namespace": "test.apicurio",

@@ -10,7 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // rekeyedJoinDefinition re-keys orders by customer and joins them with the

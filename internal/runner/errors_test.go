@@ -15,8 +15,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/runner"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 const doubleDefinition = `streams:

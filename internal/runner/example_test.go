@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // TestSensorAlertsExample runs examples/sensor-alerts.yaml (the README's

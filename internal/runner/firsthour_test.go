@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/broker"
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // --on-error continue (Options.OnError) skips a failing record that the

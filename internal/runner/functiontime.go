@@ -5,10 +5,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/runner/observability"
-	"ksml/internal/streams"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 // timedFunctions compiles functions with the Python compiler and times

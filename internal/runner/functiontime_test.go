@@ -6,10 +6,10 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"ksml/internal/definition"
-	"ksml/internal/runner/observability"
-	"ksml/internal/streams"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 type constFunction struct{}

@@ -13,11 +13,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/broker"
-	"ksml/internal/kafkatest"
-	"ksml/internal/runner"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/kafkatest"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 // sharedDir is the shared material, relative to this package.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // TestInstanceIDGivesStaticMembership: Options.InstanceID (ksml run

@@ -1,9 +1,9 @@
 package runner
 
 import (
-	"ksml/internal/definition"
-	"ksml/internal/runner/observability"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // pipelineObserver forwards the engine's per-topic record events to the

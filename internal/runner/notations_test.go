@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // TestFallbackAvroWarnsWhenUsed: without ksml.notations, a definition using

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/python"
-	"ksml/internal/runner/observability"
-	"ksml/internal/store"
-	"ksml/internal/streams/kafkaio"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 // startObservability starts the metrics endpoint and the application server

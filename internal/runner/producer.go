@@ -11,13 +11,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/definition"
-	"ksml/internal/kafkaclient"
-	"ksml/internal/runner/observability"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
-	"ksml/internal/topology"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // maxGenerateTries is how often a producer calls its generator for one

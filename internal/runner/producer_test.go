@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 const producerDefinition = `functions:

@@ -9,7 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // TestInvalidUTF8ThroughPythonFilter sends a string value with an invalid

@@ -15,8 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/kafkatest"
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/kafkatest"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // doubleApp writes the doubling pipeline (orders-in -> orders-out) and a

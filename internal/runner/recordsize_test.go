@@ -9,8 +9,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/runner"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // bigDefinition turns a record whose value is "big" into a 5 MB value.

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 // DefaultRegistryPort is where the embedded schema registry listens, on

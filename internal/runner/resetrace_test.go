@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // A producer and a pipeline of one runner share a topic that neither

@@ -32,19 +32,19 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/broker"
-	"ksml/internal/definition"
-	"ksml/internal/kafkaclient"
-	"ksml/internal/notation"
-	"ksml/internal/notation/avro"
-	"ksml/internal/notation/environment"
-	"ksml/internal/python"
-	"ksml/internal/runner/config"
-	"ksml/internal/runner/observability"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/notation/avro"
+	"github.com/ksml-dev/ksml/internal/notation/environment"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/runner/config"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 // Options configure a Runner.

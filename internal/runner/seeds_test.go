@@ -10,14 +10,14 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/notation/environment"
-	"ksml/internal/python"
-	"ksml/internal/runner"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/streams"
-	"ksml/internal/testrunner"
-	"ksml/internal/topology"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation/environment"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/testrunner"
+	"github.com/ksml-dev/ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // TestSeedDefinitionsOnKafka runs every seed definition with the runner

@@ -10,7 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // TestMalformedDefinitionNamesThePosition checks that New rejects a broken

@@ -14,7 +14,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/kafkatest"
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 )
 
 // soakDefinition maps every record, then counts the mapped records per key

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // State is the lifecycle state of a Runner, with upstream's names (the

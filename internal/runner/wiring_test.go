@@ -13,9 +13,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/runner"
-	"ksml/internal/store"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 const windowCountDefinition = `streams:

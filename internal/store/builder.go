@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // KeyValueBuilder creates a key/value store per task. Serdes are kept with

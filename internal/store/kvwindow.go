@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"time"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // Window and session stores laid over an ordered byte key/value store (the

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"sort"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // MemoryKeyValue is an in-memory byte-level key/value store. Lookups go

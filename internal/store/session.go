@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // MemorySession is an in-memory session store: one value per key and

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func entries(t *testing.T, s *store.MemoryKeyValue, from, to []byte, reverse bool) string {

@@ -3,7 +3,7 @@ package store
 import (
 	"fmt"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // KeyValue is a typed view of a byte-level key/value store: keys and values

@@ -3,8 +3,8 @@ package store
 import (
 	"fmt"
 
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Window is a typed view of a window store: keys and values in the data

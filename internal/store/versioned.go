@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Versioned is a versioned key/value store (Kafka Streams'

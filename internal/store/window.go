@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"sort"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // MemoryWindow is an in-memory window store: values per (key, window

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/store"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // The window and session stores behave the same in memory and on Pebble.

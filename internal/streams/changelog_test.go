@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/store"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // changelogCollector keeps what tasks send, per topic.

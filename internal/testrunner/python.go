@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"strings"
 
-	"ksml/internal/python"
-	"ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/topology"
 )
 
 var codeChecker = topology.CodeChecker

@@ -12,12 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/python"
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
-	"ksml/internal/topology"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Options configure a run.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 const seedSuites = "../../../shared/acceptance/seed"

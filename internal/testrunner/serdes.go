@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"slices"
 
-	"ksml/internal/notation/avro"
-	"ksml/internal/notation/environment"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/topology"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation/avro"
+	"github.com/ksml-dev/ksml/internal/notation/environment"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/topology"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // avroNotations are the schema-bearing notations the test runner serves.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/sharedtest"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 const corpusSuites = "../../../shared/ksml-corpus/ksml-test-runner/src/test/resources"

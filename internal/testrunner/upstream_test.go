@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 // Upstream's sample-filter-test-module-import.yaml imports is_blue from a

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // The processors of grouping and aggregation. They follow Kafka Streams'

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io"
 
-	"ksml/internal/definition"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Function is a compiled user function. Call gets the processor context of

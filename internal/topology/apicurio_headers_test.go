@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"ksml/internal/definition"
-	"ksml/internal/notation/environment"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/notation/environment"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // TestApicurioHeadersModeOnTheTestDriver runs a re-keying aggregation over

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Ports of upstream's KSML*Test classes that use Avro SensorData records.

@@ -5,10 +5,10 @@ import (
 	"os"
 	"strconv"
 
-	"ksml/internal/definition"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // stream is the builder's view of a KStream under construction: the node

@@ -3,7 +3,7 @@ package topology
 import (
 	"sort"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // recordCache holds back the updates of a materialized table whose store

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"hash/fnv"
 
-	"ksml/internal/definition"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Foreign-key table joins, built as Kafka Streams builds them, so the two

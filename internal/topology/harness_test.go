@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/definition"
-	"ksml/internal/notation/environment"
-	"ksml/internal/python"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/sharedtest"
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/notation/environment"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // harness runs one definition on the test driver with real CPython.

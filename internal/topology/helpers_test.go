@@ -1,8 +1,8 @@
 package topology
 
 import (
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // permissiveSerdes serves every notation it does not know as json so

@@ -7,10 +7,10 @@ import (
 	"math"
 	"sync"
 
-	"ksml/internal/definition"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Joins, with Kafka Streams' semantics:

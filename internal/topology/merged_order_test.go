@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // Records of two topics read by one task arrive in fetched batches, one

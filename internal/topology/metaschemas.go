@@ -1,6 +1,6 @@
 package topology
 
-import "ksml/internal/types"
+import "github.com/ksml-dev/ksml/internal/types"
 
 // Upstream hands record metadata (transformMetadata), the record context
 // (topicNameExtractor) and the consumed record (timestampExtractor) to Python as structs of fixed KSML schemas, so they

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/definition"
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 // The different-data-formats tutorials (upstream's CsvDataFormatIT,

@@ -1,8 +1,8 @@
 package topology
 
 import (
-	"ksml/internal/definition"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // repartitionNullKeys is the filter in front of a stream's repartition

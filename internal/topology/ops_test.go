@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // Ports of upstream's KSML*Test classes for stateless operations: the same

@@ -3,10 +3,10 @@ package topology
 import (
 	"fmt"
 
-	"ksml/internal/python"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Python access to window and session stores, with upstream's API:

@@ -3,10 +3,10 @@ package topology
 import (
 	"fmt"
 
-	"ksml/internal/definition"
-	"ksml/internal/python"
-	"ksml/internal/store"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // PythonFunctions compiles definition functions on the embedded CPython.

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/definition"
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 const corpus = "../../../shared/ksml-corpus"

@@ -5,9 +5,9 @@ import (
 	"sort"
 	"strings"
 
-	"ksml/internal/definition"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // NoFunctions compiles every function into one that fails when called. It

@@ -1,9 +1,9 @@
 package topology
 
 import (
-	"ksml/internal/definition"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // A function's result is a plain value: a Python dict comes back as a

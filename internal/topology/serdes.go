@@ -1,9 +1,9 @@
 package topology
 
 import (
-	"ksml/internal/notation"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // ValueConverter is implemented by serde providers that can convert values

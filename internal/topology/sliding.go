@@ -3,8 +3,8 @@ package topology
 import (
 	"fmt"
 
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // slidingAggregateProc aggregates over sliding windows with Kafka Streams'

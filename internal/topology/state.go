@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Typed access to the byte-level stores of stateful processors. Keys and

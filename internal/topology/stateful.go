@@ -3,10 +3,10 @@ package topology
 import (
 	"fmt"
 
-	"ksml/internal/definition"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // shapeKind is the Kafka Streams abstraction a builder stream stands for.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/definition"
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func jsonValue(t testing.TB, s string) any {

@@ -3,9 +3,9 @@ package topology
 import (
 	"fmt"
 
-	"ksml/internal/python"
-	"ksml/internal/store"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // StoreCatalog is the store catalogue of one topology build: every store

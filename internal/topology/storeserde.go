@@ -1,8 +1,8 @@
 package topology
 
 import (
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // storeSerde returns the serde of a store's key or value type. A store

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"sort"
 
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // suppressProc holds back table updates, as Kafka Streams' suppress does:

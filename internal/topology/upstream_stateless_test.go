@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/python"
-	"ksml/internal/sharedtest"
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Ports of upstream's output-asserting tests for stateless definitions that

@@ -3,8 +3,8 @@ package topology
 import (
 	"testing"
 
-	"ksml/internal/store"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func versionedStore(t *testing.T, h *harness, name string) *store.Versioned {

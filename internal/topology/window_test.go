@@ -8,11 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/python"
-	"ksml/internal/sharedtest"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // corpusFileHarness loads a definition from the corpus by its path.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // This file plugs Notation into the notation registry (package notation):

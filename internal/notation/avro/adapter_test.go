@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // registryWith registers one in-memory-registry notation under the three

@@ -13,10 +13,10 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/sharedtest"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // sharedDir returns ../shared relative to the repository root, skipping the

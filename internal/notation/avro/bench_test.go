@@ -5,7 +5,7 @@ import (
 
 	hamba "github.com/hamba/avro/v2"
 
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 const benchSchema = `{"type":"record","name":"SensorData","namespace":"io.axual.ksml.example","fields":[

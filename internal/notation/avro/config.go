@@ -3,8 +3,8 @@ package avro
 import (
 	"fmt"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 // Notation type names, as `ksml.notations.<alias>.type` spells them.

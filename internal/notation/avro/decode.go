@@ -11,7 +11,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // The decoder turns Avro binary into the data model. A decoder is compiled

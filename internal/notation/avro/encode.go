@@ -13,7 +13,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // The encoder writes a data-model value as Avro binary for a schema, with the

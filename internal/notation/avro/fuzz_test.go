@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 // FuzzConfluentAvroDeserialize feeds arbitrary payloads to a Confluent Avro

@@ -6,7 +6,7 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Upstream KSML hands a schema-backed struct to Python with two extra keys:

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func TestPythonMetaForSensorData(t *testing.T) {

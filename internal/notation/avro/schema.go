@@ -14,8 +14,8 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Schema is a parsed Avro schema with the text it came from. The text is what

@@ -12,9 +12,9 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // NotationName is the notation of Avro struct schemas and values, whichever

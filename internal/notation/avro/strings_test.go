@@ -7,8 +7,8 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Numbers and booleans given as text are parsed on the write path, as

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 // A logical value that is invalid on read is returned with a warning, as

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Upstream writes a windowed key in a record notation as a record of a

@@ -7,8 +7,8 @@ import (
 
 	"github.com/hamba/avro/v2"
 
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // windowed(K) in Avro is upstream's generated Windowed<K> record; for a

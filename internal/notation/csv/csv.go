@@ -27,8 +27,8 @@ import (
 	"strings"
 	"sync"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // NotationName is the name csv types use (csv:SensorData).

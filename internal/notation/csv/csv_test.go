@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func sensorSerde(t *testing.T) notation.Serde {

@@ -24,13 +24,13 @@ import (
 	"fmt"
 	"log/slog"
 
-	"ksml/internal/notation"
-	"ksml/internal/notation/avro"
-	_ "ksml/internal/notation/csv" // registers its factory
-	"ksml/internal/notation/jsonschema"
-	"ksml/internal/notation/protobuf"
-	_ "ksml/internal/notation/xml" // registers its factory
-	"ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/notation/avro"
+	_ "github.com/ksml-dev/ksml/internal/notation/csv" // registers its factory
+	"github.com/ksml-dev/ksml/internal/notation/jsonschema"
+	"github.com/ksml-dev/ksml/internal/notation/protobuf"
+	_ "github.com/ksml-dev/ksml/internal/notation/xml" // registers its factory
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
 
 // builtins are the implementation types every environment has under their

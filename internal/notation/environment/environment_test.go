@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/notation/avro"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation/avro"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 const eventSchema = `{"type": "record", "name": "Event", "namespace": "env", "fields": [{"name": "id", "type": "string"}]}`

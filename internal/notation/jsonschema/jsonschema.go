@@ -35,9 +35,9 @@ import (
 
 	js "github.com/santhosh-tekuri/jsonschema/v6"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Names: the notation as types spell it and the registry-backed type.

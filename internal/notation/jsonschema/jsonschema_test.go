@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 const sensor = `{"name":"sensor1","timestamp":1700000000000,"value":"23.5","type":"TEMPERATURE","unit":"C","color":null,"city":"Utrecht"}`

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Upstream writes a value through its native-map form, whose structs keep

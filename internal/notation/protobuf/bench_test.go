@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func BenchmarkRoundTrip(b *testing.B) {

@@ -46,9 +46,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
 
-	"ksml/internal/notation"
-	"ksml/internal/schemaregistry"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/schemaregistry"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Names: the notation as types spell it and the registry-backed type.

@@ -3,7 +3,7 @@ package xml
 import (
 	"testing"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func BenchmarkRoundTrip(b *testing.B) {

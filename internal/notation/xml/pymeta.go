@@ -1,6 +1,6 @@
 package xml
 
-import "ksml/internal/types"
+import "github.com/ksml-dev/ksml/internal/types"
 
 // Upstream hands a schema-backed struct to Python with "@type" (the
 // schema's name) and "@schema" (the schema in KSML's schema notation).

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // This file reads XML Schema (.xsd) files into the field layout upstream

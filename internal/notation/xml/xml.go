@@ -32,8 +32,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // NotationName is the name xml types use (xml:SensorData).

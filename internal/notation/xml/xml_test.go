@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/notation"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/notation"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 func js(t *testing.T, v any) string {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 // corpusDir is upstream's YAML corpus, shared beside the repository.

@@ -9,7 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/definition"
 )
 
 // Options tune Load and Parse.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"ksml/internal/store"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // Adapters from the runtime's own shapes to the interfaces above, so the

@@ -3,11 +3,11 @@ package observability
 import (
 	"encoding/binary"
 	"fmt"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 	"strings"
 	"testing"
 
-	"ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/store"
 )
 
 // longSerde stores int64 keys as 8 big-endian bytes and rejects strings,

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // ErrUnknownStore is returned (wrapped) by a StoreProvider when no local

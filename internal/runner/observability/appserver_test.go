@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 
-	"ksml/internal/store"
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 var allStates = []ComponentState{NotApplicable, Created, Starting, Started, Stopping, Stopped, Failed}

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // The per-record and per-call costs the runtime pays.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // Recording from many goroutines while scraping loses nothing (run with

@@ -7,9 +7,9 @@ import (
 	"net/http"
 	"strings"
 
-	"ksml/internal/python"
-	"ksml/internal/runner/config"
-	"ksml/internal/runner/observability"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/runner/config"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
 )
 
 // How `ksml run` wires the servers: start them from the configuration,

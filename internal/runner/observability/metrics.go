@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
-	buildversion "ksml/internal/version"
+	buildversion "github.com/ksml-dev/ksml/internal/version"
 )
 
 // Options configures a Registry.

@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/python"
-	"ksml/internal/runner/config"
-	"ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/runner/config"
+	"github.com/ksml-dev/ksml/internal/sharedtest"
 )
 
 // fakeClock is a settable clock for exact rates and decays.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // Python's metrics object, on the real interpreter, lands in the registry

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"ksml/internal/python"
+	"github.com/ksml-dev/ksml/internal/python"
 )
 
 // UserMetric implements python.MetricsSink: Python's metrics.counter,

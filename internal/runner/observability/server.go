@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"ksml/internal/definition"
-	"ksml/internal/runner/config"
+	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/runner/config"
 )
 
 // Server is a running HTTP server (the metrics endpoint or the application

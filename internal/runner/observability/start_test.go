@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/runner/config"
+	"github.com/ksml-dev/ksml/internal/runner/config"
 )
 
 func TestStartBothServers(t *testing.T) {

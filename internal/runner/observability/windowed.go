@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/types"
 )
 
 // WindowReader reads one local instance of a window store (the store of one

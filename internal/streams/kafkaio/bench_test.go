@@ -10,10 +10,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/broker"
-	"ksml/internal/kafkaclient"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // BenchmarkEngineCopy measures the engine's own cost per record on kfake:

@@ -14,9 +14,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // restoreLog records what the restore of each run read.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 func TestFitRecordCutsValueThenKey(t *testing.T) {

@@ -17,8 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"ksml/internal/kafkaclient"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // Observer is told about every record the engine consumes, produces or

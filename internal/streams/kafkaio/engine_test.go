@@ -15,11 +15,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/broker"
-	"ksml/internal/kafkaclient"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // stringSerde is a UTF-8 serde that fails to read values starting with "!"

@@ -9,10 +9,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/kafkaclient"
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 func eosConfig(t *testing.T, bootstrap, appID string) *kafkaclient.Config {

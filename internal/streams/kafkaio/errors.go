@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // ErrorKind says in which phase a record failed.

@@ -13,9 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/kafkaclient"
-	"ksml/internal/streams"
-	"ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // mergeTopology reads topics with one source (one task per partition) and

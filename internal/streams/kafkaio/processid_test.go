@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
 )
 
 // TestProcessIDIsStable checks that the process id, and so the

@@ -14,7 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
 )
 
 // Kafka Streams' retry model (KIP-572): an operation that fails on a

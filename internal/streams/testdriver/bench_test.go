@@ -3,8 +3,8 @@ package testdriver_test
 import (
 	"testing"
 
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
 )
 
 // BenchmarkEngineChain measures the engine's own per-record cost: a source,

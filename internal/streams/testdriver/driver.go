@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"sort"
 
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 // OutputRecord is a record written to a topic.

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"ksml/internal/store"
-	"ksml/internal/streams"
-	"ksml/internal/streams/testdriver"
+	"github.com/ksml-dev/ksml/internal/store"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/testdriver"
 )
 
 // stringSerde is a UTF-8 serde with nil for null, enough to drive the engine

@@ -18,8 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"ksml/internal/broker"
-	"ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/streams"
 )
 
 var (
