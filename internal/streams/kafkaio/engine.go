@@ -207,9 +207,9 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 
 	// Kafka's fetch.max.wait.ms default (franz-go waits 5s), so partitions
 	// assigned while a fetch is in flight start soon, and a smaller
-	// max.partition.fetch.bytes (defaultFetchMaxPartitionBytes); the
+	// max.partition.fetch.bytes (DefaultFetchMaxPartitionBytes); the
 	// properties may override both.
-	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond), kgo.FetchMaxPartitionBytes(defaultFetchMaxPartitionBytes)},
+	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond), kgo.FetchMaxPartitionBytes(DefaultFetchMaxPartitionBytes)},
 		cfg.ClientOpts()...)
 	opts = append(opts,
 		kgo.ConsumeTopics(sources...),
@@ -478,7 +478,7 @@ type EnforcedProcessingObserver interface {
 // lag is unknown before the engine asks the broker for it.
 const lagProbeInterval = time.Second
 
-// defaultFetchMaxPartitionBytes is the engine's max.partition.fetch.bytes
+// DefaultFetchMaxPartitionBytes is the engine's max.partition.fetch.bytes
 // when the properties do not set it: 256 KiB instead of Kafka's 1 MiB. The
 // Java consumer keeps a fetched partition's data compressed and decodes it
 // batch by batch as poll() hands records out; franz-go decompresses a whole
@@ -488,7 +488,7 @@ const lagProbeInterval = time.Second
 // tasks (polls take at most max.poll.records, 1,000) and cut the peak RSS by
 // about 12 MB with no loss of throughput (docs/performance.md, Memory). A
 // record batch larger than the bound is still returned whole (KIP-74).
-const defaultFetchMaxPartitionBytes = 256 << 10
+const DefaultFetchMaxPartitionBytes = 256 << 10
 
 // probeLags asks the broker for the lag of empty partitions no fetch has
 // told about yet, for tasks that hold records and wait on them. franz-go
