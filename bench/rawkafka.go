@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
 
 // rawKafka copies the first n records of the input topic to rawOutTopic
@@ -37,8 +38,10 @@ func (e *env) rawKafka(n int) (sample, error) {
 		start   window
 	)
 	// The engine's options, in the engine's order (kafkaio.Engine.Run):
-	// its fetch.max.wait.ms default, the properties, then its own.
-	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, kc.ClientOpts()...)
+	// its fetch.max.wait.ms and max.partition.fetch.bytes defaults, the
+	// properties, then its own.
+	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond), kgo.FetchMaxPartitionBytes(kafkaio.DefaultFetchMaxPartitionBytes)},
+		kc.ClientOpts()...)
 	cl, err := kgo.NewClient(append(opts,
 		kgo.ConsumeTopics(inputTopic),
 		kgo.Balancers(kafkaclient.NewCoPartitionBalancer()),
