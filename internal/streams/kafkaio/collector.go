@@ -27,7 +27,10 @@ import (
 // produce handler to it (retry, resend, dead letter: RetryPending, and
 // Flush until nothing is left).
 type Collector struct {
-	cl       *kgo.Client
+	// cur is the producing client and its delivery promise. The engine
+	// replaces it (setClient) when it starts over with a new client;
+	// failures the old client reports afterwards are not handled.
+	cur      atomic.Pointer[producer]
 	topics   *Topics
 	ctx      context.Context
 	observer Observer
@@ -47,8 +50,7 @@ type Collector struct {
 	// flush that waits for an unreachable broker (see bindFlush).
 	flushCtx context.Context
 
-	promise func(*kgo.Record, error)
-	sent    atomic.Int64
+	sent atomic.Int64
 	// aborting is set while a transaction is aborted on purpose: the
 	// records it fails are not errors.
 	aborting atomic.Bool
@@ -69,10 +71,36 @@ func (c *Collector) clearErr() {
 // handled by produce: logged, and with Continue dropped; with Stop or when
 // retries are exhausted they are returned by the next Flush.
 func NewCollector(ctx context.Context, cl *kgo.Client, topics *Topics, produce *Handler, observer Observer, log func(*RecordError, []byte, []byte)) *Collector {
-	c := &Collector{cl: cl, topics: topics, ctx: ctx, observer: observer, produce: produce, log: log, acked: map[tp]int64{}}
-	c.promise = c.delivered
+	c := &Collector{topics: topics, ctx: ctx, observer: observer, produce: produce, log: log, acked: map[tp]int64{}}
+	c.setClient(cl)
 	return c
 }
+
+// producer is a client with the promise its records are produced with:
+// the promise knows which client delivered, so failures of a replaced
+// client are told apart from the current one's.
+type producer struct {
+	cl      *kgo.Client
+	promise func(*kgo.Record, error)
+}
+
+// setClient makes cl the producing client and forgets the failures of the
+// previous one, handled or not: their records' input is processed again
+// from the last commit. The previous client's records that fail later are
+// ignored (delivered), so none is retried, resent or dead-lettered with
+// the new client, and none makes the engine start over a second time.
+func (c *Collector) setClient(cl *kgo.Client) {
+	p := &producer{cl: cl}
+	p.promise = func(r *kgo.Record, err error) { c.delivered(p, r, err) }
+	c.mu.Lock()
+	c.cur.Store(p)
+	c.failed = nil
+	c.pending = nil
+	c.mu.Unlock()
+}
+
+// client returns the producing client and its promise.
+func (c *Collector) client() *producer { return c.cur.Load() }
 
 // Partitions implements streams.RecordCollector.
 func (c *Collector) Partitions(topic string) (int, error) {
@@ -86,7 +114,8 @@ func (c *Collector) Send(topic string, partition int32, key, value []byte, times
 		return err
 	}
 	c.sent.Add(1)
-	c.cl.Produce(c.ctx, r, c.promise)
+	p := c.client()
+	p.cl.Produce(c.ctx, r, p.promise)
 	return nil
 }
 
@@ -124,7 +153,7 @@ func (c *Collector) record(topic string, partition int32, key, value []byte, tim
 // retryKey marks a record's context with its retry count.
 type retryKey struct{}
 
-func (c *Collector) delivered(r *kgo.Record, err error) {
+func (c *Collector) delivered(p *producer, r *kgo.Record, err error) {
 	if err == nil {
 		if strings.HasSuffix(r.Topic, changelogSuffix) {
 			c.mu.Lock()
@@ -142,7 +171,7 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 	if errors.Is(err, kgo.ErrAborting) && c.aborting.Load() {
 		return
 	}
-	if errors.Is(err, kgo.ErrClientClosed) {
+	if errors.Is(err, kgo.ErrClientClosed) || c.client() != p {
 		// The client was closed after the final commit, or replaced
 		// (resetClient): the record's input is processed again from the
 		// last commit.
@@ -161,7 +190,9 @@ func (c *Collector) delivered(r *kgo.Record, err error) {
 	// the broker (a topic's size limit): never here, on franz-go's promise
 	// goroutine, but on the goroutine that sends (RetryPending).
 	c.mu.Lock()
-	c.pending = append(c.pending, failedRecord{r, err})
+	if c.client() == p { // checked again under mu: setClient clears pending under mu
+		c.pending = append(c.pending, failedRecord{r, err})
+	}
 	c.mu.Unlock()
 }
 
@@ -197,11 +228,12 @@ func (c *Collector) handleFailure(r *kgo.Record, err error) {
 		}
 		if n < limit {
 			r.Context = context.WithValue(c.ctx, retryKey{}, n+1)
-			c.cl.Produce(r.Context, r, c.promise)
+			p := c.client()
+			p.cl.Produce(r.Context, r, p.promise)
 			return
 		}
 	}
-	rerr.Err = explainProduceError(c.cl, r, err)
+	rerr.Err = explainProduceError(c.client().cl, r, err)
 	if c.log != nil {
 		c.log(rerr, r.Key, r.Value)
 	}
@@ -263,7 +295,7 @@ func (c *Collector) Flush() error {
 		ctx = c.flushCtx
 	}
 	for {
-		if err := c.cl.Flush(ctx); err != nil {
+		if err := c.client().cl.Flush(ctx); err != nil {
 			return fmt.Errorf("flushing producer: %w", err)
 		}
 		if c.RetryPending() == 0 {

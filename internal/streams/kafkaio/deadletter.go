@@ -66,7 +66,8 @@ func (c *Collector) resendIfCollateral(r *kgo.Record, err error) bool {
 		return false
 	}
 	r.Context = context.WithValue(c.ctx, resentKey{}, true)
-	c.cl.Produce(r.Context, r, c.promise)
+	p := c.client()
+	p.cl.Produce(r.Context, r, p.promise)
 	return true
 }
 
@@ -104,14 +105,15 @@ func (c *Collector) deadLetter(topic string, r *kgo.Record, rerr *RecordError) {
 		return
 	}
 	dl.Context = context.WithValue(c.ctx, deadLetterKey{}, rerr)
-	c.cl.Produce(dl.Context, dl, c.promise)
+	p := c.client()
+	p.cl.Produce(dl.Context, dl, p.promise)
 }
 
 // maxRecordBytes is the largest record the producer sends to topic: the
 // smaller of max.request.size and the topic's max.message.bytes.
 func (c *Collector) maxRecordBytes(topic string) int {
 	limit := c.topics.maxMessageBytes(c.ctx, topic)
-	if v, ok := c.cl.OptValue(kgo.ProducerBatchMaxBytes).(int32); ok && int(v) < limit {
+	if v, ok := c.client().cl.OptValue(kgo.ProducerBatchMaxBytes).(int32); ok && int(v) < limit {
 		limit = int(v)
 	}
 	return limit

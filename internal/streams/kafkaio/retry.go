@@ -203,14 +203,12 @@ func (e *Engine) resetClient(cause error) error {
 	if err != nil {
 		return fmt.Errorf("recreating the Kafka client: %w", err)
 	}
-	e.out.cl = e.cl
-	e.out.clearErr()
-	e.out.dropPending()
+	e.out.setClient(e.cl)
 	e.inTxn, e.txnBroken = false, false
 	// The old client closes in the background: its rebalance callbacks
 	// wait for mu and then see that it is no longer the engine's client;
-	// its undelivered records fail with ErrClientClosed, which the
-	// collector ignores (they are processed again from the last commit).
+	// the collector ignores whatever its records fail with (setClient):
+	// their input is processed again from the last commit.
 	go func() {
 		if oldSess != nil {
 			oldSess.Close()
@@ -317,13 +315,4 @@ func (e *Engine) endTimeout() time.Duration {
 		return max(d, 5*time.Second)
 	}
 	return kafkaclient.DefaultTransactionTimeoutEOS
-}
-
-// dropPending forgets the delivery failures not handled yet: they belong
-// to a client that was replaced, and their input is processed again from
-// the last commit.
-func (c *Collector) dropPending() {
-	c.mu.Lock()
-	c.pending = nil
-	c.mu.Unlock()
 }
