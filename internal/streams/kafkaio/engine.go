@@ -131,8 +131,12 @@ type Engine struct {
 	// retry bounds streaks of transient failures by task.timeout.ms;
 	// txnBroken is set when the open transaction can no longer commit
 	// (retry.go).
-	retry      retrier
-	txnBroken  bool
+	retry     retrier
+	txnBroken bool
+	// resets counts the times the client's fetch positions were moved
+	// back to the last commit (an aborted transaction, a new client):
+	// records polled before a reset are stale, they are fetched again.
+	resets     uint64
 	clientOpts []kgo.Opt // to recreate the client (resetClient)
 	// lastFetchWarn spaces fetch error warnings during an outage.
 	lastFetchWarn time.Time
@@ -270,6 +274,9 @@ func (e *Engine) loop(ctx context.Context) error {
 	}
 	nextCommit := time.Now().Add(interval)
 	for {
+		// Resets happen on this goroutine only (rebalance callbacks
+		// never move the positions back).
+		resets := e.resets
 		pollCtx, cancel := context.WithTimeout(ctx, e.opts.PollInterval)
 		fetches := e.cl.PollRecords(pollCtx, maxPoll)
 		cancel()
@@ -304,7 +311,13 @@ func (e *Engine) loop(ctx context.Context) error {
 			err = e.drainGlobal()
 		}
 		if err == nil {
-			e.enqueue(fetches)
+			if e.resets == resets {
+				e.enqueue(fetches)
+			}
+			// Otherwise the positions went back to the last commit since
+			// the poll (recoverTransaction aborted, or resetClient):
+			// queueing these records as well as fetching them again
+			// would process them twice in the next transaction.
 			err = e.probeLags(ctx)
 		}
 		if err == nil {
@@ -1040,6 +1053,7 @@ func (e *Engine) endTransaction(ctx context.Context, try kgo.TransactionEndTry) 
 	if committed {
 		return nil
 	}
+	e.resets++ // the session moved the positions back to the last commit
 	if try == kgo.TryCommit {
 		e.log.Warn("transaction aborted by a rebalance; processing again from the last commit")
 	}

@@ -203,6 +203,7 @@ func (e *Engine) resetClient(cause error) error {
 	if err != nil {
 		return fmt.Errorf("recreating the Kafka client: %w", err)
 	}
+	e.resets++
 	e.out.setClient(e.cl)
 	e.inTxn, e.txnBroken = false, false
 	// The old client closes in the background: its rebalance callbacks
@@ -234,6 +235,10 @@ func (e *Engine) recoverTransaction(ctx context.Context) error {
 	e.out.expectAborts(false)
 	e.inTxn = false
 	clear(e.processed)
+	// Even a failed End may have moved the positions back (franz-go's
+	// GroupTransactSession resets to the committed offsets whenever it
+	// does not commit).
+	e.resets++
 	if err != nil && fatalProducer(err) {
 		return e.resetClient(err)
 	}
