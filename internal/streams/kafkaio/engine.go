@@ -313,6 +313,8 @@ func (e *Engine) loop(ctx context.Context) error {
 		if err == nil {
 			if e.resets == resets {
 				e.enqueue(fetches)
+			} else if n := fetches.NumRecords(); n > 0 {
+				e.log.Debug("dropping records polled before the positions went back to the last commit; they are fetched again", "records", n)
 			}
 			// Otherwise the positions went back to the last commit since
 			// the poll (recoverTransaction aborted, or resetClient):
