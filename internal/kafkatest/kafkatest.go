@@ -197,3 +197,12 @@ func (c *Cluster) script(t testing.TB, args ...string) {
 		t.Fatalf("scripts/kafka %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 }
+
+// Parallel marks t as parallel when tests run on fresh embedded brokers,
+// and leaves it serial on a real cluster, where each test's cleanup deletes
+// every topic and group and would pull them from under a parallel test.
+func Parallel(t *testing.T) {
+	if !Real() {
+		t.Parallel()
+	}
+}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 )
 
 var (
@@ -140,7 +142,7 @@ func (p *process) log() string {
 // definition: it starts the embedded broker, logs its address, processes
 // records fed to it over Kafka and stops cleanly on SIGTERM.
 func TestBinaryRunsSeedOnEmbeddedBroker(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	shared := needShared(t)
 	def := filepath.Join(shared, "acceptance/seed/definitions/cqrs.yaml")
 	work := t.TempDir()
@@ -198,7 +200,7 @@ func TestBinaryRunsSeedOnEmbeddedBroker(t *testing.T) {
 // records stream through it, restarts it, and checks that every input
 // record reaches the output (duplicates are allowed: at-least-once).
 func TestBinaryKillRestartAtLeastOnce(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
@@ -282,7 +284,7 @@ func endOffset(t *testing.T, cl *kgo.Client, topic string) int64 {
 // binary reopens the broker's data directory and every input record
 // reaches the output.
 func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
 	runnerConfig(t, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    orders: double.yaml\n", work, work),
@@ -337,7 +339,7 @@ func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
 // with -ldflags -X main.version and the build time Go stamped into the
 // binary (vcs.time; the binary's modification time without VCS stamping).
 func TestBinaryAppInfo(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	bin := ksmlBinary(t)
 	b := startBroker(t)
 	work := t.TempDir()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -217,7 +218,7 @@ func faultRuns() int {
 // restarts it after 5 s: the runner stays up, and every input record is
 // mapped and counted (at least once) within 30 s of the broker's return.
 func TestBrokerOutageAtLeastOnce(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	for i := range faultRuns() {
 		const n = 1500
 		r := runBrokerOutage(t, "at_least_once", n, 5*time.Second)
@@ -232,7 +233,7 @@ func TestBrokerOutageAtLeastOnce(t *testing.T) {
 // TestBrokerOutageExactlyOnce: as TestBrokerOutageAtLeastOnce under
 // exactly_once_v2, with no duplicates and exact counts.
 func TestBrokerOutageExactlyOnce(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	for i := range faultRuns() {
 		const n = 1500
 		r := runBrokerOutage(t, "exactly_once_v2", n, 5*time.Second)

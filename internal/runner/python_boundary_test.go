@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -81,7 +82,7 @@ pipelines:
 // stuck, and SIGTERM still stops the process with exit code 0 within the
 // shutdown timeout (its record stays uncommitted, for the next run).
 func TestBinarySIGTERMWithStuckFunction(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "stuck.yaml", `streams:

@@ -123,7 +123,7 @@ func TestReplicatedClusterLeaderKilled(t *testing.T) {
 // input record reaches the mapped topic (duplicates are allowed) and every
 // final count is at least exact.
 func TestBinaryAtLeastOnceSoak(t *testing.T) {
-	t.Parallel()
+	kafkatest.Parallel(t)
 	runSoak(t, "at_least_once", false)
 }
 
