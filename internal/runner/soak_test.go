@@ -60,6 +60,13 @@ pipelines:
 // records.
 const soakKeys = 100
 
+// The soak input is fed in soakFeedBatches equal batches spread over
+// soakFeedTime, whatever the record count.
+const (
+	soakFeedBatches = 200
+	soakFeedTime    = 40 * time.Second
+)
+
 // soakSettings returns the record count and the number of SIGKILLs of a soak
 // run: KSML_SOAK_RECORDS and KSML_SOAK_KILLS override them (the published
 // figures use 100000 and 5); the defaults keep a run in CI's budget, and on
@@ -158,15 +165,44 @@ func runSoak(t *testing.T, guarantee string, leaders bool) {
 	createTopic(t, cl, "soak-in", 4)
 	createTopic(t, cl, "soak-mapped", 4)
 
-	// The input is produced up front; the processor is slower than the
-	// producer, so the kills fall while the stream is processed.
-	for i := 0; i < records; i += 1000 {
-		var batch []*kgo.Record
-		for j := i; j < i+1000 && j < records; j++ {
-			batch = append(batch, &kgo.Record{Topic: "soak-in", Key: []byte(fmt.Sprintf("k%d", j%soakKeys)),
-				Value: []byte(fmt.Sprintf(`{"id":%d}`, j))})
+	// The input is fed at a steady pace over soakFeedTime, so the kills,
+	// which follow the counts, fall while the stream is processed: a
+	// processor faster than the test's polling would otherwise finish an
+	// input produced up front before the first kill.
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		step := max(records/soakFeedBatches, 1)
+		tick := time.NewTicker(soakFeedTime / soakFeedBatches)
+		defer tick.Stop()
+		for i := 0; i < records; i += step {
+			var batch []*kgo.Record
+			for j := i; j < i+step && j < records; j++ {
+				batch = append(batch, &kgo.Record{Topic: "soak-in", Key: []byte(fmt.Sprintf("k%d", j%soakKeys)),
+					Value: []byte(fmt.Sprintf(`{"id":%d}`, j))})
+			}
+			if err := cl.ProduceSync(context.Background(), batch...).FirstErr(); err != nil {
+				t.Errorf("feeding soak-in: %v", err)
+				return
+			}
+			<-tick.C
 		}
-		produce(t, cl, batch...)
+	}()
+	t.Cleanup(func() { <-fed })
+	// allProcessed reports whether the whole input is fed, committed by
+	// the group and counted: after that a restarted instance has nothing
+	// left to make progress on.
+	allProcessed := func() bool {
+		select {
+		case <-fed:
+		default:
+			return false
+		}
+		var committedIn int64
+		for part := int32(0); part < 4; part++ {
+			committedIn += max(committedOffset(t, cl, appID, "soak-in", part), 0)
+		}
+		return committedIn >= int64(records) && endOffset(t, cl, "soak-counts") >= int64(records)
 	}
 
 	start := time.Now()
@@ -204,7 +240,7 @@ func runSoak(t *testing.T, guarantee string, leaders bool) {
 		}
 		logged := false
 		waitFor(t, fmt.Sprintf("progress after kill %d", k+1), 120*time.Second, func() bool {
-			if endOffset(t, cl, "soak-counts") > before+10 {
+			if endOffset(t, cl, "soak-counts") > before+10 || allProcessed() {
 				return true
 			}
 			if time.Since(killed) > 110*time.Second && !logged {
