@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -89,16 +87,8 @@ func (e *env) memory(ctx context.Context, bin, def, outTopic string, total int, 
 	if err != nil {
 		return fail(err)
 	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fail(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			return nil, fmt.Errorf("ksml did not stop cleanly: %v\n%s", err, tail(out.String(), 20))
-		}
-	case <-time.After(30 * time.Second):
-		return fail(errors.New("ksml did not stop within 30s of SIGTERM"))
+	if err := stopKSML(cmd, exited, out.String); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

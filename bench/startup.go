@@ -158,18 +158,32 @@ func (e *env) startup(ctx context.Context, bin string) (startupResult, error) {
 		return fail(err)
 	}
 	res.rssMB = float64(hwm) / 1024
+	if err := stopKSML(cmd, exited, stderr.String); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// stopKSML sends SIGTERM to a running ksml and waits up to 30 s for it to
+// exit (exited receives cmd.Wait's result); an unclean exit is an error
+// with the last lines of its log.
+func stopKSML(cmd *exec.Cmd, exited <-chan error, log func() string) error {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return fail(err)
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("%w\nksml output:\n%s", err, tail(log(), 20))
 	}
 	select {
 	case err := <-exited:
 		if err != nil {
-			return res, fmt.Errorf("ksml did not stop cleanly: %v\n%s", err, tail(stderr.String(), 20))
+			return fmt.Errorf("ksml did not stop cleanly: %v\n%s", err, tail(log(), 20))
 		}
+		return nil
 	case <-time.After(30 * time.Second):
-		return fail(errors.New("ksml did not stop within 30s of SIGTERM"))
+		_ = cmd.Process.Kill()
+		<-exited
+		return fmt.Errorf("ksml did not stop within 30s of SIGTERM\nksml output:\n%s", tail(log(), 20))
 	}
-	return res, nil
 }
 
 // peakRSS returns the peak resident set size of a running process in
