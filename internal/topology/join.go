@@ -529,6 +529,19 @@ func heldValues(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
+// heldCount is the number of values in a held-back entry (at least one).
+func heldCount(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
+			return 0, fmt.Errorf("malformed held-back join record")
+		}
+		b = b[4+int(binary.BigEndian.Uint32(b)):]
+		n++
+	}
+	return max(n, 1), nil
+}
+
 // emitUnmatched emits held-back unmatched records whose join window has
 // closed, in the order of time, side (right first) and key, with null for
 // the missing side, as Kafka Streams does: nothing happens until the
@@ -547,29 +560,47 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, after int64) e
 	}
 	var visit []entry
 	leftOpen, rightOpen := false, false
+	var heldErr error
 	if err := p.outer.Range(nil, nil, false, func(k, v []byte) bool {
 		ts := int64(binary.BigEndian.Uint64(k))
-		t.minTime = ts
-		if leftOpen && rightOpen {
-			return false
-		}
 		left := k[8] == 1
 		lookBack := p.after // the left side looks back over the after-window
 		if !left {
 			lookBack = p.before
 		}
-		if t.minTime+lookBack+p.grace >= t.streamTime {
+		open := ts+lookBack+p.grace >= t.streamTime
+		// Kafka Streams keeps the values of one time, side and key as a
+		// list and visits them one by one, setting minTime and checking
+		// whether both sides are open before each: a second value of an
+		// open entry ends the visit with minTime at that entry's time.
+		n, err := heldCount(v)
+		if err != nil {
+			heldErr = err
+			return false
+		}
+		for range n {
+			t.minTime = ts
+			if leftOpen && rightOpen {
+				return false
+			}
+			if !open {
+				break
+			}
 			if left {
 				leftOpen = true
 			} else {
 				rightOpen = true
 			}
-			return true
 		}
-		visit = append(visit, entry{append([]byte(nil), k...), append([]byte(nil), v...)})
+		if !open {
+			visit = append(visit, entry{append([]byte(nil), k...), append([]byte(nil), v...)})
+		}
 		return true
 	}); err != nil {
 		return err
+	}
+	if heldErr != nil {
+		return heldErr
 	}
 	for _, e := range visit {
 		ts := int64(binary.BigEndian.Uint64(e.k))
