@@ -77,7 +77,7 @@ func TestDefaultsMatchUpstream(t *testing.T) {
 	if k.Notations != nil || k.SchemaRegistries != nil || k.Properties != nil {
 		t.Errorf("notations/registries/properties should be absent")
 	}
-	if want := []Definition{{Namespace: "main", File: "main.yaml", Pos: Pos{"ksml-runner.yaml", 4, 5}}}; !reflect.DeepEqual(k.Definitions, want) {
+	if want := []Definition{{Namespace: "main", File: "main.yaml", Pos: Pos{File: "ksml-runner.yaml", Line: 4, Col: 5}}}; !reflect.DeepEqual(k.Definitions, want) {
 		t.Errorf("definitions = %+v, want %+v", k.Definitions, want)
 	}
 	if want := map[string]string{"application.id": "app", "bootstrap.servers": "localhost:9092"}; !reflect.DeepEqual(cfg.Kafka.Properties, want) {
@@ -86,7 +86,7 @@ func TestDefaultsMatchUpstream(t *testing.T) {
 	if cfg.Kafka.UseEmbeddedBroker() {
 		t.Error("UseEmbeddedBroker with bootstrap.servers set")
 	}
-	if p := cfg.Kafka.Pos("bootstrap.servers"); p != (Pos{"ksml-runner.yaml", 7, 22}) {
+	if p := cfg.Kafka.Pos("bootstrap.servers"); p != (Pos{File: "ksml-runner.yaml", Line: 7, Col: 22}) {
 		t.Errorf("Pos(bootstrap.servers) = %v", p)
 	}
 	if len(cfg.Warnings) != 0 {
@@ -189,15 +189,15 @@ kafka:
 		t.Errorf("pythonContext = %+v", k.PythonContext)
 	}
 	wantSR := []SchemaRegistry{
-		{Name: "confluent", Config: map[string]string{"schema.registry.url": "http://sr:8081"}, Pos: Pos{"ksml-runner.yaml", 39, 5}},
-		{Name: "apicurio", Config: map[string]string{}, Pos: Pos{"ksml-runner.yaml", 42, 5}},
+		{Name: "confluent", Config: map[string]string{"schema.registry.url": "http://sr:8081"}, Pos: Pos{File: "ksml-runner.yaml", Line: 39, Col: 5}},
+		{Name: "apicurio", Config: map[string]string{}, Pos: Pos{File: "ksml-runner.yaml", Line: 42, Col: 5}},
 	}
 	if !reflect.DeepEqual(k.SchemaRegistries, wantSR) {
 		t.Errorf("schemaRegistries = %+v", k.SchemaRegistries)
 	}
 	wantNT := []Notation{
-		{Name: "avro", Type: ConfluentAvro, SchemaRegistry: "confluent", Config: map[string]string{"normalize.schemas": "true", "max": "10"}, Pos: Pos{"ksml-runner.yaml", 44, 5}},
-		{Name: "plain", Type: JSON, Config: map[string]string{}, Pos: Pos{"ksml-runner.yaml", 50, 5}},
+		{Name: "avro", Type: ConfluentAvro, SchemaRegistry: "confluent", Config: map[string]string{"normalize.schemas": "true", "max": "10"}, Pos: Pos{File: "ksml-runner.yaml", Line: 44, Col: 5}},
+		{Name: "plain", Type: JSON, Config: map[string]string{}, Pos: Pos{File: "ksml-runner.yaml", Line: 50, Col: 5}},
 	}
 	if !reflect.DeepEqual(k.Notations, wantNT) {
 		t.Errorf("notations = %+v", k.Notations)
@@ -218,11 +218,11 @@ kafka:
 	if !cfg.Kafka.UseEmbeddedBroker() {
 		t.Error("no bootstrap.servers: UseEmbeddedBroker should be true")
 	}
-	wantWarn := []Diagnostic{{Pos{"ksml-runner.yaml", 17, 17}, "ksml.prometheus.configFile is a JMX exporter rule file, which ksml does not use: its metrics have upstream's names already"}}
+	wantWarn := []Diagnostic{{Pos: Pos{File: "ksml-runner.yaml", Line: 17, Col: 17}, Msg: "ksml.prometheus.configFile is a JMX exporter rule file, which ksml does not use: its metrics have upstream's names already"}}
 	if !reflect.DeepEqual(cfg.Warnings, wantWarn) {
 		t.Errorf("warnings = %v", cfg.Warnings)
 	}
-	if p := k.Pos("prometheus.port"); p != (Pos{"ksml-runner.yaml", 16, 11}) {
+	if p := k.Pos("prometheus.port"); p != (Pos{File: "ksml-runner.yaml", Line: 16, Col: 11}) {
 		t.Errorf("Pos(prometheus.port) = %v", p)
 	}
 }
@@ -284,7 +284,7 @@ func TestErrorsNamePositions(t *testing.T) {
 		{"unterminated variable", "ksml:\n  definitions: {a: a.yaml}\n  storageDirectory: ${STATE\nkafka: {application.id: x}\n",
 			`ksml-runner.yaml:3:21: ksml.storageDirectory: unterminated ${ in "${STATE" (write $${ for a literal ${)`},
 		{"yaml syntax error", "ksml:\n\tdefinitions: {}\n",
-			`ksml-runner.yaml:2:1: YAML syntax error: found character that cannot start any token`},
+			`ksml-runner.yaml:2:1: YAML syntax error: found character that cannot start any token (YAML does not allow tabs for indentation)`},
 		{"empty file", "# nothing\n",
 			`ksml-runner.yaml: the runner configuration is empty; it needs a ksml and a kafka section`},
 		{"not a mapping", "- a\n",
@@ -352,8 +352,8 @@ func TestWarnings(t *testing.T) {
 kafka: {application.id: x}
 `, nil)
 	want := []Diagnostic{
-		{Pos{"ksml-runner.yaml", 4, 5}, "ksml.definitions.skipped has no definition file or inline definition; it is skipped"},
-		{Pos{"ksml-runner.yaml", 8, 5}, `notation avro uses schema registry "confluen", which ksml.schemaRegistries does not define (did you mean "confluent"?)`},
+		{Pos: Pos{File: "ksml-runner.yaml", Line: 4, Col: 5}, Msg: "ksml.definitions.skipped has no definition file or inline definition; it is skipped"},
+		{Pos: Pos{File: "ksml-runner.yaml", Line: 8, Col: 5}, Msg: `notation avro uses schema registry "confluen", which ksml.schemaRegistries does not define (did you mean "confluent"?)`},
 	}
 	if !reflect.DeepEqual(cfg.Warnings, want) {
 		t.Errorf("warnings = %v, want %v", cfg.Warnings, want)

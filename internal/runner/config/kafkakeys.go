@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ksml-dev/ksml/internal/yamlspec"
+)
 
 // knownKafkaKeys are the Java client, admin and Kafka Streams property
 // names a runner configuration commonly sets. The kafka section accepts
@@ -79,7 +83,7 @@ func misspeltKafkaKey(key string) string {
 	}
 	best, bestDist := "", 3
 	for _, k := range knownKafkaKeys {
-		if d := editDistance(strings.ToLower(rest), k); d < bestDist {
+		if d := yamlspec.EditDistance(strings.ToLower(rest), k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}

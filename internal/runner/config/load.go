@@ -3,13 +3,13 @@ package config
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // Options tune Load and Parse.
@@ -41,19 +41,23 @@ func Parse(file string, src []byte, opts Options) (*Config, error) {
 		d.lookup = os.LookupEnv
 	}
 	d.cfg.File = file
-	root := d.parseYAML(src)
-	if root != nil {
-		d.checkDuplicates(root, 0)
+	root, syntax := yamlspec.Parse(file, src)
+	root = yamlspec.Deref(root)
+	switch {
+	case syntax != nil:
+		d.errs.List = append(d.errs.List, *syntax)
+	case yamlspec.IsNull(root):
+		d.errs.Add(Pos{File: file}, "the runner configuration is empty; it needs a ksml and a kafka section")
+	default:
+		yamlspec.CheckDuplicates(&d.errs, file, root)
 		d.top(root, opts)
-	} else if len(d.errs.list) == 0 {
-		d.errs.add(Pos{File: file}, "the runner configuration is empty; it needs a ksml and a kafka section")
 	}
-	if len(d.errs.list) > 0 {
-		sortDiagnostics(d.errs.list)
-		return nil, Errors(d.errs.list)
+	if d.errs.Len() > 0 {
+		d.errs.List.Sort()
+		return nil, d.errs.List
 	}
-	sortDiagnostics(d.warns.list)
-	d.cfg.Warnings = d.warns.list
+	d.warns.List.Sort()
+	d.cfg.Warnings = d.warns.List
 	return d.cfg, nil
 }
 
@@ -62,210 +66,66 @@ type decoder struct {
 	file   string
 	lookup func(string) (string, bool)
 	cfg    *Config
-	errs   diagList
-	warns  diagList
+	errs   yamlspec.Collector
+	warns  yamlspec.Collector
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func (d *decoder) parseYAML(src []byte) *yaml.Node {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		msg, line := err.Error(), 1
-		for _, part := range strings.Split(msg, "\n") {
-			part = strings.TrimSpace(part)
-			if m := yamlLineRe.FindStringSubmatch(part); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-				break
-			}
-			msg = strings.TrimPrefix(part, "yaml: ")
-		}
-		d.errs.add(Pos{File: d.file, Line: line, Col: 1}, "YAML syntax error: %s", msg)
-		return nil
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil
-	}
-	root := deref(doc.Content[0])
-	if isNull(root) {
-		return nil
-	}
-	return root
-}
-
-func (d *decoder) pos(n *yaml.Node) Pos {
-	if n == nil {
-		return Pos{File: d.file}
-	}
-	return Pos{File: d.file, Line: n.Line, Col: n.Column}
-}
-
-// deref follows alias nodes.
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func isNull(n *yaml.Node) bool {
-	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
-}
-
-// checkDuplicates reports every key written twice in one mapping, anywhere
-// in the file, inline definitions included.
-func (d *decoder) checkDuplicates(n *yaml.Node, depth int) {
-	if n == nil || depth > 200 {
-		return
-	}
-	if n.Kind == yaml.MappingNode {
-		first := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || isMergeKey(k) {
-				continue
-			}
-			if prev, ok := first[k.Value]; ok {
-				d.errs.add(d.pos(k), "duplicate key %q (first defined at line %d)", k.Value, prev.Line)
-				continue
-			}
-			first[k.Value] = k
-		}
-	}
-	if n.Kind == yaml.AliasNode {
-		return
-	}
-	for _, c := range n.Content {
-		d.checkDuplicates(c, depth+1)
-	}
-}
-
-func isMergeKey(k *yaml.Node) bool {
-	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge"
-}
-
-type pair struct{ key, value *yaml.Node }
-
-// pairs lists the entries of mapping n, expanding << merge keys (explicit
-// entries win over merged ones).
-func pairs(n *yaml.Node, depth int) []pair {
-	n = deref(n)
-	if n == nil || n.Kind != yaml.MappingNode || depth > 20 {
-		return nil
-	}
-	var own, merged []pair
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		if isMergeKey(k) {
-			src := deref(v)
-			if src != nil && src.Kind == yaml.SequenceNode {
-				for _, s := range src.Content {
-					merged = append(merged, pairs(s, depth+1)...)
-				}
-			} else {
-				merged = append(merged, pairs(src, depth+1)...)
-			}
-			continue
-		}
-		own = append(own, pair{k, v})
-	}
-	seen := map[string]bool{}
-	for _, p := range own {
-		seen[p.key.Value] = true
-	}
-	for _, p := range merged {
-		if !seen[p.key.Value] {
-			seen[p.key.Value] = true
-			own = append(own, p)
-		}
-	}
-	return own
-}
-
-// kindName names a node's kind for messages.
-func kindName(n *yaml.Node) string {
-	n = deref(n)
-	switch {
-	case isNull(n):
-		return "nothing"
-	case n.Kind == yaml.MappingNode:
-		return "a mapping"
-	case n.Kind == yaml.SequenceNode:
-		return "a list"
-	}
-	return fmt.Sprintf("%q", n.Value)
-}
+func (d *decoder) pos(n *yaml.Node) Pos { return yamlspec.At(d.file, n) }
 
 // mapping returns the entries of a mapping value; a null value yields no
 // entries (the key is treated as absent); anything else is an error.
-func (d *decoder) mapping(n *yaml.Node, path string) ([]pair, bool) {
-	n = deref(n)
-	if isNull(n) {
+func (d *decoder) mapping(n *yaml.Node, path string) ([]yamlspec.Pair, bool) {
+	n = yamlspec.Deref(n)
+	if yamlspec.IsNull(n) {
 		return nil, true
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errs.add(d.pos(n), "%s must be a mapping, not %s", path, kindName(n))
+		d.errs.Add(d.pos(n), "%s must be a mapping, not %s", path, yamlspec.Describe(n))
 		return nil, false
 	}
-	return pairs(n, 0), true
+	return yamlspec.Pairs(n), true
 }
 
-// field describes one known key of a mapping.
-type field struct {
-	name string
-	set  func(key, value *yaml.Node, path string)
-}
+// setter decodes the value of one key; path is the key's dotted path.
+type setter func(key, value *yaml.Node, path string)
 
-// fields decodes a mapping with a fixed set of keys; unknown keys are
-// errors with a suggestion. It returns the keys present.
-func (d *decoder) fields(n *yaml.Node, path string, known []field) map[string]*yaml.Node {
+// fields decodes a mapping whose keys spec lists, calling the setter of
+// each key present; unknown keys are errors with a suggestion. It
+// returns the keys present. Every key of spec needs a setter and every
+// setter a key of spec: a mismatch is a bug here, and panics.
+func (d *decoder) fields(n *yaml.Node, path string, spec *yamlspec.Spec, set map[string]setter) map[string]*yaml.Node {
+	if len(set) != len(spec.Fields) {
+		panic(fmt.Sprintf("config: %s has %d setters for %d keys", spec.Name, len(set), len(spec.Fields)))
+	}
+	for name := range set {
+		if spec.Field(name) == nil {
+			panic(fmt.Sprintf("config: %s has a setter for %s, which it does not list", spec.Name, name))
+		}
+	}
 	ps, _ := d.mapping(n, path)
 	present := map[string]*yaml.Node{}
-	names := make([]string, len(known))
-	for i, f := range known {
-		names[i] = f.name
-	}
 	for _, p := range ps {
-		k := deref(p.key)
+		k := yamlspec.Deref(p.Key)
 		if k.Kind != yaml.ScalarNode {
-			d.errs.add(d.pos(k), "%s: keys must be names, not %s", path, kindName(k))
+			d.errs.Add(d.pos(k), "%s: keys must be names, not %s", path, yamlspec.Describe(k))
 			continue
 		}
-		var f *field
-		for i := range known {
-			if known[i].name == k.Value {
-				f = &known[i]
-				break
-			}
-		}
-		if f == nil {
-			d.unknownKey(k, path, names)
+		f, ok := set[k.Value]
+		if !ok {
+			yamlspec.UnknownKey(&d.errs, d.file, k, path, spec.Names())
 			continue
 		}
 		present[k.Value] = k
-		d.record(joinPath(path, k.Value), p.value)
-		f.set(k, p.value, joinPath(path, k.Value))
+		d.record(joinPath(path, k.Value), p.Value)
+		f(k, p.Value, joinPath(path, k.Value))
 	}
 	return present
-}
-
-func (d *decoder) unknownKey(k *yaml.Node, path string, names []string) {
-	where := "in " + path
-	if path == "" {
-		where = "at the top level"
-	}
-	if s := suggest(k.Value, names); s != "" {
-		d.errs.add(d.pos(k), "unknown key %q %s (did you mean %q?)", k.Value, where, s)
-		return
-	}
-	d.errs.add(d.pos(k), "unknown key %q %s (known keys: %s)", k.Value, where, strings.Join(names, ", "))
 }
 
 // record remembers where the value at a dotted path is written, for
 // KSML.Pos and Kafka.Pos.
 func (d *decoder) record(path string, v *yaml.Node) {
-	p := d.pos(deref(v))
+	p := d.pos(yamlspec.Deref(v))
 	if rest, ok := strings.CutPrefix(path, "ksml."); ok {
 		d.cfg.KSML.pos[rest] = p
 	} else if rest, ok := strings.CutPrefix(path, "kafka."); ok {
@@ -284,17 +144,17 @@ func joinPath(path, key string) string {
 // ok is false (and an error recorded) for non-scalars and failed
 // substitutions; null yields "", ok with null true.
 func (d *decoder) text(n *yaml.Node, path string) (s string, null, ok bool) {
-	n = deref(n)
-	if isNull(n) {
+	n = yamlspec.Deref(n)
+	if yamlspec.IsNull(n) {
 		return "", true, true
 	}
 	if n.Kind != yaml.ScalarNode {
-		d.errs.add(d.pos(n), "%s must be a single value, not %s", path, kindName(n))
+		d.errs.Add(d.pos(n), "%s must be a single value, not %s", path, yamlspec.Describe(n))
 		return "", false, false
 	}
 	v, err := expandEnv(n.Value, d.lookup)
 	if err != nil {
-		d.errs.add(d.pos(n), "%s: %v", path, err)
+		d.errs.Add(d.pos(n), "%s: %v", path, err)
 		return "", false, false
 	}
 	return v, false, true
@@ -308,7 +168,7 @@ func (d *decoder) str(n *yaml.Node, path string, dst *string, nonBlank bool) {
 		return
 	}
 	if nonBlank && strings.TrimSpace(s) == "" {
-		d.errs.add(d.pos(deref(n)), "%s must not be empty", path)
+		d.errs.Add(d.pos(yamlspec.Deref(n)), "%s must not be empty", path)
 		return
 	}
 	*dst = s
@@ -326,7 +186,7 @@ func (d *decoder) boolean(n *yaml.Node, path string, dst *bool) {
 	case "false":
 		*dst = false
 	default:
-		d.errs.add(d.pos(deref(n)), "%s must be true or false, not %q", path, s)
+		d.errs.Add(d.pos(yamlspec.Deref(n)), "%s must be true or false, not %q", path, s)
 	}
 }
 
@@ -338,11 +198,11 @@ func (d *decoder) port(n *yaml.Node, path string, dst *int) {
 	}
 	p, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		d.errs.add(d.pos(deref(n)), "%s must be a port number, not %q", path, s)
+		d.errs.Add(d.pos(yamlspec.Deref(n)), "%s must be a port number, not %q", path, s)
 		return
 	}
 	if p < 1 || p > 65535 {
-		d.errs.add(d.pos(deref(n)), "%s must be between 1 and 65535, not %d", path, p)
+		d.errs.Add(d.pos(yamlspec.Deref(n)), "%s must be between 1 and 65535, not %d", path, p)
 		return
 	}
 	*dst = p
@@ -354,19 +214,19 @@ func (d *decoder) stringMap(n *yaml.Node, path string) map[string]string {
 	out := map[string]string{}
 	ps, _ := d.mapping(n, path)
 	for _, p := range ps {
-		k := deref(p.key)
+		k := yamlspec.Deref(p.Key)
 		if k.Kind != yaml.ScalarNode {
-			d.errs.add(d.pos(k), "%s: keys must be names, not %s", path, kindName(k))
+			d.errs.Add(d.pos(k), "%s: keys must be names, not %s", path, yamlspec.Describe(k))
 			continue
 		}
-		v := deref(p.value)
+		v := yamlspec.Deref(p.Value)
 		kp := path + "." + k.Value
-		if isNull(v) {
-			d.errs.add(d.pos(k), "%s has no value; give one or remove the key", kp)
+		if yamlspec.IsNull(v) {
+			d.errs.Add(d.pos(k), "%s has no value; give one or remove the key", kp)
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
-			d.errs.add(d.pos(v), "%s must be a string, number or boolean, not %s", kp, kindName(v))
+			d.errs.Add(d.pos(v), "%s must be a string, number or boolean, not %s", kp, yamlspec.Describe(v))
 			continue
 		}
 		s, _, ok := d.text(v, kp)
@@ -383,44 +243,44 @@ func (d *decoder) stringMap(n *yaml.Node, path string) map[string]string {
 func (d *decoder) top(root *yaml.Node, opts Options) {
 	var ksmlKey, kafkaKey bool
 	if root.Kind != yaml.MappingNode {
-		d.errs.add(d.pos(root), "the runner configuration must be a mapping with ksml and kafka sections, not %s", kindName(root))
+		d.errs.Add(d.pos(root), "the runner configuration must be a mapping with ksml and kafka sections, not %s", yamlspec.Describe(root))
 		return
 	}
-	present := d.fields(root, "", []field{
-		{"ksml", func(k, v *yaml.Node, path string) { ksmlKey = true; d.ksml(k, v, opts) }},
-		{"kafka", func(k, v *yaml.Node, path string) { kafkaKey = true; d.kafka(k, v) }},
+	present := d.fields(root, "", runnerSpec, map[string]setter{
+		"ksml":  func(k, v *yaml.Node, path string) { ksmlKey = true; d.ksml(k, v, opts) },
+		"kafka": func(k, v *yaml.Node, path string) { kafkaKey = true; d.kafka(k, v) },
 	})
 	_ = present
 	if !ksmlKey {
-		d.errs.add(d.pos(root), "missing required section ksml")
+		d.errs.Add(d.pos(root), "missing required section ksml")
 	}
 	if !kafkaKey {
-		d.errs.add(d.pos(root), "missing required section kafka")
+		d.errs.Add(d.pos(root), "missing required section kafka")
 	}
 }
 
 func (d *decoder) ksml(key, n *yaml.Node, opts Options) {
 	k := &d.cfg.KSML
 	var defsSeen bool
-	d.fields(n, "ksml", []field{
-		{"configDirectory", func(_, v *yaml.Node, p string) { d.str(v, p, &k.ConfigDirectory, true) }},
-		{"schemaDirectory", func(_, v *yaml.Node, p string) { d.str(v, p, &k.SchemaDirectory, true) }},
-		{"storageDirectory", func(_, v *yaml.Node, p string) { d.str(v, p, &k.StorageDirectory, true) }},
-		{"createStorageDirectory", func(_, v *yaml.Node, p string) { d.boolean(v, p, &k.CreateStorageDirectory) }},
-		{"enableProducers", func(_, v *yaml.Node, p string) { d.boolean(v, p, &k.EnableProducers) }},
-		{"enablePipelines", func(_, v *yaml.Node, p string) { d.boolean(v, p, &k.EnablePipelines) }},
-		{"definitions", func(dk, v *yaml.Node, p string) { defsSeen = true; d.definitions(dk, v, p, opts) }},
-		{"errorHandling", func(_, v *yaml.Node, p string) { d.errorHandling(v, p) }},
-		{"prometheus", func(_, v *yaml.Node, p string) { d.prometheus(v, p) }},
-		{"applicationServer", func(_, v *yaml.Node, p string) { d.applicationServer(v, p) }},
-		{"pythonContext", func(_, v *yaml.Node, p string) { d.pythonContext(v, p) }},
-		{"notations", func(_, v *yaml.Node, p string) { d.notations(v, p) }},
-		{"schemaRegistries", func(_, v *yaml.Node, p string) { d.schemaRegistries(v, p) }},
-		{"properties", func(_, v *yaml.Node, p string) { k.Properties = d.stringMap(v, p) }},
+	d.fields(n, "ksml", ksmlSpec, map[string]setter{
+		"configDirectory":        func(_, v *yaml.Node, p string) { d.str(v, p, &k.ConfigDirectory, true) },
+		"schemaDirectory":        func(_, v *yaml.Node, p string) { d.str(v, p, &k.SchemaDirectory, true) },
+		"storageDirectory":       func(_, v *yaml.Node, p string) { d.str(v, p, &k.StorageDirectory, true) },
+		"createStorageDirectory": func(_, v *yaml.Node, p string) { d.boolean(v, p, &k.CreateStorageDirectory) },
+		"enableProducers":        func(_, v *yaml.Node, p string) { d.boolean(v, p, &k.EnableProducers) },
+		"enablePipelines":        func(_, v *yaml.Node, p string) { d.boolean(v, p, &k.EnablePipelines) },
+		"definitions":            func(dk, v *yaml.Node, p string) { defsSeen = true; d.definitions(dk, v, p, opts) },
+		"errorHandling":          func(_, v *yaml.Node, p string) { d.errorHandling(v, p) },
+		"prometheus":             func(_, v *yaml.Node, p string) { d.prometheus(v, p) },
+		"applicationServer":      func(_, v *yaml.Node, p string) { d.applicationServer(v, p) },
+		"pythonContext":          func(_, v *yaml.Node, p string) { d.pythonContext(v, p) },
+		"notations":              func(_, v *yaml.Node, p string) { d.notations(v, p) },
+		"schemaRegistries":       func(_, v *yaml.Node, p string) { d.schemaRegistries(v, p) },
+		"properties":             func(_, v *yaml.Node, p string) { k.Properties = d.stringMap(v, p) },
 	})
-	if isNull(deref(n)) || deref(n).Kind == yaml.MappingNode {
+	if yamlspec.IsNull(yamlspec.Deref(n)) || yamlspec.Deref(n).Kind == yaml.MappingNode {
 		if !defsSeen && !opts.DefinitionsOptional {
-			d.errs.add(d.pos(key), "ksml.definitions is required: name at least one definition, as <namespace>: <file>")
+			d.errs.Add(d.pos(key), "ksml.definitions is required: name at least one definition, as <namespace>: <file>")
 		}
 	}
 	d.checkRegistryRefs()
@@ -432,17 +292,17 @@ func (d *decoder) definitions(key, n *yaml.Node, path string, opts Options) {
 		return
 	}
 	for _, p := range ps {
-		k := deref(p.key)
+		k := yamlspec.Deref(p.Key)
 		if k.Kind != yaml.ScalarNode || strings.TrimSpace(k.Value) == "" {
-			d.errs.add(d.pos(k), "%s: a namespace must be a non-empty name", path)
+			d.errs.Add(d.pos(k), "%s: a namespace must be a non-empty name", path)
 			continue
 		}
 		def := Definition{Namespace: k.Value, Pos: d.pos(k)}
-		v := deref(p.value)
+		v := yamlspec.Deref(p.Value)
 		kp := path + "." + k.Value
 		switch {
-		case isNull(v):
-			d.warns.add(d.pos(k), "%s has no definition file or inline definition; it is skipped", kp)
+		case yamlspec.IsNull(v):
+			d.warns.Add(d.pos(k), "%s has no definition file or inline definition; it is skipped", kp)
 			continue
 		case v.Kind == yaml.MappingNode:
 			def.Inline = v
@@ -452,31 +312,37 @@ func (d *decoder) definitions(key, n *yaml.Node, path string, opts Options) {
 				continue
 			}
 		default:
-			d.errs.add(d.pos(v), "%s must be a definition file name or an inline definition (a mapping), not %s", kp, kindName(v))
+			d.errs.Add(d.pos(v), "%s must be a definition file name or an inline definition (a mapping), not %s", kp, yamlspec.Describe(v))
 			continue
 		}
 		d.cfg.KSML.Definitions = append(d.cfg.KSML.Definitions, def)
 	}
 	if len(d.cfg.KSML.Definitions) == 0 && !opts.DefinitionsOptional && len(ps) == 0 {
-		d.errs.add(d.pos(key), "%s is empty: name at least one definition, as <namespace>: <file>", path)
+		d.errs.Add(d.pos(key), "%s is empty: name at least one definition, as <namespace>: <file>", path)
 	}
 }
 
 func (d *decoder) errorHandling(n *yaml.Node, path string) {
 	eh := &d.cfg.KSML.ErrorHandling
-	d.fields(n, path, []field{
-		{"consume", func(_, v *yaml.Node, p string) { d.errorHandler(v, p, &eh.Consume, false) }},
-		{"process", func(_, v *yaml.Node, p string) { d.errorHandler(v, p, &eh.Process, false) }},
-		{"produce", func(_, v *yaml.Node, p string) { d.errorHandler(v, p, &eh.Produce, true) }},
+	d.fields(n, path, errorHandlingSpec, map[string]setter{
+		"consume": func(_, v *yaml.Node, p string) {
+			d.errorHandler(v, p, errorHandlingSpec.Field("consume").Object, &eh.Consume, false)
+		},
+		"process": func(_, v *yaml.Node, p string) {
+			d.errorHandler(v, p, errorHandlingSpec.Field("process").Object, &eh.Process, false)
+		},
+		"produce": func(_, v *yaml.Node, p string) {
+			d.errorHandler(v, p, errorHandlingSpec.Field("produce").Object, &eh.Produce, true)
+		},
 	})
 }
 
-func (d *decoder) errorHandler(n *yaml.Node, path string, h *ErrorHandler, retry bool) {
-	d.fields(n, path, []field{
-		{"log", func(_, v *yaml.Node, p string) { d.boolean(v, p, &h.Log) }},
-		{"logPayload", func(_, v *yaml.Node, p string) { d.boolean(v, p, &h.LogPayload) }},
-		{"loggerName", func(_, v *yaml.Node, p string) { d.str(v, p, &h.LoggerName, true) }},
-		{"handler", func(_, v *yaml.Node, p string) {
+func (d *decoder) errorHandler(n *yaml.Node, path string, spec *yamlspec.Spec, h *ErrorHandler, retry bool) {
+	d.fields(n, path, spec, map[string]setter{
+		"log":        func(_, v *yaml.Node, p string) { d.boolean(v, p, &h.Log) },
+		"logPayload": func(_, v *yaml.Node, p string) { d.boolean(v, p, &h.LogPayload) },
+		"loggerName": func(_, v *yaml.Node, p string) { d.str(v, p, &h.LoggerName, true) },
+		"handler": func(_, v *yaml.Node, p string) {
 			s, null, ok := d.text(v, p)
 			if !ok || null {
 				return
@@ -486,65 +352,65 @@ func (d *decoder) errorHandler(n *yaml.Node, path string, h *ErrorHandler, retry
 				h.Handler = Handler(s)
 			case RetryOnFail:
 				if !retry {
-					d.errs.add(d.pos(deref(v)), "%s: retryOnFail is only supported for produce errors; use stopOnFail or continueOnFail", p)
+					d.errs.Add(d.pos(yamlspec.Deref(v)), "%s: retryOnFail is only supported for produce errors; use stopOnFail or continueOnFail", p)
 					return
 				}
 				h.Handler = RetryOnFail
 			default:
 				valid := []string{string(StopOnFail), string(ContinueOnFail), string(RetryOnFail)}
 				if hint := suggest(s, valid); hint != "" {
-					d.errs.add(d.pos(deref(v)), "%s: unknown handler %q (did you mean %q?)", p, s, hint)
+					d.errs.Add(d.pos(yamlspec.Deref(v)), "%s: unknown handler %q (did you mean %q?)", p, s, hint)
 				} else {
-					d.errs.add(d.pos(deref(v)), "%s: unknown handler %q (valid: %s)", p, s, strings.Join(valid, ", "))
+					d.errs.Add(d.pos(yamlspec.Deref(v)), "%s: unknown handler %q (valid: %s)", p, s, strings.Join(valid, ", "))
 				}
 			}
-		}},
-		{"deadLetterTopic", func(_, v *yaml.Node, p string) {
+		},
+		"deadLetterTopic": func(_, v *yaml.Node, p string) {
 			d.str(v, p, &h.DeadLetterTopic, true)
 			if msg := topicNameProblem(h.DeadLetterTopic); msg != "" {
-				d.errs.add(d.pos(deref(v)), "%s: %s", p, msg)
+				d.errs.Add(d.pos(yamlspec.Deref(v)), "%s: %s", p, msg)
 				h.DeadLetterTopic = ""
 			}
-		}},
+		},
 	})
 }
 
 func (d *decoder) prometheus(n *yaml.Node, path string) {
 	pr := &d.cfg.KSML.Prometheus
-	d.fields(n, path, []field{
-		{"enabled", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pr.Enabled) }},
-		{"host", func(_, v *yaml.Node, p string) { d.str(v, p, &pr.Host, true) }},
-		{"port", func(_, v *yaml.Node, p string) { d.port(v, p, &pr.Port) }},
-		{"configFile", func(_, v *yaml.Node, p string) {
+	d.fields(n, path, prometheusSpec, map[string]setter{
+		"enabled": func(_, v *yaml.Node, p string) { d.boolean(v, p, &pr.Enabled) },
+		"host":    func(_, v *yaml.Node, p string) { d.str(v, p, &pr.Host, true) },
+		"port":    func(_, v *yaml.Node, p string) { d.port(v, p, &pr.Port) },
+		"configFile": func(_, v *yaml.Node, p string) {
 			d.str(v, p, &pr.ConfigFile, false)
 			if pr.ConfigFile != "" {
-				d.warns.add(d.pos(deref(v)), "%s is a JMX exporter rule file, which ksml does not use: its metrics have upstream's names already", p)
+				d.warns.Add(d.pos(yamlspec.Deref(v)), "%s is a JMX exporter rule file, which ksml does not use: its metrics have upstream's names already", p)
 			}
-		}},
+		},
 	})
 }
 
 func (d *decoder) applicationServer(n *yaml.Node, path string) {
 	as := &d.cfg.KSML.ApplicationServer
-	d.fields(n, path, []field{
-		{"enabled", func(_, v *yaml.Node, p string) { d.boolean(v, p, &as.Enabled) }},
-		{"host", func(_, v *yaml.Node, p string) { d.str(v, p, &as.Host, true) }},
-		{"port", func(_, v *yaml.Node, p string) { d.port(v, p, &as.Port) }},
+	d.fields(n, path, applicationServerSpec, map[string]setter{
+		"enabled": func(_, v *yaml.Node, p string) { d.boolean(v, p, &as.Enabled) },
+		"host":    func(_, v *yaml.Node, p string) { d.str(v, p, &as.Host, true) },
+		"port":    func(_, v *yaml.Node, p string) { d.port(v, p, &as.Port) },
 	})
 }
 
 func (d *decoder) pythonContext(n *yaml.Node, path string) {
 	pc := &d.cfg.KSML.PythonContext
-	d.fields(n, path, []field{
-		{"allowHostFileAccess", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowHostFileAccess) }},
-		{"allowHostSocketAccess", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowHostSocketAccess) }},
-		{"allowNativeAccess", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowNativeAccess) }},
-		{"allowCreateProcess", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowCreateProcess) }},
-		{"allowCreateThread", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowCreateThread) }},
-		{"inheritEnvironmentVariables", func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.InheritEnvironmentVariables) }},
-		{"modulePath", func(_, v *yaml.Node, p string) { d.str(v, p, &pc.ModulePath, false) }},
-		{"venv", func(_, v *yaml.Node, p string) { d.str(v, p, &pc.Venv, false) }},
-		{"functionTimeout", func(_, v *yaml.Node, p string) { d.functionTimeout(v, p, pc) }},
+	d.fields(n, path, pythonContextSpec, map[string]setter{
+		"allowHostFileAccess":         func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowHostFileAccess) },
+		"allowHostSocketAccess":       func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowHostSocketAccess) },
+		"allowNativeAccess":           func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowNativeAccess) },
+		"allowCreateProcess":          func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowCreateProcess) },
+		"allowCreateThread":           func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.AllowCreateThread) },
+		"inheritEnvironmentVariables": func(_, v *yaml.Node, p string) { d.boolean(v, p, &pc.InheritEnvironmentVariables) },
+		"modulePath":                  func(_, v *yaml.Node, p string) { d.str(v, p, &pc.ModulePath, false) },
+		"venv":                        func(_, v *yaml.Node, p string) { d.str(v, p, &pc.Venv, false) },
+		"functionTimeout":             func(_, v *yaml.Node, p string) { d.functionTimeout(v, p, pc) },
 	})
 }
 
@@ -561,7 +427,7 @@ func (d *decoder) functionTimeout(n *yaml.Node, path string, pc *PythonContext) 
 	}
 	v, err := definition.ParseDuration(s)
 	if err != nil || v < 0 {
-		d.errs.add(d.pos(deref(n)), "%s must be a duration such as 10s or 500ms, 0 or off (no timeout), not %q", path, s)
+		d.errs.Add(d.pos(yamlspec.Deref(n)), "%s must be a duration such as 10s or 500ms, 0 or off (no timeout), not %q", path, s)
 		return
 	}
 	if v == 0 {
@@ -573,26 +439,26 @@ func (d *decoder) functionTimeout(n *yaml.Node, path string, pc *PythonContext) 
 func (d *decoder) notations(n *yaml.Node, path string) {
 	ps, _ := d.mapping(n, path)
 	for _, p := range ps {
-		k := deref(p.key)
+		k := yamlspec.Deref(p.Key)
 		if k.Kind != yaml.ScalarNode || strings.TrimSpace(k.Value) == "" {
-			d.errs.add(d.pos(k), "%s: a notation name must be a non-empty name", path)
+			d.errs.Add(d.pos(k), "%s: a notation name must be a non-empty name", path)
 			continue
 		}
 		kp := path + "." + k.Value
 		nt := Notation{Name: k.Value, Pos: d.pos(k), Config: map[string]string{}}
-		v := deref(p.value)
-		if isNull(v) {
-			d.errs.add(d.pos(k), "%s needs a type (one of %s)", kp, notationTypeList())
+		v := yamlspec.Deref(p.Value)
+		if yamlspec.IsNull(v) {
+			d.errs.Add(d.pos(k), "%s needs a type (one of %s)", kp, notationTypeList())
 			continue
 		}
-		present := d.fields(v, kp, []field{
-			{"type", func(_, tv *yaml.Node, tp string) {
+		present := d.fields(v, kp, notationSpec, map[string]setter{
+			"type": func(_, tv *yaml.Node, tp string) {
 				s, null, ok := d.text(tv, tp)
 				if !ok {
 					return
 				}
 				if null {
-					d.errs.add(d.pos(deref(tv)), "%s must be one of %s", tp, notationTypeList())
+					d.errs.Add(d.pos(yamlspec.Deref(tv)), "%s must be one of %s", tp, notationTypeList())
 					return
 				}
 				for _, t := range notationTypes {
@@ -601,46 +467,44 @@ func (d *decoder) notations(n *yaml.Node, path string) {
 						return
 					}
 				}
-				names := make([]string, len(notationTypes))
-				for i, t := range notationTypes {
-					names[i] = string(t)
-				}
-				if hint := suggest(s, names); hint != "" {
-					d.errs.add(d.pos(deref(tv)), "%s: unknown notation type %q (did you mean %q?)", tp, s, hint)
+				if hint := suggest(s, notationTypeNames()); hint != "" {
+					d.errs.Add(d.pos(yamlspec.Deref(tv)), "%s: unknown notation type %q (did you mean %q?)", tp, s, hint)
 				} else {
-					d.errs.add(d.pos(deref(tv)), "%s: unknown notation type %q (valid: %s)", tp, s, notationTypeList())
+					d.errs.Add(d.pos(yamlspec.Deref(tv)), "%s: unknown notation type %q (valid: %s)", tp, s, notationTypeList())
 				}
-			}},
-			{"schemaRegistry", func(_, sv *yaml.Node, sp string) { d.str(sv, sp, &nt.SchemaRegistry, true) }},
-			{"config", func(_, cv *yaml.Node, cp string) { nt.Config = d.stringMap(cv, cp) }},
+			},
+			"schemaRegistry": func(_, sv *yaml.Node, sp string) { d.str(sv, sp, &nt.SchemaRegistry, true) },
+			"config":         func(_, cv *yaml.Node, cp string) { nt.Config = d.stringMap(cv, cp) },
 		})
-		if _, ok := present["type"]; !ok && deref(v).Kind == yaml.MappingNode {
-			d.errs.add(d.pos(k), "%s needs a type (one of %s)", kp, notationTypeList())
+		if _, ok := present["type"]; !ok && yamlspec.Deref(v).Kind == yaml.MappingNode {
+			d.errs.Add(d.pos(k), "%s needs a type (one of %s)", kp, notationTypeList())
 		}
 		d.cfg.KSML.Notations = append(d.cfg.KSML.Notations, nt)
 	}
 }
 
-func notationTypeList() string {
+func notationTypeList() string { return strings.Join(notationTypeNames(), ", ") }
+
+func notationTypeNames() []string {
 	names := make([]string, len(notationTypes))
 	for i, t := range notationTypes {
 		names[i] = string(t)
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 func (d *decoder) schemaRegistries(n *yaml.Node, path string) {
 	ps, _ := d.mapping(n, path)
 	for _, p := range ps {
-		k := deref(p.key)
+		k := yamlspec.Deref(p.Key)
 		if k.Kind != yaml.ScalarNode || strings.TrimSpace(k.Value) == "" {
-			d.errs.add(d.pos(k), "%s: a schema registry name must be a non-empty name", path)
+			d.errs.Add(d.pos(k), "%s: a schema registry name must be a non-empty name", path)
 			continue
 		}
 		kp := path + "." + k.Value
 		sr := SchemaRegistry{Name: k.Value, Pos: d.pos(k), Config: map[string]string{}}
-		d.fields(p.value, kp, []field{
-			{"config", func(_, cv *yaml.Node, cp string) { sr.Config = d.stringMap(cv, cp) }},
+		d.fields(p.Value, kp, schemaRegistrySpec, map[string]setter{
+			"config": func(_, cv *yaml.Node, cp string) { sr.Config = d.stringMap(cv, cp) },
 		})
 		d.cfg.KSML.SchemaRegistries = append(d.cfg.KSML.SchemaRegistries, sr)
 	}
@@ -664,15 +528,15 @@ func (d *decoder) checkRegistryRefs() {
 		if hint := suggest(nt.SchemaRegistry, names); hint != "" {
 			msg += fmt.Sprintf(" (did you mean %q?)", hint)
 		}
-		d.warns.add(nt.Pos, "%s", msg)
+		d.warns.Add(nt.Pos, "%s", msg)
 	}
 }
 
 func (d *decoder) kafka(key, n *yaml.Node) {
 	kf := &d.cfg.Kafka
-	n = deref(n)
-	if isNull(n) {
-		d.errs.add(d.pos(key), "kafka must set %s", ApplicationIDKey)
+	n = yamlspec.Deref(n)
+	if yamlspec.IsNull(n) {
+		d.errs.Add(d.pos(key), "kafka must set %s", ApplicationIDKey)
 		return
 	}
 	props := d.stringMap(n, "kafka")
@@ -682,28 +546,28 @@ func (d *decoder) kafka(key, n *yaml.Node) {
 	if n.Kind != yaml.MappingNode {
 		return
 	}
-	for _, p := range pairs(n, 0) {
-		if hint := misspeltKafkaKey(p.key.Value); hint != "" {
-			d.errs.add(d.pos(p.key), "unknown Kafka property kafka.%s; did you mean %s? (a misspelt property would be ignored)", p.key.Value, hint)
+	for _, p := range yamlspec.Pairs(n) {
+		if hint := misspeltKafkaKey(p.Key.Value); hint != "" {
+			d.errs.Add(d.pos(p.Key), "unknown Kafka property kafka.%s; did you mean %s? (a misspelt property would be ignored)", p.Key.Value, hint)
 		}
 	}
 	if id, ok := props[ApplicationIDKey]; !ok {
 		if _, written := findKey(n, ApplicationIDKey); !written {
-			d.errs.add(d.pos(key), "kafka.%s is required", ApplicationIDKey)
+			d.errs.Add(d.pos(key), "kafka.%s is required", ApplicationIDKey)
 		}
 	} else if strings.TrimSpace(id) == "" {
-		d.errs.add(kf.pos[ApplicationIDKey], "kafka.%s must not be empty", ApplicationIDKey)
+		d.errs.Add(kf.pos[ApplicationIDKey], "kafka.%s must not be empty", ApplicationIDKey)
 	}
 	if bs, ok := props[BootstrapServersKey]; ok && strings.TrimSpace(bs) == "" {
-		d.errs.add(kf.pos[BootstrapServersKey], "kafka.%s must not be empty (leave it out to use the embedded broker)", BootstrapServersKey)
+		d.errs.Add(kf.pos[BootstrapServersKey], "kafka.%s must not be empty (leave it out to use the embedded broker)", BootstrapServersKey)
 	}
 }
 
 // findKey reports whether mapping n writes key (even with a bad value).
 func findKey(n *yaml.Node, key string) (*yaml.Node, bool) {
-	for _, p := range pairs(n, 0) {
-		if p.key.Value == key {
-			return p.value, true
+	for _, p := range yamlspec.Pairs(n) {
+		if p.Key.Value == key {
+			return p.Value, true
 		}
 	}
 	return nil, false

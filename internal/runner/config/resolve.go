@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // Resolved holds the directories and definition files of a configuration
@@ -41,7 +43,7 @@ func (c *Config) Resolve(workDir string) (*Resolved, error) {
 		}
 		workDir = wd
 	}
-	var errs diagList
+	var errs yamlspec.Collector
 	k := &c.KSML
 	r := &Resolved{}
 	abs := func(p string) string {
@@ -62,7 +64,7 @@ func (c *Config) Resolve(workDir string) (*Resolved, error) {
 		st, err := os.Stat(p)
 		if errors.Is(err, fs.ErrNotExist) && create {
 			if err := os.MkdirAll(p, 0o755); err != nil {
-				errs.add(pos, "ksml.%s: cannot create directory %s: %v", key, p, err)
+				errs.Add(pos, "ksml.%s: cannot create directory %s: %v", key, p, err)
 				return p
 			}
 			return p
@@ -73,11 +75,11 @@ func (c *Config) Resolve(workDir string) (*Resolved, error) {
 			if key == "storageDirectory" {
 				hint = " (set createStorageDirectory: true to create it)"
 			}
-			errs.add(pos, "ksml.%s: directory %s does not exist%s", key, p, hint)
+			errs.Add(pos, "ksml.%s: directory %s does not exist%s", key, p, hint)
 		case err != nil:
-			errs.add(pos, "ksml.%s: %v", key, err)
+			errs.Add(pos, "ksml.%s: %v", key, err)
 		case !st.IsDir():
-			errs.add(pos, "ksml.%s: %s is not a directory", key, p)
+			errs.Add(pos, "ksml.%s: %s is not a directory", key, p)
 		}
 		return p
 	}
@@ -96,18 +98,18 @@ func (c *Config) Resolve(workDir string) (*Resolved, error) {
 			st, err := os.Stat(rd.Path)
 			switch {
 			case errors.Is(err, fs.ErrNotExist):
-				errs.add(d.Pos, "ksml.definitions.%s: definition file %s does not exist", d.Namespace, rd.Path)
+				errs.Add(d.Pos, "ksml.definitions.%s: definition file %s does not exist", d.Namespace, rd.Path)
 			case err != nil:
-				errs.add(d.Pos, "ksml.definitions.%s: %v", d.Namespace, err)
+				errs.Add(d.Pos, "ksml.definitions.%s: %v", d.Namespace, err)
 			case !st.Mode().IsRegular():
-				errs.add(d.Pos, "ksml.definitions.%s: %s is not a regular file", d.Namespace, rd.Path)
+				errs.Add(d.Pos, "ksml.definitions.%s: %s is not a regular file", d.Namespace, rd.Path)
 			}
 		}
 		r.Definitions = append(r.Definitions, rd)
 	}
-	if len(errs.list) > 0 {
-		sortDiagnostics(errs.list)
-		return nil, Errors(errs.list)
+	if errs.Len() > 0 {
+		errs.List.Sort()
+		return nil, errs.List
 	}
 	return r, nil
 }
