@@ -47,7 +47,7 @@ func (p *parser) checkType(t TypeRef, field string) {
 				pos.Col += pe.Offset
 			}
 		}
-		p.d.add(pos, "invalid %s %q: %s", field, t.Text, msg)
+		p.d.Add(pos, "invalid %s %q: %s", field, t.Text, msg)
 		return
 	}
 	p.checkSchemas(ut.Notation, ut.Type, t, 0)
@@ -71,7 +71,7 @@ func (p *parser) checkSchemas(notation string, dt types.DataType, t TypeRef, dep
 			return
 		}
 		if _, found := p.findSchema(x.SchemaName, ext); !found {
-			p.d.add(t.Pos, "schema %q (%s) not found: looked for %s in %s", x.SchemaName, n,
+			p.d.Add(t.Pos, "schema %q (%s) not found: looked for %s in %s", x.SchemaName, n,
 				strings.Join(schemaCandidates(x.SchemaName, ext), ", "), p.schemaDirsText())
 		}
 	case types.ListType:
@@ -199,5 +199,5 @@ func (p *parser) checkCode(f *FunctionDef, c *Code, kind CodeKind) {
 	} else {
 		pos.Col = c.Pos.Col + col - 1
 	}
-	p.d.add(pos, "Python syntax error in %s of function %q: %s", kind, f.Name, e.Msg)
+	p.d.Add(pos, "Python syntax error in %s of function %q: %s", kind, f.Name, e.Msg)
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // obj is a mapping node checked against an objSpec: unknown keys and missing
@@ -31,15 +33,15 @@ func (p *parser) object(n *yaml.Node, spec *objSpec, what string, extra ...strin
 // objectRenamed is object for dialects that spell some keys differently:
 // rename maps a written key to the spec's key.
 func (p *parser) objectRenamed(n *yaml.Node, spec *objSpec, what string, rename map[string]string, extra ...string) *obj {
-	n = deref(n)
+	n = yamlspec.Deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "%s must be a mapping, not %s", what, kindName(n))
+		p.d.Add(p.pos(n), "%s must be a mapping, not %s", what, yamlspec.KindName(n))
 		return nil
 	}
 	o := &obj{p: p, n: n, spec: spec, what: what, vals: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	allowed := append(spec.names(), extra...)
-	for _, e := range pairs(n) {
-		k := e.key.Value
+	for _, e := range yamlspec.Pairs(n) {
+		k := e.Key.Value
 		if r, ok := rename[k]; ok {
 			k = r
 		}
@@ -47,16 +49,16 @@ func (p *parser) objectRenamed(n *yaml.Node, spec *objSpec, what string, rename 
 			continue // reported by checkDuplicates
 		}
 		if !contains(allowed, k) {
-			p.d.add(p.pos(e.key), "unknown key %q in %s%s", k, what, didYouMean(k, allowed))
+			p.d.Add(p.pos(e.Key), "unknown key %q in %s%s", k, what, didYouMean(k, allowed))
 			continue
 		}
-		o.vals[k] = e.value
-		o.keys[k] = e.key
+		o.vals[k] = e.Value
+		o.keys[k] = e.Key
 	}
 	for _, f := range spec.fields {
 		if f.required {
 			if _, ok := o.vals[f.name]; !ok {
-				p.d.add(p.pos(n), "%s is missing required field %q", what, f.name)
+				p.d.Add(p.pos(n), "%s is missing required field %q", what, f.name)
 			}
 		}
 	}
@@ -65,10 +67,10 @@ func (p *parser) objectRenamed(n *yaml.Node, spec *objSpec, what string, rename 
 
 func (o *obj) has(name string) bool {
 	v, ok := o.vals[name]
-	return ok && !isNull(v)
+	return ok && !yamlspec.IsNull(v)
 }
 
-func (o *obj) node(name string) *yaml.Node { return deref(o.vals[name]) }
+func (o *obj) node(name string) *yaml.Node { return yamlspec.Deref(o.vals[name]) }
 
 // keyPos is the position of a field's key, or of the object when absent.
 func (o *obj) keyPos(name string) Pos {
@@ -80,11 +82,11 @@ func (o *obj) keyPos(name string) Pos {
 
 func (o *obj) scalar(name, want string) (*yaml.Node, bool) {
 	n := o.node(name)
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return nil, false
 	}
 	if n.Kind != yaml.ScalarNode {
-		o.p.d.add(o.p.pos(n), "%s in %s must be %s, not %s", name, o.what, want, kindName(n))
+		o.p.d.Add(o.p.pos(n), "%s in %s must be %s, not %s", name, o.what, want, yamlspec.KindName(n))
 		return nil, false
 	}
 	return n, true
@@ -109,7 +111,7 @@ func (o *obj) boolean(name string) bool {
 	case "false", "no", "off":
 		return false
 	}
-	o.p.d.add(o.p.pos(n), "%s in %s must be true or false, not %q", name, o.what, n.Value)
+	o.p.d.Add(o.p.pos(n), "%s in %s must be true or false, not %q", name, o.what, n.Value)
 	return false
 }
 
@@ -120,11 +122,11 @@ func (o *obj) integer(name string, min int64) (int64, bool) {
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(n.Value), 10, 64)
 	if err != nil {
-		o.p.d.add(o.p.pos(n), "%s in %s must be an integer, not %q", name, o.what, n.Value)
+		o.p.d.Add(o.p.pos(n), "%s in %s must be an integer, not %q", name, o.what, n.Value)
 		return 0, false
 	}
 	if v < min {
-		o.p.d.add(o.p.pos(n), "%s in %s must be at least %d, not %d", name, o.what, min, v)
+		o.p.d.Add(o.p.pos(n), "%s in %s must be at least %d, not %d", name, o.what, min, v)
 		return 0, false
 	}
 	return v, true
@@ -137,7 +139,7 @@ func (o *obj) duration(name string) time.Duration {
 	}
 	d, err := ParseDuration(n.Value)
 	if err != nil {
-		o.p.d.add(o.p.pos(n), "%s in %s: %v", name, o.what, err)
+		o.p.d.Add(o.p.pos(n), "%s in %s: %v", name, o.what, err)
 		return 0
 	}
 	return d
@@ -161,9 +163,9 @@ func (o *obj) code(name string) *Code {
 	if n != nil && n.Kind == yaml.SequenceNode {
 		var parts []string
 		for _, c := range n.Content {
-			c = deref(c)
+			c = yamlspec.Deref(c)
 			if c.Kind != yaml.ScalarNode {
-				o.p.d.add(o.p.pos(c), "%s in %s must be Python code, not a nested %s", name, o.what, kindName(c))
+				o.p.d.Add(o.p.pos(c), "%s in %s must be Python code, not a nested %s", name, o.what, yamlspec.KindName(c))
 				return nil
 			}
 			parts = append(parts, c.Value)
@@ -188,19 +190,19 @@ func (o *obj) code(name string) *Code {
 
 func (o *obj) strings(name string) ([]string, []Pos) {
 	n := o.node(name)
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		o.p.d.add(o.p.pos(n), "%s in %s must be a list of names, not %s", name, o.what, kindName(n))
+		o.p.d.Add(o.p.pos(n), "%s in %s must be a list of names, not %s", name, o.what, yamlspec.KindName(n))
 		return nil, nil
 	}
 	var out []string
 	var pos []Pos
 	for _, c := range n.Content {
-		c = deref(c)
+		c = yamlspec.Deref(c)
 		if c.Kind != yaml.ScalarNode {
-			o.p.d.add(o.p.pos(c), "%s in %s must be a list of names; found %s", name, o.what, kindName(c))
+			o.p.d.Add(o.p.pos(c), "%s in %s must be a list of names; found %s", name, o.what, yamlspec.KindName(c))
 			continue
 		}
 		out = append(out, c.Value)
@@ -216,7 +218,7 @@ func (o *obj) enum(name string) string {
 	}
 	f := o.spec.field(name)
 	if f != nil && len(f.enum) > 0 && !contains(f.enum, n.Value) {
-		o.p.d.add(o.p.pos(n), "%s in %s must be one of %s, not %q%s", name, o.what, strings.Join(f.enum, ", "), n.Value, didYouMean(n.Value, f.enum))
+		o.p.d.Add(o.p.pos(n), "%s in %s must be one of %s, not %q%s", name, o.what, strings.Join(f.enum, ", "), n.Value, didYouMean(n.Value, f.enum))
 		return ""
 	}
 	return n.Value
@@ -274,7 +276,7 @@ func didYouMean(word string, candidates []string) string {
 	sort.Strings(sorted)
 	best, bestD := "", 1<<30
 	for _, c := range sorted {
-		d := editDistance(strings.ToLower(word), strings.ToLower(c))
+		d := yamlspec.EditDistance(strings.ToLower(word), strings.ToLower(c))
 		if d < bestD {
 			best, bestD = c, d
 		}
@@ -287,38 +289,4 @@ func didYouMean(word string, candidates []string) string {
 		return "; did you mean \"" + best + "\"?"
 	}
 	return ""
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of neighbours ("vai" for
-// "via") each cost one.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return 1 << 20
-	}
-	rows := make([][]int, len(a)+1)
-	for i := range rows {
-		rows[i] = make([]int, len(b)+1)
-		rows[i][0] = i
-	}
-	for j := range rows[0] {
-		rows[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d := min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d = min(d, rows[i-2][j-2]+1)
-			}
-			rows[i][j] = d
-		}
-	}
-	return rows[len(a)][len(b)]
 }

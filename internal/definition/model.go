@@ -21,25 +21,15 @@
 package definition
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/ksml-dev/ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // Pos is a place in a definition file. Line and Col are 1-based; a zero Pos
 // means "no position" (a synthesized node).
-type Pos struct {
-	File string
-	Line int
-	Col  int
-}
-
-// String formats the position as file:line:col.
-func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col) }
-
-// IsValid reports whether the position points into a file.
-func (p Pos) IsValid() bool { return p.Line > 0 }
+type Pos = yamlspec.Pos
 
 // Dialect tells which syntax a definition was written in.
 type Dialect int

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // Load reads, parses, resolves and validates the definition file at path.
@@ -42,17 +44,20 @@ func Parse(file string, src []byte, opts Options) (def *Definition, err error) {
 		pipelineIndex: map[string]*Pipeline{},
 		branchIndex:   map[string]*Branch{},
 	}
-	root := p.parseYAML(src)
-	if root != nil {
-		p.checkDuplicates(root, 0)
+	root, syntax := yamlspec.Parse(file, src)
+	switch {
+	case syntax != nil:
+		p.d.List = append(p.d.List, *syntax)
+	case root != nil:
+		yamlspec.CheckDuplicates(&p.d, file, root)
 		p.parseRoot(root)
 		p.checkAllCode()
-	} else if len(p.d.list) == 0 {
-		p.d.add(Pos{File: file, Line: 1, Col: 1}, "the definition is empty")
+	default:
+		p.d.Add(Pos{File: file, Line: 1, Col: 1}, "the definition is empty")
 	}
-	if len(p.d.list) > 0 {
-		p.d.list.sort()
-		return p.def, p.d.list
+	if p.d.Len() > 0 {
+		p.d.List.Sort()
+		return p.def, p.d.List
 	}
 	return p.def, nil
 }
@@ -69,7 +74,7 @@ type parser struct {
 	file  string
 	lines []string
 	opts  Options
-	d     diags
+	d     yamlspec.Collector
 	def   *Definition
 
 	// pipeline kinds by registered name, filled while pipelines are built
@@ -81,15 +86,15 @@ type parser struct {
 
 func (p *parser) parseRoot(root *yaml.Node) {
 	if root.Kind != yaml.MappingNode {
-		p.d.add(p.pos(root), "a definition must be a mapping of sections (streams, functions, pipelines, ...), not %s", kindName(root))
+		p.d.Add(p.pos(root), "a definition must be a mapping of sections (streams, functions, pipelines, ...), not %s", yamlspec.KindName(root))
 		return
 	}
 	// The seed dialect writes pipelines as a list.
-	for _, e := range pairs(root) {
-		if e.key.Value == "pipelines" && deref(e.value) != nil && deref(e.value).Kind == yaml.SequenceNode {
+	for _, e := range yamlspec.Pairs(root) {
+		if e.Key.Value == "pipelines" && yamlspec.Deref(e.Value) != nil && yamlspec.Deref(e.Value).Kind == yaml.SequenceNode {
 			p.def.Dialect = DialectSeed
 		}
-		if e.key.Value == "configuration" {
+		if e.Key.Value == "configuration" {
 			p.def.Dialect = DialectSeed
 		}
 	}
@@ -98,7 +103,7 @@ func (p *parser) parseRoot(root *yaml.Node) {
 		return
 	}
 	if hint := otherFileKind(root); hint != "" {
-		p.d.add(p.pos(root), "this is not a KSML definition: %s", hint)
+		p.d.Add(p.pos(root), "this is not a KSML definition: %s", hint)
 		return
 	}
 	o := p.object(root, rootSpec, "the definition")
@@ -141,7 +146,7 @@ func (p *parser) parseRoot(root *yaml.Node) {
 			}
 			t.Name = name
 			if prev := p.def.topicIndex[name]; prev != nil {
-				p.d.add(p.pos(k), "%s %q is already defined as a %s at line %d", sec.kind, name, prev.Kind, prev.Pos.Line)
+				p.d.Add(p.pos(k), "%s %q is already defined as a %s at line %d", sec.kind, name, prev.Kind, prev.Pos.Line)
 				return
 			}
 			*sec.list = append(*sec.list, t)
@@ -183,7 +188,7 @@ func (p *parser) resolveAllFunctionStores() {
 				if t := p.def.topicIndex[r.Name]; t != nil && t.Store != nil && t.Store.Def != nil {
 					hint = fmt.Sprintf("; %s %q keeps its records in store %q", t.Kind, t.Name, t.Store.Def.Name)
 				}
-				p.d.add(r.Pos, "function %q uses unknown state store %q%s", f.Name, r.Name, hint)
+				p.d.Add(r.Pos, "function %q uses unknown state store %q%s", f.Name, r.Name, hint)
 			}
 		}
 	}
@@ -192,19 +197,19 @@ func (p *parser) resolveAllFunctionStores() {
 // forEachEntry calls fn for every entry of the mapping section key.
 func (p *parser) forEachEntry(o *obj, key string, fn func(name string, k, v *yaml.Node)) {
 	n := o.node(key)
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "%s must be a mapping of names to definitions, not %s", key, kindName(n))
+		p.d.Add(p.pos(n), "%s must be a mapping of names to definitions, not %s", key, yamlspec.KindName(n))
 		return
 	}
-	for _, e := range pairs(n) {
-		if e.key.Kind != yaml.ScalarNode || e.key.Value == "" {
-			p.d.add(p.pos(e.key), "%s entries need a name", key)
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Kind != yaml.ScalarNode || e.Key.Value == "" {
+			p.d.Add(p.pos(e.Key), "%s entries need a name", key)
 			continue
 		}
-		fn(e.key.Value, e.key, e.value)
+		fn(e.Key.Value, e.Key, e.Value)
 	}
 }
 
@@ -214,35 +219,35 @@ func (p *parser) forEachEntry(o *obj, key string, fn func(name string, k, v *yam
 // context requires ("" = any); named stores (top-level) must state key and
 // value types for window and session stores.
 func (p *parser) parseStore(n *yaml.Node, expected StoreType, path, name string, topLevel bool) *StoreDef {
-	n = deref(n)
+	n = yamlspec.Deref(n)
 	what := "store \"" + name + "\""
 	if !topLevel {
 		what = "inline store"
 	}
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "%s must be a mapping, not %s", what, kindName(n))
+		p.d.Add(p.pos(n), "%s must be a mapping, not %s", what, yamlspec.KindName(n))
 		return nil
 	}
 	st := expected
 	var typeNode *yaml.Node
-	for _, e := range pairs(n) {
-		if e.key.Value == "type" {
-			typeNode = deref(e.value)
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Value == "type" {
+			typeNode = yamlspec.Deref(e.Value)
 		}
 	}
 	if typeNode != nil && typeNode.Kind == yaml.ScalarNode {
 		t := StoreType(typeNode.Value)
 		if _, ok := storeSpecs[t]; !ok {
-			p.d.add(p.pos(typeNode), "%s has unknown type %q; use keyValue, window or session%s", what, typeNode.Value,
+			p.d.Add(p.pos(typeNode), "%s has unknown type %q; use keyValue, window or session%s", what, typeNode.Value,
 				didYouMean(typeNode.Value, []string{"keyValue", "window", "session"}))
 			return nil
 		}
 		if expected != "" && t != expected {
-			p.d.add(p.pos(typeNode), "%s is a %s store, but a %s store is needed here", what, t, expected)
+			p.d.Add(p.pos(typeNode), "%s is a %s store, but a %s store is needed here", what, t, expected)
 		}
 		st = t
 	} else if st == "" || topLevel {
-		p.d.add(p.pos(n), "%s is missing required field \"type\" (keyValue, window or session)", what)
+		p.d.Add(p.pos(n), "%s is missing required field \"type\" (keyValue, window or session)", what)
 		return nil
 	}
 	spec := storeSpecs[st]
@@ -294,17 +299,17 @@ func optionalType(spec *objSpec, drop bool) *objSpec {
 // store.
 func (p *parser) storeRef(o *obj, fieldName string, expected StoreType, path string) *StoreRef {
 	n := o.node(fieldName)
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return nil
 	}
 	if n.Kind == yaml.ScalarNode {
 		s := p.def.storeIndex[n.Value]
 		if s == nil {
-			p.d.add(p.pos(n), "unknown state store %q%s", n.Value, didYouMean(n.Value, keys(p.def.storeIndex)))
+			p.d.Add(p.pos(n), "unknown state store %q%s", n.Value, didYouMean(n.Value, keys(p.def.storeIndex)))
 			return &StoreRef{Name: n.Value, Pos: p.pos(n)}
 		}
 		if expected != "" && s.Type != expected {
-			p.d.add(p.pos(n), "state store %q is a %s store, but %s needs a %s store", n.Value, s.Type, fieldName, expected)
+			p.d.Add(p.pos(n), "state store %q is a %s store, but %s needs a %s store", n.Value, s.Type, fieldName, expected)
 		}
 		return &StoreRef{Name: n.Value, Def: s, Pos: p.pos(n)}
 	}
@@ -327,28 +332,28 @@ func keys[V any](m map[string]V) []string {
 // ---- functions ----
 
 func (p *parser) parseNamedFunction(name string, n *yaml.Node) *FunctionDef {
-	n = deref(n)
+	n = yamlspec.Deref(n)
 	what := "function \"" + name + "\""
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "%s must be a mapping, not %s", what, kindName(n))
+		p.d.Add(p.pos(n), "%s must be a mapping, not %s", what, yamlspec.KindName(n))
 		return nil
 	}
 	ft := FuncGeneric
 	badType := false
-	for _, e := range pairs(n) {
-		if e.key.Value != "type" {
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Value != "type" {
 			continue
 		}
-		v := deref(e.value)
+		v := yamlspec.Deref(e.Value)
 		if v == nil || v.Kind != yaml.ScalarNode {
-			p.d.add(p.pos(v), "type of %s must be a function type", what)
+			p.d.Add(p.pos(v), "type of %s must be a function type", what)
 			return nil
 		}
 		t := FunctionType(v.Value)
 		if !validFunctionType(t) {
 			// Keep the function (as generic) so references to it do not
 			// cascade into more errors.
-			p.d.add(p.pos(v), "%s has unknown type %q%s", what, v.Value, didYouMean(v.Value, functionTypeNames()))
+			p.d.Add(p.pos(v), "%s has unknown type %q%s", what, v.Value, didYouMean(v.Value, functionTypeNames()))
 			badType = true
 			continue
 		}
@@ -396,25 +401,25 @@ func (p *parser) functionBody(o *obj, ft FunctionType, name string) *FunctionDef
 		// forEach returns nothing; upstream rejects a result type.
 		t := strings.TrimSpace(strings.ToLower(f.ResultType.Text))
 		if t != "none" && t != "null" {
-			p.d.add(f.ResultType.Pos, "a %s function returns nothing; remove resultType %q", ft, f.ResultType.Text)
+			p.d.Add(f.ResultType.Pos, "a %s function returns nothing; remove resultType %q", ft, f.ResultType.Text)
 		}
 	}
-	if pn := o.node("parameters"); pn != nil && !isNull(pn) {
+	if pn := o.node("parameters"); pn != nil && !yamlspec.IsNull(pn) {
 		if pn.Kind != yaml.SequenceNode {
-			p.d.add(p.pos(pn), "parameters of %s must be a list, not %s", o.what, kindName(pn))
+			p.d.Add(p.pos(pn), "parameters of %s must be a list, not %s", o.what, yamlspec.KindName(pn))
 		} else {
 			for _, c := range pn.Content {
 				po := p.object(c, paramSpec, "parameter of "+o.what)
 				if po == nil {
 					continue
 				}
-				prm := Parameter{Name: po.str("name"), Type: po.typ("type"), Pos: p.pos(deref(c))}
+				prm := Parameter{Name: po.str("name"), Type: po.typ("type"), Pos: p.pos(yamlspec.Deref(c))}
 				if po.has("defaultValue") {
 					v := po.str("defaultValue")
 					prm.DefaultValue = &v
 				}
 				if prm.Name != "" && !isPythonIdent(prm.Name) {
-					p.d.add(po.keyPos("name"), "parameter name %q is not a valid Python identifier", prm.Name)
+					p.d.Add(po.keyPos("name"), "parameter name %q is not a valid Python identifier", prm.Name)
 				}
 				f.Parameters = append(f.Parameters, prm)
 			}
@@ -457,41 +462,41 @@ func compatibleFunction(have, want FunctionType) bool {
 // inline function whose type is implied by the field.
 func (p *parser) functionRef(o *obj, fieldName string, want FunctionType, path string) *FunctionRef {
 	n := o.node(fieldName)
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return nil
 	}
 	return p.functionRefNode(n, fieldName, want, path+"_"+fieldName)
 }
 
 func (p *parser) functionRefNode(n *yaml.Node, fieldName string, want FunctionType, inlineName string) *FunctionRef {
-	n = deref(n)
+	n = yamlspec.Deref(n)
 	if n.Kind == yaml.ScalarNode {
 		f := p.def.functionIndex[n.Value]
 		if f == nil {
-			p.d.add(p.pos(n), "unknown function %q%s", n.Value, didYouMean(n.Value, keys(p.def.functionIndex)))
+			p.d.Add(p.pos(n), "unknown function %q%s", n.Value, didYouMean(n.Value, keys(p.def.functionIndex)))
 			return &FunctionRef{Name: n.Value, Pos: p.pos(n)}
 		}
 		if !compatibleFunction(f.Type, want) {
-			p.d.add(p.pos(n), "function %q is a %s, but %s needs a %s", n.Value, f.Type, fieldName, want)
+			p.d.Add(p.pos(n), "function %q is a %s, but %s needs a %s", n.Value, f.Type, fieldName, want)
 		}
 		return &FunctionRef{Name: n.Value, Def: f, Pos: p.pos(n)}
 	}
 	if n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "%s must be a function name or an inline function, not %s", fieldName, kindName(n))
+		p.d.Add(p.pos(n), "%s must be a function name or an inline function, not %s", fieldName, yamlspec.KindName(n))
 		return nil
 	}
 	what := "inline " + string(want) + " function (" + fieldName + ")"
 	ft := want
 	// Inline functions may repeat their type; it must fit the field.
-	for _, e := range pairs(n) {
-		if e.key.Value == "type" {
-			v := deref(e.value)
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Value == "type" {
+			v := yamlspec.Deref(e.Value)
 			if v != nil && v.Kind == yaml.ScalarNode {
 				t := FunctionType(v.Value)
 				if !validFunctionType(t) {
-					p.d.add(p.pos(v), "%s has unknown type %q%s", what, v.Value, didYouMean(v.Value, functionTypeNames()))
+					p.d.Add(p.pos(v), "%s has unknown type %q%s", what, v.Value, didYouMean(v.Value, functionTypeNames()))
 				} else if !compatibleFunction(t, want) {
-					p.d.add(p.pos(v), "%s: a %s does not fit here; %s needs a %s", what, t, fieldName, want)
+					p.d.Add(p.pos(v), "%s: a %s does not fit here; %s needs a %s", what, t, fieldName, want)
 				} else if t != FuncGeneric {
 					ft = t
 				}
@@ -509,7 +514,7 @@ func (p *parser) functionRefNode(n *yaml.Node, fieldName string, want FunctionTy
 	f := p.functionBody(o, ft, name)
 	f.Inline = true
 	if f.GlobalCode == nil && f.Code == nil && f.Expression == nil {
-		p.d.add(p.pos(n), "%s has no code, expression or globalCode", what)
+		p.d.Add(p.pos(n), "%s has no code, expression or globalCode", what)
 	}
 	p.def.InlineFunctions = append(p.def.InlineFunctions, f)
 	return &FunctionRef{Name: name, Def: f, Inline: true, Pos: p.pos(n)}
@@ -525,7 +530,7 @@ func (p *parser) parseTopic(n *yaml.Node, spec *objSpec, kind TopicKind, path, w
 	t := &TopicDef{Kind: kind, Pos: p.pos(o.n), Name: path}
 	t.Topic = o.str("topic")
 	if o.has("topic") && strings.TrimSpace(t.Topic) == "" {
-		p.d.add(o.keyPos("topic"), "topic of %s must not be empty", what)
+		p.d.Add(o.keyPos("topic"), "topic of %s must not be empty", what)
 	}
 	t.KeyType = o.typ("keyType")
 	t.ValueType = o.typ("valueType")
@@ -538,7 +543,7 @@ func (p *parser) parseTopic(n *yaml.Node, spec *objSpec, kind TopicKind, path, w
 		t.Store = p.storeRef(o, "store", StoreKeyValue, path)
 		// An unnamed table store is named after the topic, as upstream does,
 		// so interactive queries find it by topic name.
-		if t.Store != nil && t.Store.Inline && t.Store.Def != nil && !hasKey(deref(o.node("store")), "name") && t.Topic != "" {
+		if t.Store != nil && t.Store.Inline && t.Store.Def != nil && !hasKey(yamlspec.Deref(o.node("store")), "name") && t.Topic != "" {
 			t.Store.Def.Name = t.Topic
 			t.Store.Name = t.Topic
 		}
@@ -561,12 +566,12 @@ func (p *parser) offsetReset(o *obj) *OffsetResetPolicy {
 			d, err = parseISODuration(ds)
 		}
 		if err != nil {
-			p.d.add(pos, "offsetResetPolicy %q: invalid duration %q", v, ds)
+			p.d.Add(pos, "offsetResetPolicy %q: invalid duration %q", v, ds)
 			return nil
 		}
 		return &OffsetResetPolicy{Policy: "by_duration", Duration: d, Pos: pos}
 	}
-	p.d.add(pos, "offsetResetPolicy must be earliest, latest, none or by_duration:<duration>, not %q%s", v,
+	p.d.Add(pos, "offsetResetPolicy must be earliest, latest, none or by_duration:<duration>, not %q%s", v,
 		didYouMean(lv, []string{"earliest", "latest", "none"}))
 	return nil
 }
@@ -575,7 +580,7 @@ func (p *parser) offsetReset(o *obj) *OffsetResetPolicy {
 // also be earlier pipeline results when allowPipelines is set.
 func (p *parser) topicRef(o *obj, fieldName string, spec *objSpec, kind TopicKind, path string, allowPipelines bool) *TopicRef {
 	n := o.node(fieldName)
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return nil
 	}
 	if n.Kind == yaml.ScalarNode {
@@ -601,7 +606,7 @@ func (p *parser) topicRef(o *obj, fieldName string, spec *objSpec, kind TopicKin
 			cands = append(cands, keys(p.def.branchIndex)...)
 			what = "stream, table, globalTable or pipeline"
 		}
-		p.d.add(p.pos(n), "unknown %s %q%s", what, n.Value, didYouMean(n.Value, cands))
+		p.d.Add(p.pos(n), "unknown %s %q%s", what, n.Value, didYouMean(n.Value, cands))
 		return ref
 	}
 	t := p.parseTopic(n, spec, kind, path+"_"+fieldName, "inline topic ("+fieldName+")")
@@ -663,7 +668,7 @@ func (p *parser) checkSharedTopics() {
 			if a == nil || b == nil || a.IsAssignableFrom(b) || b.IsAssignableFrom(a) {
 				continue
 			}
-			p.d.add(t.Pos, "%s %q reads topic %q with %s type %q, but %s %q (line %d) reads it with %q",
+			p.d.Add(t.Pos, "%s %q reads topic %q with %s type %q, but %s %q (line %d) reads it with %q",
 				t.Kind, t.Name, t.Topic, kv.what, kv.b.Text, prev.Kind, prev.Name, prev.Pos.Line, kv.a.Text)
 		}
 	}
@@ -673,8 +678,8 @@ func (p *parser) checkSharedTopics() {
 // runner configurations and test-runner suites.
 func otherFileKind(root *yaml.Node) string {
 	has := map[string]bool{}
-	for _, e := range pairs(root) {
-		has[e.key.Value] = true
+	for _, e := range yamlspec.Pairs(root) {
+		has[e.Key.Value] = true
 	}
 	if has["definition"] && has["tests"] {
 		// Suites declare streams: too; definition: and tests: decide.

@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ksml-dev/ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // FlowKind is the Kafka Streams object records flow through at a point of
@@ -96,11 +97,11 @@ func (p *parser) parsePipeline(name string, n *yaml.Node) *Pipeline {
 // already in use.
 func (p *parser) resultTaken(name string, pos Pos) bool {
 	if prev := p.def.pipelineIndex[name]; prev != nil {
-		p.d.add(pos, "pipeline result name %q is already used by pipeline %q", name, prev.Name)
+		p.d.Add(pos, "pipeline result name %q is already used by pipeline %q", name, prev.Name)
 		return false
 	}
 	if b := p.def.branchIndex[name]; b != nil {
-		p.d.add(pos, "pipeline result name %q is already used by a branch at line %d", name, b.Pos.Line)
+		p.d.Add(pos, "pipeline result name %q is already used by a branch at line %d", name, b.Pos.Line)
 		return false
 	}
 	return true
@@ -109,11 +110,11 @@ func (p *parser) resultTaken(name string, pos Pos) bool {
 // parseVia reads the via list of o, checking each step against the flow.
 func (p *parser) parseVia(o *obj, path string, cur Flow) ([]*Operation, Flow) {
 	n := o.node("via")
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return nil, cur
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.d.add(p.pos(n), "via must be a list of operations, not %s", kindName(n))
+		p.d.Add(p.pos(n), "via must be a list of operations, not %s", yamlspec.KindName(n))
 		return nil, cur
 	}
 	var ops []*Operation
@@ -130,19 +131,19 @@ func (p *parser) parseVia(o *obj, path string, cur Flow) ([]*Operation, Flow) {
 // parseOperation reads one via step. rename maps dialect-specific field
 // names to KSML ones (the seed dialect writes `predicate` for `if`).
 func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[string]string) (*Operation, Flow) {
-	n = deref(n)
+	n = yamlspec.Deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "an operation must be a mapping with a type, not %s", kindName(n))
+		p.d.Add(p.pos(n), "an operation must be a mapping with a type, not %s", yamlspec.KindName(n))
 		return nil, Flow{}
 	}
 	var typeNode *yaml.Node
-	for _, e := range pairs(n) {
-		if e.key.Value == "type" {
-			typeNode = deref(e.value)
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Value == "type" {
+			typeNode = yamlspec.Deref(e.Value)
 		}
 	}
 	if typeNode == nil || typeNode.Kind != yaml.ScalarNode {
-		p.d.add(p.pos(n), "operation is missing required field \"type\"")
+		p.d.Add(p.pos(n), "operation is missing required field \"type\"")
 		return nil, Flow{}
 	}
 	kw := typeNode.Value
@@ -152,7 +153,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		if contains([]string{"to", "forEach", "print", "branch", "as", "toTopicNameExtractor"}, kw) {
 			hint = "; " + kw + " ends a pipeline: write it as a key of the pipeline, after via (use peek for a pass-through forEach)"
 		}
-		p.d.add(p.pos(typeNode), "unknown operation type %q%s", kw, hint)
+		p.d.Add(p.pos(typeNode), "unknown operation type %q%s", kw, hint)
 		return nil, Flow{}
 	}
 	spec := opSpecs[t]
@@ -218,7 +219,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		op.Into = o.typ("into")
 		p.need(op, cur, FlowStream)
 		if dt := parsed(op.Into); dt != nil && (isNotation(dt) || !fitsShape(dt, shapeKeyValue)) {
-			p.d.add(op.Into.Pos, "into of convertKeyValue must be a (key, value) tuple type such as (string, json), not %q", op.Into.Text)
+			p.d.Add(op.Into.Pos, "into of convertKeyValue must be a (key, value) tuple type such as (string, json), not %q", op.Into.Text)
 		}
 		next.Key, next.Value = splitTuple(op.Into)
 	case OpGroupBy:
@@ -255,7 +256,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		p.need(op, cur, FlowStream)
 		if op.Target != nil && op.Target.Def != nil {
 			if op.Target.Def.Kind != KindStream {
-				p.d.add(op.Target.Pos, "merge needs a stream, but %q is a %s", op.Target.Name, op.Target.Def.Kind)
+				p.d.Add(op.Target.Pos, "merge needs a stream, but %q is a %s", op.Target.Name, op.Target.Def.Kind)
 			}
 			p.sameTypes(op.Target.Pos, "merge", cur, op.Target.Def)
 		}
@@ -273,20 +274,20 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		op.MaxRecords = o.str("maxRecords")
 		op.BufferFullStrategy = o.enum("bufferFullStrategy")
 		if op.Until == "timeLimit" && !o.has("duration") {
-			p.d.add(op.Pos, "suppress until timeLimit needs a duration")
+			p.d.Add(op.Pos, "suppress until timeLimit needs a duration")
 		}
 		if op.Until == "windowCloses" && !cur.Key.IsZero() {
 			if _, windowed := parsed(cur.Key).(types.WindowedType); !windowed && parsed(cur.Key) != nil {
-				p.d.add(op.Pos, "suppress until windowCloses needs windowed keys (after windowByTime or windowBySession), but the key type is %q", cur.Key.Text)
+				p.d.Add(op.Pos, "suppress until windowCloses needs windowed keys (after windowByTime or windowBySession), but the key type is %q", cur.Key.Text)
 			}
 		}
 		if op.BufferFullStrategy == "emitEarlyWhenFull" && op.MaxBytes == "" && op.MaxRecords == "" {
-			p.d.add(o.keyPos("bufferFullStrategy"), "bufferFullStrategy emitEarlyWhenFull needs maxBytes or maxRecords")
+			p.d.Add(o.keyPos("bufferFullStrategy"), "bufferFullStrategy emitEarlyWhenFull needs maxBytes or maxRecords")
 		}
 		for _, f := range []string{"maxBytes", "maxRecords"} {
 			if v := o.str(f); v != "" {
 				if _, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err != nil {
-					p.d.add(p.pos(o.node(f)), "%s of suppress must be a whole number, not %q", f, v)
+					p.d.Add(p.pos(o.node(f)), "%s of suppress must be a whole number, not %q", f, v)
 				}
 			}
 		}
@@ -303,7 +304,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		case "hopping":
 			p.requireFields(o, op, "duration", "advanceBy")
 			if op.AdvanceBy > op.Duration && op.Duration > 0 {
-				p.d.add(o.keyPos("advanceBy"), "advanceBy (%v) of a hopping window must not exceed its duration (%v)", op.AdvanceBy, op.Duration)
+				p.d.Add(o.keyPos("advanceBy"), "advanceBy (%v) of a hopping window must not exceed its duration (%v)", op.AdvanceBy, op.Duration)
 			}
 		case "sliding":
 			p.requireFields(o, op, "timeDifference")
@@ -343,7 +344,7 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		} else if cur.Kind != FlowUnknown {
 			p.requireFields(o, op, "reducer")
 		} else if op.Reducer == nil && op.Adder == nil {
-			p.d.add(op.Pos, "reduce needs a reducer (or adder and subtractor on a grouped table)")
+			p.d.Add(op.Pos, "reduce needs a reducer (or adder and subtractor on a grouped table)")
 		}
 		next = aggregated(cur, cur.Value)
 	case OpAggregate:
@@ -427,11 +428,11 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur Flow, path string) Flow {
 		}
 	}
 	if len(targets) == 0 {
-		p.d.add(op.Pos, "%s needs one of stream, table or globalTable", op.Keyword)
+		p.d.Add(op.Pos, "%s needs one of stream, table or globalTable", op.Keyword)
 		return Flow{Kind: FlowStream, Key: cur.Key}
 	}
 	if len(targets) > 1 {
-		p.d.add(o.keyPos(targets[1]), "%s joins with one of stream, table or globalTable, not %s", op.Keyword, strings.Join(targets, " and "))
+		p.d.Add(o.keyPos(targets[1]), "%s joins with one of stream, table or globalTable, not %s", op.Keyword, strings.Join(targets, " and "))
 	}
 	spec := opSpecs[op.Type]
 	fn := func(name string) *FunctionRef {
@@ -487,7 +488,7 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur Flow, path string) Flow {
 	case "globalTable":
 		op.JoinKind = JoinGlobalTable
 		if op.Type == OpOuterJoin {
-			p.d.add(o.keyPos("globalTable"), "outerJoin cannot join with a globalTable; use join or leftJoin")
+			p.d.Add(o.keyPos("globalTable"), "outerJoin cannot join with a globalTable; use join or leftJoin")
 		}
 		op.Target = p.topicRef(o, "globalTable", globalTableTargetSpec, KindGlobalTable, path, false)
 		op.Mapper = fn("mapper")
@@ -499,7 +500,7 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur Flow, path string) Flow {
 	}
 	for k := range o.vals {
 		if !allowed[k] {
-			p.d.add(o.keyPos(k), "%s does not apply to a %s with a %s", k, op.Keyword, targets[0])
+			p.d.Add(o.keyPos(k), "%s does not apply to a %s with a %s", k, op.Keyword, targets[0])
 		}
 	}
 	return next
@@ -511,14 +512,14 @@ func (p *parser) targetKind(op *Operation, want TopicKind) {
 		return
 	}
 	if op.Target.Def.Kind != want {
-		p.d.add(op.Target.Pos, "%q is a %s, but it is given as %s to %s", op.Target.Name, op.Target.Def.Kind, want, op.Keyword)
+		p.d.Add(op.Target.Pos, "%q is a %s, but it is given as %s to %s", op.Target.Name, op.Target.Def.Kind, want, op.Keyword)
 	}
 }
 
 func (p *parser) requireFields(o *obj, op *Operation, names ...string) {
 	for _, n := range names {
 		if !o.has(n) {
-			p.d.add(op.Pos, "%s is missing required field %q", describeOp(op), n)
+			p.d.Add(op.Pos, "%s is missing required field %q", describeOp(op), n)
 		}
 	}
 }
@@ -554,7 +555,7 @@ func (p *parser) need(op *Operation, cur Flow, kinds ...FlowKind) {
 	case cur.Kind == FlowTable && kinds[0] == FlowStream:
 		hint = "; turn the table into a stream first with toStream"
 	}
-	p.d.add(op.Pos, "%s cannot be applied to %s; it needs %s%s", op.Keyword, kindNames[cur.Kind], strings.Join(want, " or "), hint)
+	p.d.Add(op.Pos, "%s cannot be applied to %s; it needs %s%s", op.Keyword, kindNames[cur.Kind], strings.Join(want, " or "), hint)
 }
 
 func resultOf(f *FunctionRef) TypeRef {
@@ -568,10 +569,10 @@ func resultOf(f *FunctionRef) TypeRef {
 // types as the pipeline, where both are known.
 func (p *parser) sameTypes(pos Pos, what string, cur Flow, t *TopicDef) {
 	if !cur.Key.IsZero() && !t.KeyType.IsZero() && normType(cur.Key.Text) != normType(t.KeyType.Text) {
-		p.d.add(pos, "%s: key type %q of %q differs from the pipeline's key type %q", what, t.KeyType.Text, t.Name, cur.Key.Text)
+		p.d.Add(pos, "%s: key type %q of %q differs from the pipeline's key type %q", what, t.KeyType.Text, t.Name, cur.Key.Text)
 	}
 	if !cur.Value.IsZero() && !t.ValueType.IsZero() && normType(cur.Value.Text) != normType(t.ValueType.Text) {
-		p.d.add(pos, "%s: value type %q of %q differs from the pipeline's value type %q", what, t.ValueType.Text, t.Name, cur.Value.Text)
+		p.d.Add(pos, "%s: value type %q of %q differs from the pipeline's value type %q", what, t.ValueType.Text, t.Name, cur.Value.Text)
 	}
 }
 
@@ -650,7 +651,7 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur Flow, inBranch
 		}
 	}
 	if len(present) > 1 {
-		p.d.add(o.keyPos(present[1]), "a pipeline has one sink, but both %s and %s are given", present[0], present[1])
+		p.d.Add(o.keyPos(present[1]), "a pipeline has one sink, but both %s and %s are given", present[0], present[1])
 	}
 	if len(present) == 0 {
 		if inBranch {
@@ -666,7 +667,7 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur Flow, inBranch
 			if cur.Kind == FlowTable {
 				hint = "; add a toStream operation first"
 			}
-			p.d.add(s.Pos, "%s cannot be applied to %s; it needs a stream%s", kind, kindNames[cur.Kind], hint)
+			p.d.Add(s.Pos, "%s cannot be applied to %s; it needs a stream%s", kind, kindNames[cur.Kind], hint)
 		}
 	}
 	switch kind {
@@ -707,7 +708,7 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur Flow, inBranch
 		streamOnly()
 		n := o.node("branch")
 		if n.Kind != yaml.SequenceNode {
-			p.d.add(p.pos(n), "branch must be a list of branches, not %s", kindName(n))
+			p.d.Add(p.pos(n), "branch must be a list of branches, not %s", yamlspec.KindName(n))
 			break
 		}
 		for i, c := range n.Content {
@@ -735,8 +736,8 @@ func (p *parser) parseSink(o *obj, path, pipelineName string, cur Flow, inBranch
 }
 
 func hasKey(n *yaml.Node, key string) bool {
-	for _, e := range pairs(n) {
-		if e.key.Value == key {
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Value == key {
 			return true
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // The seed dialect: pipelines as a list of {name, inputs, operations,
@@ -33,11 +35,11 @@ func (p *parser) parseSeed(root *yaml.Node) {
 		p.def.Configuration = p.parseSeedConfiguration(o.node("configuration"))
 	}
 	n := o.node("pipelines")
-	if n == nil || isNull(n) {
+	if n == nil || yamlspec.IsNull(n) {
 		return
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.d.add(p.pos(n), "pipelines must be a list of {name, inputs, operations, outputs}, not %s", kindName(n))
+		p.d.Add(p.pos(n), "pipelines must be a list of {name, inputs, operations, outputs}, not %s", yamlspec.KindName(n))
 		return
 	}
 	names := map[string]int{}
@@ -51,7 +53,7 @@ func (p *parser) parseSeed(root *yaml.Node) {
 			name = "pipeline" + strconv.Itoa(len(p.def.Pipelines)+1)
 		}
 		if line, dup := names[name]; dup {
-			p.d.add(po.keyPos("name"), "pipeline name %q is already used at line %d", name, line)
+			p.d.Add(po.keyPos("name"), "pipeline name %q is already used at line %d", name, line)
 			continue
 		}
 		names[name] = po.keyPos("name").Line
@@ -66,14 +68,14 @@ func (p *parser) parseSeedConfiguration(n *yaml.Node) *Configuration {
 		return nil
 	}
 	c := &Configuration{Properties: map[string]string{}, Pos: p.pos(o.n)}
-	if pn := o.node("properties"); pn != nil && !isNull(pn) {
+	if pn := o.node("properties"); pn != nil && !yamlspec.IsNull(pn) {
 		c.Properties, c.PropertyOrder = p.scalarMap(pn, "configuration properties")
 	}
-	if mn := o.node("metrics"); mn != nil && !isNull(mn) {
+	if mn := o.node("metrics"); mn != nil && !yamlspec.IsNull(mn) {
 		mo := p.object(mn, seedMetricsSpec, "configuration metrics")
 		if mo != nil {
 			m := &MetricsConfig{Enabled: mo.boolean("enabled"), Reporter: mo.str("reporter"), Pos: p.pos(mo.n)}
-			if tn := mo.node("tags"); tn != nil && !isNull(tn) {
+			if tn := mo.node("tags"); tn != nil && !yamlspec.IsNull(tn) {
 				m.Tags, _ = p.scalarMap(tn, "metrics tags")
 			}
 			c.Metrics = m
@@ -87,19 +89,19 @@ func (p *parser) scalarMap(n *yaml.Node, what string) (map[string]string, []stri
 	out := map[string]string{}
 	var order []string
 	if n.Kind != yaml.MappingNode {
-		p.d.add(p.pos(n), "%s must be a mapping, not %s", what, kindName(n))
+		p.d.Add(p.pos(n), "%s must be a mapping, not %s", what, yamlspec.KindName(n))
 		return out, nil
 	}
-	for _, e := range pairs(n) {
-		v := deref(e.value)
+	for _, e := range yamlspec.Pairs(n) {
+		v := yamlspec.Deref(e.Value)
 		if v == nil || v.Kind != yaml.ScalarNode {
-			p.d.add(p.pos(e.value), "%s: %q must have a single value, not %s", what, e.key.Value, kindName(v))
+			p.d.Add(p.pos(e.Value), "%s: %q must have a single value, not %s", what, e.Key.Value, yamlspec.KindName(v))
 			continue
 		}
-		if _, dup := out[e.key.Value]; !dup {
-			order = append(order, e.key.Value)
+		if _, dup := out[e.Key.Value]; !dup {
+			order = append(order, e.Key.Value)
 		}
-		out[e.key.Value] = v.Value
+		out[e.Key.Value] = v.Value
 	}
 	return out, order
 }
@@ -111,7 +113,7 @@ func seedType(o *obj, typeField, schemaField string) TypeRef {
 	if !ok {
 		if o.has(schemaField) {
 			sn := o.node(schemaField)
-			o.p.d.add(o.p.pos(sn), "%s needs %s (e.g. AVRO)", schemaField, typeField)
+			o.p.d.Add(o.p.pos(sn), "%s needs %s (e.g. AVRO)", schemaField, typeField)
 		}
 		return TypeRef{}
 	}
@@ -123,7 +125,7 @@ func seedType(o *obj, typeField, schemaField string) TypeRef {
 	if o.has(schemaField) {
 		schema := o.str(schemaField)
 		if !schemaNotations[t.Text] {
-			o.p.d.add(o.keyPos(schemaField), "%s %q needs a schema-based %s such as AVRO, not %q", schemaField, schema, typeField, n.Value)
+			o.p.d.Add(o.keyPos(schemaField), "%s %q needs a schema-based %s such as AVRO, not %q", schemaField, schema, typeField, n.Value)
 		} else {
 			t.Text = t.Text + ":" + schema
 			t.Pos = o.p.pos(o.node(schemaField))
@@ -150,11 +152,11 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 
 	// Inputs.
 	var inputs []*TopicRef
-	if in := po.node("inputs"); in != nil && !isNull(in) {
+	if in := po.node("inputs"); in != nil && !yamlspec.IsNull(in) {
 		if in.Kind != yaml.SequenceNode {
-			p.d.add(p.pos(in), "inputs of pipeline %q must be a list, not %s", name, kindName(in))
+			p.d.Add(p.pos(in), "inputs of pipeline %q must be a list, not %s", name, yamlspec.KindName(in))
 		} else if len(in.Content) == 0 {
-			p.d.add(p.pos(in), "pipeline %q needs at least one input", name)
+			p.d.Add(p.pos(in), "pipeline %q needs at least one input", name)
 		} else {
 			for i, c := range in.Content {
 				if ref := p.parseSeedInput(c, name, i+1); ref != nil {
@@ -177,15 +179,15 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 
 	// Operations.
 	var branchOp *yaml.Node
-	if on := po.node("operations"); on != nil && !isNull(on) {
+	if on := po.node("operations"); on != nil && !yamlspec.IsNull(on) {
 		if on.Kind != yaml.SequenceNode {
-			p.d.add(p.pos(on), "operations of pipeline %q must be a list, not %s", name, kindName(on))
+			p.d.Add(p.pos(on), "operations of pipeline %q must be a list, not %s", name, yamlspec.KindName(on))
 		} else {
 			for _, c := range on.Content {
 				step := path + "_via_step" + strconv.Itoa(len(pl.Via)+1)
-				c = deref(c)
+				c = yamlspec.Deref(c)
 				if branchOp != nil {
-					p.d.add(p.pos(c), "no operation may follow a branch; its outputs are chosen by predicate name")
+					p.d.Add(p.pos(c), "no operation may follow a branch; its outputs are chosen by predicate name")
 					continue
 				}
 				if c != nil && c.Kind == yaml.MappingNode && seedOpType(c) == "branch" {
@@ -212,9 +214,9 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 		pos  Pos
 	}
 	var outputs []output
-	if on := po.node("outputs"); on != nil && !isNull(on) {
+	if on := po.node("outputs"); on != nil && !yamlspec.IsNull(on) {
 		if on.Kind != yaml.SequenceNode {
-			p.d.add(p.pos(on), "outputs of pipeline %q must be a list, not %s", name, kindName(on))
+			p.d.Add(p.pos(on), "outputs of pipeline %q must be a list, not %s", name, yamlspec.KindName(on))
 		} else {
 			for _, c := range on.Content {
 				oo := p.object(c, seedOutputSpec, "output of pipeline \""+name+"\"")
@@ -251,7 +253,7 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 					}
 					pname := pr.str("name")
 					if line, dup := predLines[pname]; dup {
-						p.d.add(pr.keyPos("name"), "branch predicate name %q is already used at line %d; each output receives one predicate", pname, line)
+						p.d.Add(pr.keyPos("name"), "branch predicate name %q is already used at line %d; each output receives one predicate", pname, line)
 					} else {
 						predLines[pname] = pr.keyPos("name").Line
 					}
@@ -269,7 +271,7 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 						for _, o := range outputs {
 							names = append(names, o.name)
 						}
-						p.d.add(pr.keyPos("name"), "branch predicate %q has no output of that name, so its records would be lost%s", pname, didYouMean(pname, names))
+						p.d.Add(pr.keyPos("name"), "branch predicate %q has no output of that name, so its records would be lost%s", pname, didYouMean(pname, names))
 					} else {
 						consumed[pname] = true
 						b.Sink = &Sink{Type: SinkTo, To: target.ref, Pos: target.ref.Pos, DerivedName: bpath + "_to", Input: cur}
@@ -277,12 +279,12 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 					s.Branches = append(s.Branches, b)
 				}
 			} else if pn != nil {
-				p.d.add(p.pos(pn), "predicates of a branch must be a list of {name, predicate}, not %s", kindName(pn))
+				p.d.Add(p.pos(pn), "predicates of a branch must be a list of {name, predicate}, not %s", yamlspec.KindName(pn))
 			}
 		}
 		for _, o := range outputs {
 			if !consumed[o.name] {
-				p.d.add(o.pos, "output %q receives nothing: after a branch, each output needs a predicate of the same name", o.name)
+				p.d.Add(o.pos, "output %q receives nothing: after a branch, each output needs a predicate of the same name", o.name)
 			}
 		}
 		pl.Sink = s
@@ -311,9 +313,9 @@ func seedOpType(n *yaml.Node) string {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return ""
 	}
-	for _, e := range pairs(n) {
-		if e.key.Value == "type" {
-			if v := deref(e.value); v != nil && v.Kind == yaml.ScalarNode {
+	for _, e := range yamlspec.Pairs(n) {
+		if e.Key.Value == "type" {
+			if v := yamlspec.Deref(e.Value); v != nil && v.Kind == yaml.ScalarNode {
 				return v.Value
 			}
 		}
@@ -341,7 +343,7 @@ func (p *parser) parseSeedInput(n *yaml.Node, pipeline string, index int) *Topic
 	}
 	if prev := p.def.topicIndex[name]; prev != nil {
 		if prev.Topic != t.Topic {
-			p.d.add(o.keyPos("topic"), "input %q reads topic %q, but an input of that name at line %d reads %q", name, t.Topic, prev.Pos.Line, prev.Topic)
+			p.d.Add(o.keyPos("topic"), "input %q reads topic %q, but an input of that name at line %d reads %q", name, t.Topic, prev.Pos.Line, prev.Topic)
 		}
 		return &TopicRef{Name: name, Def: prev, Pos: p.pos(o.n)}
 	}

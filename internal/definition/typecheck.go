@@ -77,7 +77,7 @@ func (p *parser) checkResultShape(ref *FunctionRef, field string, want FunctionT
 	if dt == nil || fitsShape(dt, shape) {
 		return
 	}
-	p.d.add(ref.Def.ResultType.Pos, "%s must return %s, but function %q declares resultType %q",
+	p.d.Add(ref.Def.ResultType.Pos, "%s must return %s, but function %q declares resultType %q",
 		field, shapeText[shape], ref.Def.Name, ref.Def.ResultType.Text)
 }
 
@@ -145,7 +145,7 @@ func (p *parser) checkAssignable(pos Pos, what string, want, have TypeRef, topic
 		h = types.StructType{}
 	}
 	if !w.IsAssignableFrom(h) {
-		p.d.add(pos, "%s type %q of %q cannot hold the pipeline's %s type %q; convert it first (convertKey/convertValue)",
+		p.d.Add(pos, "%s type %q of %q cannot hold the pipeline's %s type %q; convert it first (convertKey/convertValue)",
 			what, want.Text, topic, what, have.Text)
 	}
 }
@@ -159,14 +159,14 @@ func (p *parser) checkJoinStore(ref *StoreRef, field string, op *Operation, key 
 	}
 	s := ref.Def
 	if !s.RetainDuplicates {
-		p.d.add(ref.Pos, "%s of a stream-stream %s must set retainDuplicates: true", field, op.Keyword)
+		p.d.Add(ref.Pos, "%s of a stream-stream %s must set retainDuplicates: true", field, op.Keyword)
 	}
 	if op.TimeDifference > 0 {
 		if s.WindowSize != 0 && s.WindowSize != 2*op.TimeDifference {
-			p.d.add(ref.Pos, "%s windowSize (%v) must be twice the join's timeDifference (%v)", field, s.WindowSize, 2*op.TimeDifference)
+			p.d.Add(ref.Pos, "%s windowSize (%v) must be twice the join's timeDifference (%v)", field, s.WindowSize, 2*op.TimeDifference)
 		}
 		if want := 2*op.TimeDifference + op.Grace; s.Retention != 0 && s.Retention != want {
-			p.d.add(ref.Pos, "%s retention (%v) must be twice the timeDifference plus the grace period (%v)", field, s.Retention, want)
+			p.d.Add(ref.Pos, "%s retention (%v) must be twice the timeDifference plus the grace period (%v)", field, s.Retention, want)
 		}
 	}
 	p.checkStoreKey(ref, key)
@@ -182,7 +182,7 @@ func (p *parser) checkStoreKey(ref *StoreRef, key TypeRef) {
 	if w == nil || h == nil || w.IsAssignableFrom(h) {
 		return
 	}
-	p.d.add(ref.Pos, "state store %q has key type %q, which cannot hold the stream's key type %q", ref.Def.Name, ref.Def.KeyType.Text, key.Text)
+	p.d.Add(ref.Pos, "state store %q has key type %q, which cannot hold the stream's key type %q", ref.Def.Name, ref.Def.KeyType.Text, key.Text)
 }
 
 func isNotation(dt types.DataType) bool {

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/ksml-dev/ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // Suite is one parsed test-suite file (ksml-test-spec).
@@ -98,11 +99,8 @@ var suiteFields = map[string]bool{"name": true, "definition": true, "schemaDirec
 type suiteParser struct{ file string }
 
 func (p *suiteParser) errf(n *yaml.Node, format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	if n != nil && n.Line > 0 {
-		return &DefinitionError{Msg: fmt.Sprintf("%s:%d:%d: %s", p.file, n.Line, n.Column, msg)}
-	}
-	return &DefinitionError{Msg: fmt.Sprintf("%s: %s", p.file, msg)}
+	d := yamlspec.Diagnostic{Pos: yamlspec.At(p.file, n), Msg: fmt.Sprintf(format, args...)}
+	return &DefinitionError{Msg: d.Error()}
 }
 
 // ParseSuite reads and validates a suite file. Problems are returned as a
@@ -118,14 +116,13 @@ func ParseSuite(file string) (*Suite, error) {
 // ParseSuiteBytes parses suite content read from file.
 func ParseSuiteBytes(file string, data []byte) (*Suite, error) {
 	p := &suiteParser{file: file}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &DefinitionError{Msg: fmt.Sprintf("Invalid YAML in %s: %s", file, strings.TrimPrefix(err.Error(), "yaml: "))}
+	root, syntax := yamlspec.Parse(file, data)
+	if syntax != nil {
+		return nil, &DefinitionError{Msg: syntax.Error()}
 	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+	if root == nil || root.Kind != yaml.MappingNode {
 		return nil, p.errf(nil, "top-level YAML node must be an object")
 	}
-	root := doc.Content[0]
 	if err := p.checkDuplicates(root); err != nil {
 		return nil, err
 	}
@@ -159,24 +156,16 @@ func ParseSuiteBytes(file string, data []byte) (*Suite, error) {
 	return s, nil
 }
 
-// checkDuplicates rejects duplicate keys at any depth, as upstream does.
+// checkDuplicates rejects duplicate keys at any depth, as upstream does;
+// the first one found is reported.
 func (p *suiteParser) checkDuplicates(n *yaml.Node) error {
-	if n.Kind == yaml.MappingNode {
-		seen := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if first, dup := seen[k.Value]; dup {
-				return p.errf(k, "Duplicate key '%s' (first defined at line %d)", k.Value, first.Line)
-			}
-			seen[k.Value] = k
+	var err error
+	yamlspec.Duplicates(n, func(k, first *yaml.Node) {
+		if err == nil {
+			err = p.errf(k, "Duplicate key '%s' (first defined at line %d)", k.Value, first.Line)
 		}
-	}
-	for _, c := range n.Content {
-		if err := p.checkDuplicates(c); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
+	return err
 }
 
 func lookup(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
@@ -188,12 +177,10 @@ func lookup(m *yaml.Node, key string) (*yaml.Node, *yaml.Node) {
 	return nil, nil
 }
 
-func isNull(n *yaml.Node) bool { return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null") }
-
 // optString returns a scalar field; present but not a scalar is an error.
 func (p *suiteParser) optString(m *yaml.Node, key string) (string, bool, error) {
 	_, v := lookup(m, key)
-	if isNull(v) {
+	if yamlspec.IsNull(v) {
 		return "", false, nil
 	}
 	if v.Kind != yaml.ScalarNode {
@@ -204,7 +191,7 @@ func (p *suiteParser) optString(m *yaml.Node, key string) (string, bool, error) 
 
 func (p *suiteParser) parseStreams(root *yaml.Node, s *Suite) error {
 	k, v := lookup(root, "streams")
-	if isNull(v) {
+	if yamlspec.IsNull(v) {
 		return p.errf(root, "Missing required 'streams' map")
 	}
 	if v.Kind != yaml.MappingNode {
@@ -264,7 +251,7 @@ func (s *Suite) Stream(key string) *StreamBinding {
 
 func (p *suiteParser) parseTests(root *yaml.Node, s *Suite) error {
 	k, v := lookup(root, "tests")
-	if isNull(v) {
+	if yamlspec.IsNull(v) {
 		return p.errf(root, "Missing required 'tests' map")
 	}
 	if v.Kind != yaml.MappingNode {
@@ -372,7 +359,7 @@ func (p *suiteParser) parseProduce(n *yaml.Node, s *Suite, test string) (*Produc
 			if msg.Value, err = p.plain(vn); err != nil {
 				return nil, err
 			}
-			if _, tn := lookup(m, "timestamp"); !isNull(tn) {
+			if _, tn := lookup(m, "timestamp"); !yamlspec.IsNull(tn) {
 				ts, err := strconv.ParseInt(tn.Value, 10, 64)
 				if err != nil || tn.Kind != yaml.ScalarNode {
 					return nil, p.errf(tn, "timestamp must be epoch milliseconds, got %q", tn.Value)
@@ -389,7 +376,7 @@ func (p *suiteParser) parseProduce(n *yaml.Node, s *Suite, test string) (*Produc
 			dst  *string
 		}{{"name", &g.Name}, {"globalCode", &g.GlobalCode}, {"code", &g.Code}, {"expression", &g.Expression}} {
 			_, v := lookup(gen, f.name)
-			if isNull(v) {
+			if yamlspec.IsNull(v) {
 				continue
 			}
 			if v.Kind != yaml.ScalarNode || v.Tag != "!!str" {
@@ -399,7 +386,7 @@ func (p *suiteParser) parseProduce(n *yaml.Node, s *Suite, test string) (*Produc
 			g.Lines[f.name] = codeLine(v)
 		}
 		pb.Generator = g
-		if _, cn := lookup(n, "count"); !isNull(cn) {
+		if _, cn := lookup(n, "count"); !yamlspec.IsNull(cn) {
 			c, err := strconv.ParseInt(cn.Value, 10, 64)
 			if err != nil || c < 0 {
 				return nil, p.errf(cn, "'count' must be a non-negative integer, got %q", cn.Value)
@@ -456,7 +443,7 @@ func (p *suiteParser) parseAssert(n *yaml.Node, s *Suite, test string) (*AssertB
 		}
 		ab.On = on
 	}
-	if _, st := lookup(n, "stores"); !isNull(st) {
+	if _, st := lookup(n, "stores"); !yamlspec.IsNull(st) {
 		if st.Kind != yaml.SequenceNode {
 			return nil, p.errf(st, "'stores' must be a list of store names")
 		}
@@ -468,7 +455,7 @@ func (p *suiteParser) parseAssert(n *yaml.Node, s *Suite, test string) (*AssertB
 		}
 	}
 	_, code := lookup(n, "code")
-	if isNull(code) {
+	if yamlspec.IsNull(code) {
 		return nil, p.errf(n, "assert block in test '%s' is missing required field 'code'", test)
 	}
 	if code.Kind != yaml.ScalarNode {
@@ -496,7 +483,7 @@ const (
 )
 
 func (p *suiteParser) plainNode(n *yaml.Node, depth int, budget *int) (any, error) {
-	if isNull(n) {
+	if yamlspec.IsNull(n) {
 		return nil, nil
 	}
 	*budget--
