@@ -3,10 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
-	"sort"
-	"strings"
+
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // needFiles is the Args check of commands that take files: with none it
@@ -40,26 +39,15 @@ func definitionFiles(args []string) ([]string, error) {
 			files = append(files, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		found, err := yamlspec.DirFiles(p, func(src []byte, err error) bool {
+			return err != nil || !notDefinition.Match(src)
+		})
 		if err != nil {
 			return nil, err
-		}
-		var found []string
-		for _, e := range entries {
-			name := strings.ToLower(e.Name())
-			if !e.Type().IsRegular() || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
-				continue
-			}
-			path := filepath.Join(p, e.Name())
-			if src, err := os.ReadFile(path); err == nil && notDefinition.Match(src) {
-				continue
-			}
-			found = append(found, path)
 		}
 		if len(found) == 0 {
 			return nil, fmt.Errorf("%s: no definition files (*.yaml, *.yml) in this directory", p)
 		}
-		sort.Strings(found)
 		files = append(files, found...)
 	}
 	return files, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/ksml-dev/ksml/internal/streams/testdriver"
 	"github.com/ksml-dev/ksml/internal/topology"
 	"github.com/ksml-dev/ksml/internal/types"
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
 // Options configure a run.
@@ -51,19 +52,13 @@ func CollectFiles(paths []string) ([]string, error) {
 			files = append(files, p)
 			continue
 		}
-		entries, err := os.ReadDir(p)
+		found, err := yamlspec.DirFiles(p, func(src []byte, err error) bool {
+			return err != nil || suiteKey.Match(src)
+		})
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			name := strings.ToLower(e.Name())
-			if e.Type().IsRegular() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
-				path := filepath.Join(p, e.Name())
-				if src, err := os.ReadFile(path); err != nil || suiteKey.Match(src) {
-					files = append(files, path)
-				}
-			}
-		}
+		files = append(files, found...)
 	}
 	sort.Strings(files)
 	return files, nil
