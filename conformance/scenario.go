@@ -235,24 +235,9 @@ func (s *Scenario) aggregateKSML() (def, keyType, valueType string, err error) {
 	default:
 		b.WriteString("      - type: groupByKey\n")
 	}
-	storeType := "keyValue"
-	switch window {
-	case "none":
-	case "tumbling", "hopping":
-		adv := p.Advance
-		if adv == 0 || window == "tumbling" {
-			adv = p.Size
-		}
-		fmt.Fprintf(&b, "      - type: windowByTime\n        windowType: hopping\n        duration: %d\n        advanceBy: %d\n        grace: %d\n", p.Size, adv, p.Grace)
-		storeType = "window"
-	case "sliding":
-		fmt.Fprintf(&b, "      - type: windowByTime\n        windowType: sliding\n        timeDifference: %d\n        grace: %d\n", p.Size, p.Grace)
-		storeType = "window"
-	case "session":
-		fmt.Fprintf(&b, "      - type: windowBySession\n        inactivityGap: %d\n        grace: %d\n", p.Gap, p.Grace)
-		storeType = "session"
-	default:
-		return "", "", "", fmt.Errorf("unknown window %q", window)
+	storeType, err := windowYAML(&b, p, window)
+	if err != nil {
+		return "", "", "", err
 	}
 	sep := "|"
 	if source == "table" {
@@ -283,17 +268,49 @@ func (s *Scenario) aggregateKSML() (def, keyType, valueType string, err error) {
 	default:
 		return "", "", "", fmt.Errorf("unknown aggregation %q", agg)
 	}
-	// KSML's aggregate needs a store; it gets Kafka Streams' default
-	// window size and retention.
+	if err := aggregateTail(&b, p, window, storeType); err != nil {
+		return "", "", "", err
+	}
+	return b.String(), keyType, valueType, nil
+}
+
+// windowYAML writes the windowing operation of window (none, tumbling,
+// hopping, sliding or session) and returns the type of store the
+// aggregation then needs.
+func windowYAML(b *strings.Builder, p Params, window string) (storeType string, err error) {
+	switch window {
+	case "none":
+		return "keyValue", nil
+	case "tumbling", "hopping":
+		adv := p.Advance
+		if adv == 0 || window == "tumbling" {
+			adv = p.Size
+		}
+		fmt.Fprintf(b, "      - type: windowByTime\n        windowType: hopping\n        duration: %d\n        advanceBy: %d\n        grace: %d\n", p.Size, adv, p.Grace)
+		return "window", nil
+	case "sliding":
+		fmt.Fprintf(b, "      - type: windowByTime\n        windowType: sliding\n        timeDifference: %d\n        grace: %d\n", p.Size, p.Grace)
+		return "window", nil
+	case "session":
+		fmt.Fprintf(b, "      - type: windowBySession\n        inactivityGap: %d\n        grace: %d\n", p.Gap, p.Grace)
+		return "session", nil
+	}
+	return "", fmt.Errorf("unknown window %q", window)
+}
+
+// aggregateTail writes what follows an aggregation: its store (with Kafka
+// Streams' default window size and retention for windowed ones), the
+// suppress operation, if any, and the sink.
+func aggregateTail(b *strings.Builder, p Params, window, storeType string) error {
 	b.WriteString(storeYAML("agg", storeType, p.Caching))
 	if window != "none" {
 		b.WriteString(windowStoreTail(p, window))
 	}
-	if err := suppressYAML(&b, p); err != nil {
-		return "", "", "", err
+	if err := suppressYAML(b, p); err != nil {
+		return err
 	}
 	b.WriteString("      - type: toStream\n    to: out\n")
-	return b.String(), keyType, valueType, nil
+	return nil
 }
 
 // suppressYAML writes the family's suppress operation, if any.
@@ -326,37 +343,17 @@ func (s *Scenario) cogroupKSML() (def, keyType, valueType string, err error) {
 	b.WriteString(declare(map[string]string{"a": "stream", "out": "stream"}, keyType, valueType))
 	b.WriteString("pipelines:\n  main:\n    from: a\n    via:\n      - type: groupByKey\n")
 	b.WriteString("      - type: cogroup\n        aggregator:\n          expression: " + concat("aggregatedValue", "a", "value") + "\n          resultType: string\n")
-	storeType := "keyValue"
-	switch window {
-	case "none":
-	case "tumbling", "hopping":
-		adv := p.Advance
-		if adv == 0 || window == "tumbling" {
-			adv = p.Size
-		}
-		fmt.Fprintf(&b, "      - type: windowByTime\n        windowType: hopping\n        duration: %d\n        advanceBy: %d\n        grace: %d\n", p.Size, adv, p.Grace)
-		storeType = "window"
-	case "sliding":
-		fmt.Fprintf(&b, "      - type: windowByTime\n        windowType: sliding\n        timeDifference: %d\n        grace: %d\n", p.Size, p.Grace)
-		storeType = "window"
-	case "session":
-		fmt.Fprintf(&b, "      - type: windowBySession\n        inactivityGap: %d\n        grace: %d\n", p.Gap, p.Grace)
-		storeType = "session"
-	default:
-		return "", "", "", fmt.Errorf("unknown window %q", window)
+	storeType, err := windowYAML(&b, p, window)
+	if err != nil {
+		return "", "", "", err
 	}
 	b.WriteString("      - type: aggregate\n        initializer:\n          expression: '\"\"'\n          resultType: string\n")
 	if window == "session" {
 		b.WriteString("        merger:\n          expression: " + concat("value1", "&", "value2") + "\n          resultType: string\n")
 	}
-	b.WriteString(storeYAML("agg", storeType, p.Caching))
-	if window != "none" {
-		b.WriteString(windowStoreTail(p, window))
-	}
-	if err := suppressYAML(&b, p); err != nil {
+	if err := aggregateTail(&b, p, window, storeType); err != nil {
 		return "", "", "", err
 	}
-	b.WriteString("      - type: toStream\n    to: out\n")
 	return b.String(), keyType, valueType, nil
 }
 
