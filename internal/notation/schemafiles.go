@@ -102,3 +102,40 @@ func (c *SchemaCache[S]) Get(name string, load func() (S, error)) (S, error) {
 	c.m[name] = s
 	return s, nil
 }
+
+// SchemaLoader loads the named schemas of one notation: it finds each
+// file with SchemaFiles, reads it, parses it and caches the result. Safe
+// for concurrent use.
+type SchemaLoader[S any] struct {
+	files SchemaFiles
+	cache SchemaCache[S]
+	parse func(name string, f SchemaFile, data []byte) (S, error)
+}
+
+// NewSchemaLoader returns a loader over files that turns a file's content
+// into a schema with parse.
+func NewSchemaLoader[S any](files SchemaFiles, parse func(name string, f SchemaFile, data []byte) (S, error)) *SchemaLoader[S] {
+	return &SchemaLoader[S]{files: files, parse: parse}
+}
+
+// Load returns the schema named name. It fails when the name is not valid,
+// no file matches (naming every path tried), the file cannot be read, or
+// parse fails; failures are not cached.
+func (l *SchemaLoader[S]) Load(name string) (S, error) {
+	return l.cache.Get(name, func() (S, error) {
+		f, err := l.files.Find(name)
+		if err != nil {
+			var zero S
+			return zero, err
+		}
+		data, err := os.ReadFile(f.Path)
+		if err != nil {
+			var zero S
+			return zero, fmt.Errorf("%s schema %q: %w", l.files.notation, name, err)
+		}
+		return l.parse(name, f, data)
+	})
+}
+
+// Dirs returns the directories searched, in order.
+func (l *SchemaLoader[S]) Dirs() []string { return l.files.Dirs() }

@@ -52,6 +52,26 @@ func ApicurioFraming(props map[string]any) (SchemaIDFraming, error) {
 	return f, nil
 }
 
+// ApicurioSetup resolves the registry and framing of an Apicurio notation
+// of config c: c.SchemaRegistry when set, else the registry that
+// apicurio.registry.url among the properties names (nil without one: the
+// notation then writes bare payloads), framed as ApicurioFraming says.
+// Errors name the notation.
+func ApicurioSetup(c Config) (schemaregistry.Registry, SchemaIDFraming, error) {
+	reg := c.SchemaRegistry
+	if reg == nil {
+		var err error
+		if reg, err = schemaregistry.ApicurioFromProperties(c.Properties); err != nil {
+			return nil, SchemaIDFraming{}, fmt.Errorf("notation %s: %w", c.Name, err)
+		}
+	}
+	framing, err := ApicurioFraming(c.Properties)
+	if err != nil {
+		return nil, SchemaIDFraming{}, fmt.Errorf("notation %s: %w", c.Name, err)
+	}
+	return reg, framing, nil
+}
+
 func propString(props map[string]any, key, def string) string {
 	if v, ok := props[key]; ok && v != nil {
 		return fmt.Sprint(v)

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,32 +81,17 @@ func (s *Schema) StructSchema() *types.StructSchema {
 
 // Loader loads `csv:Name` schemas from schema directories: Name.csv, and for
 // a dotted name a.b.C also b.C.csv and C.csv, each tried in every directory
-// in order. Loaded schemas are cached. Safe for concurrent use.
-type Loader struct {
-	files notation.SchemaFiles
-	cache notation.SchemaCache[*Schema]
-}
+// in order. Loaded schemas are cached. Its Load fails when the name is not a
+// valid schema name, no file matches, or the file is not a CSV header line.
+type Loader = notation.SchemaLoader[*Schema]
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	return &Loader{files: notation.NewSchemaFiles(NotationName, ".csv", dirs)}
-}
-
-// Load returns the schema named name. It fails when the name is not a valid
-// schema name, no file matches, or the file is not a CSV header line.
-func (l *Loader) Load(name string) (*Schema, error) {
-	return l.cache.Get(name, func() (*Schema, error) {
-		f, err := l.files.Find(name)
-		if err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(f.Path)
-		if err != nil {
-			return nil, fmt.Errorf("csv schema %q: %w", name, err)
-		}
-		return ParseSchema(name, string(data), f.Path)
-	})
+	return notation.NewSchemaLoader(notation.NewSchemaFiles(NotationName, ".csv", dirs),
+		func(name string, f notation.SchemaFile, data []byte) (*Schema, error) {
+			return ParseSchema(name, string(data), f.Path)
+		})
 }
 
 // Notation is the csv notation over a schema loader.

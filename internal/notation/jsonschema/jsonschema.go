@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -166,32 +165,17 @@ func (noLoader) Load(url string) (any, error) {
 
 // Loader loads `jsonschema:Name` schemas: Name.json, and for a dotted name
 // a.b.C also b.C.json and C.json, each tried in every directory in order.
-// Safe for concurrent use.
-type Loader struct {
-	files notation.SchemaFiles
-	cache notation.SchemaCache[*Schema]
-}
+// Its Load names what was tried or what is wrong with the file. Safe for
+// concurrent use.
+type Loader = notation.SchemaLoader[*Schema]
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	return &Loader{files: notation.NewSchemaFiles(NotationName, ".json", dirs)}
-}
-
-// Load returns the schema named name, or an error naming what was tried or
-// what is wrong with the file.
-func (l *Loader) Load(name string) (*Schema, error) {
-	return l.cache.Get(name, func() (*Schema, error) {
-		f, err := l.files.Find(name)
-		if err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(f.Path)
-		if err != nil {
-			return nil, fmt.Errorf("jsonschema schema %q: %w", name, err)
-		}
-		return ParseSchema(name, string(data), f.Path)
-	})
+	return notation.NewSchemaLoader(notation.NewSchemaFiles(NotationName, ".json", dirs),
+		func(name string, f notation.SchemaFile, data []byte) (*Schema, error) {
+			return ParseSchema(name, string(data), f.Path)
+		})
 }
 
 // Notation is the jsonschema notation, with or without a registry.
@@ -227,18 +211,12 @@ func Create(c notation.Config) (notation.Notation, error) {
 		// The plain type never uses a registry, whatever the properties say.
 		return New(c.Name, NewLoader(c.SchemaDirs...), nil), nil
 	}
-	reg := c.SchemaRegistry
-	if reg == nil {
-		var err error
-		if reg, err = schemaregistry.ApicurioFromProperties(c.Properties); err != nil {
-			return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-		}
+	reg, framing, err := notation.ApicurioSetup(c)
+	if err != nil {
+		return nil, err
 	}
 	n := New(c.Name, NewLoader(c.SchemaDirs...), reg)
-	var err error
-	if n.framing, err = notation.ApicurioFraming(c.Properties); err != nil {
-		return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-	}
+	n.framing = framing
 	return n, nil
 }
 

@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -76,43 +75,24 @@ func (s *Schema) StructSchema() *types.StructSchema {
 // Loader compiles `protobuf:Name` schemas from Name.proto (for a dotted
 // name a.b.C also b.C.proto and C.proto) in the schema directories, which
 // are also the import paths. Safe for concurrent use.
-type Loader struct {
-	files notation.SchemaFiles
-	cache notation.SchemaCache[*Schema]
-}
+//
+// Its Load fails when no file matches, the file does not compile (the
+// error names file:line:col), or the file has no message to use.
+type Loader = notation.SchemaLoader[*Schema]
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	return &Loader{files: notation.NewSchemaFiles(NotationName, ".proto", dirs)}
-}
-
-// Load returns the schema named name. It fails when no file matches, the
-// file does not compile (the error names file:line:col), or the file has
-// no message to use.
-func (l *Loader) Load(name string) (*Schema, error) {
-	return l.cache.Get(name, func() (*Schema, error) {
-		f, err := l.files.Find(name)
+	files := notation.NewSchemaFiles(NotationName, ".proto", dirs)
+	return notation.NewSchemaLoader(files, func(name string, f notation.SchemaFile, text []byte) (*Schema, error) {
+		imports := append([]string{f.Dir}, files.Dirs()...)
+		c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: imports})}
+		compiled, err := c.Compile(context.Background(), f.Base)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("invalid protobuf schema: %w", relativize(err, f.Dir))
 		}
-		return l.compile(name, f.Dir, f.Base)
+		return pickMessage(name, compiled[0], string(text), f.Path)
 	})
-}
-
-func (l *Loader) compile(name, dir, file string) (*Schema, error) {
-	text, err := os.ReadFile(filepath.Join(dir, file))
-	if err != nil {
-		return nil, fmt.Errorf("protobuf schema %q: %w", name, err)
-	}
-	imports := append([]string{dir}, l.files.Dirs()...)
-	c := protocompile.Compiler{Resolver: protocompile.WithStandardImports(&protocompile.SourceResolver{ImportPaths: imports})}
-	files, err := c.Compile(context.Background(), file)
-	if err != nil {
-		return nil, fmt.Errorf("invalid protobuf schema: %w", relativize(err, dir))
-	}
-	fd := files[0]
-	return pickMessage(name, fd, string(text), filepath.Join(dir, file))
 }
 
 // relativize makes compile errors name the file under its directory.
@@ -194,18 +174,12 @@ func Create(c notation.Config) (notation.Notation, error) {
 		// The plain type never uses a registry, whatever the properties say.
 		return New(c.Name, NewLoader(c.SchemaDirs...), nil), nil
 	}
-	reg := c.SchemaRegistry
-	if reg == nil {
-		var err error
-		if reg, err = schemaregistry.ApicurioFromProperties(c.Properties); err != nil {
-			return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-		}
+	reg, framing, err := notation.ApicurioSetup(c)
+	if err != nil {
+		return nil, err
 	}
 	n := New(c.Name, NewLoader(c.SchemaDirs...), reg)
-	var err error
-	if n.framing, err = notation.ApicurioFraming(c.Properties); err != nil {
-		return nil, fmt.Errorf("notation %s: %w", c.Name, err)
-	}
+	n.framing = framing
 	return n, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,32 +77,18 @@ func (s *Schema) FieldNames() []string {
 
 // Loader loads `xml:Name` schemas: the element Name (its last dotted part)
 // of Name.xsd, and for a dotted name a.b.C also b.C.xsd and C.xsd, each
-// tried in every directory in order. Safe for concurrent use.
-type Loader struct {
-	files notation.SchemaFiles
-	cache notation.SchemaCache[*Schema]
-}
+// tried in every directory in order. Its Load fails when no file matches,
+// the file is not an XML Schema, or it has no top-level element of that
+// name. Safe for concurrent use.
+type Loader = notation.SchemaLoader[*Schema]
 
 // NewLoader returns a loader over dirs; with none it reads the working
 // directory.
 func NewLoader(dirs ...string) *Loader {
-	return &Loader{files: notation.NewSchemaFiles(NotationName, ".xsd", dirs)}
-}
-
-// Load returns the schema named name. It fails when no file matches, the
-// file is not an XML Schema, or it has no top-level element of that name.
-func (l *Loader) Load(name string) (*Schema, error) {
-	return l.cache.Get(name, func() (*Schema, error) {
-		f, err := l.files.Find(name)
-		if err != nil {
-			return nil, err
-		}
-		data, err := os.ReadFile(f.Path)
-		if err != nil {
-			return nil, fmt.Errorf("xml schema %q: %w", name, err)
-		}
-		return ParseSchema(name, data, f.Path)
-	})
+	return notation.NewSchemaLoader(notation.NewSchemaFiles(NotationName, ".xsd", dirs),
+		func(name string, f notation.SchemaFile, data []byte) (*Schema, error) {
+			return ParseSchema(name, data, f.Path)
+		})
 }
 
 // xnode is a generic XSD element.
