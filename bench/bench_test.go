@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ksml-dev/ksml/internal/sharedtest"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // sharedDir is the shared material, relative to this package.
@@ -33,6 +34,7 @@ func needShared(t *testing.T) string {
 // records arrive (run fails otherwise) and the JSON line must carry every
 // field. The binary measurement builds ./cmd/ksml, so -short leaves it out.
 func TestSmoke(t *testing.T) {
+	testgate.Long(t, "runs every measurement, building the binary")
 	shared := needShared(t)
 	cfg := config{records: 200, rounds: 1, shared: shared, long: 200}
 	if testing.Short() {
@@ -175,6 +177,7 @@ func TestDerive(t *testing.T) {
 // the binary's memory at 300 and 1,000 records of both pipelines, the soak
 // makes calls for a second.
 func TestMemoryAndSoak(t *testing.T) {
+	testgate.Long(t, "builds the binary and measures it")
 	shared := needShared(t)
 	if testing.Short() {
 		t.Skip("builds the ksml binary")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // buildKSML builds cmd/ksml into a temporary directory with extra go build
@@ -39,6 +41,7 @@ func runBinary(t *testing.T, bin string, args ...string) string {
 // checks both `ksml version` and `ksml --version` print exactly what was
 // stamped, plus the Go and Python versions of the build.
 func TestVersionFromLdflags(t *testing.T) {
+	testgate.Long(t, "builds the binary")
 	t.Parallel()
 	pkg, err := exec.Command("go", "list", "../../internal/version").Output()
 	if err != nil {
@@ -68,6 +71,7 @@ func TestVersionFromLdflags(t *testing.T) {
 // reports the checkout's commit instead of "dev". Go stamps VCS data only
 // when the module root holds a .git directory (a clone, not a worktree).
 func TestVersionFromVCSStamp(t *testing.T) {
+	testgate.Long(t, "builds the binary")
 	t.Parallel()
 	fi, err := os.Stat("../../.git")
 	if err != nil || !fi.IsDir() {

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ksml-dev/ksml/internal/kafkatest"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 var (
@@ -142,6 +143,7 @@ func (p *process) log() string {
 // definition: it starts the embedded broker, logs its address, processes
 // records fed to it over Kafka and stops cleanly on SIGTERM.
 func TestBinaryRunsSeedOnEmbeddedBroker(t *testing.T) {
+	testgate.Long(t, "builds the binary")
 	kafkatest.Parallel(t)
 	shared := needShared(t)
 	def := filepath.Join(shared, "acceptance/seed/definitions/cqrs.yaml")
@@ -200,6 +202,7 @@ func TestBinaryRunsSeedOnEmbeddedBroker(t *testing.T) {
 // records stream through it, restarts it, and checks that every input
 // record reaches the output (duplicates are allowed: at-least-once).
 func TestBinaryKillRestartAtLeastOnce(t *testing.T) {
+	testgate.Long(t, "builds the binary, kill/restart fault run")
 	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
@@ -284,6 +287,7 @@ func endOffset(t *testing.T, cl *kgo.Client, topic string) int64 {
 // binary reopens the broker's data directory and every input record
 // reaches the output.
 func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
+	testgate.Long(t, "builds the binary, kill/restart fault run")
 	kafkatest.Parallel(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
@@ -339,6 +343,7 @@ func TestBinaryKillRestartEmbeddedBroker(t *testing.T) {
 // with -ldflags -X main.version and the build time Go stamped into the
 // binary (vcs.time; the binary's modification time without VCS stamping).
 func TestBinaryAppInfo(t *testing.T) {
+	testgate.Long(t, "builds the binary")
 	kafkatest.Parallel(t)
 	bin := ksmlBinary(t)
 	b := startBroker(t)

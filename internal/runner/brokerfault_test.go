@@ -19,6 +19,7 @@ import (
 
 	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // faultDefinition maps every record and counts records per key in a
@@ -218,6 +219,7 @@ func faultRuns() int {
 // restarts it after 5 s: the runner stays up, and every input record is
 // mapped and counted (at least once) within 30 s of the broker's return.
 func TestBrokerOutageAtLeastOnce(t *testing.T) {
+	testgate.Long(t, "a broker outage fault run")
 	kafkatest.Parallel(t)
 	for i := range faultRuns() {
 		const n = 1500
@@ -233,6 +235,7 @@ func TestBrokerOutageAtLeastOnce(t *testing.T) {
 // TestBrokerOutageExactlyOnce: as TestBrokerOutageAtLeastOnce under
 // exactly_once_v2, with no duplicates and exact counts.
 func TestBrokerOutageExactlyOnce(t *testing.T) {
+	testgate.Long(t, "a broker outage fault run")
 	kafkatest.Parallel(t)
 	for i := range faultRuns() {
 		const n = 1500
@@ -258,6 +261,7 @@ func TestBrokerOutageExactlyOnce(t *testing.T) {
 // dead: it stops cleanly within the stop deadline, and a runner started
 // after the broker's return processes every record (nothing lost).
 func TestStopDuringBrokerOutage(t *testing.T) {
+	testgate.Long(t, "a broker outage fault run")
 	addr, dir := fmt.Sprintf("127.0.0.1:%d", freePort(t)), t.TempDir()
 	b := brokerProcess(t, addr, dir)
 	work := t.TempDir()

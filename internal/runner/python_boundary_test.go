@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // TestInvalidUTF8ThroughPythonFilter sends a string value with an invalid
@@ -82,6 +83,7 @@ pipelines:
 // stuck, and SIGTERM still stops the process with exit code 0 within the
 // shutdown timeout (its record stays uncommitted, for the next run).
 func TestBinarySIGTERMWithStuckFunction(t *testing.T) {
+	testgate.Long(t, "builds the binary and waits out a stuck function")
 	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ksml-dev/ksml/internal/kafkatest"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // soakDefinition maps every record, then counts the mapped records per key
@@ -130,6 +131,7 @@ func TestReplicatedClusterLeaderKilled(t *testing.T) {
 // input record reaches the mapped topic (duplicates are allowed) and every
 // final count is at least exact.
 func TestBinaryAtLeastOnceSoak(t *testing.T) {
+	testgate.Long(t, "a 40-second soak with kills")
 	kafkatest.Parallel(t)
 	runSoak(t, "at_least_once", false)
 }

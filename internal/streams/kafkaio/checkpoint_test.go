@@ -17,6 +17,7 @@ import (
 	"github.com/ksml-dev/ksml/internal/store"
 	"github.com/ksml-dev/ksml/internal/streams"
 	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // restoreLog records what the restore of each run read.
@@ -89,15 +90,26 @@ func fillChangelog(t testing.TB, cl *kgo.Client, topic string, n int) {
 }
 
 // TestCheckpointedRestore: a persistent, logged store whose changelog holds
-// 1,000,000 records restores them all on its first start (no checkpoint),
+// 100,000 records restores them all on its first start (no checkpoint),
 // reads none of them after a clean shutdown (the checkpoint points at the
 // changelog's end), and restores all of them again, correctly, when the
 // checkpoint is gone as after kill -9 before any commit.
 func TestCheckpointedRestore(t *testing.T) {
-	n := 1_000_000
-	if testing.Short() {
-		n = 100_000
-	}
+	t.Parallel()
+	checkpointedRestore(t, 100_000)
+}
+
+// TestCheckpointedRestoreMillion is TestCheckpointedRestore with a
+// changelog of a million records.
+func TestCheckpointedRestoreMillion(t *testing.T) {
+	testgate.Long(t, "writes and restores a million changelog records, three times")
+	t.Parallel()
+	checkpointedRestore(t, 1_000_000)
+}
+
+// checkpointedRestore runs the checkpoint scenario over a changelog of n
+// (more than 50,000) records.
+func checkpointedRestore(t *testing.T, n int) {
 	b := startBroker(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.MaxBufferedRecords(100_000), kgo.ProducerLinger(5*time.Millisecond))
@@ -180,6 +192,7 @@ func TestCheckpointedRestore(t *testing.T) {
 // after a crash the store, which may hold writes of aborted transactions,
 // is wiped and restored in full.
 func TestExactlyOnceCheckpoints(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -250,6 +263,7 @@ func TestExactlyOnceCheckpoints(t *testing.T) {
 // that stays open past it (a producer that died mid-transaction) are
 // neither applied nor waited for.
 func TestRestoreEndsAtLastStableOffset(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	defer cl.Close()

@@ -23,6 +23,7 @@ import (
 // warns, blocks the promise goroutine for buffer space only finished
 // promises free: the engine would hang and nothing would arrive.
 func TestRetriesWithAFullProducerBuffer(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()

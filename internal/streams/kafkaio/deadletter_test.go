@@ -9,6 +9,7 @@ import (
 )
 
 func TestFitRecordCutsValueThenKey(t *testing.T) {
+	t.Parallel()
 	hs := []streams.Header{{Key: "h", Value: []byte("v")}}
 	// h + v + 10 for varints, the margin, and the truncation header's room.
 	overhead := deadLetterMargin + 1 + 1 + 10

@@ -222,6 +222,7 @@ func keyValues(recs []*kgo.Record) string {
 // TestChangelogRestore stops an engine with state and starts a new one with
 // fresh stores: the counts continue from the changelog.
 func TestChangelogRestore(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -265,6 +266,7 @@ func hasConfig(cs []kadm.Config, key, value string) bool {
 // TestConsumeErrorDeadLetter sends a record the source cannot deserialize
 // to the dead-letter topic and goes on.
 func TestConsumeErrorDeadLetter(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -298,6 +300,7 @@ func TestConsumeErrorDeadLetter(t *testing.T) {
 // TestTwoInstancesShareThePartitions runs two engines in one group over a
 // four-partition topic: each gets a share, and every record is counted.
 func TestTwoInstancesShareThePartitions(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -349,6 +352,7 @@ func TestTwoInstancesShareThePartitions(t *testing.T) {
 // returns the record error, and the committed offset points at the failing
 // record so it is processed again on the next start.
 func TestStopOnFailCommitsBeforeTheRecord(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -417,6 +421,7 @@ func passTopology(t *testing.T, appID string, reset streams.OffsetReset) *stream
 // skips what was there before, by_duration starts at records newer than the
 // duration, none refuses to start.
 func TestOffsetResetPolicies(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -492,6 +497,7 @@ func bigTopology(t *testing.T, appID string) *streams.Topology {
 // logs and counts it and goes on; stopOnFail and retryOnFail (after its
 // retries) stop the engine with a produce error.
 func TestProduceErrors(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -550,6 +556,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // move to the other one, which restores their counts from the changelog
 // and goes on counting without losing or repeating a step.
 func TestHandoverRestoresState(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -610,6 +617,7 @@ func TestHandoverRestoresState(t *testing.T) {
 // TestSerializationErrorDeadLetter sends the input record whose output a
 // sink cannot serialize to the produce handler's dead-letter topic.
 func TestSerializationErrorDeadLetter(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()

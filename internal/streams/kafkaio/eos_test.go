@@ -59,6 +59,7 @@ func readCommitted(t *testing.T, bootstrap, topic string, n int) string {
 // visible; the next start restores the store from the committed changelog
 // and processes those records once more, so every count is right.
 func TestExactlyOnceFailureRollsBack(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -97,6 +98,7 @@ func TestExactlyOnceFailureRollsBack(t *testing.T) {
 // wrote a new key c into the store's files, but the next start rebuilds
 // the store from the committed changelog only, so c is counted once.
 func TestExactlyOncePersistentStoreRollsBack(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()

@@ -13,6 +13,7 @@ import (
 // A fetch error not tied to a partition (the brokers cannot be reached)
 // is logged as such, not as a fetch error of topic "".
 func TestUnreachableClusterIsNamed(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	e := &Engine{log: slog.New(slog.NewTextHandler(&buf, nil))}
 	if err := e.handleFetchErrors(kgo.NewErrFetch(errors.New("dial tcp 127.0.0.1:9092: connect: connection refused"))); err != nil {

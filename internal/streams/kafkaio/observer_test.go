@@ -21,6 +21,7 @@ func (o *batchObserver) ConsumedN(topic string, n int) { o.batches = append(o.ba
 // TestCountConsumed: a BatchObserver hears once per batch (never for an
 // empty one), a plain Observer once per record, and no observer is fine.
 func TestCountConsumed(t *testing.T) {
+	t.Parallel()
 	b := &batchObserver{}
 	e := &Engine{observer: b}
 	e.countConsumed("in", 3)

@@ -44,6 +44,7 @@ func mergeTopology(t *testing.T, appID string, topics ...string) *streams.Topolo
 // in one task, written topic after topic so that every fetch brings
 // batches that interleave in time, come out in timestamp order.
 func TestTaskReadsTopicsInTimestampOrder(t *testing.T) {
+	t.Parallel()
 	for _, topics := range [][]string{{"a", "b"}, {"x", "y", "z"}} {
 		t.Run(strings.Join(topics, "+"), func(t *testing.T) {
 			b := startBroker(t)
@@ -94,6 +95,7 @@ func TestTaskReadsTopicsInTimestampOrder(t *testing.T) {
 // (lag 0 on the broker) does not hold the task back under the default
 // max.task.idle.ms.
 func TestPausedPartitionsResumeAndEmptyTopicsDoNotStall(t *testing.T) {
+	t.Parallel()
 	b := startBroker(t)
 	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
 	defer cl.Close()
@@ -157,6 +159,7 @@ func (c *enforcedCounter) EnforcedProcessing(task string, n int64) {
 // transactions commit the client's fetch positions). The next instance,
 // which does not wait, processes them.
 func TestQueuedRecordsAreNotCommitted(t *testing.T) {
+	t.Parallel()
 	for _, guarantee := range []string{"at_least_once", "exactly_once_v2"} {
 		t.Run(guarantee, func(t *testing.T) {
 			b := startBroker(t)
@@ -221,6 +224,7 @@ func TestQueuedRecordsAreNotCommitted(t *testing.T) {
 // for its end offset, finds it caught up, and processes the other
 // partition's records instead of waiting for ever.
 func TestEmptyPartitionOnAnotherBroker(t *testing.T) {
+	t.Parallel()
 	c, err := kfake.NewCluster(kfake.NumBrokers(2), kfake.SeedTopics(1, "busy", "quiet"), kfake.AllowAutoTopicCreation())
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // exactly_once_v2 transactional id, survives a restart from the same state
 // directory and differs between state directories.
 func TestProcessIDIsStable(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "app")
 	first, err := ProcessID(dir)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 // client's failures still are. The old client's promises run concurrently
 // with the replacement, as franz-go runs them on its own goroutine.
 func TestReplacedClientFailuresAreIgnored(t *testing.T) {
+	t.Parallel()
 	newClient := func() *kgo.Client {
 		cl, err := kgo.NewClient(kgo.SeedBrokers("127.0.0.1:1"))
 		if err != nil {

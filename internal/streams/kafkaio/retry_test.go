@@ -17,6 +17,7 @@ import (
 )
 
 func TestTransientErrors(t *testing.T) {
+	t.Parallel()
 	for _, err := range []error{
 		context.DeadlineExceeded,
 		&net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED},
@@ -40,6 +41,7 @@ func TestTransientErrors(t *testing.T) {
 }
 
 func TestRetrierBoundsAStreakByTheTaskTimeout(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	r := retrier{log: slog.New(slog.NewTextHandler(&buf, nil)), timeout: 50 * time.Millisecond}
 	if err := r.failed("commit", kerr.NotCoordinator); err != nil || !r.failing() {

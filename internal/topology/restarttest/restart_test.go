@@ -20,6 +20,7 @@ import (
 
 	"github.com/ksml-dev/ksml/internal/broker"
 	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 var (
@@ -299,6 +300,7 @@ func waitCommittedOn(t *testing.T, cl *kgo.Client, topic string, total int64) {
 // counts are committed, restarts it and checks that counting continues
 // from the changelog: every key's next count is one more than before.
 func TestCountContinuesAfterKill9(t *testing.T) {
+	testgate.Long(t, "builds the binary, kill -9 fault run")
 	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	p := start(t, work)
@@ -327,6 +329,7 @@ func TestCountContinuesAfterKill9(t *testing.T) {
 // TestSecondInstanceTakesOver runs two instances in one group, stops one
 // and checks that the other continues its counts.
 func TestSecondInstanceTakesOver(t *testing.T) {
+	testgate.Long(t, "builds the binary, kill fault run")
 	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	p1 := start(t, work)
@@ -389,6 +392,7 @@ pipelines:
 // processing, so orders placed after the restart still find their
 // products.
 func TestGlobalTableSurvivesKill9(t *testing.T) {
+	testgate.Long(t, "builds the binary, kill -9 fault run")
 	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(globalJoinDefinition), 0o644); err != nil {
@@ -530,6 +534,7 @@ pipelines:
 // run with two partitions: orders and the products they refer to sit in
 // different partitions, and still meet.
 func TestForeignKeyJoinAcrossPartitions(t *testing.T) {
+	testgate.Long(t, "builds the binary")
 	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(fkJoinDefinition), 0o644); err != nil {
@@ -619,6 +624,7 @@ pipelines:
 // SIGKILL: the session store comes back from its changelog, so records
 // after the restart extend the sessions counted before it.
 func TestSessionCountContinuesAfterKill9(t *testing.T) {
+	testgate.Long(t, "builds the binary, kill -9 fault run")
 	t.Parallel()
 	work, cl, bootstrap := setup(t)
 	if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(windowedCountDefinition), 0o644); err != nil {
