@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/notation/avro"
 	"github.com/ksml-dev/ksml/internal/runner"
 	"github.com/ksml-dev/ksml/internal/schemaregistry"
@@ -67,6 +68,7 @@ pipelines:
 // writes the id in a header again; a record that fails in Python reaches
 // the dead-letter topic with its id header.
 func TestApicurioHeadersModeEndToEnd(t *testing.T) {
+	kafkatest.Parallel(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "sensors.yaml", apicurioHeadersDefinition)
 	writeDefinition(t, work, "Sensor.avsc", apicurioSensorSchema)

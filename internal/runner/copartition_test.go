@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -50,6 +51,7 @@ pipelines:
 // order meets its customer; with the stream's count, orders whose new key
 // hashes to another partition than the customer's were never joined.
 func TestRekeyedJoinRepartitionsToTablePartitions(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	cl := newClient(t, b.Bootstrap, kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)))
 	createTopic(t, cl, "orders", 4)

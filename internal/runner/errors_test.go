@@ -15,6 +15,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
@@ -83,6 +84,7 @@ func orderRecords(ids ...string) []*kgo.Record {
 // logged, counted, written to the dead-letter topic with the error headers
 // and skipped, while the records around it are processed.
 func TestProcessErrorContinueOnFailDeadLetters(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
@@ -172,6 +174,7 @@ func TestProcessErrorContinueOnFailDeadLetters(t *testing.T) {
 // with an error that names the record and the function, without committing
 // the failing record.
 func TestProcessErrorStopOnFail(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)

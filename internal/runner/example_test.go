@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -15,6 +16,7 @@ import (
 // first `ksml run`) and checks that every reading above 25 degrees, and
 // only those, became an alert.
 func TestSensorAlertsExample(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	def, err := filepath.Abs("../../examples/sensor-alerts.yaml")
@@ -87,6 +89,7 @@ func TestExampleRunnerConfigLoads(t *testing.T) {
 // broker: the producer's events become read models, and orders are
 // enriched with their customers.
 func TestQuickStartExamples(t *testing.T) {
+	kafkatest.Parallel(t)
 	for _, tc := range []struct {
 		files  []string
 		source string

@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/ksml-dev/ksml/internal/broker"
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // --on-error continue (Options.OnError) skips a failing record that the
 // configuration's default stopOnFail would stop at.
 func TestOnErrorContinueSkipsFailingRecords(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "double.yaml", doubleDefinition)
@@ -277,6 +279,7 @@ pipelines:
 // embedded schema registry, which is served over HTTP beside the broker
 // and keeps its schemas in the storage directory.
 func TestAvroRunsOnTheEmbeddedRegistry(t *testing.T) {
+	kafkatest.Parallel(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "Reading.avsc", avroSchema)
 	def := writeDefinition(t, work, "avro.yaml", avroDefinition)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -19,6 +20,7 @@ import (
 // the products already in the (two-partition) catalog are loaded before
 // any order is joined, and products added while running are followed.
 func TestGlobalTableJoinOnKafka(t *testing.T) {
+	kafkatest.Parallel(t)
 	shared := needShared(t)
 	def := filepath.Join(shared, "ksml-corpus/ksml/src/test/resources/docs-examples/intermediate-tutorial/joins/processor-foreign-key-join.yaml")
 	b := startBroker(t)

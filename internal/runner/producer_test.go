@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -58,6 +59,7 @@ producers:
 // condition that skips multiples of three and an until that stops at 7. The
 // runner stops by itself when both are done.
 func TestProducers(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "gen.yaml", producerDefinition)
@@ -108,6 +110,7 @@ func TestProducers(t *testing.T) {
 // TestProducerPartitioner multicasts every message to the partitions the
 // target topic's partitioner returns; it sees the serialized key.
 func TestProducerPartitioner(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "spread", 3)

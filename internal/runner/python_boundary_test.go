@@ -20,6 +20,7 @@ import (
 // mapper's result is written as upstream writes it (U+FFFD in UTF-8). The
 // filter forwards the record it was given, bytes unchanged.
 func TestInvalidUTF8ThroughPythonFilter(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "filter.yaml", `streams:

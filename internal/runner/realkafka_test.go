@@ -106,6 +106,7 @@ func (p *process) assignments() int {
 // TestKcatThroughThePipeline feeds the doubling pipeline with kcat and reads
 // its output with kcat, on the embedded broker or the real cluster.
 func TestKcatThroughThePipeline(t *testing.T) {
+	kafkatest.Parallel(t)
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		if os.Getenv("CI") == "true" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
 )
@@ -49,6 +50,7 @@ func sizeRecords(values ...string) []*kgo.Record {
 // and continueOnFail it lands there, cut to fit and saying so, and the
 // records around it are processed.
 func TestTooLargeOutputRecordGoesToTheDeadLetterTopic(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "grow.yaml", bigDefinition)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -124,6 +125,7 @@ pipelines:
 `
 
 func TestProducerCreatesGlobalTableTopic(t *testing.T) {
+	kafkatest.Parallel(t)
 	for i := 0; i < 5; i++ {
 		b := startBroker(t)
 		work := t.TempDir()

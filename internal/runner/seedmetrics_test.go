@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -20,6 +21,7 @@ import (
 // every series carries the seed's application and team labels. The seed's
 // `configuration.properties` reach the pipeline's Python code.
 func TestSeedMetricsConfiguration(t *testing.T) {
+	kafkatest.Parallel(t)
 	shared := needShared(t)
 	def := filepath.Join(shared, "acceptance/seed/definitions/service-discovery-and-metrics.yaml")
 	b := startBroker(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/notation/environment"
 	"github.com/ksml-dev/ksml/internal/python"
 	"github.com/ksml-dev/ksml/internal/runner"
@@ -25,6 +26,7 @@ import (
 // acceptance suite over Kafka and runs the suite's assertions on what the
 // output topics hold.
 func TestSeedDefinitionsOnKafka(t *testing.T) {
+	kafkatest.Parallel(t)
 	shared := needShared(t)
 	suites, err := filepath.Glob(filepath.Join(shared, "acceptance/seed/*-test.yaml"))
 	if err != nil || len(suites) == 0 {
@@ -39,6 +41,7 @@ func TestSeedDefinitionsOnKafka(t *testing.T) {
 		covered[filepath.Base(suite.Definition)] = true
 		for _, tc := range suite.Tests {
 			t.Run(strings.TrimSuffix(filepath.Base(file), "-test.yaml")+"/"+tc.Key, func(t *testing.T) {
+				kafkatest.Parallel(t) // each case has its own broker and registry
 				runSeedCase(t, suite, tc)
 			})
 		}
@@ -165,6 +168,7 @@ func feedAndAssert(t *testing.T, rr *running, bootstrap string, mem *schemaregis
 // application (one topology, a namespace each), as a runner configuration
 // with several definitions does, and checks each suite on it.
 func TestSeedDefinitionsInOneRunner(t *testing.T) {
+	kafkatest.Parallel(t)
 	shared := needShared(t)
 	var suites []*testrunner.Suite
 	for _, name := range []string{"cqrs", "cdc", "service-discovery", "service-to-service", "error-handling"} {

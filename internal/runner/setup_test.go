@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -57,6 +58,7 @@ func TestBadRunnerConfigNamesThePosition(t *testing.T) {
 // runner configuration, with ksml.properties visible to Python, and with
 // producers disabled (its producer must not run).
 func TestInlineDefinitionWithProperties(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	cfg := runnerConfig(t, work, fmt.Sprintf(`  storageDirectory: %q

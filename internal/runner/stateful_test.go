@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
@@ -53,6 +54,7 @@ func latestCounts(t *testing.T, bootstrap string, min int) map[string]int64 {
 // topic (a repartition topic and a changelog-backed store on Kafka), stops,
 // and restarts: the counts continue from the restored store.
 func TestStatefulPipelineRestart(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "clicks", 2)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/ksml-dev/ksml/internal/kafkatest"
 	"github.com/ksml-dev/ksml/internal/runner"
 	"github.com/ksml-dev/ksml/internal/store"
 	"github.com/ksml-dev/ksml/internal/topology"
@@ -164,6 +165,7 @@ pipelines:
 // <storageDirectory>/<application.id>/<task>/<store>, and after a clean
 // restart the counts continue from them (nothing else holds the state).
 func TestPersistentStoreUnderStorageDirectory(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "pclicks", 1)
@@ -252,6 +254,7 @@ producers:
 // It also checks that the default-notation warning reaches the runner's
 // logger, not the process-wide one.
 func TestProducersConvertToTopicTypes(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "gen.yaml", convertingProducersDefinition)
@@ -305,6 +308,7 @@ func TestProducersConvertToTopicTypes(t *testing.T) {
 // hands over, so its Pebble store is unlocked, while the task it keeps
 // stays open.
 func TestPersistentStoresClosedOnRevocation(t *testing.T) {
+	kafkatest.Parallel(t)
 	b := startBroker(t)
 	cl := newClient(t, b.Bootstrap)
 	createTopic(t, cl, "pclicks", 2)
