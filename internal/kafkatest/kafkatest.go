@@ -14,10 +14,13 @@ package kafkatest
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -204,5 +207,25 @@ func (c *Cluster) script(t testing.TB, args ...string) {
 func Parallel(t *testing.T) {
 	if !Real() {
 		t.Parallel()
+	}
+}
+
+// ParallelPerCPU is how many parallel tests RaiseParallelism lets run per
+// CPU: tests on brokers spend their time waiting (group joins, commit
+// intervals, fetch waits), not computing.
+const ParallelPerCPU = 4
+
+// RaiseParallelism lets ParallelPerCPU × GOMAXPROCS parallel tests run at
+// once instead of go test's default of GOMAXPROCS. Call it from TestMain
+// before m.Run; it parses the test flags, and an explicit -test.parallel
+// wins.
+func RaiseParallelism() {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if f := flag.Lookup("test.parallel"); f != nil && !explicit {
+		_ = f.Value.Set(strconv.Itoa(ParallelPerCPU * runtime.GOMAXPROCS(0)))
 	}
 }

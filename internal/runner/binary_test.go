@@ -28,8 +28,10 @@ var (
 	buildErr  error
 )
 
-// TestMain removes the binary the tests built.
+// TestMain lets more broker tests run at once and removes the binary the
+// tests built.
 func TestMain(m *testing.M) {
+	kafkatest.RaiseParallelism()
 	code := m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
