@@ -15,6 +15,7 @@ import (
 // does not exist yet, reads its own records back, and reads records written
 // by franz-go.
 func TestKcatProducesAndConsumes(t *testing.T) {
+	t.Parallel() // its own broker (or broker process) on a free port
 	kcat, err := exec.LookPath("kcat")
 	if err != nil {
 		t.Skip("kcat is not installed (scripts/setup installs it)")

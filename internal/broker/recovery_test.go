@@ -75,6 +75,7 @@ func startChildBroker(t *testing.T, dir string) (string, *exec.Cmd) {
 // abort marker, read_committed readers see only committed records, and the
 // last stable offset is the high watermark.
 func TestUncleanStopWritesAbortMarkers(t *testing.T) {
+	t.Parallel() // its own broker (or broker process) on a free port
 	dir := t.TempDir()
 	addr, cmd := startChildBroker(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -78,6 +78,7 @@ func startMember(t *testing.T, addr, instance string) (*exec.Cmd, <-chan struct{
 // their sessions; that case runs with KSML_SLOW_FAULT_TESTS=1 and reports
 // the wait.
 func TestRejoinAfterRepeatedCrashes(t *testing.T) {
+	t.Parallel() // its own broker (or broker process) on a free port
 	for _, c := range []struct {
 		name, instance string
 		limit          time.Duration
