@@ -3,8 +3,10 @@ package streams
 import "fmt"
 
 // Restore applies one changelog record to a store without logging it again:
-// a nil value deletes the key. Only key/value stores restore this way; other
-// kinds return an error until they have a changelog format.
+// a nil value deletes the key (or session). Key/value, window and session
+// stores restore this way (window and session changelog keys carry the
+// window, as Kafka Streams writes them); a store of another kind, or a
+// changelog key that does not parse, is an error.
 func (t *Task) Restore(store string, key, value []byte) error {
 	st, ok := t.stores[store]
 	if !ok {

@@ -4,9 +4,13 @@
 // (<namespace>_pipelines_<pipeline>_via_step<N>_<op>, sources after their
 // topic, internal topics <application.id>-<name>-repartition).
 //
-// It knows neither Python nor serialization formats: user functions come
-// from a FunctionCompiler and serdes from a SerdeProvider, so the same
-// builder serves `ksml run`, `ksml test` and Go tests. Everything that can
+// The builder knows neither Python nor serialization formats: user
+// functions come from a FunctionCompiler and serdes from a SerdeProvider,
+// so the same builder serves `ksml run`, `ksml test` and Go tests. The
+// package also holds the implementations ksml uses: PythonFunctions
+// compiles definition functions on the embedded CPython (package python),
+// with Python access to the stores they declare, and NotationSerdes serves
+// serdes from a notation registry. Everything that can
 // be checked before records flow is checked here; an operation that is not
 // implemented yet fails the build with a "not supported yet" error naming
 // its position, never at run time.
