@@ -197,65 +197,77 @@ func appendKeyValue(b []byte, kv KeyValue) ([]byte, error) {
 func (a *AppServer) readLocalAll(r *http.Request, p StoreProvider, store string) ([][]byte, error) {
 	var out [][]byte
 	err := p.KeyValueStores(r.Context(), store, func(readers []KeyValueReader) error {
-		for _, rd := range readers {
-			var encErr error
-			if err := rd.All(func(k, v any) bool {
-				var b []byte
-				b, encErr = appendKeyValue(nil, KeyValue{k, v})
-				out = append(out, b)
-				return encErr == nil
-			}); err != nil {
-				return err
-			}
-			if encErr != nil {
-				return encErr
-			}
-		}
-		return nil
+		var err error
+		out, err = encodeAll(readers, func(k, v any) ([]byte, error) { return appendKeyValue(nil, KeyValue{k, v}) })
+		return err
 	})
 	return out, err
 }
 
-func (a *AppServer) localAll(w http.ResponseWriter, r *http.Request) {
-	p := a.provider(w)
-	if p == nil {
-		return
+// encodeAll encodes every entry of every reader, reader by reader; the
+// first error of a read or an encoding ends it.
+func encodeAll[K any, R interface {
+	All(fn func(key K, value any) bool) error
+}](readers []R, encode func(key K, value any) ([]byte, error)) ([][]byte, error) {
+	var out [][]byte
+	for _, rd := range readers {
+		var encErr error
+		if err := rd.All(func(k K, v any) bool {
+			var b []byte
+			b, encErr = encode(k, v)
+			out = append(out, b)
+			return encErr == nil
+		}); err != nil {
+			return out, err
+		}
+		if encErr != nil {
+			return out, encErr
+		}
 	}
-	store := r.PathValue("store")
-	kvs, err := a.readLocalAll(r, p, store)
-	if err != nil {
-		fail(w, store, err)
-		return
-	}
-	writeEntries(w, kvs)
+	return out, nil
 }
 
-func (a *AppServer) all(w http.ResponseWriter, r *http.Request) {
+func (a *AppServer) localAll(w http.ResponseWriter, r *http.Request) { a.keyValueAll(w, r, true) }
+
+func (a *AppServer) all(w http.ResponseWriter, r *http.Request) { a.keyValueAll(w, r, false) }
+
+func (a *AppServer) keyValueAll(w http.ResponseWriter, r *http.Request, localOnly bool) {
 	p := a.provider(w)
 	if p == nil {
 		return
 	}
 	store := r.PathValue("store")
-	kvs, err := a.readLocalAll(r, p, store)
+	a.serveAll(w, r, p, store, "keyValue", localOnly,
+		func() ([][]byte, error) { return a.readLocalAll(r, p, store) },
+		func(err error) { fail(w, store, err) })
+}
+
+// serveAll answers an all-entries query of a store of kind (the URL's
+// keyValue or windowed): the entries read reads here and, unless localOnly,
+// those of the other instances hosting the store, fetched from their
+// /state/<kind>/<store>/local/all and passed through unchanged. A read
+// error is answered by failed; a failed fetch with 500.
+func (a *AppServer) serveAll(w http.ResponseWriter, r *http.Request, p StoreProvider, store, kind string, localOnly bool,
+	read func() ([][]byte, error), failed func(error)) {
+	entries, err := read()
 	if err != nil {
-		fail(w, store, err)
+		failed(err)
 		return
 	}
-	if loc, ok := p.(StoreLocator); ok {
+	if loc, ok := p.(StoreLocator); ok && !localOnly {
 		for _, host := range loc.RemoteStoreHosts(store) {
-			u := "http://" + host + "/state/keyValue/" + url.PathEscape(store) + "/local/all"
+			u := "http://" + host + "/state/" + kind + "/" + url.PathEscape(store) + "/local/all"
 			var remote []json.RawMessage
 			if err := a.fetch(r.Context(), u, &remote); err != nil {
 				plain(w, http.StatusInternalServerError, "500: "+err.Error())
 				return
 			}
-			// Other instances' entries pass through unchanged.
-			for _, kv := range remote {
-				kvs = append(kvs, kv)
+			for _, e := range remote {
+				entries = append(entries, e)
 			}
 		}
 	}
-	writeEntries(w, kvs)
+	writeEntries(w, entries)
 }
 
 func (a *AppServer) readLocalGet(r *http.Request, p StoreProvider, store, key string) (KeyValue, error) {

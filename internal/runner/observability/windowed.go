@@ -79,44 +79,24 @@ func appendWindowed(b []byte, e WindowedKeyValue) ([]byte, error) {
 func (a *AppServer) readWindowedLocalAll(r *http.Request, p WindowStoreProvider, store string) ([][]byte, error) {
 	var out [][]byte
 	err := p.WindowStores(r.Context(), store, func(readers []WindowReader) error {
-		for _, rd := range readers {
-			var encErr error
-			if err := rd.All(func(k types.Windowed, v any) bool {
-				var b []byte
-				b, encErr = appendWindowed(nil, WindowedKeyValue{k, v})
-				out = append(out, b)
-				return encErr == nil
-			}); err != nil {
-				return err
-			}
-			if encErr != nil {
-				return encErr
-			}
-		}
-		return nil
+		var err error
+		out, err = encodeAll(readers, func(k types.Windowed, v any) ([]byte, error) {
+			return appendWindowed(nil, WindowedKeyValue{k, v})
+		})
+		return err
 	})
 	return out, err
 }
 
 func (a *AppServer) windowedLocalAll(w http.ResponseWriter, r *http.Request) {
-	p := a.provider(w)
-	if p == nil {
-		return
-	}
-	store := r.PathValue("store")
-	wp := windowProvider(w, p, store)
-	if wp == nil {
-		return
-	}
-	entries, err := a.readWindowedLocalAll(r, wp, store)
-	if err != nil {
-		failKind(w, store, "windowed", err)
-		return
-	}
-	writeEntries(w, entries)
+	a.windowedEntries(w, r, true)
 }
 
 func (a *AppServer) windowedAll(w http.ResponseWriter, r *http.Request) {
+	a.windowedEntries(w, r, false)
+}
+
+func (a *AppServer) windowedEntries(w http.ResponseWriter, r *http.Request, localOnly bool) {
 	p := a.provider(w)
 	if p == nil {
 		return
@@ -126,25 +106,9 @@ func (a *AppServer) windowedAll(w http.ResponseWriter, r *http.Request) {
 	if wp == nil {
 		return
 	}
-	entries, err := a.readWindowedLocalAll(r, wp, store)
-	if err != nil {
-		failKind(w, store, "windowed", err)
-		return
-	}
-	if loc, ok := p.(StoreLocator); ok {
-		for _, host := range loc.RemoteStoreHosts(store) {
-			u := "http://" + host + "/state/windowed/" + url.PathEscape(store) + "/local/all"
-			var remote []json.RawMessage
-			if err := a.fetch(r.Context(), u, &remote); err != nil {
-				plain(w, http.StatusInternalServerError, "500: "+err.Error())
-				return
-			}
-			for _, e := range remote {
-				entries = append(entries, e)
-			}
-		}
-	}
-	writeEntries(w, entries)
+	a.serveAll(w, r, p, store, "windowed", localOnly,
+		func() ([][]byte, error) { return a.readWindowedLocalAll(r, wp, store) },
+		func(err error) { failKind(w, store, "windowed", err) })
 }
 
 // windowParams reads the key and the window start from the URL; a
