@@ -32,16 +32,11 @@ func (b *KeyValueBuilder) Name() string { return b.StoreName }
 // Kind returns keyValue.
 func (b *KeyValueBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
 
-// Logging reports whether changes go to a changelog topic.
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *KeyValueBuilder) TaskDir(task streams.TaskID) string {
-	if !b.IsPersistent || b.Dir == "" {
-		return ""
-	}
-	return filepath.Join(b.Dir, task.String())
-}
+func (b *KeyValueBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
 
+// Logging reports whether changes go to a changelog topic.
 func (b *KeyValueBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.
@@ -79,4 +74,13 @@ func (b *KeyValueBuilder) TypedTimestamped(s streams.StateStore) (*Timestamped, 
 		return nil, fmt.Errorf("store %q is not timestamped", s.Name())
 	}
 	return NewTimestamped(kv, b.KeySerde, b.ValueSerde), nil
+}
+
+// taskDir is the directory of a task's stores: <dir>/<task> for stores on
+// disk, "" for stores in memory (not persistent, or no directory).
+func taskDir(persistent bool, dir string, task streams.TaskID) string {
+	if !persistent || dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, task.String())
 }

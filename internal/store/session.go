@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 
 	"github.com/ksml-dev/ksml/internal/streams"
@@ -187,16 +186,11 @@ func (b *SessionBuilder) Name() string { return b.StoreName }
 // Kind returns session.
 func (b *SessionBuilder) Kind() streams.StoreKind { return streams.SessionKind }
 
-// Logging reports whether changes go to a changelog topic.
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *SessionBuilder) TaskDir(task streams.TaskID) string {
-	if !b.IsPersistent || b.Dir == "" {
-		return ""
-	}
-	return filepath.Join(b.Dir, task.String())
-}
+func (b *SessionBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
 
+// Logging reports whether changes go to a changelog topic.
 func (b *SessionBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.

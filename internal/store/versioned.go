@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 
 	"github.com/ksml-dev/ksml/internal/streams"
 	"github.com/ksml-dev/ksml/internal/types"
@@ -209,16 +208,11 @@ func (b *VersionedBuilder) Name() string { return b.StoreName }
 // Kind returns keyValue.
 func (b *VersionedBuilder) Kind() streams.StoreKind { return streams.KeyValueKind }
 
-// Logging reports whether changes go to a changelog topic.
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *VersionedBuilder) TaskDir(task streams.TaskID) string {
-	if !b.IsPersistent || b.Dir == "" {
-		return ""
-	}
-	return filepath.Join(b.Dir, task.String())
-}
+func (b *VersionedBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
 
+// Logging reports whether changes go to a changelog topic.
 func (b *VersionedBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns the byte store the versions live in.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 
 	"github.com/ksml-dev/ksml/internal/streams"
@@ -195,16 +194,11 @@ func (b *WindowBuilder) Name() string { return b.StoreName }
 // Kind returns window.
 func (b *WindowBuilder) Kind() streams.StoreKind { return streams.WindowKind }
 
-// Logging reports whether changes go to a changelog topic.
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *WindowBuilder) TaskDir(task streams.TaskID) string {
-	if !b.IsPersistent || b.Dir == "" {
-		return ""
-	}
-	return filepath.Join(b.Dir, task.String())
-}
+func (b *WindowBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
 
+// Logging reports whether changes go to a changelog topic.
 func (b *WindowBuilder) Logging() bool { return b.LoggingOn }
 
 // Build returns a fresh empty store.
