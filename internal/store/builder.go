@@ -34,7 +34,9 @@ func (b *KeyValueBuilder) Kind() streams.StoreKind { return streams.KeyValueKind
 
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *KeyValueBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
+func (b *KeyValueBuilder) TaskDir(task streams.TaskID) string {
+	return taskDir(b.IsPersistent, b.Dir, task)
+}
 
 // Logging reports whether changes go to a changelog topic.
 func (b *KeyValueBuilder) Logging() bool { return b.LoggingOn }

@@ -188,7 +188,9 @@ func (b *SessionBuilder) Kind() streams.StoreKind { return streams.SessionKind }
 
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *SessionBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
+func (b *SessionBuilder) TaskDir(task streams.TaskID) string {
+	return taskDir(b.IsPersistent, b.Dir, task)
+}
 
 // Logging reports whether changes go to a changelog topic.
 func (b *SessionBuilder) Logging() bool { return b.LoggingOn }

@@ -210,7 +210,9 @@ func (b *VersionedBuilder) Kind() streams.StoreKind { return streams.KeyValueKin
 
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *VersionedBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
+func (b *VersionedBuilder) TaskDir(task streams.TaskID) string {
+	return taskDir(b.IsPersistent, b.Dir, task)
+}
 
 // Logging reports whether changes go to a changelog topic.
 func (b *VersionedBuilder) Logging() bool { return b.LoggingOn }

@@ -196,7 +196,9 @@ func (b *WindowBuilder) Kind() streams.StoreKind { return streams.WindowKind }
 
 // TaskDir implements streams.PersistentBuilder: the directory of a task's
 // stores when kept on disk, "" in memory.
-func (b *WindowBuilder) TaskDir(task streams.TaskID) string { return taskDir(b.IsPersistent, b.Dir, task) }
+func (b *WindowBuilder) TaskDir(task streams.TaskID) string {
+	return taskDir(b.IsPersistent, b.Dir, task)
+}
 
 // Logging reports whether changes go to a changelog topic.
 func (b *WindowBuilder) Logging() bool { return b.LoggingOn }
