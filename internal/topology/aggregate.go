@@ -35,7 +35,7 @@ type changeSerde struct{ inner streams.Serde }
 func (c changeSerde) Serialize(topic string, headers *[]streams.Header, v any) ([]byte, error) {
 	ch, ok := v.(tableChange)
 	if !ok {
-		return nil, fmt.Errorf("a grouped table repartition topic takes table updates, got %s", describe(v))
+		return nil, fmt.Errorf("a grouped table repartition topic takes table updates, got %s", types.KindName(v))
 	}
 	var flags byte
 	var ob, nb []byte

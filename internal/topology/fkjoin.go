@@ -53,7 +53,7 @@ func (bytesSerde) Serialize(_ string, _ *[]streams.Header, v any) ([]byte, error
 	case []byte:
 		return b, nil
 	}
-	return nil, fmt.Errorf("internal topic record is %s, not bytes", describe(v))
+	return nil, fmt.Errorf("internal topic record is %s, not bytes", types.KindName(v))
 }
 
 func (bytesSerde) Deserialize(_ string, _ []streams.Header, b []byte) (any, error) {

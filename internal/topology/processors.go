@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/ksml-dev/ksml/internal/streams"
@@ -68,7 +67,7 @@ func callPredicate(ctx *streams.ProcessorContext, f Function, key, value any) (b
 	case nil:
 		return false, nil
 	}
-	return false, fmt.Errorf("predicate must return a boolean, got %s", describe(res))
+	return false, fmt.Errorf("predicate must return a boolean, got %s", types.KindName(res))
 }
 
 type mapKeyProc struct {
@@ -195,12 +194,12 @@ func (p *metadataProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 	}
 	md, ok := res.(*types.Struct)
 	if !ok {
-		return fmt.Errorf("metadata transformer must return a struct with timestamp and headers, got %s", describe(res))
+		return fmt.Errorf("metadata transformer must return a struct with timestamp and headers, got %s", types.KindName(res))
 	}
 	if ts, ok := md.Get("timestamp"); ok && ts != nil {
 		n, ok := ts.(int64)
 		if !ok {
-			return fmt.Errorf("metadata timestamp must be a long, got %s", describe(ts))
+			return fmt.Errorf("metadata timestamp must be a long, got %s", types.KindName(ts))
 		}
 		r.Timestamp = n
 	}
@@ -261,18 +260,18 @@ func headersFrom(v any) ([]streams.Header, error) {
 	}
 	list, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("metadata headers must be a list of {key, value}, got %s", describe(v))
+		return nil, fmt.Errorf("metadata headers must be a list of {key, value}, got %s", types.KindName(v))
 	}
 	out := make([]streams.Header, 0, len(list))
 	for _, e := range list {
 		st, ok := e.(*types.Struct)
 		if !ok {
-			return nil, fmt.Errorf("header must be a struct with key and value, got %s", describe(e))
+			return nil, fmt.Errorf("header must be a struct with key and value, got %s", types.KindName(e))
 		}
 		k, _ := st.Get("key")
 		ks, ok := k.(string)
 		if !ok {
-			return nil, fmt.Errorf("header key must be a string, got %s", describe(k))
+			return nil, fmt.Errorf("header key must be a string, got %s", types.KindName(k))
 		}
 		h := streams.Header{Key: ks}
 		switch hv := mustGet(st, "value").(type) {
@@ -286,7 +285,7 @@ func headersFrom(v any) ([]streams.Header, error) {
 			for i, x := range hv {
 				n, ok := x.(int64)
 				if !ok || n < -128 || n > 255 {
-					return nil, fmt.Errorf("header %q: byte list holds %s", ks, describe(x))
+					return nil, fmt.Errorf("header %q: byte list holds %s", ks, types.KindName(x))
 				}
 				b[i] = byte(n)
 			}
@@ -457,7 +456,7 @@ func pair(v any) (any, any, error) {
 			return x[0], x[1], nil
 		}
 	}
-	return nil, nil, fmt.Errorf("expected a (key, value) tuple, got %s", describe(v))
+	return nil, nil, fmt.Errorf("expected a (key, value) tuple, got %s", types.KindName(v))
 }
 
 func asList(v any) ([]any, error) {
@@ -473,31 +472,7 @@ func asList(v any) ([]any, error) {
 	case types.Tuple:
 		return []any(x), nil
 	}
-	return nil, fmt.Errorf("expected a list, got %s", describe(v))
-}
-
-func describe(v any) string {
-	switch v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case int64:
-		return "long"
-	case float64:
-		return "double"
-	case string:
-		return "string"
-	case []byte:
-		return "bytes"
-	case []any:
-		return "list"
-	case types.Tuple:
-		return "tuple"
-	case *types.Struct:
-		return "struct"
-	}
-	return strings.TrimPrefix(fmt.Sprintf("%T", v), "*")
+	return nil, fmt.Errorf("expected a list, got %s", types.KindName(v))
 }
 
 // timestampExtractor adapts a timestampExtractor function: it gets the
@@ -520,7 +495,7 @@ func timestampExtractor(f Function) streams.TimestampExtractor {
 		}
 		ts, ok := res.(int64)
 		if !ok {
-			return 0, fmt.Errorf("timestamp extractor must return a long, got %s", describe(res))
+			return 0, fmt.Errorf("timestamp extractor must return a long, got %s", types.KindName(res))
 		}
 		return ts, nil
 	}
@@ -566,7 +541,7 @@ func topicExtractor(f Function) streams.TopicNameExtractor {
 		}
 		s, ok := res.(string)
 		if !ok {
-			return "", fmt.Errorf("topic name extractor must return a string, got %s", describe(res))
+			return "", fmt.Errorf("topic name extractor must return a string, got %s", types.KindName(res))
 		}
 		return s, nil
 	}

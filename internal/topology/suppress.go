@@ -133,7 +133,7 @@ func (p *suppressProc) Process(ctx *streams.ProcessorContext, r streams.Record) 
 	if p.untilClose {
 		w, ok := key.(types.Windowed)
 		if !ok {
-			return fmt.Errorf("suppress until windowCloses needs windowed keys, got %s", describe(key))
+			return fmt.Errorf("suppress until windowCloses needs windowed keys, got %s", types.KindName(key))
 		}
 		t = w.End
 	}

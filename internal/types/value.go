@@ -1,5 +1,10 @@
 package types
 
+import (
+	"fmt"
+	"strings"
+)
+
 // The data model: how KSML values are held in Go while they flow through the
 // engine. Every package that touches record values uses these shapes:
 //
@@ -141,4 +146,36 @@ func (s *Struct) Range(fn func(k string, v any) bool) {
 			return
 		}
 	}
+}
+
+// KindName names the KSML kind of a data-model value for messages: null,
+// boolean, long, double, string, bytes, list, tuple, struct ("struct
+// <name>" when it has a schema) or map; any other Go value by its type.
+func KindName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case int64, int, int32:
+		return "long"
+	case float64, float32:
+		return "double"
+	case string:
+		return "string"
+	case []byte:
+		return "bytes"
+	case []any:
+		return "list"
+	case Tuple:
+		return "tuple"
+	case *Struct:
+		if x.Schema != nil {
+			return "struct " + x.Schema.Name
+		}
+		return "struct"
+	case map[string]any:
+		return "map"
+	}
+	return strings.TrimPrefix(fmt.Sprintf("%T", v), "*")
 }

@@ -37,7 +37,7 @@ func encode(dst []byte, s avro.Schema, v any) ([]byte, error) {
 	switch s := deref(s).(type) {
 	case *avro.NullSchema:
 		if v != nil {
-			return dst, fmt.Errorf("expected null, got %s", kindOf(v))
+			return dst, fmt.Errorf("expected null, got %s", types.KindName(v))
 		}
 		return dst, nil
 	case *avro.PrimitiveSchema:
@@ -47,7 +47,7 @@ func encode(dst []byte, s avro.Schema, v any) ([]byte, error) {
 	case *avro.EnumSchema:
 		str, ok := v.(string)
 		if !ok {
-			return dst, fmt.Errorf("cannot convert %s to Avro enum %s", kindOf(v), s.FullName())
+			return dst, fmt.Errorf("cannot convert %s to Avro enum %s", types.KindName(v), s.FullName())
 		}
 		for i, sym := range s.Symbols() {
 			if sym == str {
@@ -63,7 +63,7 @@ func encode(dst []byte, s avro.Schema, v any) ([]byte, error) {
 		case types.Tuple:
 			items = a
 		default:
-			return dst, fmt.Errorf("cannot convert %s to Avro array", kindOf(v))
+			return dst, fmt.Errorf("cannot convert %s to Avro array", types.KindName(v))
 		}
 		if len(items) > 0 {
 			dst = appendLong(dst, int64(len(items)))
@@ -105,13 +105,13 @@ func encode(dst []byte, s avro.Schema, v any) ([]byte, error) {
 				}
 			}
 		default:
-			return dst, fmt.Errorf("cannot convert %s to Avro map", kindOf(v))
+			return dst, fmt.Errorf("cannot convert %s to Avro map", types.KindName(v))
 		}
 		return appendLong(dst, 0), nil
 	case *avro.FixedSchema:
 		b, ok := v.([]byte)
 		if !ok {
-			return dst, fmt.Errorf("cannot convert %s to Avro fixed %s", kindOf(v), s.FullName())
+			return dst, fmt.Errorf("cannot convert %s to Avro fixed %s", types.KindName(v), s.FullName())
 		}
 		if len(b) != s.Size() {
 			return dst, fmt.Errorf("Avro fixed %s needs %d bytes, got %d", s.FullName(), s.Size(), len(b))
@@ -134,7 +134,7 @@ func encodeRecord(dst []byte, s *avro.RecordSchema, v any) ([]byte, error) {
 	case map[string]any:
 		get = func(k string) (any, bool) { e, ok := r[k]; return e, ok }
 	default:
-		return dst, fmt.Errorf("cannot convert %s to Avro record %s", kindOf(v), s.FullName())
+		return dst, fmt.Errorf("cannot convert %s to Avro record %s", types.KindName(v), s.FullName())
 	}
 	var err error
 	for _, f := range s.Fields() {
@@ -192,7 +192,7 @@ func encodeUnion(dst []byte, u *avro.UnionSchema, v any) ([]byte, error) {
 		}
 	}
 	if firstErr == nil {
-		firstErr = fmt.Errorf("no branch of union %s accepts %s", u.String(), kindOf(v))
+		firstErr = fmt.Errorf("no branch of union %s accepts %s", u.String(), types.KindName(v))
 	}
 	return dst, firstErr
 }
@@ -266,7 +266,7 @@ func encodePrimitive(dst []byte, s *avro.PrimitiveSchema, v any) ([]byte, error)
 			b, ok = strings.EqualFold(str, "true"), strings.EqualFold(str, "true") || strings.EqualFold(str, "false")
 		}
 		if !ok {
-			return dst, fmt.Errorf("cannot convert %s to Avro boolean", kindOf(v))
+			return dst, fmt.Errorf("cannot convert %s to Avro boolean", types.KindName(v))
 		}
 		if b {
 			return append(dst, 1), nil
@@ -308,7 +308,7 @@ func encodePrimitive(dst []byte, s *avro.PrimitiveSchema, v any) ([]byte, error)
 	case avro.String:
 		str, ok := v.(string)
 		if !ok {
-			return dst, fmt.Errorf("cannot convert %s to Avro string", kindOf(v))
+			return dst, fmt.Errorf("cannot convert %s to Avro string", types.KindName(v))
 		}
 		if logical == avro.UUID && !validUUID(str) {
 			return dst, fmt.Errorf("value %q is not a valid uuid", str)
@@ -318,7 +318,7 @@ func encodePrimitive(dst []byte, s *avro.PrimitiveSchema, v any) ([]byte, error)
 		if dec, ok := decimalOf(s); ok {
 			str, ok := v.(string)
 			if !ok {
-				return dst, fmt.Errorf("decimal value must be a string, but was %s", kindOf(v))
+				return dst, fmt.Errorf("decimal value must be a string, but was %s", types.KindName(v))
 			}
 			b, err := decimalBytes(str, dec.Precision(), dec.Scale())
 			if err != nil {
@@ -328,7 +328,7 @@ func encodePrimitive(dst []byte, s *avro.PrimitiveSchema, v any) ([]byte, error)
 		}
 		b, ok := v.([]byte)
 		if !ok {
-			return dst, fmt.Errorf("cannot convert %s to Avro bytes", kindOf(v))
+			return dst, fmt.Errorf("cannot convert %s to Avro bytes", types.KindName(v))
 		}
 		return appendBytes(dst, b), nil
 	}
@@ -360,7 +360,7 @@ func asInt(v any, lo, hi int64, what string) (int64, error) {
 		}
 		n = p
 	default:
-		return 0, fmt.Errorf("cannot convert %s to Avro %s", kindOf(v), what)
+		return 0, fmt.Errorf("cannot convert %s to Avro %s", types.KindName(v), what)
 	}
 	if n < lo || n > hi {
 		return 0, fmt.Errorf("value %d is out of range for %s", n, what)
@@ -386,7 +386,7 @@ func asFloat(v any, what string) (float64, error) {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("cannot convert %s to Avro %s", kindOf(v), what)
+	return 0, fmt.Errorf("cannot convert %s to Avro %s", types.KindName(v), what)
 }
 
 func validUUID(s string) bool {
@@ -461,34 +461,4 @@ func appendLong(dst []byte, v int64) []byte {
 
 func appendBytes(dst, b []byte) []byte {
 	return append(appendLong(dst, int64(len(b))), b...)
-}
-
-// kindOf names the KSML kind of a data-model value for messages.
-func kindOf(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case bool:
-		return "boolean"
-	case int64, int, int32:
-		return "long"
-	case float64, float32:
-		return "double"
-	case string:
-		return "string"
-	case []byte:
-		return "bytes"
-	case []any:
-		return "list"
-	case types.Tuple:
-		return "tuple"
-	case *types.Struct:
-		if x.Schema != nil {
-			return "struct " + x.Schema.Name
-		}
-		return "struct"
-	case map[string]any:
-		return "map"
-	}
-	return fmt.Sprintf("%T", v)
 }
