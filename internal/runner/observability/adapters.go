@@ -73,22 +73,7 @@ func (p TaskStores) KeyValueStores(_ context.Context, name string, fn func([]Key
 	if p.Has == nil || !p.Has(name) {
 		return fmt.Errorf("store %s: %w", name, ErrUnknownStore)
 	}
-	var err error
-	p.Visit(func(stores []TaskStore) {
-		var mine []TaskStore
-		for _, s := range stores {
-			if s.Name == name && s.Store != nil {
-				mine = append(mine, s)
-			}
-		}
-		slices.SortStableFunc(mine, func(a, b TaskStore) int { return int(a.Partition) - int(b.Partition) })
-		readers := make([]KeyValueReader, len(mine))
-		for i, s := range mine {
-			readers[i] = typedStore{s.Store}
-		}
-		err = fn(readers)
-	})
-	return err
+	return visitReaders(p, name, func(s TaskStore) (KeyValueReader, bool) { return typedStore{s.Store}, s.Store != nil }, fn)
 }
 
 // WindowStores implements WindowStoreProvider. Instances come in
@@ -97,18 +82,25 @@ func (p TaskStores) WindowStores(_ context.Context, name string, fn func([]Windo
 	if p.HasWindow == nil || !p.HasWindow(name) {
 		return fmt.Errorf("store %s: %w", name, ErrUnknownStore)
 	}
+	return visitReaders(p, name, func(s TaskStore) (WindowReader, bool) { return typedWindow{s.Window}, s.Window != nil }, fn)
+}
+
+// visitReaders calls fn, while no record is processed, with a reader of
+// every task's instance of store name that reader accepts, in partition
+// order, and returns fn's error.
+func visitReaders[R any](p TaskStores, name string, reader func(TaskStore) (R, bool), fn func([]R) error) error {
 	var err error
 	p.Visit(func(stores []TaskStore) {
 		var mine []TaskStore
 		for _, s := range stores {
-			if s.Name == name && s.Window != nil {
+			if _, ok := reader(s); ok && s.Name == name {
 				mine = append(mine, s)
 			}
 		}
 		slices.SortStableFunc(mine, func(a, b TaskStore) int { return int(a.Partition) - int(b.Partition) })
-		readers := make([]WindowReader, len(mine))
+		readers := make([]R, len(mine))
 		for i, s := range mine {
-			readers[i] = typedWindow{s.Window}
+			readers[i], _ = reader(s)
 		}
 		err = fn(readers)
 	})
