@@ -254,7 +254,7 @@ producers:
 // It also checks that the default-notation warning reaches the runner's
 // logger, not the process-wide one.
 func TestProducersConvertToTopicTypes(t *testing.T) {
-	kafkatest.Parallel(t)
+	// Not parallel: it swaps the process-wide default logger.
 	b := startBroker(t)
 	work := t.TempDir()
 	writeDefinition(t, work, "gen.yaml", convertingProducersDefinition)
