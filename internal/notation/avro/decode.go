@@ -553,48 +553,18 @@ func compileBase(w, r *avro.PrimitiveSchema) (decodeFn, error) {
 		}, nil
 	case avro.Int:
 		if rt == avro.Float || rt == avro.Double {
-			return func(d *reader) (any, error) {
-				v, err := d.int()
-				return float64(v), err
-			}, nil
+			return decodeAs(promoted((*reader).int)), nil
 		}
-		return func(d *reader) (any, error) {
-			v, err := d.int()
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		}, nil
+		return decodeAs((*reader).int), nil
 	case avro.Long:
 		if rt == avro.Float || rt == avro.Double {
-			return func(d *reader) (any, error) {
-				v, err := d.long()
-				return float64(v), err
-			}, nil
+			return decodeAs(promoted((*reader).long)), nil
 		}
-		return func(d *reader) (any, error) {
-			v, err := d.long()
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		}, nil
+		return decodeAs((*reader).long), nil
 	case avro.Float:
-		return func(d *reader) (any, error) {
-			v, err := d.float()
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		}, nil
+		return decodeAs((*reader).float), nil
 	case avro.Double:
-		return func(d *reader) (any, error) {
-			v, err := d.double()
-			if err != nil {
-				return nil, err
-			}
-			return v, nil
-		}, nil
+		return decodeAs((*reader).double), nil
 	case avro.String, avro.Bytes:
 		if dec, ok := decimalOf(r); ok && wt == avro.Bytes {
 			scale := dec.Scale()
@@ -812,4 +782,25 @@ func cloneDefault(v any) any {
 		return append([]byte(nil), v...)
 	}
 	return v
+}
+
+// decodeAs makes a decoder of a primitive read: the value as any, nil on
+// error.
+func decodeAs[T any](read func(*reader) (T, error)) func(*reader) (any, error) {
+	return func(d *reader) (any, error) {
+		v, err := read(d)
+		if err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+}
+
+// promoted reads an int or long written value that the reader's schema
+// declares float or double (Avro's schema promotion).
+func promoted(read func(*reader) (int64, error)) func(*reader) (float64, error) {
+	return func(d *reader) (float64, error) {
+		v, err := read(d)
+		return float64(v), err
+	}
 }
