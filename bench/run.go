@@ -276,21 +276,16 @@ func (e *env) truncate(ctx context.Context, topic string) error {
 
 // fill produces the events to the input topic and waits until all are
 // acknowledged.
-func (e *env) fill(ctx context.Context) error { return e.produceEvents(ctx, 0, len(e.events)) }
-
-// produceEvents produces events from..to-1 of the input (the events
-// repeated) to the input topic, event i timestamped i µs after now, and
-// waits until all are acknowledged; the first failure is the error.
-func (e *env) produceEvents(ctx context.Context, from, to int) error {
+func (e *env) fill(ctx context.Context) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
+	var first error
 	failed := make(chan error, 1)
 	now := time.Now()
-	for i := from; i < to; i++ {
-		ev := e.events[i%len(e.events)]
+	for i, ev := range e.events {
 		r := &kgo.Record{Topic: inputTopic, Key: ev.key, Value: ev.value, Timestamp: now.Add(time.Duration(i) * time.Microsecond)}
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -305,9 +300,11 @@ func (e *env) produceEvents(ctx context.Context, from, to int) error {
 		return err
 	}
 	select {
-	case err := <-failed:
-		return fmt.Errorf("filling %s: %w", inputTopic, err)
+	case first = <-failed:
 	default:
+	}
+	if first != nil {
+		return fmt.Errorf("filling %s: %w", inputTopic, first)
 	}
 	return nil
 }
