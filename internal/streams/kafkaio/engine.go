@@ -93,6 +93,11 @@ type Options struct {
 	// restore finished: the offsets it read from and up to, and the number
 	// of records it applied.
 	OnRestored func(task streams.TaskID, store string, from, to, records int64)
+
+	// abortTimeout bounds one attempt to abort a transaction that cannot
+	// commit (recoverTransaction); zero means defaultAbortTimeout. Tests
+	// shorten it to make the attempt fail at a chosen moment.
+	abortTimeout time.Duration
 }
 
 // Engine runs a topology on Kafka. Create it with New and run it once with
