@@ -798,7 +798,8 @@ func (e *Engine) shutdown(runErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	e.closing = true
-	if !e.finalFlush(ctx) {
+	reachable := e.finalFlush(ctx)
+	if !reachable {
 		// Kafka is unavailable: nothing more becomes durable, and the
 		// records since the last commit are processed again on the next
 		// start.
@@ -833,8 +834,12 @@ func (e *Engine) shutdown(runErr error) {
 		e.log.Warn("leaving the consumer group timed out")
 		return
 	}
-	if id := e.opts.Client.GroupInstanceID; id != "" && e.opts.LeaveGroupOnStop {
-		e.leaveStatic(ctx, id)
+	if id := e.opts.Client.GroupInstanceID; id != "" && e.opts.LeaveGroupOnStop && reachable {
+		// Best effort, bounded: a member that could not leave is
+		// removed when its session times out.
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		e.leaveStatic(lctx, id)
+		cancel()
 	}
 }
 
