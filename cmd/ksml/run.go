@@ -45,9 +45,11 @@ func init() {
 			"directory. Relative paths in a runner configuration are relative to the configuration file.\n" +
 			"Missing topics are created (internal and output topics with the source topics' partition count);\n" +
 			"kafka.allow.auto.create.topics: false turns that off.\n\n" +
-			"--instance-id names this instance for static group membership (group.instance.id): a restarted instance\n" +
-			"with the same name takes its partitions back at once, without a rebalance; give each instance its own,\n" +
-			"stable name (a StatefulSet pod name, a host name).\n\n" +
+			"Static group membership: a restarted instance takes its partitions back at once, without a rebalance.\n" +
+			"By default group.instance.id is ksml-<process id>, the id kept in the state directory, so an instance\n" +
+			"restarted from the same storage directory is the same member; it leaves the group when it stops cleanly.\n" +
+			"--instance-id names the instance instead (a StatefulSet pod name, a host name; it then stays a member\n" +
+			"when it stops, as Kafka's static members do); kafka.group.instance.id: \"\" makes it dynamic.\n\n" +
 			"Every setting flag has an environment variable (shown in brackets); the flag wins, then the\n" +
 			"variable, then the configuration.\n" +
 			"Logs are text on stderr; KSML_LOG_FORMAT=json switches to JSON, KSML_LOG_LEVEL or --log-level sets the level.",

@@ -177,6 +177,14 @@ func (c *Config) AdminOpts() []kgo.Opt { return concat(c.Common, nil) }
 // consumes in the group, as the streams engine's client does.
 func (c *Config) ClientOpts() []kgo.Opt { return concat(concat(c.Common, c.Producer), c.Consumer) }
 
+// SetGroupInstanceID makes the consumer a static group member with id, for
+// an id not given as group.instance.id (derived by the runner). It must
+// not be called when GroupInstanceID is set already.
+func (c *Config) SetGroupInstanceID(id string) {
+	c.GroupInstanceID = id
+	c.Consumer = append(c.Consumer, kgo.InstanceID(id))
+}
+
 func concat(a, b []kgo.Opt) []kgo.Opt {
 	out := make([]kgo.Opt, 0, len(a)+len(b))
 	return append(append(out, a...), b...)

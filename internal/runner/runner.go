@@ -800,18 +800,19 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		})
 	}
 	if runPipelines {
-		var processID string
-		if kc.ProcessingGuarantee == kafkaclient.ExactlyOnceV2 {
-			// A restarted instance keeps its transactional id (see
-			// kafkaio.Options.ProcessID).
-			if processID, err = kafkaio.ProcessID(r.StateDir()); err != nil {
-				return fmt.Errorf("exactly_once_v2 needs a writable state directory %s: %w", r.StateDir(), err)
-			}
+		// A restarted instance keeps its transactional id and, unless
+		// configured otherwise, its group.instance.id (identity.go).
+		_, configuredInstanceID := props["group.instance.id"]
+		processID, derivedInstanceID, release, err := r.instanceIdentity(kc, configuredInstanceID)
+		if err != nil {
+			return err
 		}
+		defer release()
 		eng, err := kafkaio.New(kafkaio.Options{
-			ProcessID: processID,
-			Topology:  r.topo.Topology,
-			Client:    kc,
+			ProcessID:        processID,
+			LeaveGroupOnStop: derivedInstanceID,
+			Topology:         r.topo.Topology,
+			Client:           kc,
 			Handlers: kafkaio.Handlers{
 				Consume: r.handler(k.ErrorHandling.Consume),
 				Process: r.handler(k.ErrorHandling.Process),

@@ -86,6 +86,13 @@ type Options struct {
 	// (and this instance's own offset fetch) until the broker times it out.
 	// Empty: an id unique to this process.
 	ProcessID string
+	// LeaveGroupOnStop makes a clean stop of a static member
+	// (group.instance.id) leave the group as a dynamic member does, so
+	// the others take its partitions at once; otherwise a static member
+	// stays in the group until its session times out, expecting to come
+	// back (Kafka's static membership). For instance ids derived from the
+	// state directory: a stopped instance may not come back.
+	LeaveGroupOnStop bool
 	// OnCommit, if set, is called after every successful commit (for
 	// tests), with processing paused.
 	OnCommit func()
@@ -93,6 +100,11 @@ type Options struct {
 	// restore finished: the offsets it read from and up to, and the number
 	// of records it applied.
 	OnRestored func(task streams.TaskID, store string, from, to, records int64)
+
+	// abortTimeout bounds one attempt to abort a transaction that cannot
+	// commit (recoverTransaction); zero means defaultAbortTimeout. Tests
+	// shorten it to make the attempt fail at a chosen moment.
+	abortTimeout time.Duration
 }
 
 // Engine runs a topology on Kafka. Create it with New and run it once with
@@ -786,7 +798,8 @@ func (e *Engine) shutdown(runErr error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 	defer cancel()
 	e.closing = true
-	if !e.finalFlush(ctx) {
+	reachable := e.finalFlush(ctx)
+	if !reachable {
 		// Kafka is unavailable: nothing more becomes durable, and the
 		// records since the last commit are processed again on the next
 		// start.
@@ -819,7 +832,32 @@ func (e *Engine) shutdown(runErr error) {
 		e.log.Debug("left the consumer group")
 	case <-ctx.Done():
 		e.log.Warn("leaving the consumer group timed out")
+		return
 	}
+	if id := e.opts.Client.GroupInstanceID; id != "" && e.opts.LeaveGroupOnStop && reachable {
+		// Best effort, bounded: a member that could not leave is
+		// removed when its session times out.
+		lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		e.leaveStatic(lctx, id)
+		cancel()
+	}
+}
+
+// leaveStatic removes the static member id from the group (the client's
+// close does not: a static member is expected back). A failure is logged:
+// the member then leaves when its session times out.
+func (e *Engine) leaveStatic(ctx context.Context, id string) {
+	group := e.opts.Client.GroupID
+	resps, err := e.adm.LeaveGroup(ctx, kadm.LeaveGroup(group).InstanceIDs(id).Reason("ksml stopped"))
+	if err == nil {
+		err = resps.Error()
+	}
+	if err != nil {
+		e.log.Warn("leaving the consumer group as static member failed; its partitions move to the others after session.timeout.ms",
+			"group.instance.id", id, "error", err.Error())
+		return
+	}
+	e.log.Info("left the consumer group", "group.instance.id", id)
 }
 
 // closeTasks closes the tasks that read only partitions in revoked (all

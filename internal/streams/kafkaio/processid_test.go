@@ -1,6 +1,7 @@
 package kafkaio
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -67,4 +68,24 @@ func TestProcessIDIsStable(t *testing.T) {
 			t.Fatal("no error for an unwritable state directory")
 		}
 	}
+}
+
+// TestStateDirLock: a state directory is held by one instance at a time
+// (flock: also between two opens in one process); released, it can be
+// taken again.
+func TestStateDirLock(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "app")
+	release, err := LockStateDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LockStateDir(dir); !errors.Is(err, ErrStateDirInUse) {
+		t.Fatalf("second lock: %v, want ErrStateDirInUse", err)
+	}
+	release()
+	again, err := LockStateDir(dir)
+	if err != nil {
+		t.Fatalf("lock after release: %v", err)
+	}
+	again()
 }

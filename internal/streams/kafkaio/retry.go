@@ -30,6 +30,12 @@ import (
 // commitRetryBackoff is how soon a failed commit is tried again.
 const commitRetryBackoff = time.Second
 
+// defaultAbortTimeout bounds one attempt to abort a transaction that cannot
+// commit: franz-go's abort first waits for the produce requests in flight,
+// which an unreachable broker never answers; the abort is tried again on a
+// later iteration.
+const defaultAbortTimeout = 10 * time.Second
+
 // transient reports whether err is a broker or network failure that goes
 // away when the broker, the coordinator or the group is back, as opposed
 // to a failure that repeats (a bad record, missing permissions).
@@ -229,7 +235,11 @@ func (e *Engine) recoverTransaction(ctx context.Context) error {
 		return nil
 	}
 	e.out.expectAborts(true)
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	timeout := e.opts.abortTimeout
+	if timeout <= 0 {
+		timeout = defaultAbortTimeout
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	_, err := e.sess.End(actx, kgo.TryAbort)
 	cancel()
 	e.out.expectAborts(false)

@@ -1,0 +1,217 @@
+package kafkaio_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/streams"
+	"github.com/ksml-dev/ksml/internal/streams/kafkaio"
+)
+
+// logWatch is a slog handler that calls see for every record the engine
+// logs, at every level, with the record's message and its attributes.
+type logWatch struct {
+	see func(msg string, attrs map[string]string)
+}
+
+func (w logWatch) Enabled(context.Context, slog.Level) bool { return true }
+func (w logWatch) WithAttrs([]slog.Attr) slog.Handler       { return w }
+func (w logWatch) WithGroup(string) slog.Handler            { return w }
+func (w logWatch) Handle(_ context.Context, r slog.Record) error {
+	attrs := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+	w.see(r.Message, attrs)
+	return nil
+}
+
+// signal is a channel closed once.
+type signal struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func newSignal() *signal { return &signal{ch: make(chan struct{})} }
+func (s *signal) fire()  { s.once.Do(func() { close(s.ch) }) }
+func (s *signal) fired() bool {
+	select {
+	case <-s.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *signal) wait(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-s.ch:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("timed out waiting until %s", what)
+	}
+}
+
+// TestAbortRetriedAfterAPollDropsThePolledRecords reproduces, step by step,
+// how exactly_once_v2 once processed records twice after a broker outage:
+// a transaction cannot commit (a produce request fails), and the abort of
+// it fails too (its EndTxn is held past the abort's deadline, as an
+// unreachable broker does), which moves the fetch positions back to the
+// last commit. The engine retries the abort on its next iteration, after
+// a poll that already returned records from the moved-back positions; the
+// retried abort moves the positions back once more, so those records are
+// fetched again. Queueing the polled records as well processed each of
+// them twice in the next transaction. The engine now drops a poll's
+// records when the positions moved back since the poll: every input record
+// is in the committed output exactly once.
+func TestAbortRetriedAfterAPollDropsThePolledRecords(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	created, err := adm.CreateTopics(ctx, 1, -1, nil, "in", "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outID := created["out"].ID
+	abortFailed, recovered, dropped := newSignal(), newSignal(), newSignal()
+	var logMu sync.Mutex
+	var logged []string
+	t.Cleanup(func() {
+		if t.Failed() {
+			logMu.Lock()
+			t.Logf("engine log:\n%s", strings.Join(logged, "\n"))
+			logMu.Unlock()
+		}
+	})
+	watch := logWatch{see: func(msg string, attrs map[string]string) {
+		logMu.Lock()
+		logged = append(logged, fmt.Sprintf("%s %v", msg, attrs))
+		logMu.Unlock()
+		switch {
+		case attrs["operation"] == "aborting the transaction":
+			abortFailed.fire()
+		case strings.HasPrefix(msg, "the transaction could not commit and was aborted"):
+			recovered.fire()
+		case strings.HasPrefix(msg, "dropping records polled before the positions went back") && attrs["records"] != "0":
+			dropped.fire()
+		}
+	}}
+	cfg, err := kafkaclient.FromProperties(map[string]string{
+		"bootstrap.servers": b.BootstrapServers(), "application.id": "stale", "processing.guarantee": "exactly_once_v2",
+		"commit.interval.ms": "1000",
+		// A fetch from moved-back positions is answered at once.
+		"fetch.max.wait.ms": "10",
+	}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// afterCommit, when set, runs once after the engine's next commit.
+	var afterCommit func()
+	var commitMu sync.Mutex
+	runEngine(t, kafkaio.WithAbortTimeout(kafkaio.Options{
+		Topology: passTopology(t, "stale", streams.OffsetReset{}), Client: cfg,
+		// A poll waits for records up to 500ms: the poll after the
+		// failed abort returns the records fetched again (within
+		// milliseconds), never nothing.
+		PollInterval: 500 * time.Millisecond,
+		Logger:       slog.New(watch),
+		OnCommit: func() {
+			commitMu.Lock()
+			f := afterCommit
+			afterCommit = nil
+			commitMu.Unlock()
+			if f != nil {
+				f()
+			}
+		},
+	}, 300*time.Millisecond))
+
+	// "a" is committed: its output partition takes part in every
+	// transaction after it, so aborting one sends an EndTxn.
+	produce(t, cl, "in", "a=x")
+	if got := readCommitted(t, b.BootstrapServers(), "out", 1); got != "a=x" {
+		t.Fatalf("committed output %s", got)
+	}
+
+	// The next produce request to "out" fails (a transient broker error):
+	// the transaction cannot commit.
+	c := b.Cluster()
+	produceFailed := newSignal()
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		pr := req.(*kmsg.ProduceRequest)
+		toOut := false
+		for _, tt := range pr.Topics {
+			toOut = toOut || tt.Topic == "out" || tt.TopicID == outID
+		}
+		if !toOut {
+			return nil, nil, false // the test's own produce requests; kept
+		}
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, tt := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic, rt.TopicID = tt.Topic, tt.TopicID
+			for _, p := range tt.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.UnknownServerError.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		produceFailed.fire()
+		return resp, nil, true
+	})
+	// The first abort's EndTxn is held until the abort gave up (its
+	// deadline passed, the engine logged the failure); the broker then
+	// aborts the transaction as asked.
+	var heldOnce sync.Once
+	c.ControlKey(int16(kmsg.EndTxn), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		if req.(*kmsg.EndTxnRequest).Commit {
+			return nil, nil, false
+		}
+		heldOnce.Do(func() {
+			c.SleepControl(func() {
+				select {
+				case <-abortFailed.ch:
+				case <-time.After(15 * time.Second):
+				}
+			})
+		})
+		return nil, nil, false
+	})
+
+	// b is produced right after a commit, so no commit is due (1s) while
+	// its failure is noticed and the abort fails: the transaction breaks
+	// on the failed produce, not in a commit.
+	commitMu.Lock()
+	afterCommit = func() { // on the engine's goroutine: no t.Fatal
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "in", Key: []byte("b"), Value: []byte("x")}).FirstErr(); err != nil {
+			t.Errorf("producing b: %v", err)
+		}
+	}
+	commitMu.Unlock()
+	produceFailed.wait(t, "the produce request of b failed")
+	// A record to poll, so the engine's next iteration comes at once.
+	produce(t, cl, "in", "c=x")
+	abortFailed.wait(t, "the first abort failed")
+	recovered.wait(t, "the retried abort succeeded and the tasks were rebuilt")
+
+	produce(t, cl, "in", "d=x")
+	if got := readCommitted(t, b.BootstrapServers(), "out", 4); got != "a=x b=x c=x d=x" {
+		t.Fatalf("committed output %s, want every input record once", got)
+	}
+	if !dropped.fired() {
+		t.Fatal("the poll between the failed and the retried abort returned no records: the interleaving under test did not happen")
+	}
+}
