@@ -124,10 +124,15 @@ func (c *ProcessorContext) Schedule(intervalMs int64, typ PunctuationType, fn Pu
 }
 
 func (c *ProcessorContext) process(rec Record) error {
-	if err := c.proc.Process(c, rec); err != nil {
+	stats := &c.node.Stats
+	start := stats.begin()
+	err := c.proc.Process(c, rec)
+	stats.end(start)
+	if err != nil {
 		if _, ok := err.(*NodeError); ok {
-			return err
+			return err // a node downstream failed and counted it
 		}
+		stats.errors.Add(1)
 		return &NodeError{Node: c.node.Name, Err: err}
 	}
 	return nil

@@ -174,10 +174,12 @@ func (t *Task) prepare(q *recordQueue, raw *RawRecord) (key, value any, ts int64
 	opts := &src.node.Source
 	key, err = deserialize(opts.KeySerde, raw.Topic, raw.Headers, raw.Key)
 	if err != nil {
+		src.node.Stats.errors.Add(1)
 		return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing key: %w", err)}
 	}
 	value, err = deserialize(opts.ValueSerde, raw.Topic, raw.Headers, raw.Value)
 	if err != nil {
+		src.node.Stats.errors.Add(1)
 		return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("deserializing value: %w", err)}
 	}
 	ts = raw.Timestamp
@@ -186,6 +188,7 @@ func (t *Task) prepare(q *recordQueue, raw *RawRecord) (key, value any, ts int64
 			Timestamp: raw.Timestamp, TimestampType: raw.TimestampType, Key: key, Value: value, Headers: raw.Headers}
 		ts, err = opts.TimestampExtractor(&t.consumed, q.partTime)
 		if err != nil {
+			src.node.Stats.errors.Add(1)
 			return nil, nil, 0, &NodeError{Node: src.node.Name, Err: fmt.Errorf("timestamp extractor: %w", err)}
 		}
 	}

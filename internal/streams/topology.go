@@ -48,7 +48,9 @@ type Node struct {
 	Stores   []string
 	Parents  []*Node
 	Children []*Node
-	order    int
+	// Stats counts the records through the node while it runs.
+	Stats NodeStats
+	order int
 }
 
 // InternalTopic is a topic the application creates and owns.
