@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ksml-dev/ksml/internal/definition"
+	"github.com/ksml-dev/ksml/internal/kafkaclient"
 	"github.com/ksml-dev/ksml/internal/python"
 	"github.com/ksml-dev/ksml/internal/runner/observability"
 	"github.com/ksml-dev/ksml/internal/store"
@@ -18,7 +19,7 @@ import (
 // record counts, Python's metrics object, the runner states for the health
 // probes and the running tasks' stores for state queries. The returned
 // function shuts them down.
-func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
+func (r *Runner) startObservability(pipelines, producers bool, kc *kafkaclient.Config) (func(), error) {
 	var defs []*definition.MetricsConfig
 	for _, d := range r.defs {
 		if d.Configuration != nil && d.Configuration.Metrics != nil {
@@ -56,7 +57,9 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 		srv.Registry.SetDroppedRecords(droppedRecords)
 		r.timers.Store(srv.Registry)
 	}
+	closeConsole := func() {}
 	if srv.App != nil {
+		closeConsole = r.mountConsole(srv.App, kc, pipelines)
 		names := observability.StateNames{}
 		if pipelines {
 			names.Streams = func() string { return streamHealthState(string(r.streamState.get()), len(python.StuckCalls())) }
@@ -89,6 +92,7 @@ func (r *Runner) startObservability(pipelines, producers bool) (func(), error) {
 	r.mu.Unlock()
 	return func() {
 		r.timers.Store(nil)
+		defer closeConsole()
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {

@@ -155,6 +155,8 @@ type Runner struct {
 	// streamsState is Kafka Streams' name for the pipelines' state, for
 	// the transitions the log shows (CREATED, REBALANCING, RUNNING, ...).
 	streamsState string
+	// failure is why the pipelines or producers failed, for the console.
+	failure error
 }
 
 // New loads the configuration and definitions and builds the topology and
@@ -779,7 +781,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 	if !runPipelines && len(producers) == 0 {
 		return errors.New("nothing to run: no pipelines or producers are enabled in the definitions")
 	}
-	stopServers, err := r.startObservability(runPipelines, len(producers) > 0)
+	stopServers, err := r.startObservability(runPipelines, len(producers) > 0, kc)
 	if err != nil {
 		return err
 	}
@@ -840,6 +842,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		go func() {
 			defer wg.Done()
 			if err := eng.Run(ctx); err != nil {
+				r.setFailure(fmt.Errorf("pipelines: %w", err))
 				r.streamsTransition("ERROR")
 				r.streamState.set(Failed)
 				errc <- fmt.Errorf("pipelines: %w", err)
@@ -856,6 +859,7 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		go func() {
 			defer wg.Done()
 			if err := r.runProducers(ctx, kc, producers); err != nil {
+				r.setFailure(fmt.Errorf("producers: %w", err))
 				r.producerState.set(Failed)
 				errc <- fmt.Errorf("producers: %w", err)
 				cancel(err)
@@ -901,6 +905,16 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// setFailure keeps the first error that stopped the pipelines or
+// producers.
+func (r *Runner) setFailure(err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failure == nil {
+		r.failure = err
+	}
 }
 
 // streamsTransition logs a change of the pipelines' state with Kafka

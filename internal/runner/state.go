@@ -60,6 +60,25 @@ func (c *Counters) LagRemoved(topic string, partition int32) {
 	c.lags.Delete(lagKey{topic, partition})
 }
 
+// PartitionLag is the last reported lag of one assigned partition.
+type PartitionLag struct {
+	Topic     string
+	Partition int32
+	Lag       int64
+}
+
+// Lags returns the last reported lag of every assigned partition, in no
+// particular order.
+func (c *Counters) Lags() []PartitionLag {
+	var out []PartitionLag
+	c.lags.Range(func(k, v any) bool {
+		key := k.(lagKey)
+		out = append(out, PartitionLag{Topic: key.topic, Partition: key.partition, Lag: v.(int64)})
+		return true
+	})
+	return out
+}
+
 // TotalLag is the sum of the last reported lag of every assigned
 // partition.
 func (c *Counters) TotalLag() int64 {

@@ -120,8 +120,21 @@ func NewAppServer(logger *slog.Logger) *AppServer {
 // SetStates sets the runner states the probes report.
 func (a *AppServer) SetStates(s StateSource) { a.states.Store(&s) }
 
+// States returns what SetStates set, nil before.
+func (a *AppServer) States() StateSource {
+	if p := a.states.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // SetStores sets the provider of local stores.
 func (a *AppServer) SetStores(p StoreProvider) { a.stores.Store(&p) }
+
+// Handle serves another handler beside the probes and state queries (the
+// web console). It must be called before the server takes requests;
+// patterns are http.ServeMux's.
+func (a *AppServer) Handle(pattern string, h http.Handler) { a.mux.Handle(pattern, h) }
 
 // ServeHTTP implements http.Handler.
 func (a *AppServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
