@@ -5,13 +5,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ksml-dev/ksml/internal/broker"
+	webconsole "github.com/ksml-dev/ksml/internal/console"
+	"github.com/ksml-dev/ksml/internal/runner/observability"
 )
 
 // brokerCmd runs only the embedded broker, so several `ksml run` instances
@@ -30,7 +36,11 @@ retention run every 30 seconds.
 
 The default address is loopback only. Listening on 0.0.0.0 exposes an
 unauthenticated broker to the network; use --advertise to tell remote clients
-which address to connect to.`,
+which address to connect to.
+
+--console ADDR serves the web console's topic list and topic browser at
+http://ADDR/console/ (off by default). It shows every record to anyone who
+can reach ADDR: keep it on 127.0.0.1 unless something in front authenticates.`,
 	Args: cobra.NoArgs,
 	RunE: runBroker,
 }
@@ -41,6 +51,7 @@ var brokerFlags struct {
 	dataDir    string
 	partitions int
 	logLevel   string
+	console    string
 }
 
 func init() {
@@ -50,6 +61,7 @@ func init() {
 	f.StringVar(&brokerFlags.dataDir, "data-dir", "", "directory that persists topics, records and offsets (default: in memory)")
 	f.IntVar(&brokerFlags.partitions, "partitions", 1, "partitions of automatically created topics")
 	f.StringVar(&brokerFlags.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&brokerFlags.console, "console", "", "serve the web console's topic browser on this address, host:port (default: off)")
 	rootCmd.AddCommand(brokerCmd)
 }
 
@@ -82,6 +94,14 @@ func runBroker(cmd *cobra.Command, _ []string) error {
 		attrs = append(attrs, "dataDir", "(in memory)")
 	}
 	logger.Info("embedded Kafka broker started", attrs...)
+	if brokerFlags.console != "" {
+		stopConsole, err := serveBrokerConsole(brokerFlags.console, b.BootstrapServers(), logger)
+		if err != nil {
+			_ = b.Close()
+			return err
+		}
+		defer stopConsole()
+	}
 
 	<-ctx.Done()
 	logger.Info("stopping embedded Kafka broker")
@@ -90,6 +110,39 @@ func runBroker(cmd *cobra.Command, _ []string) error {
 	}
 	logger.Info("embedded Kafka broker stopped")
 	return nil
+}
+
+// serveBrokerConsole serves the console's topic parts for the broker at
+// addr; the returned function stops it.
+func serveBrokerConsole(addr, bootstrap string, logger *slog.Logger) (func(), error) {
+	c := webconsole.New(webconsole.Options{Kafka: []kgo.Opt{kgo.SeedBrokers(bootstrap)}, Logger: logger})
+	mux := http.NewServeMux()
+	mux.Handle("GET /console/", c)
+	mux.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusFound))
+	srv, err := observability.Serve(addr, mux, logger)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("--console: %w", err)
+	}
+	logger.Info("web console started", "url", "http://"+srv.Addr()+"/console/")
+	if host, _, _ := net.SplitHostPort(addr); !isLoopback(host) {
+		logger.Warn("the web console shows every topic's records to anyone who can reach " + srv.Addr() + ", without authentication")
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		c.Close()
+	}, nil
+}
+
+// isLoopback reports whether host names this machine only.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // newBrokerLogger logs text to w (stderr), or JSON lines with

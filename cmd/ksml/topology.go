@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	webconsole "github.com/ksml-dev/ksml/internal/console"
 	"github.com/ksml-dev/ksml/internal/definition"
 	"github.com/ksml-dev/ksml/internal/runner"
 	"github.com/ksml-dev/ksml/internal/topology"
@@ -55,13 +56,20 @@ func init() {
 				fmt.Fprint(out, topology.Mermaid(res.Topology))
 			case "dot":
 				fmt.Fprint(out, topology.Dot(res.Topology))
+			case "html":
+				page, err := webconsole.StandalonePage(webconsole.GraphOf(res.Topology))
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(page)
+				return err
 			default:
-				return fmt.Errorf("unknown format %q (want text, mermaid or dot)", format)
+				return fmt.Errorf("unknown format %q (want text, mermaid, dot or html)", format)
 			}
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "text", "output format: text, mermaid or dot")
+	cmd.Flags().StringVar(&format, "format", "text", "output format: text, mermaid, dot or html (the web console's graph as one self-contained page)")
 	cmd.Flags().StringVar(&appID, "application-id", "", "application id used to name internal topics (default: as ksml run, the first file's name)")
 	cmd.Flags().StringArrayVar(&schemaDirs, "schema-dir", nil, "directory to load schemas from (repeatable)")
 	rootCmd.AddCommand(cmd)

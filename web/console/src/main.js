@@ -36,9 +36,13 @@ async function getJSON(url) {
 
 // shortName drops the namespace and "pipelines" parts KSML puts in front of
 // node names (<ns>_pipelines_<pipeline>_via_step1_mapValues).
+// Steps keep only the part after "_via_" (step1_mapValues); the full name
+// is in the node's tooltip.
 export function shortName(name) {
   const i = name.indexOf("_pipelines_");
-  return i >= 0 ? name.slice(i + "_pipelines_".length) : name;
+  const rest = i >= 0 ? name.slice(i + "_pipelines_".length) : name;
+  const v = rest.indexOf("_via_");
+  return v >= 0 ? rest.slice(v + "_via_".length) : rest;
 }
 
 function fmtRate(r) {
@@ -60,7 +64,7 @@ const textWidth = (s) => Math.max(60, s.length * 7 + 20);
 // layoutGraph turns the API's graph into positioned boxes and edges.
 export function layoutGraph(graph) {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 46, marginx: 12, marginy: 12 });
+  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 36, marginx: 12, marginy: 12 });
   g.setDefaultEdgeLabel(() => ({}));
   const add = (id, label, kind, extra = {}) =>
     g.setNode(id, { label, kind, width: textWidth(label), height: kind === "topic" || kind === "store" ? 30 : 44, ...extra });
@@ -76,7 +80,7 @@ export function layoutGraph(graph) {
       for (const c of n.children) edge(id, `node:${c}`, "flow");
       for (const t of n.topics) {
         const tid = `topic:${t}`;
-        if (!g.hasNode(tid)) add(tid, t, "topic", { topicKind: topicKinds.get(t) || "topic", name: t });
+        if (!g.hasNode(tid)) add(tid, shortName(t), "topic", { topicKind: topicKinds.get(t) || "topic", name: t });
         if (n.kind === "source") edge(tid, id, "flow");
         else edge(id, tid, "flow");
       }
@@ -93,7 +97,7 @@ export function layoutGraph(graph) {
     if (!g.hasNode(sid)) add(sid, s.name, "store", { name: s.name });
     if (s.changelog) {
       const tid = `topic:${s.changelog}`;
-      if (!g.hasNode(tid)) add(tid, s.changelog, "topic", { topicKind: "changelog", name: s.changelog });
+      if (!g.hasNode(tid)) add(tid, shortName(s.changelog), "topic", { topicKind: "changelog", name: s.changelog });
       edge(sid, tid, "changelog");
     }
   }
@@ -106,7 +110,10 @@ export function layoutGraph(graph) {
 export function renderGraph(container, graph) {
   const g = layoutGraph(graph);
   const { width, height } = g.graph();
-  const root = svg("svg", { class: "graph", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "topology" });
+  // Fit the width of the page down to two thirds of the natural size;
+  // wider graphs scroll.
+  const scale = Math.max(0.66, Math.min(1, (container.clientWidth || width) / width));
+  const root = svg("svg", { class: "graph", viewBox: `0 0 ${width} ${height}`, width: width * scale, height: height * scale, role: "img", "aria-label": "topology" });
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
   marker.append(svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }));
