@@ -125,7 +125,7 @@ kafka:
 	}
 
 	ctx, cancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1400, 1000), chromedp.Flag("headless", "new"))...)
+		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.WindowSize(1600, 1000), chromedp.Flag("headless", "new"))...)
 	defer cancel()
 	ctx, cancel = chromedp.NewContext(ctx)
 	defer cancel()

@@ -6,7 +6,8 @@ import (
 )
 
 // latencySampleMask selects the records whose time in a node is measured:
-// one in 32. Reading the clock twice per node per record would cost more
+// one in 32, starting with the first (so a slow stream shows a latency
+// early). Reading the clock twice per node per record would cost more
 // than the rest of the bookkeeping; a sample gives the same mean.
 const latencySampleMask = 31
 
@@ -43,7 +44,7 @@ func (s *NodeStats) Snapshot() NodeCounts {
 // begin counts a record arriving at the node and returns the time to
 // measure from, zero when this record is not sampled.
 func (s *NodeStats) begin() time.Time {
-	if s.records.Add(1)&latencySampleMask != 0 {
+	if (s.records.Add(1)-1)&latencySampleMask != 0 {
 		return time.Time{}
 	}
 	return time.Now()

@@ -368,10 +368,13 @@ class Console {
     if (!this.graph.stores.length) list.append(el("p", {}, "The topology has no state stores."));
     for (const s of this.graph.stores) {
       const queryable = this.overview.stateQueries && (s.kind === "keyValue" || s.kind === "window");
-      list.append(el("button", { class: "store", disabled: queryable ? null : "", title: queryable ? "" : "not queryable", onclick: () => this.loadStore(s) },
-        `${s.name} (${s.kind})`));
+      const b = el("button", { class: "store", "data-store": s.name, onclick: () => this.loadStore(s) }, `${s.name} (${s.kind})`);
+      if (!queryable) {
+        b.disabled = true;
+        b.title = s.kind === "session" ? "session stores have no state query" : "the application server's state queries are off";
+      }
+      list.append(b);
     }
-    for (const b of list.querySelectorAll("button[disabled='']")) b.disabled = true;
   }
 
   async loadStore(s) {
