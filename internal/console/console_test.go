@@ -108,7 +108,7 @@ func TestMetricsAPICountsNodesTopicsAndLag(t *testing.T) {
 		Lags: func() []PartitionLag { return []PartitionLag{{"orders", 1, 4}, {"orders", 0, 7}} },
 		Now:  func() time.Time { return time.UnixMilli(1700000000123) },
 	})
-	// Latency is sampled one record in 32, the first included: its time
+	// Latency is sampled one record in 64, the first included: its time
 	// varies, so it is checked and then left out of the comparison.
 	code, body := get(t, c, "/console/api/metrics")
 	var m Metrics

@@ -6,10 +6,10 @@ import (
 )
 
 // latencySampleMask selects the records whose time in a node is measured:
-// one in 32, starting with the first (so a slow stream shows a latency
+// one in 64, starting with the first (so a slow stream shows a latency
 // early). Reading the clock twice per node per record would cost more
 // than the rest of the bookkeeping; a sample gives the same mean.
-const latencySampleMask = 31
+const latencySampleMask = 63
 
 // NodeStats counts what passes through one node, summed over every task
 // that runs it. Counting is one uncontended atomic add per record; the
