@@ -47,6 +47,14 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	work := t.TempDir()
+	// The example runs from a copy, so error messages name a neutral path.
+	examples := filepath.Join(work, "examples")
+	must(t, os.Mkdir(examples, 0o755))
+	for _, f := range []string{"order-enrichment.yaml", "order-enrichment-producer.yaml"} {
+		b, err := os.ReadFile(filepath.Join(root, "examples", f))
+		must(t, err)
+		writeFile(t, filepath.Join(examples, f), string(b))
+	}
 	bin := filepath.Join(work, "ksml")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/ksml")
 	build.Dir = root
@@ -75,7 +83,7 @@ func TestConsoleInChromium(t *testing.T) {
     port: %[4]s
 kafka:
   application.id: order-enrichment
-`, filepath.Join(root, "examples"), filepath.Join(work, "state"), host, port))
+`, examples, filepath.Join(work, "state"), host, port))
 	logFile, err := os.Create(filepath.Join(work, "ksml.log"))
 	if err != nil {
 		t.Fatal(err)
@@ -201,6 +209,17 @@ kafka:
 	})
 	if !strings.Contains(reason, "process: ") || !strings.Contains(reason, "KeyError") || !strings.Contains(reason, "customerId") {
 		t.Errorf("dead-letter reason %q: want the process handler and the KeyError on customerId", reason)
+	}
+	// The state store browser lists the customers table's store through
+	// the application server's /state query.
+	var storeTitle string
+	must(t, chromedp.Run(ctx, chromedp.Click(`button[data-store="customers"]`, chromedp.ByQuery)))
+	poll(t, "the customers store's entries", 30*time.Second, logTail, func() bool {
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`(() => { const h = document.querySelector("#store-entries h3"); return h ? h.textContent : "" })()`, &storeTitle))
+		return storeTitle != ""
+	})
+	if storeTitle != "customers: 3 entries" {
+		t.Errorf("store browser shows %q, want the example's 3 customers", storeTitle)
 	}
 	// The status bar says the runner runs.
 	var status string

@@ -64,10 +64,12 @@ const textWidth = (s) => Math.max(60, s.length * 7 + 20);
 // layoutGraph turns the API's graph into positioned boxes and edges.
 export function layoutGraph(graph) {
   const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
-  g.setGraph({ rankdir: "LR", nodesep: 18, ranksep: 36, marginx: 12, marginy: 12 });
+  g.setGraph({ rankdir: "TB", nodesep: 16, ranksep: 26, marginx: 12, marginy: 12 });
   g.setDefaultEdgeLabel(() => ({}));
+  // Stream nodes are wide enough for their live figures ("12.3/s · 0 err · 0.123 ms").
   const add = (id, label, kind, extra = {}) =>
-    g.setNode(id, { label, kind, width: textWidth(label), height: kind === "topic" || kind === "store" ? 30 : 44, ...extra });
+    g.setNode(id, { label, kind, width: kind === "topic" || kind === "store" ? textWidth(label) : Math.max(textWidth(label), 150),
+      height: kind === "topic" || kind === "store" ? 28 : 40, ...extra });
   const edge = (a, b, kind) => g.setEdge(a, b, { kind }, `${a}->${b}`);
   const topicKinds = new Map(graph.topics.map((t) => [t.name, t.kind]));
   for (const st of graph.subTopologies) {
@@ -110,9 +112,11 @@ export function layoutGraph(graph) {
 export function renderGraph(container, graph) {
   const g = layoutGraph(graph);
   const { width, height } = g.graph();
-  // Fit the width of the page down to two thirds of the natural size;
-  // wider graphs scroll.
-  const scale = Math.max(0.66, Math.min(1, (container.clientWidth || width) / width));
+  // The graph takes up to 55% of the window beside the tables (all of it
+  // on a standalone page or a narrow window), shrunk down to two thirds of
+  // its natural size at most; wider graphs scroll.
+  const room = document.body.classList.contains("standalone") || window.innerWidth < 1100 ? 0.95 : 0.55;
+  const scale = Math.max(0.66, Math.min(1, (window.innerWidth * room) / width));
   const root = svg("svg", { class: "graph", viewBox: `0 0 ${width} ${height}`, width: width * scale, height: height * scale, role: "img", "aria-label": "topology" });
   const defs = svg("defs");
   const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
