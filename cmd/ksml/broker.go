@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -125,7 +124,7 @@ func serveBrokerConsole(addr, bootstrap string, logger *slog.Logger) (func(), er
 		return nil, fmt.Errorf("--console: %w", err)
 	}
 	logger.Info("web console started", "url", "http://"+srv.Addr()+"/console/")
-	if host, _, _ := net.SplitHostPort(addr); !isLoopback(host) {
+	if webconsole.Exposed(srv.Addr()) {
 		logger.Warn("the web console shows every topic's records to anyone who can reach " + srv.Addr() + ", without authentication")
 	}
 	return func() {
@@ -134,15 +133,6 @@ func serveBrokerConsole(addr, bootstrap string, logger *slog.Logger) (func(), er
 		_ = srv.Shutdown(ctx)
 		c.Close()
 	}, nil
-}
-
-// isLoopback reports whether host names this machine only.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newBrokerLogger logs text to w (stderr), or JSON lines with

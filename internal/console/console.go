@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -138,6 +139,21 @@ func New(opts Options) *Console {
 	c.mux.HandleFunc("GET /console/api/topics", c.topics)
 	c.mux.HandleFunc("GET /console/api/topics/{topic}/records", c.records)
 	return c
+}
+
+// Exposed reports whether a server bound to addr (host:port) can be reached
+// from other machines: any host but localhost and loopback addresses. The
+// console has no authentication, so callers warn when it is.
+func Exposed(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return true
+	}
+	if host == "localhost" {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
 }
 
 // Close closes the Kafka client of the topic browser, if one was made.

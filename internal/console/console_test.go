@@ -121,15 +121,15 @@ func TestMetricsAPICountsNodesTopicsAndLag(t *testing.T) {
 		}
 		body = strings.Replace(body, fmt.Sprintf(`"sampled":1,"sampledNanos":%d}`, n.SampledNanos), `"sampled":1,"sampledNanos":0}`, 1)
 	}
-	if want := `{"time":1700000000123,`+
-		`"status":{"state":"STARTED","streams":"RUNNING","live":true,"ready":true},"nodes":[`+
-		`{"name":"ns_pipelines_p_source","records":3,"errors":0,"sampled":1,"sampledNanos":0},`+
-		`{"name":"ns_pipelines_p_via_step1_mapValues","records":3,"errors":0,"sampled":1,"sampledNanos":0},`+
-		`{"name":"ns_pipelines_p_to_repartition","records":3,"errors":0,"sampled":1,"sampledNanos":0},`+
-		`{"name":"ns_pipelines_p_from_repartition","records":0,"errors":0,"sampled":0,"sampledNanos":0},`+
-		`{"name":"ns_pipelines_p_count","records":0,"errors":0,"sampled":0,"sampledNanos":0},`+
-		`{"name":"ns_pipelines_p_to","records":0,"errors":0,"sampled":0,"sampledNanos":0}],`+
-		`"topics":[{"topic":"orders","consumed":3,"produced":0,"failed":1},{"topic":"totals","consumed":0,"produced":2,"failed":0}],`+
+	if want := `{"time":1700000000123,` +
+		`"status":{"state":"STARTED","streams":"RUNNING","live":true,"ready":true},"nodes":[` +
+		`{"name":"ns_pipelines_p_source","records":3,"errors":0,"sampled":1,"sampledNanos":0},` +
+		`{"name":"ns_pipelines_p_via_step1_mapValues","records":3,"errors":0,"sampled":1,"sampledNanos":0},` +
+		`{"name":"ns_pipelines_p_to_repartition","records":3,"errors":0,"sampled":1,"sampledNanos":0},` +
+		`{"name":"ns_pipelines_p_from_repartition","records":0,"errors":0,"sampled":0,"sampledNanos":0},` +
+		`{"name":"ns_pipelines_p_count","records":0,"errors":0,"sampled":0,"sampledNanos":0},` +
+		`{"name":"ns_pipelines_p_to","records":0,"errors":0,"sampled":0,"sampledNanos":0}],` +
+		`"topics":[{"topic":"orders","consumed":3,"produced":0,"failed":1},{"topic":"totals","consumed":0,"produced":2,"failed":0}],` +
 		`"lag":[{"topic":"orders","partition":0,"lag":7},{"topic":"orders","partition":1,"lag":4}]}`; body != want {
 		t.Errorf("metrics:\n got %s\nwant %s", body, want)
 	}
@@ -196,5 +196,14 @@ func TestStandalonePageInlinesGraphAndBundle(t *testing.T) {
 	}
 	if strings.Contains(s, `src="console.js"`) || strings.Contains(s, `href="console.css"`) {
 		t.Error("page still refers to the separate files")
+	}
+}
+
+func TestExposed(t *testing.T) {
+	for addr, want := range map[string]bool{"127.0.0.1:8080": false, "localhost:8080": false, "[::1]:8080": false,
+		"0.0.0.0:8080": true, ":8080": true, "10.1.2.3:8080": true, "example.com:80": true, "nonsense": true} {
+		if got := Exposed(addr); got != want {
+			t.Errorf("Exposed(%q) = %v, want %v", addr, got, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ksml-dev/ksml/internal/console"
 	"github.com/ksml-dev/ksml/internal/definition"
 	"github.com/ksml-dev/ksml/internal/kafkaclient"
 	"github.com/ksml-dev/ksml/internal/python"
@@ -60,6 +61,9 @@ func (r *Runner) startObservability(pipelines, producers bool, kc *kafkaclient.C
 	closeConsole := func() {}
 	if srv.App != nil {
 		closeConsole = r.mountConsole(srv.App, kc, pipelines)
+		if console.Exposed(srv.AppAddr()) {
+			r.log.Warn(fmt.Sprintf("the application server on %s serves the state stores' entries and the web console (every topic's records) without authentication to anyone who can reach it; bind ksml.applicationServer.host to 127.0.0.1 unless something in front authenticates (docs/operations.md)", srv.AppAddr()))
+		}
 		names := observability.StateNames{}
 		if pipelines {
 			names.Streams = func() string { return streamHealthState(string(r.streamState.get()), len(python.StuckCalls())) }
