@@ -8,4 +8,5 @@ out=${OUT:-$here/../../internal/console/assets/console.js}
 cd "$here"
 npm ci --no-audit --no-fund --loglevel=error >&2
 ./node_modules/.bin/esbuild src/main.js --bundle --minify --format=iife --target=es2020 \
-  --legal-comments=eof --charset=utf8 --outfile="$out" --log-level=warning
+  --legal-comments=none --charset=utf8 --outfile="$out" --log-level=warning \
+  --banner:js='/*! ksml web console, built by web/console/build.sh. Includes @dagrejs/dagre and @dagrejs/graphlib, Copyright (c) 2012-2014 Chris Pettitt, MIT License: web/console/THIRD_PARTY_LICENSES */'
