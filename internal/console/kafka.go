@@ -278,8 +278,16 @@ func (k *kafkaBrowser) record(r *kgo.Record, keySerde, valueSerde streams.Serde)
 			rec.Error[name] = hd.Value
 		}
 	}
-	rec.Key, rec.KeyFormat = decode(keySerde, r.Topic, hs, r.Key)
-	rec.Value, rec.ValueFormat = decode(valueSerde, r.Topic, hs, r.Value)
+	topic := r.Topic
+	if origin := rec.Error["topic"]; origin != "" && keySerde == nil && valueSerde == nil && k.serdes != nil {
+		// A dead letter holds the record as it was read: decode it as its
+		// source topic is decoded.
+		if ks, vs, ok := k.serdes(origin); ok {
+			topic, keySerde, valueSerde = origin, ks, vs
+		}
+	}
+	rec.Key, rec.KeyFormat = decode(keySerde, topic, hs, r.Key)
+	rec.Value, rec.ValueFormat = decode(valueSerde, topic, hs, r.Value)
 	return rec
 }
 
