@@ -1,10 +1,13 @@
 package runner
 
 import (
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/ksml-dev/ksml/internal/console"
 	"github.com/ksml-dev/ksml/internal/kafkaclient"
+	"github.com/ksml-dev/ksml/internal/python"
 	"github.com/ksml-dev/ksml/internal/runner/observability"
 	"github.com/ksml-dev/ksml/internal/streams"
 )
@@ -67,6 +70,10 @@ func (r *Runner) consoleStatus() console.Status {
 	s := console.Status{State: string(r.state.get()), Streams: streamsState}
 	if failure != nil {
 		s.Error = failure.Error()
+	} else if stuck := python.StuckCalls(); len(stuck) > 0 {
+		// The probes count the pipelines as failed meanwhile; say why.
+		s.Error = fmt.Sprintf("Python function %s is stuck past its timeout since %s (%d stuck calls)",
+			stuck[0].Function, stuck[0].Deadline.UTC().Format(time.RFC3339), len(stuck))
 	}
 	if srv != nil && srv.App != nil {
 		if src := srv.App.States(); src != nil {
