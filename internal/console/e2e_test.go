@@ -180,6 +180,12 @@ kafka:
 		must(t, chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('g.node.source[data-name="orders"] text.figures').textContent`, &fig)))
 		return strings.Contains(fig, "/s") && !strings.HasPrefix(fig, "0.0/s") && !strings.HasPrefix(fig, "–")
 	})
+	// The node that failed shows its error, in red, and a latency.
+	var failing string
+	must(t, chromedp.Run(ctx, chromedp.Evaluate(`(() => { const n = document.querySelector('g.node.failing'); return n ? n.dataset.name + " " + n.querySelector("text.figures").textContent : "" })()`, &failing)))
+	if !strings.HasPrefix(failing, "orders_pipelines_enrich_orders_via_step1_transformKey ") || !strings.Contains(failing, " · 1 err · ") || !strings.HasSuffix(failing, " ms") {
+		t.Errorf("failing node %q: want step1_transformKey with 1 error and a latency in ms", failing)
+	}
 	// The topic browser shows enriched orders, and newer ones as they come.
 	browse := func(topic string) {
 		var ok bool

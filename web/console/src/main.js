@@ -203,7 +203,8 @@ class Console {
       this.graphLive = renderGraph($("#graph"), this.graph);
       this.renderStores();
     } else {
-      for (const id of ["#topology-section", "#pipelines-section", "#stores-section"]) $(id).hidden = true;
+      // `ksml broker --console`: no application, only its topics.
+      for (const id of ["#topology-section", "#pipelines-section", "#flows-section", "#stores-section"]) $(id).hidden = true;
     }
     if (!this.overview.topics) $("#browser-section").hidden = true;
     this.showStatus(this.overview.status);
