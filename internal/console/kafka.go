@@ -215,11 +215,13 @@ func (k *kafkaBrowser) latest(ctx context.Context, topic string, n int) (Records
 	if k.serdes != nil {
 		keySerde, valueSerde, _ = k.serdes(topic)
 	}
+	// The first poll waits longer: the client connects first.
+	idle := 3 * time.Second
 	for len(want) > 0 {
 		// A partition whose last offsets are transaction markers never
 		// delivers its end offset's predecessor: stop when a poll brings
 		// nothing new.
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		pctx, cancel := context.WithTimeout(ctx, idle)
 		fs := cl.PollFetches(pctx)
 		cancel()
 		if ctx.Err() != nil {
@@ -244,6 +246,7 @@ func (k *kafkaBrowser) latest(ctx context.Context, topic string, n int) (Records
 		if got == 0 {
 			break
 		}
+		idle = time.Second
 	}
 	sort.Slice(out.Records, func(i, j int) bool {
 		a, b := out.Records[i], out.Records[j]
