@@ -72,7 +72,7 @@ func TestTopologyCommandFormats(t *testing.T) {
 	if err != nil || !strings.Contains(out, `"ksml_sensordata_avro" -> "1-demo_pipelines_main_forEach";`) {
 		t.Errorf("dot: err %v\n%s", err, out)
 	}
-	if _, err = runCLI(t, "topology", "--format", "png", def); err == nil || err.Error() != `unknown format "png" (want text, mermaid or dot)` {
+	if _, err = runCLI(t, "topology", "--format", "png", def); err == nil || err.Error() != `unknown format "png" (want text, mermaid, dot or html)` {
 		t.Errorf("bad format: %v", err)
 	}
 }
