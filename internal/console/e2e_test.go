@@ -55,6 +55,26 @@ func TestConsoleInChromium(t *testing.T) {
 		must(t, err)
 		writeFile(t, filepath.Join(examples, f), string(b))
 	}
+	// Beside it, a windowed count, for the store browser's window stores.
+	writeFile(t, filepath.Join(examples, "clicks.yaml"), `streams:
+  clicks:
+    topic: clicks
+    keyType: string
+    valueType: string
+pipelines:
+  per_window:
+    from: clicks
+    via:
+      - type: groupByKey
+      - type: windowByTime
+        windowType: tumbling
+        duration: 10s
+      - type: count
+        store:
+          name: click_counts
+          type: window
+          retention: 1h
+`)
 	bin := filepath.Join(work, "ksml")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/ksml")
 	build.Dir = root
@@ -73,6 +93,7 @@ func TestConsoleInChromium(t *testing.T) {
   definitions:
     orders: order-enrichment.yaml
     feed: order-enrichment-producer.yaml
+    clicks: clicks.yaml
   errorHandling:
     process:
       handler: continueOnFail
@@ -128,7 +149,9 @@ kafka:
 	}
 	defer cl.Close()
 	if err := cl.ProduceSync(context.Background(), &kgo.Record{Topic: "orders", Key: []byte("bad-order"),
-		Value: []byte(`{"orderId":"bad-order","amount":1}`)}).FirstErr(); err != nil {
+		Value: []byte(`{"orderId":"bad-order","amount":1}`)},
+		&kgo.Record{Topic: "clicks", Key: []byte("home"), Value: []byte("x"), Timestamp: time.UnixMilli(1000)},
+		&kgo.Record{Topic: "clicks", Key: []byte("home"), Value: []byte("x"), Timestamp: time.UnixMilli(2000)}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -227,6 +250,23 @@ kafka:
 	if storeTitle != "customers: 3 entries" {
 		t.Errorf("store browser shows %q, want the example's 3 customers", storeTitle)
 	}
+	// A window store lists its windows (/state/windowed/...).
+	var windowed string
+	must(t, chromedp.Run(ctx, chromedp.Click(`button[data-store="click_counts"]`, chromedp.ByQuery)))
+	poll(t, "the click_counts windows", 30*time.Second, logTail, func() bool {
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`(() => { const h = document.querySelector("#store-entries h3");
+			return h && h.textContent.startsWith("click_counts") ? h.textContent + " | " + document.querySelector("#store-entries tbody").innerText : "" })()`, &windowed))
+		return windowed != ""
+	})
+	if want := "click_counts: 1 entry | \"home\"\t1970-01-01T00:00:00Z – 1970-01-01T00:00:10Z\t2"; windowed != want {
+		t.Errorf("window store browser shows %q, want %q", windowed, want)
+	}
+	// Leave the customers store in view for the screenshot.
+	must(t, chromedp.Run(ctx, chromedp.Click(`button[data-store="customers"]`, chromedp.ByQuery)))
+	poll(t, "the customers store again", 30*time.Second, logTail, func() bool {
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`(() => { const h = document.querySelector("#store-entries h3"); return h ? h.textContent : "" })()`, &storeTitle))
+		return strings.HasPrefix(storeTitle, "customers")
+	})
 	// The status bar says the runner runs.
 	var status string
 	must(t, chromedp.Run(ctx, chromedp.Text(`#status`, &status)))

@@ -391,7 +391,7 @@ class Console {
         el("td", {}, el("code", {}, JSON.stringify(e.key))),
         el("td", {}, e.window ? `${e.window.startTime} – ${e.window.endTime}` : ""),
         el("td", {}, el("code", {}, JSON.stringify(e.value)))));
-      out.replaceChildren(el("h3", {}, `${s.name}: ${rows.length} entries`),
+      out.replaceChildren(el("h3", {}, `${s.name}: ${rows.length} ${rows.length === 1 ? "entry" : "entries"}`),
         el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "key"), el("th", {}, "window"), el("th", {}, "value"))), el("tbody", {}, ...rows)));
     } catch (e) {
       out.replaceChildren(el("p", { class: "bad" }, e.message));
