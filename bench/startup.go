@@ -110,7 +110,7 @@ type startupResult struct {
 // topic. It then lets the process work through all records, stops it with
 // SIGTERM. rss_mb is its peak resident set size (VmHWM) read just before,
 // so it covers startup and the whole Python pipeline run, and nothing of
-// the broker (which lives in this process).
+// the broker (which lives in this process, or in its own with -bootstrap).
 func (e *env) startup(ctx context.Context, bin string) (startupResult, error) {
 	var res startupResult
 	n := e.cfg.records
@@ -130,7 +130,7 @@ func (e *env) startup(ctx context.Context, bin string) (startupResult, error) {
 		return res, fmt.Errorf("end offset of %s: %v", cqrsOutTopic, end.Err)
 	}
 	from := end.Offset
-	watch, err := kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers()),
+	watch, err := kgo.NewClient(kgo.SeedBrokers(e.seeds()...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{cqrsOutTopic: {0: kgo.NewOffset().At(from)}}),
 		kgo.FetchMaxWait(50*time.Millisecond))
 	if err != nil {
