@@ -360,9 +360,9 @@ const telemetryPushInterval = 5 * time.Minute
 // broker without a client telemetry plugin does not take any either. Asked
 // for metrics, a franz-go client (ksml's own) compresses every push, and the
 // terminating push each client sends when it closes, with a fresh lz4 writer
-// whose 4 MB blocks are 8 MB of garbage per push: about 4 MB of a ksml
-// process's peak RSS at start, where short-lived clients close
-// (docs/performance.md, Memory).
+// whose 4 MB blocks are 8 MB of garbage per push: about 4 MB of the peak
+// RSS of `ksml run` on the seed's CQRS pipeline (docs/performance.md,
+// Memory).
 func declineClientTelemetry(cluster *kfake.Cluster) {
 	cluster.ControlKey(int16(kmsg.GetTelemetrySubscriptions), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 		cluster.KeepControl()
