@@ -57,8 +57,9 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 	if !testing.Short() {
-		if !(res.StartupMS > 0) || !(res.RSSMB > 0) || !(res.BinaryPythonRPS > 0) {
-			t.Errorf("startup_ms=%v rss_mb=%v binary_python_rps=%v, want all > 0", res.StartupMS, res.RSSMB, res.BinaryPythonRPS)
+		if !(res.StartupMS > 0) || !(res.RSSMB > 0) || !(res.RSSMBBuildOutput > 0) || !(res.BinaryPythonRPS > 0) {
+			t.Errorf("startup_ms=%v rss_mb=%v rss_mb_build_output=%v binary_python_rps=%v, want all > 0",
+				res.StartupMS, res.RSSMB, res.RSSMBBuildOutput, res.BinaryPythonRPS)
 		}
 	}
 	b, err := json.Marshal(res)
@@ -70,7 +71,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"raw_kafka_rps", "passthrough_rps", "raw_python_rps", "python_pipeline_rps",
-		"stateful_count_rps", "passthrough_ratio", "python_ratio", "startup_ms", "rss_mb"} {
+		"stateful_count_rps", "passthrough_ratio", "python_ratio", "startup_ms", "rss_mb", "rss_mb_build_output"} {
 		if _, ok := fields[k]; !ok {
 			t.Errorf("JSON line has no %q: %s", k, b)
 		}
@@ -205,5 +206,45 @@ func TestMemoryAndSoak(t *testing.T) {
 	}
 	if res.SoakCalls < 2 {
 		t.Errorf("soak made %d calls", res.SoakCalls)
+	}
+}
+
+// rssGateMB is the peak RSS the installed binary may reach on the seed's
+// CQRS pipeline over 200,000 records (rss_mb) before TestPeakRSSGate fails.
+// The goal is 50 MB (docs/performance.md, Memory); the binary measured
+// 54-57 MB on the development machine when this gate was set (once 59.5 MB
+// under heavy load), and 57.8-61.5 MB before the embedded broker stopped
+// asking clients for telemetry. The margin is the machine's noise: the gate
+// catches a large regression (the 75-88 MB of earlier rounds), not one of a
+// few MB, which single runs on a shared machine cannot resolve.
+const rssGateMB = 62
+
+// rssBuildOutputGateMB is the gate for the same run on the binary as the
+// build left it (rss_mb_build_output), whose code and read-only data are
+// all resident: it grows with the binary's size. 63.5-66.1 MB when this
+// gate was set, 64.0-70.4 MB before the telemetry change.
+const rssBuildOutputGateMB = 72
+
+// TestPeakRSSGate runs the binary measurement over 200,000 records and fails
+// when the peak RSS of the installed binary is above rssGateMB, or that of
+// the build output above rssBuildOutputGateMB. It builds ./cmd/ksml, so
+// -short leaves it out.
+func TestPeakRSSGate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the ksml binary over 200,000 records")
+	}
+	shared := needShared(t)
+	cfg := config{records: 200_000, rounds: 1, shared: shared, long: 200_000, only: map[string]bool{mStartup: true}}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := run(context.Background(), cfg, log, t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("peak RSS over 200,000 records: %.1f MB installed, %.1f MB as the build left it", res.RSSMB, res.RSSMBBuildOutput)
+	if res.RSSMB > rssGateMB {
+		t.Errorf("peak RSS of the installed binary is %.1f MB, above the gate of %d MB (goal 50 MB)", res.RSSMB, rssGateMB)
+	}
+	if res.RSSMBBuildOutput > rssBuildOutputGateMB {
+		t.Errorf("peak RSS of the binary as the build left it is %.1f MB, above the gate of %d MB", res.RSSMBBuildOutput, rssBuildOutputGateMB)
 	}
 }

@@ -53,6 +53,7 @@ type config struct {
 	rounds     int
 	jsonOut    bool
 	ksmlBin    string
+	bootstrap  string // an external broker instead of the embedded one
 	only       map[string]bool
 	cpuProfile string
 	memProfile string
@@ -94,6 +95,7 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 5, "rounds of the in-process measurements; each reports its best round")
 	flag.BoolVar(&cfg.jsonOut, "json", false, "print the results as one JSON object on the last line")
 	flag.StringVar(&cfg.ksmlBin, "ksml", "", "ksml binary for startup_ms and rss_mb (default: build ./cmd/ksml into a temporary directory)")
+	flag.StringVar(&cfg.bootstrap, "bootstrap", "", "bootstrap servers of a fresh Kafka cluster to run against instead of the embedded broker (the harness creates and fills its topics there)")
 	flag.StringVar(&only, "only", "", "comma-separated measurements to run: "+strings.Join(allMeasurements, ","))
 	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile of each measured phase to PREFIX.<measurement>.pprof")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile of the whole run to this file (use -only to focus it)")

@@ -104,7 +104,7 @@ func (e *env) fillTo(ctx context.Context, total int) error {
 		return nil
 	}
 	e.say("memory: filling %s to %d records", inputTopic, total)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.seeds()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return err
 	}

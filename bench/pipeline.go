@@ -81,7 +81,7 @@ func (e *env) runnerConfig(appID string) (string, error) {
 kafka:
   bootstrap.servers: %q
   application.id: %q
-`, dir, dir, dir, e.broker.BootstrapServers(), appID)
+`, dir, dir, dir, e.bootstrap, appID)
 	path := filepath.Join(dir, "ksml-runner.yaml")
 	return path, os.WriteFile(path, []byte(cfg), 0o644)
 }

@@ -27,7 +27,7 @@ func (e *env) rawKafka(n int) (sample, error) {
 	ctx := context.Background()
 	group := e.nextID("raw")
 	kc, err := kafkaclient.FromProperties(map[string]string{
-		"bootstrap.servers": e.broker.BootstrapServers(),
+		"bootstrap.servers": e.bootstrap,
 		"application.id":    group,
 	}, kafkaclient.Options{Logger: e.log})
 	if err != nil {

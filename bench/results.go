@@ -47,9 +47,12 @@ type results struct {
 	// StartupMS is the wall time from starting the ksml binary to its
 	// first output record.
 	StartupMS float64 `json:"startup_ms"`
-	// RSSMB is the peak resident memory of the ksml binary running the
-	// Python pipeline over all N records.
+	// RSSMB is the peak resident memory of the ksml binary, installed
+	// (see install), running the Python pipeline over all N records.
 	RSSMB float64 `json:"rss_mb"`
+	// RSSMBBuildOutput is the same on the binary as the build left it,
+	// not installed (see install).
+	RSSMBBuildOutput float64 `json:"rss_mb_build_output"`
 	// BinaryPythonRPS is the rate of that binary run, from its first
 	// output record to its last (it includes fetching while it starts).
 	BinaryPythonRPS float64 `json:"binary_python_rps"`
@@ -129,7 +132,7 @@ func (r *results) writeTable(w io.Writer) {
 	fmt.Fprintf(w, "  %-20s %12.3f   (from CPU per record)\n", "passthrough_cpu", r.PassthroughCPURatio)
 	fmt.Fprintf(w, "  %-20s %12.3f   (from CPU per record)\n", "python_cpu", r.PythonCPURatio)
 	fmt.Fprintf(w, "  %-20s %12.1f ms\n", "startup", r.StartupMS)
-	fmt.Fprintf(w, "  %-20s %12.1f MB\n", "rss", r.RSSMB)
+	fmt.Fprintf(w, "  %-20s %12.1f MB (build output: %.1f MB)\n", "rss", r.RSSMB, r.RSSMBBuildOutput)
 	if r.RSSMBLong > 0 {
 		fmt.Fprintf(w, "  %-20s %12.1f MB (anonymous %.1f MB)\n", "rss_long", r.RSSMBLong, r.RSSAnonMBLong)
 		fmt.Fprintf(w, "  %-20s %12.1f MB (anonymous %.1f MB)\n", "stateful_rss", r.StatefulRSSMB, r.StatefulRSSAnonMB)

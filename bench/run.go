@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,17 +32,19 @@ const (
 // env is what the measurements share: the broker, the input records and a
 // scratch directory.
 type env struct {
-	cfg      config
-	log      *slog.Logger
-	say      func(string, ...any)
-	broker   *broker.Broker
-	admin    *kgo.Client
-	adm      *kadm.Client
-	events   []event
-	work     string
-	cqrsDef  string
-	warmup   int
-	runCount int
+	cfg config
+	log *slog.Logger
+	say func(string, ...any)
+	// bootstrap is the broker's address: the embedded broker this
+	// process starts, or -bootstrap.
+	bootstrap string
+	admin     *kgo.Client
+	adm       *kadm.Client
+	events    []event
+	work      string
+	cqrsDef   string
+	warmup    int
+	runCount  int
 }
 
 // run sets up the broker and the data and runs the chosen measurements.
@@ -67,11 +70,15 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 	e.events = makeEvents(cfg.records)
 	res := newResults(cfg.records, meanValueSize(e.events))
 
-	if e.broker, err = broker.Start(ctx, broker.Options{Listen: "127.0.0.1:0", MaintenanceInterval: -1, Logger: log}); err != nil {
-		return nil, fmt.Errorf("starting the embedded broker: %w", err)
+	if e.bootstrap = cfg.bootstrap; e.bootstrap == "" {
+		b, err := broker.Start(ctx, broker.Options{Listen: "127.0.0.1:0", MaintenanceInterval: -1, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("starting the embedded broker: %w", err)
+		}
+		defer b.Close()
+		e.bootstrap = b.BootstrapServers()
 	}
-	defer e.broker.Close()
-	if e.admin, err = kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers())); err != nil {
+	if e.admin, err = kgo.NewClient(kgo.SeedBrokers(e.seeds()...)); err != nil {
 		return nil, err
 	}
 	defer e.admin.Close()
@@ -86,9 +93,12 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 
 	// A binary to start is built first, so building does not compete with
 	// the measurements.
-	var bin string
+	var built, bin string
 	if cfg.wants(mStartup) || cfg.wants(mMemory) {
-		if bin, err = e.ksmlBinary(ctx); err != nil {
+		if built, err = e.ksmlBinary(ctx); err != nil {
+			return nil, err
+		}
+		if bin, err = e.install(built); err != nil {
 			return nil, err
 		}
 	}
@@ -159,6 +169,11 @@ func run(ctx context.Context, cfg config, log *slog.Logger, say func(string, ...
 			return nil, fmt.Errorf("startup: %w", err)
 		}
 		res.StartupMS, res.RSSMB, res.BinaryPythonRPS = st.startupMS, st.rssMB, st.rps
+		say("startup: running %s, as the build left it, on the CQRS definition", built)
+		if st, err = e.startup(ctx, built); err != nil {
+			return nil, fmt.Errorf("startup (build output): %w", err)
+		}
+		res.RSSMBBuildOutput = st.rssMB
 	}
 	if cfg.wants(mSoak) {
 		say("soak: %v", cfg.soak)
@@ -277,7 +292,7 @@ func (e *env) truncate(ctx context.Context, topic string) error {
 // fill produces the events to the input topic and waits until all are
 // acknowledged.
 func (e *env) fill(ctx context.Context) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.broker.BootstrapServers()), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.seeds()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return err
 	}
@@ -336,3 +351,6 @@ func waitUntil(deadline time.Time, step time.Duration, cond func() (bool, error)
 func budget(n int) time.Duration {
 	return 60*time.Second + time.Duration(n)*200*time.Microsecond
 }
+
+// seeds are the broker addresses for franz-go clients.
+func (e *env) seeds() []string { return strings.Split(e.bootstrap, ",") }

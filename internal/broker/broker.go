@@ -38,6 +38,7 @@ package broker
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net"
@@ -48,6 +49,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DefaultListen is where the embedded broker listens when no address is
@@ -196,6 +198,8 @@ func Start(ctx context.Context, opts Options) (*Broker, error) {
 		return nil, fmt.Errorf("embedded broker: listen on %s: %w", listen, err)
 	}
 
+	declineClientTelemetry(cluster)
+
 	b := &Broker{
 		cluster:   cluster,
 		addr:      bound.String(),
@@ -342,4 +346,37 @@ func (k kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 		return
 	}
 	k.l.Log(context.Background(), sl, fmt.Sprintf(format, args...), "component", "broker")
+}
+
+// telemetryPushInterval is the push interval the embedded broker gives
+// clients that ask for telemetry subscriptions: Kafka's default
+// (interval.ms of a client metrics resource), so a client asks again only
+// every five minutes.
+const telemetryPushInterval = 5 * time.Minute
+
+// declineClientTelemetry makes the broker answer KIP-714
+// GetTelemetrySubscriptions with no requested metrics, so clients never push
+// telemetry. The embedded broker would discard it anyway, and an Apache Kafka
+// broker without a client telemetry plugin does not take any either. Asked
+// for metrics, a franz-go client (ksml's own) compresses every push, and the
+// terminating push each client sends when it closes, with a fresh lz4 writer
+// whose 4 MB blocks are 8 MB of garbage per push: about 4 MB of the peak
+// RSS of `ksml run` on the seed's CQRS pipeline (docs/performance.md,
+// Memory).
+func declineClientTelemetry(cluster *kfake.Cluster) {
+	cluster.ControlKey(int16(kmsg.GetTelemetrySubscriptions), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		req := kreq.(*kmsg.GetTelemetrySubscriptionsRequest)
+		resp := req.ResponseKind().(*kmsg.GetTelemetrySubscriptionsResponse)
+		resp.Version = req.Version
+		resp.ClientInstanceID = req.ClientInstanceID
+		if resp.ClientInstanceID == [16]byte{} {
+			// KIP-714: the broker assigns an id to a client without one.
+			_, _ = rand.Read(resp.ClientInstanceID[:])
+		}
+		resp.PushIntervalMillis = int32(telemetryPushInterval.Milliseconds())
+		resp.TelemetryMaxBytes = 1 << 20
+		// No RequestedMetrics: KIP-714's "no metrics wanted".
+		return resp, nil, true
+	})
 }

@@ -443,6 +443,13 @@ func (m *mapper) connection() {
 	if on, ok := m.boolean("allow.auto.create.topics"); ok && on {
 		c.Common = append(c.Common, kgo.AllowAutoTopicCreation())
 	}
+	// KIP-714 client telemetry, on by default as in the Java clients; it
+	// only sends anything to a broker that asks for metrics. franz-go
+	// compresses each push with a fresh writer (8 MB of garbage for lz4),
+	// so false saves that memory per push (docs/performance.md, Memory).
+	if on, ok := m.boolean("enable.metrics.push"); ok && !on {
+		c.Common = append(c.Common, kgo.DisableClientMetrics())
+	}
 }
 
 func (m *mapper) producer() {
@@ -821,7 +828,7 @@ var appliedProperties = []string{
 	"ssl.keystore.type", "ssl.keystore.location", "ssl.keystore.certificate.chain", "ssl.keystore.key",
 	"ssl.keystore.password", "ssl.key.password", "sasl.mechanism", "sasl.jaas.config",
 	"metadata.max.age.ms", "socket.connection.setup.timeout.ms", "connections.max.idle.ms", "retry.backoff.ms",
-	"request.timeout.ms", "allow.auto.create.topics",
+	"request.timeout.ms", "allow.auto.create.topics", "enable.metrics.push",
 	"enable.idempotence", "acks", "max.in.flight.requests.per.connection", "linger.ms", "max.request.size",
 	"buffer.memory", "compression.type", "delivery.timeout.ms", "retries", "transaction.timeout.ms",
 	"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "fetch.min.bytes", "fetch.max.bytes",

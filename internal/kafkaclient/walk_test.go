@@ -30,6 +30,7 @@ var samples = map[string]struct {
 	"retry.backoff.ms":                      {value: "1234"},
 	"request.timeout.ms":                    {value: "1234"},
 	"allow.auto.create.topics":              {value: "true"},
+	"enable.metrics.push":                   {value: "false"},
 	"enable.idempotence":                    {value: "false"},
 	"acks":                                  {value: "1"},
 	"max.in.flight.requests.per.connection": {value: "3"}, // with enable.idempotence=false, see below
@@ -73,7 +74,7 @@ func fingerprint(t *testing.T, c *Config) string {
 	}{
 		{"ClientID", kgo.ClientID}, {"InstanceID", kgo.InstanceID}, {"MetadataMaxAge", kgo.MetadataMaxAge},
 		{"DialTimeout", kgo.DialTimeout}, {"ConnIdleTimeout", kgo.ConnIdleTimeout}, {"ProduceRequestTimeout", kgo.ProduceRequestTimeout},
-		{"AllowAutoTopicCreation", kgo.AllowAutoTopicCreation}, {"DisableIdempotentWrite", kgo.DisableIdempotentWrite},
+		{"AllowAutoTopicCreation", kgo.AllowAutoTopicCreation}, {"DisableClientMetrics", kgo.DisableClientMetrics}, {"DisableIdempotentWrite", kgo.DisableIdempotentWrite},
 		{"RequiredAcks", kgo.RequiredAcks}, {"MaxProduceRequestsInflightPerBroker", kgo.MaxProduceRequestsInflightPerBroker},
 		{"ProducerLinger", kgo.ProducerLinger}, {"ProducerBatchMaxBytes", kgo.ProducerBatchMaxBytes},
 		{"MaxBufferedBytes", kgo.MaxBufferedBytes}, {"ProducerBatchCompression", kgo.ProducerBatchCompression},

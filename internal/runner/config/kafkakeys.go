@@ -19,6 +19,7 @@ var knownKafkaKeys = []string{
 	"socket.connection.setup.timeout.max.ms", "connections.max.idle.ms", "request.timeout.ms",
 	"retry.backoff.ms", "retry.backoff.max.ms", "reconnect.backoff.ms", "reconnect.backoff.max.ms",
 	"receive.buffer.bytes", "send.buffer.bytes", "allow.auto.create.topics", "default.api.timeout.ms",
+	"enable.metrics.push",
 	// security
 	"security.protocol", "sasl.mechanism", "sasl.jaas.config", "sasl.kerberos.service.name",
 	"sasl.login.class", "sasl.login.callback.handler.class", "sasl.client.callback.handler.class",
