@@ -230,9 +230,7 @@ const rssBuildOutputGateMB = 72
 // the build output above rssBuildOutputGateMB. It builds ./cmd/ksml, so
 // -short leaves it out.
 func TestPeakRSSGate(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the ksml binary over 200,000 records")
-	}
+	testgate.Long(t, "builds and runs the ksml binary over 200,000 records")
 	shared := needShared(t)
 	cfg := config{records: 200_000, rounds: 1, shared: shared, long: 200_000, only: map[string]bool{mStartup: true}}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
