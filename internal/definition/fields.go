@@ -18,7 +18,7 @@ import (
 type obj struct {
 	p    *parser
 	n    *yaml.Node
-	spec *objSpec
+	spec *yamlspec.Spec
 	what string // "stream \"s\"", used in messages
 	vals map[string]*yaml.Node
 	keys map[string]*yaml.Node
@@ -26,20 +26,20 @@ type obj struct {
 
 // object checks n against spec. extra lists keys accepted besides the
 // spec's. It returns nil (after reporting) when n is not a mapping.
-func (p *parser) object(n *yaml.Node, spec *objSpec, what string, extra ...string) *obj {
+func (p *parser) object(n *yaml.Node, spec *yamlspec.Spec, what string, extra ...string) *obj {
 	return p.objectRenamed(n, spec, what, nil, extra...)
 }
 
 // objectRenamed is object for dialects that spell some keys differently:
 // rename maps a written key to the spec's key.
-func (p *parser) objectRenamed(n *yaml.Node, spec *objSpec, what string, rename map[string]string, extra ...string) *obj {
+func (p *parser) objectRenamed(n *yaml.Node, spec *yamlspec.Spec, what string, rename map[string]string, extra ...string) *obj {
 	n = yamlspec.Deref(n)
 	if n == nil || n.Kind != yaml.MappingNode {
 		p.d.Add(p.pos(n), "%s must be a mapping, not %s", what, yamlspec.KindName(n))
 		return nil
 	}
 	o := &obj{p: p, n: n, spec: spec, what: what, vals: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
-	allowed := append(spec.names(), extra...)
+	allowed := append(spec.Names(), extra...)
 	for _, e := range yamlspec.Pairs(n) {
 		k := e.Key.Value
 		if r, ok := rename[k]; ok {
@@ -55,10 +55,10 @@ func (p *parser) objectRenamed(n *yaml.Node, spec *objSpec, what string, rename 
 		o.vals[k] = e.Value
 		o.keys[k] = e.Key
 	}
-	for _, f := range spec.fields {
-		if f.required {
-			if _, ok := o.vals[f.name]; !ok {
-				p.d.Add(p.pos(n), "%s is missing required field %q", what, f.name)
+	for _, f := range spec.Fields {
+		if f.Required {
+			if _, ok := o.vals[f.Name]; !ok {
+				p.d.Add(p.pos(n), "%s is missing required field %q", what, f.Name)
 			}
 		}
 	}
@@ -216,9 +216,9 @@ func (o *obj) enum(name string) string {
 	if !ok {
 		return ""
 	}
-	f := o.spec.field(name)
-	if f != nil && len(f.enum) > 0 && !contains(f.enum, n.Value) {
-		o.p.d.Add(o.p.pos(n), "%s in %s must be one of %s, not %q%s", name, o.what, strings.Join(f.enum, ", "), n.Value, didYouMean(n.Value, f.enum))
+	f := o.spec.Field(name)
+	if f != nil && len(f.Enum) > 0 && !contains(f.Enum, n.Value) {
+		o.p.d.Add(o.p.pos(n), "%s in %s must be one of %s, not %q%s", name, o.what, strings.Join(f.Enum, ", "), n.Value, didYouMean(n.Value, f.Enum))
 		return ""
 	}
 	return n.Value

@@ -131,7 +131,7 @@ func (p *parser) parseRoot(root *yaml.Node) {
 	topicSections := []struct {
 		key  string
 		kind TopicKind
-		spec *objSpec
+		spec *yamlspec.Spec
 		list *[]*TopicDef
 	}{
 		{"streams", KindStream, streamSpec, &p.def.Streams},
@@ -281,15 +281,15 @@ func (p *parser) parseStore(n *yaml.Node, expected StoreType, path, name string,
 }
 
 // optionalType returns spec without its `type` requirement when drop is set.
-func optionalType(spec *objSpec, drop bool) *objSpec {
+func optionalType(spec *yamlspec.Spec, drop bool) *yamlspec.Spec {
 	if !drop {
 		return spec
 	}
 	c := *spec
-	c.fields = append([]field(nil), spec.fields...)
-	for i := range c.fields {
-		if c.fields[i].name == "type" {
-			c.fields[i].required = false
+	c.Fields = append([]yamlspec.Field(nil), spec.Fields...)
+	for i := range c.Fields {
+		if c.Fields[i].Name == "type" {
+			c.Fields[i].Required = false
 		}
 	}
 	return &c
@@ -362,7 +362,7 @@ func (p *parser) parseNamedFunction(name string, n *yaml.Node) *FunctionDef {
 	spec := functionSpec(ft, true)
 	if badType {
 		spec = optionalType(spec, true)
-		spec = &objSpec{name: spec.name, doc: spec.doc, fields: append([]field{{name: "type", kind: fString}}, spec.fields[1:]...)}
+		spec = &yamlspec.Spec{Name: spec.Name, Doc: spec.Doc, Fields: append([]yamlspec.Field{{Name: "type", Kind: yamlspec.String}}, spec.Fields[1:]...)}
 	}
 	o := p.object(n, spec, what)
 	if o == nil {
@@ -522,7 +522,7 @@ func (p *parser) functionRefNode(n *yaml.Node, fieldName string, want FunctionTy
 
 // ---- topics ----
 
-func (p *parser) parseTopic(n *yaml.Node, spec *objSpec, kind TopicKind, path, what string) *TopicDef {
+func (p *parser) parseTopic(n *yaml.Node, spec *yamlspec.Spec, kind TopicKind, path, what string) *TopicDef {
 	o := p.object(n, spec, what)
 	if o == nil {
 		return nil
@@ -539,7 +539,7 @@ func (p *parser) parseTopic(n *yaml.Node, spec *objSpec, kind TopicKind, path, w
 	}
 	t.TimestampExtractor = p.functionRef(o, "timestampExtractor", FuncTimestampExtractor, path)
 	t.Partitioner = p.functionRef(o, "partitioner", FuncStreamPartitioner, path)
-	if spec.field("store") != nil {
+	if spec.Field("store") != nil {
 		t.Store = p.storeRef(o, "store", StoreKeyValue, path)
 		// An unnamed table store is named after the topic, as upstream does,
 		// so interactive queries find it by topic name.
@@ -578,7 +578,7 @@ func (p *parser) offsetReset(o *obj) *OffsetResetPolicy {
 
 // topicRef reads a topic field: a name or an inline definition. Names may
 // also be earlier pipeline results when allowPipelines is set.
-func (p *parser) topicRef(o *obj, fieldName string, spec *objSpec, kind TopicKind, path string, allowPipelines bool) *TopicRef {
+func (p *parser) topicRef(o *obj, fieldName string, spec *yamlspec.Spec, kind TopicKind, path string, allowPipelines bool) *TopicRef {
 	n := o.node(fieldName)
 	if n == nil || yamlspec.IsNull(n) {
 		return nil
@@ -685,8 +685,8 @@ func otherFileKind(root *yaml.Node) string {
 		// Suites declare streams: too; definition: and tests: decide.
 		return "it is a test-runner suite (definition: and tests:); run it with ksml test"
 	}
-	for _, f := range rootSpec.fields {
-		if has[f.name] && f.kind != fString {
+	for _, f := range rootSpec.Fields {
+		if has[f.Name] && f.Kind != yamlspec.String {
 			return "" // has definition sections: report its keys normally
 		}
 	}

@@ -165,11 +165,11 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 	op.Name = o.str("name")
 	fp := path
 	fn := func(name string) *FunctionRef {
-		f := spec.field(name)
+		f := spec.Field(name)
 		if f == nil {
 			return nil
 		}
-		return p.functionRef(o, name, f.fn, fp)
+		return p.functionRef(o, name, extOf(f).fn, fp)
 	}
 	st := func(name string, want StoreType) *StoreRef { return p.storeRef(o, name, want, fp) }
 	next := cur
@@ -381,8 +381,8 @@ func (p *parser) parseOperation(n *yaml.Node, path string, cur Flow, rename map[
 		p.checkStoreKey(op.Store, cur.Key)
 	}
 	p.checkResultShape(op.If, "if", FuncPredicate)
-	if op.Mapper != nil && spec.field("mapper") != nil {
-		p.checkResultShape(op.Mapper, "mapper of "+op.Keyword, spec.field("mapper").fn)
+	if op.Mapper != nil && spec.Field("mapper") != nil {
+		p.checkResultShape(op.Mapper, "mapper of "+op.Keyword, extOf(spec.Field("mapper")).fn)
 	}
 	if p.misapplied {
 		// What follows a misapplied operation is unknown; do not cascade.
@@ -436,11 +436,11 @@ func (p *parser) parseJoin(o *obj, op *Operation, cur Flow, path string) Flow {
 	}
 	spec := opSpecs[op.Type]
 	fn := func(name string) *FunctionRef {
-		f := spec.field(name)
+		f := spec.Field(name)
 		if f == nil {
 			return nil // not a field of this join type (reported as unknown key)
 		}
-		return p.functionRef(o, name, f.fn, path)
+		return p.functionRef(o, name, extOf(f).fn, path)
 	}
 	op.ValueJoiner = fn("valueJoiner")
 	next := Flow{Kind: FlowStream, Key: cur.Key, Value: resultOf(op.ValueJoiner)}

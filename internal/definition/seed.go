@@ -236,11 +236,7 @@ func (p *parser) parseSeedPipeline(po *obj, name string) {
 	switch {
 	case branchOp != nil:
 		s := &Sink{Type: SinkBranch, Pos: p.pos(branchOp), DerivedName: path + "_branch", Input: cur}
-		bo := p.object(branchOp, &objSpec{name: "SeedBranch", fields: []field{
-			{name: "type", kind: fEnum, enum: []string{"branch"}, required: true},
-			opNameField,
-			{name: "predicates", kind: fList, elem: seedPredicateSpec, required: true},
-		}}, "branch operation")
+		bo := p.object(branchOp, seedBranchSpec, "branch operation")
 		consumed := map[string]bool{}
 		predLines := map[string]int{}
 		if bo != nil {

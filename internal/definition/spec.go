@@ -1,79 +1,77 @@
 package definition
 
-import "sort"
+import (
+	"sort"
 
-// The grammar of definition files as data. The parser checks keys against
-// these tables (unknown keys, missing required fields) and `ksml schema`
-// renders them as JSON schema, so the accepted language and its published
-// schema cannot drift apart.
-
-type fieldKind int
-
-const (
-	fString   fieldKind = iota
-	fType               // a KSML type string
-	fDuration           // integer millis or "<n>[ms|s|m|h|d|w]"
-	fBool
-	fInt
-	fCode     // Python source (string, or bool/number scalar)
-	fEnum     // one of field.enum
-	fFunction // function name or inline function of field.fn
-	fStore    // store name or inline store of field.store ("" = any)
-	fTopic    // stream/table/globalTable name or inline topic (field.elem)
-	fObject   // nested object (field.elem)
-	fList     // list of field.elem objects
-	fStrings  // list of strings
-	fParams   // list of function parameters
-	fMap      // string-keyed map of scalars
+	"github.com/ksml-dev/ksml/internal/yamlspec"
 )
 
-type field struct {
-	name     string
-	kind     fieldKind
-	required bool
-	doc      string
-	enum     []string
-	fn       FunctionType
-	store    StoreType
-	elem     *objSpec
+// The grammar of definition files as data: yamlspec specs, like the runner
+// configuration's. The parser checks keys against them (unknown keys,
+// missing required fields, enums) and `ksml schema` renders them through
+// yamlspec's generator (with fieldSchema for ext), so the accepted language
+// and its published schema cannot drift apart.
+
+// ext is what a definition field holds beyond yamlspec's kinds: the
+// parser reads it (which function type a reference must have) and the
+// schema hook renders it (see fieldSchema).
+type ext struct {
+	kind  extKind
+	fn    FunctionType // xFunction
+	store StoreType    // xStore ("" = any)
 }
 
-type objSpec struct {
-	name   string // schema definition name
-	doc    string
-	fields []field
+type extKind int
+
+const (
+	xType           extKind = iota + 1 // a KSML type string (Kind String)
+	xCode                              // Python source (string, bool/number scalar or list of lines)
+	xFunction                          // function name or inline function of ext.fn, or Field.Object
+	xStore                             // store name or inline store of ext.store
+	xTopic                             // stream/table/globalTable name or inline topic (Field.Object)
+	xOperations                        // via: a list of operations
+	xSeedOperations                    // operations of the list dialect
+	xStoreDefs                         // stores: named store definitions of any type
+	xFunctionDefs                      // functions: named function definitions of any type
+)
+
+// extOf returns f's definition-specific description (zero when it has
+// none).
+func extOf(f *yamlspec.Field) ext {
+	x, _ := f.Ext.(ext)
+	return x
 }
 
-func (s *objSpec) field(name string) *field {
-	for i := range s.fields {
-		if s.fields[i].name == name {
-			return &s.fields[i]
-		}
-	}
-	return nil
+// objectsOf is the element of a list or map of spec objects.
+func objectsOf(spec *yamlspec.Spec) *yamlspec.Field {
+	return &yamlspec.Field{Kind: yamlspec.Object, Object: spec}
 }
 
-func (s *objSpec) names() []string {
-	out := make([]string, len(s.fields))
-	for i, f := range s.fields {
-		out[i] = f.name
-	}
-	return out
+func fnField(name string, t FunctionType, required bool, doc string) yamlspec.Field {
+	return yamlspec.Field{Name: name, Kind: yamlspec.Any, Ext: ext{kind: xFunction, fn: t}, Required: required, Doc: doc}
 }
 
-func fnField(name string, t FunctionType, required bool, doc string) field {
-	return field{name: name, kind: fFunction, fn: t, required: required, doc: doc}
+func storeField(name string, t StoreType, required bool, doc string) yamlspec.Field {
+	return yamlspec.Field{Name: name, Kind: yamlspec.Any, Ext: ext{kind: xStore, store: t}, Required: required, Doc: doc}
 }
 
-func storeField(name string, t StoreType, required bool, doc string) field {
-	return field{name: name, kind: fStore, store: t, required: required, doc: doc}
+func typeField(name string, required bool, doc string) yamlspec.Field {
+	return yamlspec.Field{Name: name, Kind: yamlspec.String, Ext: ext{kind: xType}, Required: required, Doc: doc}
 }
 
-func durField(name string, required bool, doc string) field {
-	return field{name: name, kind: fDuration, required: required, doc: doc}
+func codeField(name, doc string) yamlspec.Field {
+	return yamlspec.Field{Name: name, Kind: yamlspec.Any, Ext: ext{kind: xCode}, Doc: doc}
 }
 
-var opNameField = field{name: "name", kind: fString, doc: "The name of the operation processor"}
+func topicField(name string, spec *yamlspec.Spec, required bool, doc string) yamlspec.Field {
+	return yamlspec.Field{Name: name, Kind: yamlspec.Any, Object: spec, Ext: ext{kind: xTopic}, Required: required, Doc: doc}
+}
+
+func durField(name string, required bool, doc string) yamlspec.Field {
+	return yamlspec.Field{Name: name, Kind: yamlspec.Duration, Required: required, Doc: doc}
+}
+
+var opNameField = yamlspec.Field{Name: "name", Kind: yamlspec.String, Doc: "The name of the operation processor"}
 
 // allFunctionTypes lists the 21 function types in a stable order.
 var allFunctionTypes = []FunctionType{
@@ -91,75 +89,75 @@ var storeCapable = map[FunctionType]bool{
 	FuncMetadataTransformer: true, FuncPredicate: true, FuncValueTransformer: true,
 }
 
-var paramSpec = &objSpec{name: "ParameterDefinition", doc: "A parameter of a function", fields: []field{
-	{name: "name", kind: fString, required: true, doc: "The name of the parameter"},
-	{name: "type", kind: fType, required: true, doc: "The type of the parameter"},
-	{name: "defaultValue", kind: fString, doc: "The default value of the parameter"},
+var paramSpec = &yamlspec.Spec{Name: "ParameterDefinition", Doc: "A parameter of a function", Fields: []yamlspec.Field{
+	{Name: "name", Kind: yamlspec.String, Required: true, Doc: "The name of the parameter"},
+	typeField("type", true, "The type of the parameter"),
+	{Name: "defaultValue", Kind: yamlspec.String, Doc: "The default value of the parameter"},
 }}
 
 // functionSpec returns the fields of a function of type t; withType adds
 // the `type` key (named functions in functions:).
-func functionSpec(t FunctionType, withType bool) *objSpec {
-	s := &objSpec{name: string(t) + "Function", doc: "A " + string(t) + " function"}
+func functionSpec(t FunctionType, withType bool) *yamlspec.Spec {
+	s := &yamlspec.Spec{Name: string(t) + "Function", Doc: "A " + string(t) + " function"}
 	if withType {
-		s.name = string(t) + "FunctionDefinition"
-		s.fields = append(s.fields, field{name: "type", kind: fEnum, enum: []string{string(t)}, required: t != FuncGeneric, doc: "The type of the function"})
+		s.Name = string(t) + "FunctionDefinition"
+		s.Fields = append(s.Fields, yamlspec.Field{Name: "type", Kind: yamlspec.Enum, Enum: []string{string(t)}, Required: t != FuncGeneric, Doc: "The type of the function"})
 	}
-	s.fields = append(s.fields,
-		field{name: "name", kind: fString, doc: "The name of the function"},
-		field{name: "parameters", kind: fParams, elem: paramSpec, doc: "Extra parameters, appended after the built-in ones"},
-		field{name: "globalCode", kind: fCode, doc: "Module-level Python code, run once"},
-		field{name: "code", kind: fCode, doc: "The function body (Python); may return"},
-		field{name: "expression", kind: fCode, doc: "The Python expression whose value is returned"},
-		field{name: "resultType", kind: fType, doc: "The type of the returned value"},
+	s.Fields = append(s.Fields,
+		yamlspec.Field{Name: "name", Kind: yamlspec.String, Doc: "The name of the function"},
+		yamlspec.Field{Name: "parameters", Kind: yamlspec.List, Elem: objectsOf(paramSpec), Doc: "Extra parameters, appended after the built-in ones"},
+		codeField("globalCode", "Module-level Python code, run once"),
+		codeField("code", "The function body (Python); may return"),
+		codeField("expression", "The Python expression whose value is returned"),
+		typeField("resultType", false, "The type of the returned value"),
 	)
 	if storeCapable[t] {
-		s.fields = append(s.fields, field{name: "stores", kind: fStrings, doc: "Names of the state stores the function uses"})
+		s.Fields = append(s.Fields, yamlspec.Field{Name: "stores", Kind: yamlspec.List, Elem: &yamlspec.Field{Kind: yamlspec.String}, Doc: "Names of the state stores the function uses"})
 	}
 	return s
 }
 
-func storeSpec(t StoreType, withKV bool) *objSpec {
-	s := &objSpec{name: string(t) + "StoreDefinition", doc: "A " + string(t) + " state store"}
-	s.fields = []field{
-		{name: "type", kind: fEnum, enum: []string{string(t)}, required: true, doc: "The type of the state store"},
-		{name: "name", kind: fString, doc: "The name of the state store"},
+func storeSpec(t StoreType, withKV bool) *yamlspec.Spec {
+	s := &yamlspec.Spec{Name: string(t) + "StoreDefinition", Doc: "A " + string(t) + " state store"}
+	s.Fields = []yamlspec.Field{
+		{Name: "type", Kind: yamlspec.Enum, Enum: []string{string(t)}, Required: true, Doc: "The type of the state store"},
+		{Name: "name", Kind: yamlspec.String, Doc: "The name of the state store"},
 	}
 	if withKV {
 		req := t != StoreKeyValue
-		s.fields = append(s.fields,
-			field{name: "keyType", kind: fType, required: req, doc: "The key type"},
-			field{name: "valueType", kind: fType, required: req, doc: "The value type"})
+		s.Fields = append(s.Fields,
+			typeField("keyType", req, "The key type"),
+			typeField("valueType", req, "The value type"))
 	}
-	s.fields = append(s.fields,
-		field{name: "persistent", kind: fBool, doc: "Persistent (on disk) instead of in memory"},
-		field{name: "caching", kind: fBool, doc: "Cache writes"},
-		field{name: "logging", kind: fBool, doc: "Keep a changelog topic"},
-		field{name: "timestamped", kind: fBool, doc: "Store timestamps with values"})
+	s.Fields = append(s.Fields,
+		yamlspec.Field{Name: "persistent", Kind: yamlspec.Bool, Doc: "Persistent (on disk) instead of in memory"},
+		yamlspec.Field{Name: "caching", Kind: yamlspec.Bool, Doc: "Cache writes"},
+		yamlspec.Field{Name: "logging", Kind: yamlspec.Bool, Doc: "Keep a changelog topic"},
+		yamlspec.Field{Name: "timestamped", Kind: yamlspec.Bool, Doc: "Store timestamps with values"})
 	switch t {
 	case StoreKeyValue:
-		s.fields = append(s.fields,
-			field{name: "versioned", kind: fBool, doc: "Keep a history of values (persistent stores only)"},
+		s.Fields = append(s.Fields,
+			yamlspec.Field{Name: "versioned", Kind: yamlspec.Bool, Doc: "Keep a history of values (persistent stores only)"},
 			durField("historyRetention", false, "How long versioned history is kept"),
 			durField("segmentInterval", false, "Segment size of versioned stores"))
 	case StoreWindow:
-		s.fields = append(s.fields,
+		s.Fields = append(s.Fields,
 			durField("windowSize", false, "The size of the windows"),
 			durField("retention", false, "How long windows are kept"),
-			field{name: "retainDuplicates", kind: fBool, doc: "Keep duplicate keys (stream-stream joins)"})
+			yamlspec.Field{Name: "retainDuplicates", Kind: yamlspec.Bool, Doc: "Keep duplicate keys (stream-stream joins)"})
 	case StoreSession:
-		s.fields = append(s.fields, durField("retention", false, "How long sessions are kept"))
+		s.Fields = append(s.Fields, durField("retention", false, "How long sessions are kept"))
 	}
 	return s
 }
 
 var (
-	storeSpecs = map[StoreType]*objSpec{
+	storeSpecs = map[StoreType]*yamlspec.Spec{
 		StoreKeyValue: storeSpec(StoreKeyValue, true),
 		StoreWindow:   storeSpec(StoreWindow, true),
 		StoreSession:  storeSpec(StoreSession, true),
 	}
-	inlineStoreSpecs = map[StoreType]*objSpec{
+	inlineStoreSpecs = map[StoreType]*yamlspec.Spec{
 		StoreKeyValue: storeSpec(StoreKeyValue, false),
 		StoreWindow:   storeSpec(StoreWindow, false),
 		StoreSession:  storeSpec(StoreSession, false),
@@ -168,28 +166,28 @@ var (
 
 func init() {
 	for t, s := range inlineStoreSpecs {
-		s.name = string(t) + "StoreDefinitionInline"
+		s.Name = string(t) + "StoreDefinitionInline"
 		// Inline stores may still name their key and value types.
-		s.fields = append(s.fields,
-			field{name: "keyType", kind: fType, doc: "The key type (default: the stream's)"},
-			field{name: "valueType", kind: fType, doc: "The value type (default: the stream's)"})
+		s.Fields = append(s.Fields,
+			typeField("keyType", false, "The key type (default: the stream's)"),
+			typeField("valueType", false, "The value type (default: the stream's)"))
 	}
 }
 
 var offsetResetDoc = "earliest, latest, none or by_duration:<duration>"
 
-func topicSpec(name string, kind TopicKind) *objSpec {
-	s := &objSpec{name: name, doc: "A " + kind.String() + " on a Kafka topic"}
-	s.fields = []field{
-		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
-		{name: "keyType", kind: fType, required: kind == KindStream, doc: "The key type"},
-		{name: "valueType", kind: fType, required: kind == KindStream, doc: "The value type"},
-		{name: "offsetResetPolicy", kind: fString, doc: offsetResetDoc},
+func topicSpec(name string, kind TopicKind) *yamlspec.Spec {
+	s := &yamlspec.Spec{Name: name, Doc: "A " + kind.String() + " on a Kafka topic"}
+	s.Fields = []yamlspec.Field{
+		{Name: "topic", Kind: yamlspec.String, Required: true, Doc: "The Kafka topic"},
+		typeField("keyType", kind == KindStream, "The key type"),
+		typeField("valueType", kind == KindStream, "The value type"),
+		{Name: "offsetResetPolicy", Kind: yamlspec.String, Doc: offsetResetDoc},
 		fnField("timestampExtractor", FuncTimestampExtractor, false, "Extracts record timestamps"),
 		fnField("partitioner", FuncStreamPartitioner, false, "Chooses partitions when writing"),
 	}
 	if kind != KindStream {
-		s.fields = append(s.fields, storeField("store", StoreKeyValue, false, "The store that holds the table"))
+		s.Fields = append(s.Fields, storeField("store", StoreKeyValue, false, "The store that holds the table"))
 	}
 	return s
 }
@@ -199,27 +197,27 @@ var (
 	tableSpec       = topicSpec("TableDefinition", KindTable)
 	globalTableSpec = topicSpec("GlobalTableDefinition", KindGlobalTable)
 	sourceSpec      = topicSpec("TopicDefinitionSource", KindStream)
-	toTopicSpec     = &objSpec{name: "ToTopicDefinition", doc: "A topic to write to", fields: []field{
-		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
-		{name: "keyType", kind: fType, doc: "The key type (default: the stream's)"},
-		{name: "valueType", kind: fType, doc: "The value type (default: the stream's)"},
+	toTopicSpec     = &yamlspec.Spec{Name: "ToTopicDefinition", Doc: "A topic to write to", Fields: []yamlspec.Field{
+		{Name: "topic", Kind: yamlspec.String, Required: true, Doc: "The Kafka topic"},
+		typeField("keyType", false, "The key type (default: the stream's)"),
+		typeField("valueType", false, "The value type (default: the stream's)"),
 		fnField("partitioner", FuncStreamPartitioner, false, "Chooses partitions when writing"),
 	}}
-	streamTargetSpec = &objSpec{name: "StreamDefinitionAsJoinTarget", doc: "An inline stream", fields: []field{
-		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
-		{name: "keyType", kind: fType, doc: "The key type"},
-		{name: "valueType", kind: fType, doc: "The value type"},
-		{name: "offsetResetPolicy", kind: fString, doc: offsetResetDoc},
+	streamTargetSpec = &yamlspec.Spec{Name: "StreamDefinitionAsJoinTarget", Doc: "An inline stream", Fields: []yamlspec.Field{
+		{Name: "topic", Kind: yamlspec.String, Required: true, Doc: "The Kafka topic"},
+		typeField("keyType", false, "The key type"),
+		typeField("valueType", false, "The value type"),
+		{Name: "offsetResetPolicy", Kind: yamlspec.String, Doc: offsetResetDoc},
 		fnField("timestampExtractor", FuncTimestampExtractor, false, "Extracts record timestamps"),
 		fnField("partitioner", FuncStreamPartitioner, false, "Chooses partitions when writing"),
 	}}
-	tableTargetSpec = &objSpec{name: "TableDefinitionAsJoinTarget", doc: "An inline table", fields: append(append([]field{}, streamTargetSpec.fields...),
+	tableTargetSpec = &yamlspec.Spec{Name: "TableDefinitionAsJoinTarget", Doc: "An inline table", Fields: append(append([]yamlspec.Field{}, streamTargetSpec.Fields...),
 		storeField("store", StoreKeyValue, false, "The store that holds the table"))}
-	globalTableTargetSpec = &objSpec{name: "GlobalTableDefinitionAsJoinTarget", doc: "An inline globalTable", fields: tableTargetSpec.fields}
+	globalTableTargetSpec = &yamlspec.Spec{Name: "GlobalTableDefinitionAsJoinTarget", Doc: "An inline globalTable", Fields: tableTargetSpec.Fields}
 )
 
 // opSpecs maps each canonical operation type to its fields.
-var opSpecs = map[OpType]*objSpec{}
+var opSpecs = map[OpType]*yamlspec.Spec{}
 
 // opKeywords maps every accepted via `type:` keyword (35, with aliases) to
 // its canonical type.
@@ -260,11 +258,11 @@ func keywordsOf(t OpType) []string {
 }
 
 func init() {
-	joinStream := field{name: "stream", kind: fTopic, elem: streamTargetSpec, doc: "The stream to join with"}
-	joinTable := field{name: "table", kind: fTopic, elem: tableTargetSpec, doc: "The table to join with"}
-	joinGlobal := field{name: "globalTable", kind: fTopic, elem: globalTableTargetSpec, doc: "The globalTable to join with"}
+	joinStream := topicField("stream", streamTargetSpec, false, "The stream to join with")
+	joinTable := topicField("table", tableTargetSpec, false, "The table to join with")
+	joinGlobal := topicField("globalTable", globalTableTargetSpec, false, "The globalTable to join with")
 	vj := fnField("valueJoiner", FuncValueJoiner, true, "Combines the values of both sides")
-	joinFields := []field{joinStream, joinTable, joinGlobal, vj,
+	joinFields := []yamlspec.Field{joinStream, joinTable, joinGlobal, vj,
 		durField("timeDifference", false, "Maximum time between joined records (stream-stream)"),
 		durField("grace", false, "Grace period for out-of-order records"),
 		storeField("thisStore", StoreWindow, false, "Window store of this side (stream-stream)"),
@@ -275,10 +273,10 @@ func init() {
 		fnField("otherPartitioner", FuncStreamPartitioner, false, "Partitioner of the other table (foreign-key joins)"),
 		fnField("mapper", FuncKeyValueMapper, false, "Maps a record to the globalTable key"),
 	}
-	def := func(t OpType, doc string, fields ...field) {
-		s := &objSpec{name: string(t) + "Operation", doc: doc}
-		s.fields = append(s.fields, field{name: "type", kind: fEnum, enum: keywordsOf(t), required: true, doc: "The type of the operation"}, opNameField)
-		s.fields = append(s.fields, fields...)
+	def := func(t OpType, doc string, fields ...yamlspec.Field) {
+		s := &yamlspec.Spec{Name: string(t) + "Operation", Doc: doc}
+		s.Fields = append(s.Fields, yamlspec.Field{Name: "type", Kind: yamlspec.Enum, Enum: keywordsOf(t), Required: true, Doc: "The type of the operation"}, opNameField)
+		s.Fields = append(s.Fields, fields...)
 		opSpecs[t] = s
 	}
 	def(OpAggregate, "Aggregates grouped records",
@@ -289,9 +287,9 @@ func init() {
 		fnField("subtractor", FuncAggregator, false, "Removes an old value (grouped tables)"),
 		storeField("store", "", true, "The store of the aggregates"))
 	def(OpCogroup, "Cogroups a grouped stream", fnField("aggregator", FuncAggregator, true, "Adds a record to the aggregate"))
-	def(OpConvertKey, "Converts the key to another type", field{name: "into", kind: fType, required: true, doc: "The target type"})
-	def(OpConvertKeyValue, "Converts key and value to other types", field{name: "into", kind: fType, required: true, doc: "The target (key, value) type"})
-	def(OpConvertValue, "Converts the value to another type", field{name: "into", kind: fType, required: true, doc: "The target type"})
+	def(OpConvertKey, "Converts the key to another type", typeField("into", true, "The target type"))
+	def(OpConvertKeyValue, "Converts key and value to other types", typeField("into", true, "The target (key, value) type"))
+	def(OpConvertValue, "Converts the value to another type", typeField("into", true, "The target type"))
 	def(OpCount, "Counts grouped records", storeField("store", "", false, "The store of the counts"))
 	def(OpFilter, "Keeps the records that match a predicate",
 		fnField("if", FuncPredicate, true, "The predicate"), storeField("store", StoreKeyValue, false, "Materializes the filtered table"))
@@ -303,7 +301,7 @@ func init() {
 	def(OpJoin, "Joins with a stream, table or globalTable", joinFields...)
 	def(OpLeftJoin, "Left-joins with a stream, table or globalTable", joinFields...)
 	def(OpOuterJoin, "Outer-joins with a stream or table", joinFields[:9]...)
-	def(OpMerge, "Merges another stream into this one", field{name: "stream", kind: fTopic, elem: streamTargetSpec, required: true, doc: "The stream to merge"})
+	def(OpMerge, "Merges another stream into this one", topicField("stream", streamTargetSpec, true, "The stream to merge"))
 	def(OpPeek, "Calls a function for every record and passes it on", fnField("forEach", FuncForEach, true, "The function"))
 	def(OpReduce, "Reduces grouped records",
 		fnField("reducer", FuncReducer, false, "Combines two values"),
@@ -311,14 +309,14 @@ func init() {
 		fnField("subtractor", FuncReducer, false, "Removes an old value (grouped tables)"),
 		storeField("store", "", false, "The store of the results"))
 	def(OpRepartition, "Repartitions the stream",
-		field{name: "numberOfPartitions", kind: fInt, doc: "The number of partitions of the repartition topic"},
+		yamlspec.Field{Name: "numberOfPartitions", Kind: yamlspec.Int, Doc: "The number of partitions of the repartition topic"},
 		fnField("partitioner", FuncStreamPartitioner, false, "Chooses partitions"))
 	def(OpSuppress, "Holds back table updates",
-		field{name: "until", kind: fEnum, enum: []string{"timeLimit", "windowCloses"}, required: true, doc: "What ends the suppression"},
+		yamlspec.Field{Name: "until", Kind: yamlspec.Enum, Enum: []string{"timeLimit", "windowCloses"}, Required: true, Doc: "What ends the suppression"},
 		durField("duration", false, "The time limit (timeLimit)"),
-		field{name: "maxBytes", kind: fString, doc: "Buffer limit in bytes"},
-		field{name: "maxRecords", kind: fString, doc: "Buffer limit in records"},
-		field{name: "bufferFullStrategy", kind: fEnum, enum: []string{"emitEarlyWhenFull", "shutdownWhenFull"}, doc: "What to do when the buffer is full"})
+		yamlspec.Field{Name: "maxBytes", Kind: yamlspec.String, Doc: "Buffer limit in bytes"},
+		yamlspec.Field{Name: "maxRecords", Kind: yamlspec.String, Doc: "Buffer limit in records"},
+		yamlspec.Field{Name: "bufferFullStrategy", Kind: yamlspec.Enum, Enum: []string{"emitEarlyWhenFull", "shutdownWhenFull"}, Doc: "What to do when the buffer is full"})
 	def(OpToStream, "Turns a table into a stream", fnField("mapper", FuncKeyTransformer, false, "Computes the new key"))
 	def(OpToTable, "Turns a stream into a table", storeField("store", StoreKeyValue, false, "The store of the table"))
 	def(OpTransformKey, "Computes a new key", fnField("mapper", FuncKeyTransformer, true, "Returns the new key"))
@@ -333,127 +331,134 @@ func init() {
 	def(OpWindowBySession, "Windows grouped records into sessions",
 		durField("inactivityGap", true, "The gap that ends a session"), durField("grace", false, "Grace period"))
 	def(OpWindowByTime, "Windows grouped records by time",
-		field{name: "windowType", kind: fEnum, enum: []string{"tumbling", "hopping", "sliding"}, required: true, doc: "The kind of window"},
+		yamlspec.Field{Name: "windowType", Kind: yamlspec.Enum, Enum: []string{"tumbling", "hopping", "sliding"}, Required: true, Doc: "The kind of window"},
 		durField("duration", false, "The window size (tumbling, hopping)"),
 		durField("advanceBy", false, "The hop (hopping)"),
 		durField("timeDifference", false, "The window size (sliding)"),
 		durField("grace", false, "Grace period"))
 }
 
-var printSpec = &objSpec{name: "PrintOperation", doc: "Prints records", fields: []field{
-	{name: "filename", kind: fString, doc: "The file to print to (default: stdout)"},
-	{name: "label", kind: fString, doc: "A label in front of each record"},
+var printSpec = &yamlspec.Spec{Name: "PrintOperation", Doc: "Prints records", Fields: []yamlspec.Field{
+	{Name: "filename", Kind: yamlspec.String, Doc: "The file to print to (default: stdout)"},
+	{Name: "label", Kind: yamlspec.String, Doc: "A label in front of each record"},
 	fnField("mapper", FuncKeyValuePrinter, false, "Formats a record"),
 	opNameField,
 }}
 
-var toTopicNameExtractorSpec = &objSpec{name: "ToTopicNameExtractorDefinition", doc: "Writes to a topic chosen per record", fields: []field{
+var toTopicNameExtractorSpec = &yamlspec.Spec{Name: "ToTopicNameExtractorDefinition", Doc: "Writes to a topic chosen per record", Fields: []yamlspec.Field{
 	fnField("topicNameExtractor", FuncTopicNameExtractor, true, "Returns the topic name"),
 	fnField("partitioner", FuncStreamPartitioner, false, "Chooses partitions"),
 }}
 
 // sinkFields are the sink keys of pipelines and branches, in upstream's
 // precedence order.
-func sinkFields(branch *objSpec) []field {
-	return []field{
-		{name: "as", kind: fString, doc: "Registers the result under a name for later pipelines"},
-		{name: "branch", kind: fList, elem: branch, doc: "Sends each record down the first branch whose predicate holds"},
+func sinkFields(branch *yamlspec.Spec) []yamlspec.Field {
+	return []yamlspec.Field{
+		{Name: "as", Kind: yamlspec.String, Doc: "Registers the result under a name for later pipelines"},
+		{Name: "branch", Kind: yamlspec.List, Elem: objectsOf(branch), Doc: "Sends each record down the first branch whose predicate holds"},
 		fnField("forEach", FuncForEach, false, "Calls a function for every record"),
-		{name: "print", kind: fObject, elem: printSpec, doc: "Prints records"},
-		{name: "to", kind: fTopic, elem: toTopicSpec, doc: "Writes records to a topic"},
-		{name: "toTopicNameExtractor", kind: fFunction, fn: FuncTopicNameExtractor, elem: toTopicNameExtractorSpec, doc: "Writes records to a topic chosen per record"},
+		{Name: "print", Kind: yamlspec.Object, Object: printSpec, Doc: "Prints records"},
+		topicField("to", toTopicSpec, false, "Writes records to a topic"),
+		{Name: "toTopicNameExtractor", Kind: yamlspec.Any, Object: toTopicNameExtractorSpec, Ext: ext{kind: xFunction, fn: FuncTopicNameExtractor}, Doc: "Writes records to a topic chosen per record"},
 	}
 }
 
 var (
-	branchSpec   = &objSpec{name: "BranchDefinition", doc: "One branch: a predicate and a pipeline"}
-	pipelineSpec = &objSpec{name: "PipelineDefinition", doc: "A source, operations and a sink"}
+	branchSpec   = &yamlspec.Spec{Name: "BranchDefinition", Doc: "One branch: a predicate and a pipeline"}
+	pipelineSpec = &yamlspec.Spec{Name: "PipelineDefinition", Doc: "A source, operations and a sink"}
 )
 
 func init() {
-	via := field{name: "via", kind: fList, doc: "Operations applied in order"}
-	branchSpec.fields = append([]field{
+	via := yamlspec.Field{Name: "via", Kind: yamlspec.List, Ext: ext{kind: xOperations}, Doc: "Operations applied in order"}
+	branchSpec.Fields = append([]yamlspec.Field{
 		fnField("if", FuncPredicate, false, "The predicate (absent: catch-all)"),
 		opNameField,
 		via,
 	}, sinkFields(branchSpec)...)
-	pipelineSpec.fields = append([]field{
-		{name: "name", kind: fString, doc: "The name of the pipeline"},
-		{name: "from", kind: fTopic, elem: sourceSpec, required: true, doc: "The source: a stream, table, globalTable or earlier pipeline"},
+	pipelineSpec.Fields = append([]yamlspec.Field{
+		{Name: "name", Kind: yamlspec.String, Doc: "The name of the pipeline"},
+		topicField("from", sourceSpec, true, "The source: a stream, table, globalTable or earlier pipeline"),
 		via,
 	}, sinkFields(branchSpec)...)
 }
 
-var producerSpec = &objSpec{name: "ProducerDefinition", doc: "Generates messages and writes them to a topic", fields: []field{
+var producerSpec = &yamlspec.Spec{Name: "ProducerDefinition", Doc: "Generates messages and writes them to a topic", Fields: []yamlspec.Field{
 	fnField("generator", FuncGenerator, true, "Returns (key, value) or a list of them"),
-	{name: "to", kind: fTopic, elem: toTopicSpec, required: true, doc: "The target topic"},
+	topicField("to", toTopicSpec, true, "The target topic"),
 	durField("interval", false, "Time between generator calls"),
-	{name: "count", kind: fInt, doc: "Number of messages to produce"},
-	{name: "batchSize", kind: fInt, doc: "Messages per batch (1-1000)"},
+	{Name: "count", Kind: yamlspec.Int, Doc: "Number of messages to produce"},
+	{Name: "batchSize", Kind: yamlspec.Int, Doc: "Messages per batch (1-1000)"},
 	fnField("condition", FuncPredicate, false, "Messages for which this is false are skipped"),
 	fnField("until", FuncPredicate, false, "Stops the producer once true"),
-	{name: "name", kind: fString, doc: "The name of the producer"},
+	{Name: "name", Kind: yamlspec.String, Doc: "The name of the producer"},
 }}
 
 // rootKeys are the top-level keys of a KSML definition.
-var rootSpec = &objSpec{name: "TopologyDefinition", doc: "A KSML definition", fields: []field{
-	{name: "name", kind: fString, doc: "The name of the definition"},
-	{name: "version", kind: fString, doc: "The version of the definition"},
-	{name: "description", kind: fString, doc: "What the definition does"},
-	{name: "streams", kind: fMap, elem: streamSpec, doc: "Streams referenced by pipelines and producers"},
-	{name: "tables", kind: fMap, elem: tableSpec, doc: "Tables referenced by pipelines and producers"},
-	{name: "globalTables", kind: fMap, elem: globalTableSpec, doc: "GlobalTables referenced by pipelines and producers"},
-	{name: "stores", kind: fMap, doc: "State stores"},
-	{name: "functions", kind: fMap, doc: "Functions"},
-	{name: "pipelines", kind: fMap, elem: pipelineSpec, doc: "Pipelines"},
-	{name: "producers", kind: fMap, elem: producerSpec, doc: "Producers"},
+var rootSpec = &yamlspec.Spec{Name: "TopologyDefinition", Doc: "A KSML definition", Fields: []yamlspec.Field{
+	{Name: "name", Kind: yamlspec.String, Doc: "The name of the definition"},
+	{Name: "version", Kind: yamlspec.String, Doc: "The version of the definition"},
+	{Name: "description", Kind: yamlspec.String, Doc: "What the definition does"},
+	{Name: "streams", Kind: yamlspec.Map, Elem: objectsOf(streamSpec), Doc: "Streams referenced by pipelines and producers"},
+	{Name: "tables", Kind: yamlspec.Map, Elem: objectsOf(tableSpec), Doc: "Tables referenced by pipelines and producers"},
+	{Name: "globalTables", Kind: yamlspec.Map, Elem: objectsOf(globalTableSpec), Doc: "GlobalTables referenced by pipelines and producers"},
+	{Name: "stores", Kind: yamlspec.Map, Ext: ext{kind: xStoreDefs}, Doc: "State stores"},
+	{Name: "functions", Kind: yamlspec.Map, Ext: ext{kind: xFunctionDefs}, Doc: "Functions"},
+	{Name: "pipelines", Kind: yamlspec.Map, Elem: objectsOf(pipelineSpec), Doc: "Pipelines"},
+	{Name: "producers", Kind: yamlspec.Map, Elem: objectsOf(producerSpec), Doc: "Producers"},
 }}
 
 // Seed dialect.
 var (
-	seedInputSpec = &objSpec{name: "SeedInput", doc: "A topic the pipeline reads", fields: []field{
-		{name: "name", kind: fString, doc: "The name of the input"},
-		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
-		{name: "keyType", kind: fString, doc: "STRING, JSON, AVRO or any KSML type"},
-		{name: "valueType", kind: fString, doc: "STRING, JSON, AVRO or any KSML type"},
-		{name: "keySchema", kind: fString, doc: "Schema name for AVRO keys"},
-		{name: "valueSchema", kind: fString, doc: "Schema name for AVRO values"},
-		{name: "schemaRegistry", kind: fString, doc: "Schema registry URL"},
-		{name: "offsetResetPolicy", kind: fString, doc: offsetResetDoc},
+	seedInputSpec = &yamlspec.Spec{Name: "SeedInput", Doc: "A topic the pipeline reads", Fields: []yamlspec.Field{
+		{Name: "name", Kind: yamlspec.String, Doc: "The name of the input"},
+		{Name: "topic", Kind: yamlspec.String, Required: true, Doc: "The Kafka topic"},
+		{Name: "keyType", Kind: yamlspec.String, Doc: "STRING, JSON, AVRO or any KSML type"},
+		{Name: "valueType", Kind: yamlspec.String, Doc: "STRING, JSON, AVRO or any KSML type"},
+		{Name: "keySchema", Kind: yamlspec.String, Doc: "Schema name for AVRO keys"},
+		{Name: "valueSchema", Kind: yamlspec.String, Doc: "Schema name for AVRO values"},
+		{Name: "schemaRegistry", Kind: yamlspec.String, Doc: "Schema registry URL"},
+		{Name: "offsetResetPolicy", Kind: yamlspec.String, Doc: offsetResetDoc},
 	}}
-	seedOutputSpec = &objSpec{name: "SeedOutput", doc: "A topic the pipeline writes", fields: []field{
-		{name: "name", kind: fString, required: true, doc: "The name of the output; after a branch, the predicate it receives"},
-		{name: "topic", kind: fString, required: true, doc: "The Kafka topic"},
-		{name: "keyType", kind: fString, doc: "STRING, JSON, AVRO or any KSML type"},
-		{name: "valueType", kind: fString, doc: "STRING, JSON, AVRO or any KSML type"},
-		{name: "keySchema", kind: fString, doc: "Schema name for AVRO keys"},
-		{name: "valueSchema", kind: fString, doc: "Schema name for AVRO values"},
-		{name: "schemaRegistry", kind: fString, doc: "Schema registry URL"},
+	seedOutputSpec = &yamlspec.Spec{Name: "SeedOutput", Doc: "A topic the pipeline writes", Fields: []yamlspec.Field{
+		{Name: "name", Kind: yamlspec.String, Required: true, Doc: "The name of the output; after a branch, the predicate it receives"},
+		{Name: "topic", Kind: yamlspec.String, Required: true, Doc: "The Kafka topic"},
+		{Name: "keyType", Kind: yamlspec.String, Doc: "STRING, JSON, AVRO or any KSML type"},
+		{Name: "valueType", Kind: yamlspec.String, Doc: "STRING, JSON, AVRO or any KSML type"},
+		{Name: "keySchema", Kind: yamlspec.String, Doc: "Schema name for AVRO keys"},
+		{Name: "valueSchema", Kind: yamlspec.String, Doc: "Schema name for AVRO values"},
+		{Name: "schemaRegistry", Kind: yamlspec.String, Doc: "Schema registry URL"},
 	}}
-	seedPredicateSpec = &objSpec{name: "SeedBranchPredicate", doc: "A named branch predicate", fields: []field{
-		{name: "name", kind: fString, required: true, doc: "The output that receives matching records"},
-		{name: "predicate", kind: fFunction, fn: FuncPredicate, required: true, doc: "The predicate"},
+	seedPredicateSpec = &yamlspec.Spec{Name: "SeedBranchPredicate", Doc: "A named branch predicate", Fields: []yamlspec.Field{
+		{Name: "name", Kind: yamlspec.String, Required: true, Doc: "The output that receives matching records"},
+		{Name: "predicate", Kind: yamlspec.Any, Ext: ext{kind: xFunction, fn: FuncPredicate}, Required: true, Doc: "The predicate"},
 	}}
-	seedPipelineSpec = &objSpec{name: "SeedPipeline", doc: "A pipeline of the list dialect", fields: []field{
-		{name: "name", kind: fString, required: true, doc: "The name of the pipeline"},
-		{name: "inputs", kind: fList, elem: seedInputSpec, required: true, doc: "Input topics; several inputs are merged"},
-		{name: "operations", kind: fList, doc: "Operations applied in order"},
-		{name: "outputs", kind: fList, elem: seedOutputSpec, doc: "Output topics"},
+	seedPipelineSpec = &yamlspec.Spec{Name: "SeedPipeline", Doc: "A pipeline of the list dialect", Fields: []yamlspec.Field{
+		{Name: "name", Kind: yamlspec.String, Required: true, Doc: "The name of the pipeline"},
+		{Name: "inputs", Kind: yamlspec.List, Elem: objectsOf(seedInputSpec), Required: true, Doc: "Input topics; several inputs are merged"},
+		{Name: "operations", Kind: yamlspec.List, Ext: ext{kind: xSeedOperations}, Doc: "Operations applied in order"},
+		{Name: "outputs", Kind: yamlspec.List, Elem: objectsOf(seedOutputSpec), Doc: "Output topics"},
 	}}
-	seedRootSpec = &objSpec{name: "SeedDefinition", doc: "A definition in the list dialect", fields: []field{
-		{name: "name", kind: fString, doc: "The name of the definition"},
-		{name: "version", kind: fString, doc: "The version of the definition"},
-		{name: "description", kind: fString, doc: "What the definition does"},
-		{name: "configuration", kind: fObject, doc: "Properties and metrics"},
-		{name: "pipelines", kind: fList, elem: seedPipelineSpec, required: true, doc: "The pipelines"},
+	seedRootSpec = &yamlspec.Spec{Name: "SeedDefinition", Doc: "A definition in the list dialect", Fields: []yamlspec.Field{
+		{Name: "name", Kind: yamlspec.String, Doc: "The name of the definition"},
+		{Name: "version", Kind: yamlspec.String, Doc: "The version of the definition"},
+		{Name: "description", Kind: yamlspec.String, Doc: "What the definition does"},
+		{Name: "configuration", Kind: yamlspec.Object, Object: seedConfigSpec}, // documented by the spec
+		{Name: "pipelines", Kind: yamlspec.List, Elem: objectsOf(seedPipelineSpec), Required: true, Doc: "The pipelines"},
 	}}
-	seedConfigSpec = &objSpec{name: "SeedConfiguration", doc: "Properties and metrics", fields: []field{
-		{name: "properties", kind: fMap, doc: "Properties, visible to Python as `properties`"},
-		{name: "metrics", kind: fObject, doc: "Metrics reporting"},
+	seedConfigSpec = &yamlspec.Spec{Name: "SeedConfiguration", Doc: "Properties and metrics", Fields: []yamlspec.Field{
+		{Name: "properties", Kind: yamlspec.Map, Elem: &yamlspec.Field{Kind: yamlspec.Scalar}, Doc: "Properties, visible to Python as `properties`"},
+		{Name: "metrics", Kind: yamlspec.Object, Object: seedMetricsSpec}, // documented by the spec
 	}}
-	seedMetricsSpec = &objSpec{name: "SeedMetrics", doc: "Metrics reporting", fields: []field{
-		{name: "enabled", kind: fBool, doc: "Report metrics"},
-		{name: "reporter", kind: fString, doc: "The reporter, e.g. prometheus"},
-		{name: "tags", kind: fMap, doc: "Tags added to every metric"},
+	seedMetricsSpec = &yamlspec.Spec{Name: "SeedMetrics", Doc: "Metrics reporting", Fields: []yamlspec.Field{
+		{Name: "enabled", Kind: yamlspec.Bool, Doc: "Report metrics"},
+		{Name: "reporter", Kind: yamlspec.String, Doc: "The reporter, e.g. prometheus"},
+		{Name: "tags", Kind: yamlspec.Map, Elem: &yamlspec.Field{Kind: yamlspec.Scalar}, Doc: "Tags added to every metric"},
 	}}
 )
+
+// seedBranchSpec is the branch operation of the list dialect.
+var seedBranchSpec = &yamlspec.Spec{Name: "SeedBranchOperation", Doc: "Routes each record to the output named like the first predicate that holds", Fields: []yamlspec.Field{
+	{Name: "type", Kind: yamlspec.Enum, Enum: []string{"branch"}, Required: true},
+	{Name: "name", Kind: yamlspec.String},
+	{Name: "predicates", Kind: yamlspec.List, Elem: objectsOf(seedPredicateSpec), Required: true},
+}}

@@ -33,6 +33,8 @@ const (
 	// Any is any value; the decoder checks it (e.g. an inline document of
 	// another kind).
 	Any
+	// List is a sequence of Field.Elem values.
+	List
 )
 
 // Field is one key of an object, or the shape of a map's values.
@@ -43,10 +45,14 @@ type Field struct {
 	Doc      string
 	Enum     []string // Enum
 	Object   *Spec    // Object
-	Elem     *Field   // Map
+	Elem     *Field   // Map, List
 	// Schema, when set, is the field's JSON schema instead of the one its
 	// kind yields (for values a kind cannot say, e.g. a duration or "off").
 	Schema map[string]any
+	// Ext is the owning package's own description of the value (e.g. a
+	// reference to a named function or an inline one). yamlspec never
+	// reads it; the package's decoder and its SchemaInfo.Kind hook do.
+	Ext any
 }
 
 // Spec describes a mapping: its known keys and, with Extra, the shape of

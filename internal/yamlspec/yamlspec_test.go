@@ -154,3 +154,56 @@ func TestJSONSchemaFromSpec(t *testing.T) {
 		t.Errorf("schema:\n%s", g)
 	}
 }
+
+// TestJSONSchemaAnyOfWithKindHook covers what a package with its own
+// values uses: several roots, a Kind hook reading Field.Ext (and falling
+// back to the built-in kinds with nil), lists, and no null for empty keys.
+func TestJSONSchemaAnyOfWithKindHook(t *testing.T) {
+	type ref struct{ to *Spec }
+	item := &Spec{Name: "Item", Fields: []Field{{Name: "id", Kind: Int, Required: true}}}
+	a := &Spec{Name: "A", Fields: []Field{
+		{Name: "items", Kind: List, Elem: &Field{Kind: Object, Object: item}, Doc: "the items"},
+		{Name: "tags", Kind: List, Elem: &Field{Kind: String}},
+		{Name: "use", Kind: Any, Ext: ref{item}},
+	}}
+	b := &Spec{Name: "B", Fields: []Field{{Name: "on", Kind: Bool}}}
+	hook := func(g *Generator, f Field) map[string]any {
+		if r, ok := f.Ext.(ref); ok {
+			return map[string]any{"anyOf": []any{map[string]any{"type": "string"}, g.Ref(r.to)}}
+		}
+		if f.Kind == String {
+			return map[string]any{"type": "string"}
+		}
+		return nil
+	}
+	raw, err := JSONSchemaAnyOf([]*Spec{a, b}, SchemaInfo{Title: "T", NoEmptyValues: true, Kind: hook})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	itemRef := map[string]any{"$ref": "#/$defs/Item"}
+	want := map[string]any{
+		"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "T",
+		"anyOf": []any{map[string]any{"$ref": "#/$defs/A"}, map[string]any{"$ref": "#/$defs/B"}},
+		"$defs": map[string]any{
+			"A": map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
+				"items": map[string]any{"type": "array", "items": itemRef, "description": "the items"},
+				"tags":  map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
+				"use":   map[string]any{"anyOf": []any{map[string]any{"type": "string"}, itemRef}},
+			}},
+			"B": map[string]any{"type": "object", "additionalProperties": false, "properties": map[string]any{
+				"on": map[string]any{"anyOf": []any{map[string]any{"type": "boolean"},
+					map[string]any{"type": "string", "pattern": "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee])$"}}},
+			}},
+			"Item": map[string]any{"type": "object", "additionalProperties": false, "required": []any{"id"},
+				"properties": map[string]any{"id": map[string]any{"type": "integer"}}},
+		},
+	}
+	if !reflect.DeepEqual(got, want) {
+		g, _ := json.MarshalIndent(got, "", " ")
+		t.Errorf("schema:\n%s", g)
+	}
+}
