@@ -71,6 +71,10 @@ const (
 	ResetNone     OffsetReset = "none"
 )
 
+// MaxStreamThreads caps num.stream.threads: each thread is a group member
+// with clients of its own, and threads beyond the task count idle.
+const MaxStreamThreads = 64
+
 // Kafka Streams' defaults for the settings the engine applies.
 const (
 	DefaultCommitInterval    = 30 * time.Second       // at_least_once
@@ -124,6 +128,11 @@ type Config struct {
 	ProcessingGuarantee ProcessingGuarantee
 	// MaxPollRecords is max.poll.records, for PollRecords.
 	MaxPollRecords int
+	// NumStreamThreads is num.stream.threads (default 1): how many
+	// stream threads, each with its own consumer group member (and, under
+	// exactly_once_v2, its own transactional producer), share the tasks
+	// of one process.
+	NumStreamThreads int
 	// AutoOffsetReset is auto.offset.reset (Kafka Streams' default is
 	// earliest); it is already applied in Consumer.
 	AutoOffsetReset OffsetReset
@@ -633,6 +642,14 @@ func (m *mapper) streams() {
 	if d, ok := m.millis("commit.interval.ms", 0); ok {
 		c.CommitInterval = d
 	}
+	c.NumStreamThreads = 1
+	if n, ok := m.integer("num.stream.threads", 1); ok {
+		if n > MaxStreamThreads {
+			m.errf("num.stream.threads", "%d is above the maximum %d", n, MaxStreamThreads)
+		} else {
+			c.NumStreamThreads = int(n)
+		}
+	}
 	if c.ProcessingGuarantee == ExactlyOnceV2 && c.TransactionTimeout < c.CommitInterval {
 		// Kafka Streams refuses this too: every transaction would time out.
 		m.errf("transaction.timeout.ms", "%d is below commit.interval.ms %d: every transaction would time out before it commits; raise transaction.timeout.ms or lower commit.interval.ms",
@@ -731,7 +748,6 @@ var noEffect = map[string]string{
 	"topology.optimization":                     "ksml builds the topology as KSML defines it",
 
 	// Kafka Streams features ksml does without.
-	"num.stream.threads":                            "a process runs its tasks on one Python lane; start more instances to scale out",
 	"num.standby.replicas":                          "ksml has no standby tasks; state is restored from the changelogs",
 	"acceptable.recovery.lag":                       "ksml has no warm-up tasks; state is restored from the changelogs",
 	"max.warmup.replicas":                           "ksml has no warm-up tasks; state is restored from the changelogs",
@@ -834,7 +850,7 @@ var appliedProperties = []string{
 	"session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "fetch.min.bytes", "fetch.max.bytes",
 	"fetch.max.wait.ms", "max.partition.fetch.bytes", "max.poll.records", "auto.offset.reset", "isolation.level",
 	"processing.guarantee", "commit.interval.ms", "task.timeout.ms", "replication.factor",
-	"max.task.idle.ms", "buffered.records.per.partition",
+	"num.stream.threads", "max.task.idle.ms", "buffered.records.per.partition",
 	GroupIDPatternKey, TransactionalIDPatternKey,
 }
 

@@ -263,7 +263,7 @@ func TestIgnoredPropertiesAreLoggedOnceWithTheirReason(t *testing.T) {
 	// Logging is once per process, so each run of the test needs property
 	// names of its own; unprefixed known names are logged once for good.
 	name := fmt.Sprintf("only.logged.once.property.%d", time.Now().UnixNano())
-	props := map[string]string{"application.id": "a", "bootstrap.servers": "b:1", name: "1", "topic.num.stream.threads": "4"}
+	props := map[string]string{"application.id": "a", "bootstrap.servers": "b:1", name: "1", "topic.num.standby.replicas": "4"}
 	for range 3 {
 		if _, err := FromProperties(props, Options{Logger: logger}); err != nil {
 			t.Fatal(err)
@@ -275,8 +275,31 @@ func TestIgnoredPropertiesAreLoggedOnceWithTheirReason(t *testing.T) {
 	}
 	// A known property is logged at info with its reason, at most once per
 	// process (an earlier test run in this process may have logged it).
-	if n := strings.Count(out, "property=topic.num.stream.threads"); n > 1 ||
-		n == 1 && !strings.Contains(out, `level=INFO msg="Kafka property has no effect" property=topic.num.stream.threads reason="a process runs its tasks on one Python lane; start more instances to scale out"`) {
+	if n := strings.Count(out, "property=topic.num.standby.replicas"); n > 1 ||
+		n == 1 && !strings.Contains(out, `level=INFO msg="Kafka property has no effect" property=topic.num.standby.replicas reason="ksml has no standby tasks; state is restored from the changelogs"`) {
 		t.Errorf("known property logged %d times:\n%s", n, out)
+	}
+}
+
+func TestNumStreamThreads(t *testing.T) {
+	for in, want := range map[string]int{"": 1, "1": 1, "2": 2, "64": 64} {
+		props := map[string]string{"application.id": "a", "bootstrap.servers": "b:1"}
+		if in != "" {
+			props["num.stream.threads"] = in
+		}
+		c, err := FromProperties(props, Options{})
+		if err != nil || c.NumStreamThreads != want {
+			t.Errorf("num.stream.threads %q: %d, %v; want %d", in, c.NumStreamThreads, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"0":  "kafka.num.stream.threads: 0 is below the minimum 1",
+		"65": "kafka.num.stream.threads: 65 is above the maximum 64",
+		"x":  `kafka.num.stream.threads: "x" is not an integer`,
+	} {
+		_, err := FromProperties(map[string]string{"application.id": "a", "bootstrap.servers": "b:1", "num.stream.threads": in}, Options{})
+		if err == nil || err.Error() != want {
+			t.Errorf("num.stream.threads %q: %v, want %s", in, err, want)
+		}
 	}
 }

@@ -55,6 +55,7 @@ var samples = map[string]struct {
 	"commit.interval.ms":                    {value: "777"},
 	"task.timeout.ms":                       {value: "60000"},
 	"max.task.idle.ms":                      {value: "500"},
+	"num.stream.threads":                    {value: "2"},
 	"buffered.records.per.partition":        {value: "77"},
 	"replication.factor":                    {value: "3"},
 	"client.rack":                           {value: "rack-a"},
@@ -92,10 +93,10 @@ func fingerprint(t *testing.T, c *Config) string {
 	if fn, ok := cl.OptValue(kgo.RetryBackoffFn).(func(int) time.Duration); ok && fn != nil {
 		fmt.Fprintf(&b, "RetryBackoff=%v\n", fn(1))
 	}
-	fmt.Fprintf(&b, "engine: guarantee=%s commit=%v poll=%d reset=%s rf=%d task=%v idle=%d buffered=%d rc=%v maxRecord=%d txn=%v txnid=%s group=%s\n",
+	fmt.Fprintf(&b, "engine: guarantee=%s commit=%v poll=%d reset=%s rf=%d task=%v idle=%d buffered=%d rc=%v maxRecord=%d txn=%v txnid=%s group=%s threads=%d\n",
 		c.ProcessingGuarantee, c.CommitInterval, c.MaxPollRecords, c.AutoOffsetReset, c.ReplicationFactor, c.TaskTimeout,
 		c.MaxTaskIdleMs, c.BufferedRecordsPerPartition, c.ReadCommitted,
-		c.MaxRecordBytes, c.TransactionTimeout, c.Resolver.TransactionalID("x"), c.GroupID)
+		c.MaxRecordBytes, c.TransactionTimeout, c.Resolver.TransactionalID("x"), c.GroupID, c.NumStreamThreads)
 	return b.String()
 }
 

@@ -146,9 +146,9 @@ type Runner struct {
 
 	servers *observability.Servers
 
-	mu     sync.Mutex
-	engine *kafkaio.Engine
-	broker *broker.Broker
+	mu      sync.Mutex
+	engines []*kafkaio.Engine // one per stream thread
+	broker  *broker.Broker
 	// registry is the embedded schema registry, nil unless the embedded
 	// broker runs and no registry is configured.
 	registry *embeddedRegistry
@@ -671,13 +671,13 @@ type StoreEntry struct {
 // are only valid during the call.
 func (r *Runner) WithStores(fn func(stores []StoreEntry)) {
 	r.mu.Lock()
-	eng := r.engine
+	engines := r.engines
 	r.mu.Unlock()
-	if eng == nil {
+	if len(engines) == 0 {
 		fn(nil)
 		return
 	}
-	eng.WithTasks(func(tasks []*streams.Task) {
+	withAllTasks(engines, nil, func(tasks []*streams.Task) {
 		var out []StoreEntry
 		for _, t := range tasks {
 			for _, b := range r.topo.Topology.StoreBuilders() {
@@ -695,6 +695,19 @@ func (r *Runner) WithStores(fn func(stores []StoreEntry)) {
 			}
 		}
 		fn(out)
+	})
+}
+
+// withAllTasks calls fn with the tasks of all engines while none of them
+// processes a record: it holds each engine's lock in turn, always in the
+// same order.
+func withAllTasks(engines []*kafkaio.Engine, acc []*streams.Task, fn func([]*streams.Task)) {
+	if len(engines) == 0 {
+		fn(acc)
+		return
+	}
+	engines[0].WithTasks(func(tasks []*streams.Task) {
+		withAllTasks(engines[1:], append(acc, tasks...), fn)
 	})
 }
 
@@ -810,48 +823,96 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			return err
 		}
 		defer release()
-		eng, err := kafkaio.New(kafkaio.Options{
-			ProcessID:        processID,
-			LeaveGroupOnStop: derivedInstanceID,
-			Topology:         r.topo.Topology,
-			Client:           kc,
-			Handlers: kafkaio.Handlers{
-				Consume: r.handler(k.ErrorHandling.Consume),
-				Process: r.handler(k.ErrorHandling.Process),
-				Produce: r.handler(k.ErrorHandling.Produce),
-			},
-			Observer:          r.observer(),
-			NoTopicCreation:   r.noTopicCreation(),
-			DefaultPartitions: r.createdPartitions(),
-			Logger:            r.log,
-			OnAssigned: func(map[string][]int32) {
-				r.streamState.set(Started)
-				r.streamsTransition("RUNNING")
-				onStarted()
-			},
-		})
-		if err != nil {
-			return err
+		threads := kc.NumStreamThreads
+		if threads > 1 && len(r.topo.Topology.GlobalTopics()) > 0 {
+			// Every thread would load its own copy of the global stores
+			// into the same directories.
+			r.log.Warn("num.stream.threads has no effect with global tables: the process runs one stream thread",
+				"num.stream.threads", threads)
+			threads = 1
+		}
+		if threads > 1 {
+			r.log.Info(fmt.Sprintf("running %d stream threads: tasks are spread over them and process in parallel; Python functions run one at a time (the GIL)", threads),
+				"num.stream.threads", threads)
+		}
+		engines := make([]*kafkaio.Engine, threads)
+		prepared := make(chan struct{})
+		for i := range engines {
+			opts := kafkaio.Options{
+				ProcessID:        processID,
+				LeaveGroupOnStop: derivedInstanceID,
+				Topology:         r.topo.Topology,
+				Client:           kc,
+				Handlers: kafkaio.Handlers{
+					Consume: r.handler(k.ErrorHandling.Consume),
+					Process: r.handler(k.ErrorHandling.Process),
+					Produce: r.handler(k.ErrorHandling.Produce),
+				},
+				Observer:          r.observer(),
+				NoTopicCreation:   r.noTopicCreation(),
+				DefaultPartitions: r.createdPartitions(),
+				Logger:            r.log,
+				OnAssigned: func(map[string][]int32) {
+					if ctx.Err() != nil {
+						return // a thread joining while the runner stops
+					}
+					r.streamState.set(Started)
+					r.streamsTransition("RUNNING")
+					onStarted()
+				},
+			}
+			if threads > 1 {
+				// Kafka Streams' transactional id per thread:
+				// <application.id>-<process id>-<thread>; the first
+				// thread keeps the one-thread id.
+				opts.Thread = i + 1
+				opts.Logger = r.log.With("thread", i+1)
+				if processID != "" && i > 0 {
+					opts.ProcessID = fmt.Sprintf("%s-%d", processID, i+1)
+				}
+			}
+			if i == 0 {
+				opts.OnPrepared = sync.OnceFunc(func() { close(prepared) })
+			}
+			if engines[i], err = kafkaio.New(opts); err != nil {
+				return err
+			}
 		}
 		r.mu.Lock()
-		r.engine = eng
+		r.engines = engines
 		r.mu.Unlock()
 		r.streamState.set(Starting)
 		r.streamsTransition("REBALANCING")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := eng.Run(ctx); err != nil {
-				r.setFailure(fmt.Errorf("pipelines: %w", err))
-				r.streamsTransition("ERROR")
-				r.streamState.set(Failed)
-				errc <- fmt.Errorf("pipelines: %w", err)
-				cancel(err)
-				return
-			}
-			r.streamsTransition("NOT_RUNNING")
-			r.streamState.set(Stopped)
-		}()
+		var failOnce sync.Once
+		for i, eng := range engines {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i > 0 {
+					// The first thread commits the sources' offset
+					// resets before any thread joins the group.
+					select {
+					case <-prepared:
+					case <-ctx.Done():
+						return
+					}
+				}
+				if err := eng.Run(ctx); err != nil {
+					failOnce.Do(func() {
+						r.setFailure(fmt.Errorf("pipelines: %w", err))
+						r.streamsTransition("ERROR")
+						r.streamState.set(Failed)
+						errc <- fmt.Errorf("pipelines: %w", err)
+					})
+					cancel(err)
+					return
+				}
+				if i == 0 {
+					r.streamsTransition("NOT_RUNNING")
+					r.streamState.set(Stopped)
+				}
+			}()
+		}
 	}
 	if len(producers) > 0 {
 		r.producerState.set(Started)

@@ -93,6 +93,19 @@ type Options struct {
 	// back (Kafka's static membership). For instance ids derived from the
 	// state directory: a stopped instance may not come back.
 	LeaveGroupOnStop bool
+	// Thread numbers this engine among the stream threads of one process
+	// (num.stream.threads): from 1, or 0 when the process runs one. Each
+	// thread is a member of the group of its own; a static membership's
+	// group.instance.id gets the suffix "-<Thread>" so the threads do not
+	// fence each other (as Kafka Streams does). The caller gives each
+	// thread its own ProcessID.
+	Thread int
+	// OnPrepared, if set, is called once the topics exist and the
+	// sources' own offset resets are committed, before the group is
+	// joined. Threads after the first skip the offset resets (the group
+	// is active by then), so a process starts them after the first one's
+	// OnPrepared.
+	OnPrepared func()
 	// OnCommit, if set, is called after every successful commit (for
 	// tests), with processing paused.
 	OnCommit func()
@@ -217,8 +230,13 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 		<-ctx.Done()
 		return nil
 	}
-	if err := e.applyOffsetResets(ctx); err != nil {
-		return err
+	if e.opts.Thread <= 1 {
+		if err := e.applyOffsetResets(ctx); err != nil {
+			return err
+		}
+	}
+	if e.opts.OnPrepared != nil {
+		e.opts.OnPrepared()
 	}
 
 	// Kafka's fetch.max.wait.ms default (franz-go waits 5s), so partitions
@@ -227,6 +245,9 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 	// properties may override both.
 	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond), kgo.FetchMaxPartitionBytes(DefaultFetchMaxPartitionBytes)},
 		cfg.ClientOpts()...)
+	if e.opts.Thread > 0 && cfg.GroupInstanceID != "" {
+		opts = append(opts, kgo.InstanceID(fmt.Sprintf("%s-%d", cfg.GroupInstanceID, e.opts.Thread)))
+	}
 	opts = append(opts,
 		kgo.ConsumeTopics(sources...),
 		kgo.Balancers(kafkaclient.NewCoPartitionBalancer(groups...)),
