@@ -187,3 +187,77 @@ func TestPebbleKeyValueSurvivesReopen(t *testing.T) {
 		t.Errorf("entries: %d", n)
 	}
 }
+
+// TestPebbleKeyValueCacheBeyondBudget writes more keys than the store's
+// cache of recent keys holds, overwrites and deletes some: every Get, Range
+// and the reopened store see exactly the last write of each key.
+func TestPebbleKeyValueCacheBeyondBudget(t *testing.T) {
+	b := &store.KeyValueBuilder{StoreName: "big", IsPersistent: true, Dir: filepath.Join(t.TempDir(), "app")}
+	task := streams.TaskID{Partition: 0}
+	st, err := b.Build(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv := st.(streams.KeyValueStore)
+	const n = 120000
+	key := func(i int) []byte { return []byte(fmt.Sprintf("key-%06d", i)) }
+	want := func(i int) string {
+		switch {
+		case i%10 == 3:
+			return "" // deleted
+		case i%2 == 0:
+			return fmt.Sprintf("second-%d-%s", i, strings.Repeat("y", 40))
+		}
+		return fmt.Sprintf("first-%d-%s", i, strings.Repeat("x", 40))
+	}
+	for i := range n {
+		if err := kv.Put(key(i), []byte(fmt.Sprintf("first-%d-%s", i, strings.Repeat("x", 40)))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		var err error
+		switch {
+		case i%10 == 3:
+			_, err = kv.Delete(key(i))
+		case i%2 == 0:
+			err = kv.Put(key(i), []byte(want(i)))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		for i := range n {
+			v, err := kv.Get(key(i))
+			if err != nil || string(v) != want(i) || (want(i) == "") != (v == nil) {
+				t.Fatalf("%s: get %s = %q, %v; want %q", when, key(i), v, err, want(i))
+			}
+		}
+		i := 0
+		err := kv.Range(nil, nil, false, func(k, v []byte) bool {
+			for want(i) == "" {
+				i++
+			}
+			if string(k) != string(key(i)) || string(v) != want(i) {
+				t.Fatalf("%s: range has %s=%q, want %s=%q", when, k, v, key(i), want(i))
+			}
+			i++
+			return true
+		})
+		if err != nil || i != n {
+			t.Fatalf("%s: range ended at %d of %d: %v", when, i, n, err)
+		}
+	}
+	check("before reopen")
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = b.Build(task); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	kv = st.(streams.KeyValueStore)
+	check("after reopen")
+}
