@@ -6,7 +6,7 @@
 // object whose ratios map compares ksml with each peer (above 1 means ksml is
 // better). It is test tooling: slow, needs Java 17 and Maven, not run in CI.
 //
-//	go run ./bench/peers [-json] [-records N] [-rounds R] [-only w1,w2] [-peers p1,p2]
+//	go run ./bench/peers [-json] [-scaling] [-records N] [-rounds R] [-only w1,w2] [-peers p1,p2]
 package main
 
 import (
@@ -23,6 +23,7 @@ type config struct {
 	records int
 	rounds  int
 	json    bool
+	scaling bool
 	only    map[string]bool
 	peers   map[string]bool
 }
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&cfg.records, "records", 50000, "input records per workload")
 	flag.IntVar(&cfg.rounds, "rounds", 2, "interleaved rounds; every metric is the median over rounds")
 	flag.BoolVar(&cfg.json, "json", false, "print only the JSON object")
+	flag.BoolVar(&cfg.scaling, "scaling", false, "also run ksml and Kafka Streams (tuned) with 1 and 2 stream threads on a 2-partition copy of the input (passthrough, python_map, count)")
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run (default all)")
 	flag.StringVar(&peers, "peers", "", "comma-separated systems to run (default all available)")
 	flag.Parse()

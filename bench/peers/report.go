@@ -9,17 +9,22 @@ import (
 	"strings"
 )
 
-// metrics is what one run of one system on one workload measured.
-//   - RPS: input records per second from the first to the last output record.
-//   - CPUus: CPU time (user+system, /proc/PID/stat) spent between the first and
-//     the last output record, per input record, in microseconds.
+// metrics is what one run of one system on one workload measured (see
+// steady).
+//   - RPS: steady-state input records per second, between the output fetches
+//     at which 10% and 90% of the input was accounted for.
+//   - CPUus: CPU time (user+system, /proc/PID/stat, all threads) over the
+//     same band, per input record, in microseconds.
 //   - RSSMB: peak resident set size (VmHWM) in MiB.
 //   - StartupMS: from starting the process to the first output record.
+//   - Bursty: the output crossed the band in one burst, so RPS and CPUus are
+//     the whole run's, start included.
 type metrics struct {
 	RPS       float64 `json:"rps"`
 	CPUus     float64 `json:"cpu_us"`
 	RSSMB     float64 `json:"rss_mb"`
 	StartupMS float64 `json:"startup_ms"`
+	Bursty    bool    `json:"bursty,omitempty"`
 }
 
 // The system every ratio compares with, and the peers the ratios name.
@@ -54,13 +59,15 @@ func summarize(rounds map[string]map[string][]metrics) map[string]map[string]met
 				continue
 			}
 			var rps, cpu, rss, st []float64
+			bursty := false
 			for _, m := range ms {
 				rps, cpu, rss, st = append(rps, m.RPS), append(cpu, m.CPUus), append(rss, m.RSSMB), append(st, m.StartupMS)
+				bursty = bursty || m.Bursty
 			}
 			if out[w] == nil {
 				out[w] = map[string]metrics{}
 			}
-			out[w][sys] = metrics{RPS: median(rps), CPUus: median(cpu), RSSMB: median(rss), StartupMS: median(st)}
+			out[w][sys] = metrics{RPS: median(rps), CPUus: median(cpu), RSSMB: median(rss), StartupMS: median(st), Bursty: bursty}
 		}
 	}
 	return out
@@ -100,12 +107,38 @@ func ratios(res map[string]map[string]metrics) map[string]float64 {
 	return out
 }
 
+// scaling compares the stream-thread runs: for ksml and Kafka Streams
+// (tuned), <workload>/<system>/speedup is the throughput with 2 threads ÷
+// with 1; <workload>/ksml÷kafka_streams_tuned/t<n> is ksml's throughput ÷
+// Kafka Streams' with n threads each. Unmeasured values give no entry.
+func scaling(res map[string]map[string]metrics) map[string]float64 {
+	out := map[string]float64{}
+	for w, bySys := range res {
+		put := func(key string, num, den float64) {
+			if num > 0 && den > 0 {
+				out[w+"/"+key] = round3(num / den)
+			}
+		}
+		for _, s := range []string{self, "kafka_streams_tuned"} {
+			put(s+"/speedup", bySys[s+"_t2"].RPS, bySys[s+"_t1"].RPS)
+		}
+		for _, n := range []string{"t1", "t2"} {
+			put("ksml÷kafka_streams_tuned/"+n, bySys[self+"_"+n].RPS, bySys["kafka_streams_tuned_"+n].RPS)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // report is the JSON object printed last.
 type report struct {
 	Records int                           `json:"records"`
 	Rounds  int                           `json:"rounds"`
 	Results map[string]map[string]metrics `json:"results"`
 	Ratios  map[string]float64            `json:"ratios"`
+	Scaling map[string]float64            `json:"scaling,omitempty"`
 	Failed  map[string]string             `json:"failed,omitempty"`
 	LeftOut map[string]string             `json:"left_out,omitempty"`
 }
@@ -141,19 +174,30 @@ func systems(res map[string]map[string]metrics) []string {
 }
 
 // writeTable prints one row per (workload, system) with the medians and,
-// for peers, ksml's advantage in throughput (ksml ÷ peer).
+// for peers, ksml's advantage in throughput (ksml ÷ peer; a thread run
+// against ksml with as many threads). A * marks a rate that is the whole
+// run's because the output came in one burst (see steady).
 func writeTable(w io.Writer, res map[string]map[string]metrics) {
-	fmt.Fprintf(w, "%-13s %-20s %12s %10s %9s %11s %12s\n", "workload", "system", "records/s", "cpu µs/rec", "rss MiB", "startup ms", "ksml÷peer rps")
-	fmt.Fprintln(w, strings.Repeat("-", 93))
+	fmt.Fprintf(w, "%-13s %-24s %13s %10s %9s %11s %12s\n", "workload", "system", "records/s", "cpu µs/rec", "rss MiB", "startup ms", "ksml÷peer rps")
+	fmt.Fprintln(w, strings.Repeat("-", 98))
 	for _, wl := range workloads {
 		bySys := res[wl]
 		for _, s := range systems(map[string]map[string]metrics{wl: bySys}) {
 			m := bySys[s]
 			adv := ""
-			if s != self && m.RPS > 0 && bySys[self].RPS > 0 {
+			if base, n := splitThreads(s); n > 0 {
+				// A thread run compares with ksml at the same thread count.
+				if k := bySys[fmt.Sprintf("%s_t%d", self, n)]; base != self && m.RPS > 0 && k.RPS > 0 {
+					adv = fmt.Sprintf("%.2f", k.RPS/m.RPS)
+				}
+			} else if s != self && m.RPS > 0 && bySys[self].RPS > 0 {
 				adv = fmt.Sprintf("%.2f", bySys[self].RPS/m.RPS)
 			}
-			fmt.Fprintf(w, "%-13s %-20s %12.0f %10.1f %9.1f %11.0f %12s\n", wl, s, m.RPS, m.CPUus, m.RSSMB, m.StartupMS, adv)
+			mark := " "
+			if m.Bursty {
+				mark = "*"
+			}
+			fmt.Fprintf(w, "%-13s %-24s %12.0f%s %10.1f %9.1f %11.0f %12s\n", wl, s, m.RPS, mark, m.CPUus, m.RSSMB, m.StartupMS, adv)
 		}
 	}
 }

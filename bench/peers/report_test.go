@@ -138,3 +138,53 @@ func TestRawStep(t *testing.T) {
 		t.Error("an unknown workload gave no error")
 	}
 }
+
+// TestSteady checks the steady-state band (10% to 90% of the work), the
+// startup, and the whole-run fallback for output that comes in one burst.
+func TestSteady(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	// 1000 records: 5% at 500 ms (startup), 10% at 1000 ms, 50% at 2000 ms,
+	// 90% at 3000 ms, all at 3100 ms; CPU ticks of 10 ms.
+	got := steady([]sample{{at(500), 50, 10}, {at(1000), 100, 20}, {at(2000), 500, 60}, {at(3000), 900, 100}, {at(3100), 1000, 200}}, t0, 1000)
+	// 800 records in 2 s; 80 ticks = 800 ms of CPU for 800 records.
+	if want := (metrics{RPS: 400, CPUus: 1000, StartupMS: 500}); got != want {
+		t.Errorf("steady = %+v, want %+v", got, want)
+	}
+	// A record cache flushed at a commit: everything in one burst.
+	got = steady([]sample{{at(30000), 1000, 300}}, t0, 1000)
+	if want := (metrics{RPS: 1000.0 / 30, CPUus: 3000, StartupMS: 30000, Bursty: true}); got != want {
+		t.Errorf("one burst: %+v, want %+v", got, want)
+	}
+	if got := steady(nil, t0, 1000); got != (metrics{}) {
+		t.Errorf("no samples: %+v", got)
+	}
+}
+
+func TestScaling(t *testing.T) {
+	res := map[string]map[string]metrics{
+		"count": {
+			"ksml_t1": {RPS: 100}, "ksml_t2": {RPS: 180},
+			"kafka_streams_tuned_t1": {RPS: 20}, "kafka_streams_tuned_t2": {RPS: 30},
+		},
+		"python_map": {"ksml_t1": {RPS: 50}},
+	}
+	want := map[string]float64{
+		"count/ksml/speedup": 1.8, "count/kafka_streams_tuned/speedup": 1.5,
+		"count/ksml÷kafka_streams_tuned/t1": 5, "count/ksml÷kafka_streams_tuned/t2": 6,
+	}
+	if got := scaling(res); !reflect.DeepEqual(got, want) {
+		t.Errorf("scaling = %v, want %v", got, want)
+	}
+	if got := scaling(map[string]map[string]metrics{"count": {"ksml": {RPS: 1}}}); got != nil {
+		t.Errorf("no thread runs: %v", got)
+	}
+	for in, want := range map[string]struct {
+		base string
+		n    int
+	}{"ksml": {"ksml", 0}, "ksml_t2": {"ksml", 2}, "kafka_streams_tuned_t1": {"kafka_streams_tuned", 1}} {
+		if b, n := splitThreads(in); b != want.base || n != want.n {
+			t.Errorf("splitThreads(%s) = %s, %d", in, b, n)
+		}
+	}
+}

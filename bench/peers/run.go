@@ -22,7 +22,32 @@ import (
 	"github.com/ksml-dev/ksml/bench/events"
 )
 
-const inputTopic = "peers-events"
+const (
+	inputTopic = "peers-events"
+	// scalingTopic holds the same events in two partitions (by key, as
+	// Kafka's default partitioner places them): two tasks, so two stream
+	// threads each get one.
+	scalingTopic = "peers-events-2p"
+)
+
+// scalingWorkloads are the workloads of the scaling runs (-scaling): one
+// without Python, the Python one, and the stateful one.
+var scalingWorkloads = map[string]bool{"passthrough": true, "python_map": true, "count": true}
+
+// threadSystems are the systems of the scaling runs: ksml and Kafka Streams
+// (tuned) with num.stream.threads 1 and 2, on scalingTopic.
+var threadSystems = []string{"ksml_t1", "ksml_t2", "kafka_streams_tuned_t1", "kafka_streams_tuned_t2"}
+
+// splitThreads splits a scaling system name into the system and its
+// num.stream.threads (0 for the single-partition runs).
+func splitThreads(sys string) (string, int) {
+	for _, n := range []int{1, 2} {
+		if base, ok := strings.CutSuffix(sys, fmt.Sprintf("_t%d", n)); ok {
+			return base, n
+		}
+	}
+	return sys, 0
+}
 
 // env is one benchmark session: the broker, the built systems and the
 // scratch directory.
@@ -103,7 +128,7 @@ func run(ctx context.Context, cfg config) error {
 		fmt.Println()
 	}
 	return writeJSON(os.Stdout, report{Records: cfg.records, Rounds: cfg.rounds, Results: res, Ratios: ratios(res),
-		Failed: failed, LeftOut: e.leftOut})
+		Scaling: scaling(res), Failed: failed, LeftOut: e.leftOut})
 }
 
 // build builds the ksml binary and the Kafka Streams apps, and finds the
@@ -160,6 +185,14 @@ func (e *env) systemsFor(w string) []string {
 			}
 		}
 		out = append(out, s)
+	}
+	if e.cfg.scaling && scalingWorkloads[w] {
+		for _, s := range threadSystems {
+			if base, _ := splitThreads(s); base != self && e.javaCP == "" {
+				continue
+			}
+			out = append(out, s)
+		}
 	}
 	return out
 }
@@ -235,6 +268,22 @@ func (e *env) fill(ctx context.Context) error {
 	if err := e.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		return err
 	}
+	if e.cfg.scaling {
+		res, err := e.adm.CreateTopics(ctx, 2, 1, nil, scalingTopic)
+		if err == nil {
+			err = res.Error()
+		}
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			r.Topic = scalingTopic
+		}
+		e.say("writing %d events to %s (2 partitions)", len(recs), scalingTopic)
+		if err := e.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return err
+		}
+	}
 	// Looking up a group coordinator makes the broker create its offsets
 	// topic now, so the first system measured does not pay for it.
 	return waitCoordinator(ctx, e.adm)
@@ -283,15 +332,23 @@ func (e *env) start(w, sys, out string) (*proc, error) {
 		return nil, err
 	}
 	var cmd *exec.Cmd
-	switch sys {
+	base, threads := splitThreads(sys)
+	in := inputTopic
+	if threads > 0 {
+		in = scalingTopic
+	}
+	switch base {
 	case self:
-		def, err := ksmlDefinition(w, inputTopic, out)
+		def, err := ksmlDefinition(w, in, out)
 		if err != nil {
 			return nil, err
 		}
 		defPath, cfgPath := filepath.Join(dir, w+".yaml"), filepath.Join(dir, "ksml-runner.yaml")
 		cfg := fmt.Sprintf("ksml:\n  configDirectory: %q\n  schemaDirectory: %q\n  storageDirectory: %q\nkafka:\n  bootstrap.servers: %q\n  application.id: %q\n",
 			dir, dir, dir, e.bootstrap, appID)
+		if threads > 0 {
+			cfg += fmt.Sprintf("  num.stream.threads: \"%d\"\n", threads)
+		}
 		if err := os.WriteFile(defPath, []byte(def), 0o644); err != nil {
 			return nil, err
 		}
@@ -301,9 +358,12 @@ func (e *env) start(w, sys, out string) (*proc, error) {
 		cmd = exec.Command(e.ksmlBin, "run", "-c", cfgPath, defPath)
 		cmd.Env = append(os.Environ(), "KSML_LOG_LEVEL=warn")
 	case "kafka_streams", "kafka_streams_tuned":
-		args := []string{"-cp", e.javaCP, "ksml.peers." + javaApps[w], e.bootstrap, appID, inputTopic, out, dir}
-		if sys == "kafka_streams_tuned" {
+		args := []string{"-cp", e.javaCP, "ksml.peers." + javaApps[w], e.bootstrap, appID, in, out, dir}
+		if base == "kafka_streams_tuned" {
 			args = append(args, tunedKafkaStreams...)
+		}
+		if threads > 0 {
+			args = append(args, fmt.Sprintf("num.stream.threads=%d", threads))
 		}
 		cmd = exec.Command(javaBin(), args...)
 	case "raw":
@@ -391,10 +451,9 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 	// progress counts the input records accounted for by the output so
 	// far: output records for the stateless workloads, the sum of the
 	// latest counts for the counting ones.
-	var progress, progressFirst int64
+	var progress int64
+	var samples []sample
 	seen := 0
-	var first, last time.Time
-	var cpuFirst int64
 	deadline := t0.Add(120*time.Second + time.Duration(n)*time.Millisecond)
 	for {
 		if time.Now().After(deadline) {
@@ -430,43 +489,79 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 		if got == 0 {
 			continue
 		}
-		now := time.Now()
 		seen += got
-		if first.IsZero() {
-			first, progressFirst = now, progress
-			if cpuFirst, err = cpuTicks(pid); err != nil {
-				return fail(err)
-			}
+		cpu, err := cpuTicks(pid)
+		if err != nil {
+			return fail(err)
 		}
-		last = now
+		samples = append(samples, sample{at: time.Now(), progress: progress, cpu: cpu})
 		if progress >= int64(want) {
 			break
 		}
-	}
-	cpuLast, err := cpuTicks(pid)
-	if err != nil {
-		return fail(err)
 	}
 	hwm, err := peakRSSKB(pid)
 	if err != nil {
 		return fail(err)
 	}
-	m := metrics{RSSMB: float64(hwm) / 1024, StartupMS: float64(first.Sub(t0).Microseconds()) / 1000}
-	// Throughput and CPU cover what happened after the first fetch of
-	// output: records already there at that moment were processed before
-	// the watch began, so counting them would reward a system that holds
-	// its output back. Stateless runs scale the filtered count back to input
-	// records. A run whose output arrived in a single fetch has no span
-	// and reports 0 (no ratio).
-	done := progress - progressFirst
+	m := steady(samples, t0, int64(want))
+	m.RSSMB = float64(hwm) / 1024
 	if w == "filter_map" && want > 0 {
-		done = done * int64(n) / int64(want)
-	}
-	if d := last.Sub(first); d > 0 && done > 0 {
-		m.RPS = float64(done) / d.Seconds()
-		m.CPUus = float64(cpuLast-cpuFirst) * (1e6 / clockTicks) / float64(done)
+		// The filtered output stands for all input records.
+		m.RPS *= float64(n) / float64(want)
+		m.CPUus *= float64(want) / float64(n)
 	}
 	return m, nil
+}
+
+// sample is the state of a run when a fetch of output arrived: the input
+// records accounted for so far and the process's CPU ticks.
+type sample struct {
+	at       time.Time
+	progress int64
+	cpu      int64
+}
+
+// steady computes a run's metrics from its output samples (started at t0,
+// complete at want). Throughput and CPU per record are steady-state
+// figures: from the first output fetch at which 10% of the work was
+// accounted for to the first at which 90% was, so neither the start (JVM,
+// group join, restore) nor the tail counts, and every system is measured
+// the same way whatever its output batching. Output that arrives in one
+// burst over that band (a record cache flushed at a commit) has no steady
+// state to observe: the run is marked Bursty and its rate is the whole
+// run's, want ÷ (last output - start), start included. The time to the
+// first output record is StartupMS.
+func steady(samples []sample, t0 time.Time, want int64) metrics {
+	var m metrics
+	if len(samples) == 0 || want <= 0 {
+		return m
+	}
+	m.StartupMS = float64(samples[0].at.Sub(t0).Microseconds()) / 1000
+	lo, hi := -1, -1
+	for i, s := range samples {
+		if lo < 0 && s.progress*10 >= want {
+			lo = i
+		}
+		if hi < 0 && s.progress*10 >= want*9 {
+			hi = i
+		}
+	}
+	if lo >= 0 && hi > lo {
+		a, b := samples[lo], samples[hi]
+		if d := b.at.Sub(a.at); d > 0 && b.progress > a.progress {
+			done := float64(b.progress - a.progress)
+			m.RPS = done / d.Seconds()
+			m.CPUus = float64(b.cpu-a.cpu) * (1e6 / clockTicks) / done
+			return m
+		}
+	}
+	last := samples[len(samples)-1]
+	m.Bursty = true
+	if d := last.at.Sub(t0); d > 0 {
+		m.RPS = float64(last.progress) / d.Seconds()
+		m.CPUus = float64(last.cpu) * (1e6 / clockTicks) / float64(last.progress)
+	}
+	return m
 }
 
 // countValue decodes a count: 8-byte big-endian (Kafka's LongSerializer) or
