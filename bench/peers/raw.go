@@ -20,16 +20,17 @@ import (
 const rawWorkerArg = "-raw-worker"
 
 // rawWorker runs until SIGTERM. Arguments: workload, bootstrap servers,
-// input topic, output topic.
+// input topic, output topic, consumer group (a group as the stream
+// processors have, so the harness sees when it has its partitions).
 func rawWorker(args []string) error {
-	if len(args) != 4 {
-		return fmt.Errorf("want workload bootstrap input output, got %q", args)
+	if len(args) != 5 {
+		return fmt.Errorf("want workload bootstrap input output group, got %q", args)
 	}
-	w, bootstrap, in, out := args[0], args[1], args[2], args[3]
+	w, bootstrap, in, out, group := args[0], args[1], args[2], args[3], args[4]
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(out),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{in: {0: kgo.NewOffset().AtStart()}}))
+		kgo.ConsumerGroup(group), kgo.ConsumeTopics(in), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		return err
 	}

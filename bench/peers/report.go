@@ -10,21 +10,18 @@ import (
 )
 
 // metrics is what one run of one system on one workload measured (see
-// steady).
-//   - RPS: steady-state input records per second, between the output fetches
-//     at which 10% and 90% of the input was accounted for.
+// clock).
+//   - RPS: input records per second from the group's assignment to the
+//     append time of the output record that completed the work.
 //   - CPUus: CPU time (user+system, /proc/PID/stat, all threads) over the
-//     same band, per input record, in microseconds.
+//     same span, per input record, in microseconds.
 //   - RSSMB: peak resident set size (VmHWM) in MiB.
 //   - StartupMS: from starting the process to the first output record.
-//   - Bursty: the output crossed the band in one burst, so RPS and CPUus are
-//     the whole run's, start included.
 type metrics struct {
 	RPS       float64 `json:"rps"`
 	CPUus     float64 `json:"cpu_us"`
 	RSSMB     float64 `json:"rss_mb"`
 	StartupMS float64 `json:"startup_ms"`
-	Bursty    bool    `json:"bursty,omitempty"`
 }
 
 // The system every ratio compares with, and the peers the ratios name.
@@ -59,15 +56,13 @@ func summarize(rounds map[string]map[string][]metrics) map[string]map[string]met
 				continue
 			}
 			var rps, cpu, rss, st []float64
-			bursty := false
 			for _, m := range ms {
 				rps, cpu, rss, st = append(rps, m.RPS), append(cpu, m.CPUus), append(rss, m.RSSMB), append(st, m.StartupMS)
-				bursty = bursty || m.Bursty
 			}
 			if out[w] == nil {
 				out[w] = map[string]metrics{}
 			}
-			out[w][sys] = metrics{RPS: median(rps), CPUus: median(cpu), RSSMB: median(rss), StartupMS: median(st), Bursty: bursty}
+			out[w][sys] = metrics{RPS: median(rps), CPUus: median(cpu), RSSMB: median(rss), StartupMS: median(st)}
 		}
 	}
 	return out
@@ -175,10 +170,9 @@ func systems(res map[string]map[string]metrics) []string {
 
 // writeTable prints one row per (workload, system) with the medians and,
 // for peers, ksml's advantage in throughput (ksml ÷ peer; a thread run
-// against ksml with as many threads). A * marks a rate that is the whole
-// run's because the output came in one burst (see steady).
+// against ksml with as many threads).
 func writeTable(w io.Writer, res map[string]map[string]metrics) {
-	fmt.Fprintf(w, "%-13s %-24s %13s %10s %9s %11s %12s\n", "workload", "system", "records/s", "cpu µs/rec", "rss MiB", "startup ms", "ksml÷peer rps")
+	fmt.Fprintf(w, "%-13s %-24s %12s %10s %9s %11s %12s\n", "workload", "system", "records/s", "cpu µs/rec", "rss MiB", "startup ms", "ksml÷peer rps")
 	fmt.Fprintln(w, strings.Repeat("-", 98))
 	for _, wl := range workloads {
 		bySys := res[wl]
@@ -193,11 +187,7 @@ func writeTable(w io.Writer, res map[string]map[string]metrics) {
 			} else if s != self && m.RPS > 0 && bySys[self].RPS > 0 {
 				adv = fmt.Sprintf("%.2f", bySys[self].RPS/m.RPS)
 			}
-			mark := " "
-			if m.Bursty {
-				mark = "*"
-			}
-			fmt.Fprintf(w, "%-13s %-24s %12.0f%s %10.1f %9.1f %11.0f %12s\n", wl, s, m.RPS, mark, m.CPUus, m.RSSMB, m.StartupMS, adv)
+			fmt.Fprintf(w, "%-13s %-24s %12.0f %10.1f %9.1f %11.0f %12s\n", wl, s, m.RPS, m.CPUus, m.RSSMB, m.StartupMS, adv)
 		}
 	}
 }

@@ -139,25 +139,25 @@ func TestRawStep(t *testing.T) {
 	}
 }
 
-// TestSteady checks the steady-state band (10% to 90% of the work), the
-// startup, and the whole-run fallback for output that comes in one burst.
-func TestSteady(t *testing.T) {
+// TestClock checks the timed span (assignment to the completing output
+// record) and the startup (process start to the first output record).
+func TestClock(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	// 1000 records: 5% at 500 ms (startup), 10% at 1000 ms, 50% at 2000 ms,
-	// 90% at 3000 ms, all at 3100 ms; CPU ticks of 10 ms.
-	got := steady([]sample{{at(500), 50, 10}, {at(1000), 100, 20}, {at(2000), 500, 60}, {at(3000), 900, 100}, {at(3100), 1000, 200}}, t0, 1000)
-	// 800 records in 2 s; 80 ticks = 800 ms of CPU for 800 records.
-	if want := (metrics{RPS: 400, CPUus: 1000, StartupMS: 500}); got != want {
-		t.Errorf("steady = %+v, want %+v", got, want)
+	// Assigned at 400 ms, first output at 500 ms, all 1000 records done at
+	// 2400 ms; 80 ticks of 10 ms = 800 ms of CPU.
+	got := clock(t0, at(400), at(500), at(2400), 20, 100, 1000)
+	if want := (metrics{RPS: 500, CPUus: 800, StartupMS: 500}); got != want {
+		t.Errorf("clock = %+v, want %+v", got, want)
 	}
-	// A record cache flushed at a commit: everything in one burst.
-	got = steady([]sample{{at(30000), 1000, 300}}, t0, 1000)
-	if want := (metrics{RPS: 1000.0 / 30, CPUus: 3000, StartupMS: 30000, Bursty: true}); got != want {
+	// A record cache flushed at a 30 s commit: first output and completion
+	// together, 30 s after the assignment.
+	got = clock(t0, at(1000), at(31000), at(31000), 0, 300, 1000)
+	if want := (metrics{RPS: 1000.0 / 30, CPUus: 3000, StartupMS: 31000}); got != want {
 		t.Errorf("one burst: %+v, want %+v", got, want)
 	}
-	if got := steady(nil, t0, 1000); got != (metrics{}) {
-		t.Errorf("no samples: %+v", got)
+	if got := clock(t0, time.Time{}, time.Time{}, time.Time{}, 0, 0, 1000); got != (metrics{}) {
+		t.Errorf("nothing measured: %+v", got)
 	}
 }
 

@@ -324,12 +324,14 @@ type proc struct {
 
 // start starts the process of system sys for workload w, reading the input
 // topic and writing out.
-func (e *env) start(w, sys, out string) (*proc, error) {
+// startApp is start that also returns the application id, which is the
+// consumer group of every system.
+func (e *env) startApp(w, sys, out string) (*proc, string, error) {
 	e.seq++
 	appID := fmt.Sprintf("peers-%s-%s-%d", strings.ReplaceAll(w, "_", "-"), strings.ReplaceAll(sys, "_", "-"), e.seq)
 	dir := filepath.Join(e.work, appID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var cmd *exec.Cmd
 	base, threads := splitThreads(sys)
@@ -341,7 +343,7 @@ func (e *env) start(w, sys, out string) (*proc, error) {
 	case self:
 		def, err := ksmlDefinition(w, in, out)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defPath, cfgPath := filepath.Join(dir, w+".yaml"), filepath.Join(dir, "ksml-runner.yaml")
 		cfg := fmt.Sprintf("ksml:\n  configDirectory: %q\n  schemaDirectory: %q\n  storageDirectory: %q\nkafka:\n  bootstrap.servers: %q\n  application.id: %q\n",
@@ -350,10 +352,10 @@ func (e *env) start(w, sys, out string) (*proc, error) {
 			cfg += fmt.Sprintf("  num.stream.threads: \"%d\"\n", threads)
 		}
 		if err := os.WriteFile(defPath, []byte(def), 0o644); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		cmd = exec.Command(e.ksmlBin, "run", "-c", cfgPath, defPath)
 		cmd.Env = append(os.Environ(), "KSML_LOG_LEVEL=warn")
@@ -367,24 +369,24 @@ func (e *env) start(w, sys, out string) (*proc, error) {
 		}
 		cmd = exec.Command(javaBin(), args...)
 	case "raw":
-		cmd = exec.Command(e.self, rawWorkerArg, w, e.bootstrap, inputTopic, out)
+		cmd = exec.Command(e.self, rawWorkerArg, w, e.bootstrap, inputTopic, out, appID)
 	case "python_lib":
 		script := filepath.Join(dir, "quix_map.py")
 		if err := os.WriteFile(script, []byte(quixScript), 0o644); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		cmd = exec.Command(e.pythonLib, script, e.bootstrap, appID, inputTopic, out, dir)
 	default:
-		return nil, fmt.Errorf("unknown system %q", sys)
+		return nil, "", fmt.Errorf("unknown system %q", sys)
 	}
 	cmd.Dir = dir
 	p := &proc{cmd: cmd, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = &p.out, &p.out
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", sys, err)
+		return nil, "", fmt.Errorf("starting %s: %w", sys, err)
 	}
 	go func() { p.exited <- cmd.Wait() }()
-	return p, nil
+	return p, appID, nil
 }
 
 // stop sends SIGTERM and waits, then kills.
@@ -417,13 +419,20 @@ func javaBin() string {
 }
 
 // measure runs system sys on workload w once. The output topic is new, so
-// every record on it is this run's. Completion: all expected records for the
-// stateless workloads; for the counts, when the latest count per output key
-// adds up to the number of input records (this also works when a record
-// cache folds several updates into one).
+// every record on it is this run's; it stamps records with the broker's
+// append time, so when output was written does not depend on when the
+// harness fetched it. Completion: all expected records for the stateless
+// workloads; for the counts, when the latest count per output key adds up
+// to the number of input records (this also works when a record cache
+// folds several updates into one). See clock for what is timed.
 func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 	out := fmt.Sprintf("peers-out-%d", e.seq+1)
-	if err := e.createTopic(ctx, out); err != nil {
+	appendTime := "LogAppendTime"
+	res, err := e.adm.CreateTopics(ctx, 1, 1, map[string]*string{"message.timestamp.type": &appendTime}, out)
+	if err == nil {
+		err = res.Error()
+	}
+	if err != nil {
 		return metrics{}, err
 	}
 	watch, err := kgo.NewClient(kgo.SeedBrokers(e.bootstrap),
@@ -434,7 +443,7 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 	}
 	defer watch.Close()
 	t0 := time.Now()
-	p, err := e.start(w, sys, out)
+	p, group, err := e.startApp(w, sys, out)
 	if err != nil {
 		return metrics{}, err
 	}
@@ -443,6 +452,7 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 	fail := func(err error) (metrics, error) {
 		return metrics{}, fmt.Errorf("%w\n%s output:\n%s", err, sys, tail(p.out.String(), 15))
 	}
+	assigned := e.watchAssignment(ctx, group, pid)
 
 	n := e.cfg.records
 	want := e.expected[w]
@@ -452,10 +462,10 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 	// far: output records for the stateless workloads, the sum of the
 	// latest counts for the counting ones.
 	var progress int64
-	var samples []sample
+	var first, done time.Time
 	seen := 0
 	deadline := t0.Add(120*time.Second + time.Duration(n)*time.Millisecond)
-	for {
+	for done.IsZero() {
 		if time.Now().After(deadline) {
 			return fail(fmt.Errorf("timed out with %d output records (progress %d) of %d", seen, progress, want))
 		}
@@ -471,9 +481,11 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 		if ctx.Err() != nil {
 			return metrics{}, ctx.Err()
 		}
-		got := 0
 		fs.EachRecord(func(r *kgo.Record) {
-			got++
+			seen++
+			if first.IsZero() {
+				first = r.Timestamp
+			}
 			if counting {
 				c, err := countValue(r.Value)
 				if err != nil {
@@ -485,81 +497,81 @@ func (e *env) measure(ctx context.Context, w, sys string) (metrics, error) {
 			} else {
 				progress++
 			}
+			if done.IsZero() && progress >= int64(want) {
+				done = r.Timestamp
+			}
 		})
-		if got == 0 {
-			continue
-		}
-		seen += got
-		cpu, err := cpuTicks(pid)
-		if err != nil {
-			return fail(err)
-		}
-		samples = append(samples, sample{at: time.Now(), progress: progress, cpu: cpu})
-		if progress >= int64(want) {
-			break
-		}
+	}
+	cpuDone, err := cpuTicks(pid)
+	if err != nil {
+		return fail(err)
 	}
 	hwm, err := peakRSSKB(pid)
 	if err != nil {
 		return fail(err)
 	}
-	m := steady(samples, t0, int64(want))
-	m.RSSMB = float64(hwm) / 1024
-	if w == "filter_map" && want > 0 {
-		// The filtered output stands for all input records.
-		m.RPS *= float64(n) / float64(want)
-		m.CPUus *= float64(want) / float64(n)
+	var a assignment
+	select {
+	case a = <-assigned:
+	case <-time.After(5 * time.Second):
+		return fail(fmt.Errorf("group %s was never seen stable with members", group))
 	}
+	if a.err != nil {
+		return fail(a.err)
+	}
+	m := clock(t0, a.at, first, done, a.cpu, cpuDone, int64(n))
+	m.RSSMB = float64(hwm) / 1024
 	return m, nil
 }
 
-// sample is the state of a run when a fetch of output arrived: the input
-// records accounted for so far and the process's CPU ticks.
-type sample struct {
-	at       time.Time
-	progress int64
-	cpu      int64
+// assignment is when a system's consumer group first had its partitions,
+// with the process's CPU ticks at that moment.
+type assignment struct {
+	at  time.Time
+	cpu int64
+	err error
 }
 
-// steady computes a run's metrics from its output samples (started at t0,
-// complete at want). Throughput and CPU per record are steady-state
-// figures: from the first output fetch at which 10% of the work was
-// accounted for to the first at which 90% was, so neither the start (JVM,
-// group join, restore) nor the tail counts, and every system is measured
-// the same way whatever its output batching. Output that arrives in one
-// burst over that band (a record cache flushed at a commit) has no steady
-// state to observe: the run is marked Bursty and its rate is the whole
-// run's, want ÷ (last output - start), start included. The time to the
-// first output record is StartupMS.
-func steady(samples []sample, t0 time.Time, want int64) metrics {
+// watchAssignment polls the group until it is Stable with members (the
+// classic protocol's state once every member has its assignment) and
+// reports that moment once.
+func (e *env) watchAssignment(ctx context.Context, group string, pid int) <-chan assignment {
+	ch := make(chan assignment, 1)
+	go func() {
+		deadline := time.Now().Add(120 * time.Second)
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			dg, err := e.adm.DescribeGroups(ctx, group)
+			if err == nil {
+				if g, ok := dg[group]; ok && g.Err == nil && g.State == "Stable" && len(g.Members) > 0 {
+					cpu, err := cpuTicks(pid)
+					ch <- assignment{at: time.Now(), cpu: cpu, err: err}
+					return
+				}
+			}
+			time.Sleep(10 * time.Millisecond) // polling the broker
+		}
+		ch <- assignment{err: fmt.Errorf("group %s not stable within 120s", group)}
+	}()
+	return ch
+}
+
+// clock computes a run's metrics. Every system is timed the same way,
+// whatever it does before it consumes and however it batches its output:
+//   - RPS: the n input records ÷ the time from the moment its consumer
+//     group first had its partitions (assigned: JVM or interpreter start,
+//     connecting and joining excluded) to the broker's append time of the
+//     output record that completed the work (done);
+//   - CPUus: the process's CPU ticks over the same span, per input record;
+//   - StartupMS: from starting the process (t0) to the broker's append time
+//     of the first output record.
+func clock(t0, assigned, first, done time.Time, cpuAssigned, cpuDone, n int64) metrics {
 	var m metrics
-	if len(samples) == 0 || want <= 0 {
-		return m
+	if !first.IsZero() {
+		m.StartupMS = float64(first.Sub(t0).Microseconds()) / 1000
 	}
-	m.StartupMS = float64(samples[0].at.Sub(t0).Microseconds()) / 1000
-	lo, hi := -1, -1
-	for i, s := range samples {
-		if lo < 0 && s.progress*10 >= want {
-			lo = i
-		}
-		if hi < 0 && s.progress*10 >= want*9 {
-			hi = i
-		}
-	}
-	if lo >= 0 && hi > lo {
-		a, b := samples[lo], samples[hi]
-		if d := b.at.Sub(a.at); d > 0 && b.progress > a.progress {
-			done := float64(b.progress - a.progress)
-			m.RPS = done / d.Seconds()
-			m.CPUus = float64(b.cpu-a.cpu) * (1e6 / clockTicks) / done
-			return m
-		}
-	}
-	last := samples[len(samples)-1]
-	m.Bursty = true
-	if d := last.at.Sub(t0); d > 0 {
-		m.RPS = float64(last.progress) / d.Seconds()
-		m.CPUus = float64(last.cpu) * (1e6 / clockTicks) / float64(last.progress)
+	if d := done.Sub(assigned); d > 0 && n > 0 && !assigned.IsZero() {
+		m.RPS = float64(n) / d.Seconds()
+		m.CPUus = float64(cpuDone-cpuAssigned) * (1e6 / clockTicks) / float64(n)
 	}
 	return m
 }

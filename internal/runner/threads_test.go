@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -217,4 +219,104 @@ func TestStreamThreadsExactlyOnce(t *testing.T) {
 	if tasks := threadTasks(two.logs); len(tasks) != 2 || tasks["1"] != 2 || tasks["2"] != 2 {
 		t.Errorf("tasks per thread after the last rebalance = %v, want 2 and 2", tasks)
 	}
+}
+
+// BenchmarkStreamThreads runs a stateful count (persistent, logged store:
+// Go-side work only) over a 4-partition topic with 1 and 2 stream threads
+// on kfake. The clock starts once every thread has its tasks and stops when
+// every count is produced. On a 2-core machine the broker and the producer
+// share the cores with the threads, so the speed-up stays below 2.
+func BenchmarkStreamThreads(b *testing.B) {
+	for _, threads := range []int{1, 2} {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			bootstrap := startBrokerB(b)
+			cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ProducerLinger(5*time.Millisecond))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cl.Close()
+			if _, err := kadmCreate(cl, "bench-threads-in", 4); err != nil {
+				b.Fatal(err)
+			}
+			work := b.TempDir()
+			def := `streams:
+  input:
+    topic: bench-threads-in
+    keyType: string
+    valueType: string
+  counted:
+    topic: bench-threads-counts
+    keyType: string
+    valueType: long
+pipelines:
+  count:
+    from: input
+    via:
+      - type: groupByKey
+      - type: count
+        store:
+          type: keyValue
+          persistent: true
+          logging: true
+      - type: toStream
+    to: counted
+`
+			if err := os.WriteFile(filepath.Join(work, "count.yaml"), []byte(def), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			cfg := runnerConfigB(b, work, fmt.Sprintf("  configDirectory: %q\n  storageDirectory: %q\n  definitions:\n    count: count.yaml\n", work, work),
+				map[string]string{"bootstrap.servers": bootstrap, "application.id": "bench-threads", "num.stream.threads": strconv.Itoa(threads)})
+			var logs syncBuffer
+			r, err := runner.New(runner.Options{ConfigFile: cfg, WorkDir: work, Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- r.Run(ctx) }()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					b.Error(err)
+				}
+			}()
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				spread := 0
+				for _, n := range threadTasks(logs.String()) {
+					if n > 0 {
+						spread++
+					}
+				}
+				if threads == 1 && strings.Contains(logs.String(), `msg="partitions assigned"`) || spread == threads {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatalf("tasks not spread over %d threads within 30s:\n%s", threads, logs.String())
+				}
+				time.Sleep(10 * time.Millisecond) // polling the logs for the assignment
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				cl.Produce(context.Background(), &kgo.Record{Topic: "bench-threads-in", Key: []byte("k" + strconv.Itoa(i%50000)), Value: []byte("v")}, nil)
+			}
+			for r.Counters().Get("produced", "bench-threads-counts") < int64(b.N) {
+				select {
+				case err := <-done:
+					b.Fatalf("runner stopped: %v", err)
+				case <-time.After(2 * time.Millisecond):
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+func kadmCreate(cl *kgo.Client, topic string, partitions int32) (any, error) {
+	resp, err := admin(cl).CreateTopic(context.Background(), partitions, -1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	return resp, err
 }
