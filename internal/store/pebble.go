@@ -34,7 +34,7 @@ type PebbleKeyValue struct {
 	// mu guards the cache; the engine serializes store use already, so it
 	// is uncontended and only keeps a stray concurrent reader safe.
 	mu          sync.Mutex
-	recent      map[string]recentValue
+	recent      map[string]*recentValue
 	recentBytes int
 	dirty       int
 }
@@ -51,7 +51,7 @@ type recentValue struct {
 // value bytes plus recentOverhead per entry (the map's own memory).
 const (
 	recentBudget   = 8 << 20
-	recentOverhead = 64
+	recentOverhead = 96
 )
 
 var _ streams.KeyValueStore = (*PebbleKeyValue)(nil)
@@ -65,7 +65,7 @@ func OpenPebbleKeyValue(name, dir string) (*PebbleKeyValue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store %q: opening %s: %w", name, dir, err)
 	}
-	return &PebbleKeyValue{name: name, dir: dir, db: db, recent: map[string]recentValue{}}, nil
+	return &PebbleKeyValue{name: name, dir: dir, db: db, recent: map[string]*recentValue{}}, nil
 }
 
 // PersistentDir is where a task's persistent store lives:
@@ -131,11 +131,8 @@ func (p *PebbleKeyValue) writeDirty() error {
 	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("store %q: writing %d keys: %w", p.name, p.dirty, err)
 	}
-	for k, v := range p.recent {
-		if v.dirty {
-			v.dirty = false
-			p.recent[k] = v
-		}
+	for _, v := range p.recent {
+		v.dirty = false
 	}
 	p.dirty = 0
 	return nil
@@ -166,33 +163,43 @@ func (p *PebbleKeyValue) Get(key []byte) ([]byte, error) {
 }
 
 // remember caches the value of key (nil: absent), dirty when Pebble has
-// yet to get it. Over budget, it first writes the dirty keys and then
-// drops arbitrary clean entries (Go's map order is random). Called with
-// mu held.
+// yet to get it. A cached key is updated in place (one map lookup, no
+// allocation). Over budget, it first writes the dirty keys and then drops
+// arbitrary entries (Go's map order is random). Called with mu held.
 func (p *PebbleKeyValue) remember(key, value []byte, dirty bool) error {
-	k := string(key)
-	size := len(k) + len(value) + recentOverhead
-	if old, ok := p.recent[k]; ok {
-		p.recentBytes -= len(k) + len(old.value) + recentOverhead
-		if old.dirty {
+	size := len(key) + len(value) + recentOverhead
+	e, ok := p.recent[string(key)]
+	if ok {
+		p.recentBytes -= len(key) + len(e.value) + recentOverhead
+		if e.dirty {
 			p.dirty--
 		}
-		delete(p.recent, k)
 	}
 	if p.recentBytes+size > recentBudget {
 		if err := p.writeDirty(); err != nil {
+			if ok { // unchanged
+				p.recentBytes += len(key) + len(e.value) + recentOverhead
+				if e.dirty {
+					p.dirty++
+				}
+			}
 			return err
 		}
 		for ek, ev := range p.recent {
 			if p.recentBytes+size <= recentBudget/2 {
 				break
 			}
-			p.recentBytes -= len(ek) + len(ev.value) + recentOverhead
-			delete(p.recent, ek)
+			if ev != e {
+				p.recentBytes -= len(ek) + len(ev.value) + recentOverhead
+				delete(p.recent, ek)
+			}
 		}
 	}
 	if size > recentBudget/16 {
 		// Too large to be worth caching: straight to Pebble.
+		if ok {
+			delete(p.recent, string(key))
+		}
 		if !dirty {
 			return nil
 		}
@@ -201,7 +208,11 @@ func (p *PebbleKeyValue) remember(key, value []byte, dirty bool) error {
 		}
 		return p.db.Set(key, value, pebble.NoSync)
 	}
-	p.recent[k] = recentValue{value: value, present: value != nil, dirty: dirty}
+	if !ok {
+		e = &recentValue{}
+		p.recent[string(key)] = e
+	}
+	e.value, e.present, e.dirty = value, value != nil, dirty
 	p.recentBytes += size
 	if dirty {
 		p.dirty++
