@@ -836,7 +836,14 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 				"num.stream.threads", threads)
 		}
 		engines := make([]*kafkaio.Engine, threads)
-		prepared := make(chan struct{})
+		// The first thread commits the sources' offset resets before any
+		// thread joins the group; then all join together (see
+		// kafkaio.Options.BeforeJoin).
+		resetsDone := make(chan struct{})
+		var atJoin sync.WaitGroup
+		atJoin.Add(threads)
+		allAtJoin := make(chan struct{})
+		go func() { atJoin.Wait(); close(allAtJoin) }()
 		for i := range engines {
 			opts := kafkaio.Options{
 				ProcessID:        processID,
@@ -871,8 +878,24 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 					opts.ProcessID = fmt.Sprintf("%s-%d", processID, i+1)
 				}
 			}
-			if i == 0 {
-				opts.OnPrepared = sync.OnceFunc(func() { close(prepared) })
+			if threads > 1 {
+				var once sync.Once
+				opts.BeforeJoin = func(ctx context.Context) error {
+					once.Do(func() {
+						if i == 0 {
+							close(resetsDone)
+						}
+						atJoin.Done()
+					})
+					for _, ch := range []chan struct{}{resetsDone, allAtJoin} {
+						select {
+						case <-ch:
+						case <-ctx.Done():
+							return nil // stopping before joining is a clean stop
+						}
+					}
+					return nil
+				}
 			}
 			if engines[i], err = kafkaio.New(opts); err != nil {
 				return err
@@ -888,15 +911,6 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if i > 0 {
-					// The first thread commits the sources' offset
-					// resets before any thread joins the group.
-					select {
-					case <-prepared:
-					case <-ctx.Done():
-						return
-					}
-				}
 				if err := eng.Run(ctx); err != nil {
 					failOnce.Do(func() {
 						r.setFailure(fmt.Errorf("pipelines: %w", err))

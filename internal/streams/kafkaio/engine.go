@@ -100,12 +100,14 @@ type Options struct {
 	// fence each other (as Kafka Streams does). The caller gives each
 	// thread its own ProcessID.
 	Thread int
-	// OnPrepared, if set, is called once the topics exist and the
-	// sources' own offset resets are committed, before the group is
-	// joined. Threads after the first skip the offset resets (the group
-	// is active by then), so a process starts them after the first one's
-	// OnPrepared.
-	OnPrepared func()
+	// BeforeJoin, if set, is called once the topics exist and (for the
+	// first thread) the sources' own offset resets are committed, just
+	// before the group is joined; an error stops Run. Threads after the
+	// first skip the offset resets, so a process with several makes them
+	// wait here for the first one, and lets all join together: the first
+	// assignment then spreads the tasks over all threads instead of giving
+	// them all to the first and moving half at once.
+	BeforeJoin func(ctx context.Context) error
 	// OnCommit, if set, is called after every successful commit (for
 	// tests), with processing paused.
 	OnCommit func()
@@ -235,8 +237,13 @@ func (e *Engine) Run(ctx context.Context) (err error) {
 			return err
 		}
 	}
-	if e.opts.OnPrepared != nil {
-		e.opts.OnPrepared()
+	if e.opts.BeforeJoin != nil {
+		if err := e.opts.BeforeJoin(ctx); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return nil // stopped before joining
+		}
 	}
 
 	// Kafka's fetch.max.wait.ms default (franz-go waits 5s), so partitions
