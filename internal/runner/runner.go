@@ -839,11 +839,8 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		// The first thread commits the sources' offset resets before any
 		// thread joins the group; then all join together (see
 		// kafkaio.Options.BeforeJoin).
-		resetsDone := make(chan struct{})
-		var atJoin sync.WaitGroup
-		atJoin.Add(threads)
-		allAtJoin := make(chan struct{})
-		go func() { atJoin.Wait(); close(allAtJoin) }()
+		resetsDone, allAtJoin := make(chan struct{}), make(chan struct{})
+		var atJoin atomic.Int32
 		for i := range engines {
 			opts := kafkaio.Options{
 				ProcessID:        processID,
@@ -885,7 +882,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 						if i == 0 {
 							close(resetsDone)
 						}
-						atJoin.Done()
+						if atJoin.Add(1) == int32(threads) {
+							close(allAtJoin)
+						}
 					})
 					for _, ch := range []chan struct{}{resetsDone, allAtJoin} {
 						select {
