@@ -199,7 +199,7 @@ func TestPebbleKeyValueCacheBeyondBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	kv := st.(streams.KeyValueStore)
-	const n = 120000
+	const n = 80000 // more than the cache holds (8 MiB at ~150 bytes per entry)
 	key := func(i int) []byte { return []byte(fmt.Sprintf("key-%06d", i)) }
 	want := func(i int) string {
 		switch {
