@@ -370,6 +370,7 @@ func FromProperties(props map[string]string, opts Options) (*Config, error) {
 	m.consumer()
 	m.streams()
 	m.eosOverrides()
+	m.configProviders()
 
 	for key := range props {
 		switch {
@@ -805,6 +806,50 @@ func readElsewhere(key string) bool {
 		}
 	}
 	return false
+}
+
+// envVarConfigProvider is the class of Kafka's environment-variable config
+// provider.
+const envVarConfigProvider = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
+
+// configProviders checks Kafka's config providers. The runner configuration
+// resolves ${env:NAME} (EnvVarConfigProvider, as upstream's Helm chart
+// declares it) before the properties reach here, so an env provider has
+// taken effect. Any other provider, or the env provider's allow-list,
+// would leave references unresolved or restrictions unapplied: errors.
+func (m *mapper) configProviders() {
+	declared := map[string]bool{}
+	if v, ok := m.get("config.providers"); ok {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				declared[name] = true
+			}
+		}
+	}
+	for key := range m.props {
+		rest, ok := strings.CutPrefix(key, "config.providers.")
+		if !ok {
+			continue
+		}
+		name, setting, _ := strings.Cut(rest, ".")
+		switch {
+		case !declared[name]:
+			m.get(key)
+			m.notApplicable(key, "provider "+name+" is not listed in config.providers")
+		case setting == "class":
+			if class, _ := m.get(key); class != envVarConfigProvider {
+				m.errf(key, "%q is not supported: ksml resolves only Kafka's %s, written ${%s:NAME} in the runner configuration", class, envVarConfigProvider, name)
+			}
+		default:
+			m.get(key)
+			m.errf(key, "is not supported: ksml resolves ${%s:NAME} from any environment variable, with no parameters", name)
+		}
+	}
+	for name := range declared {
+		if _, ok := m.props["config.providers."+name+".class"]; !ok {
+			m.errf("config.providers", "provider %s has no config.providers.%s.class (ksml supports %s)", name, name, envVarConfigProvider)
+		}
+	}
 }
 
 // eosOverrides handles the settings Kafka Streams owns: a user value is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -300,6 +301,56 @@ func TestNumStreamThreads(t *testing.T) {
 		_, err := FromProperties(map[string]string{"application.id": "a", "bootstrap.servers": "b:1", "num.stream.threads": in}, Options{})
 		if err == nil || err.Error() != want {
 			t.Errorf("num.stream.threads %q: %v, want %s", in, err, want)
+		}
+	}
+}
+
+// Upstream's Helm chart declares Kafka's env config provider; the runner
+// configuration has resolved its ${env:NAME} references by the time the
+// properties get here, so the declaration has taken effect. Anything the
+// env references cannot honour is an error.
+func TestConfigProviders(t *testing.T) {
+	base := map[string]string{"application.id": "a", "bootstrap.servers": "k:9092"}
+	with := func(extra map[string]string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	c, err := FromProperties(with(map[string]string{
+		"config.providers":            "env",
+		"config.providers.env.class":  "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+		"config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider",
+	}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"config.providers", "config.providers.env.class"} {
+		if !slices.Contains(c.Applied, k) {
+			t.Errorf("%s not applied: applied %v, ignored %v", k, c.Applied, c.Ignored)
+		}
+	}
+	if !reflect.DeepEqual(c.Ignored, []string{"config.providers.file.class"}) {
+		t.Errorf("ignored = %v, want the undeclared provider's class", c.Ignored)
+	}
+	for _, tc := range []struct {
+		props map[string]string
+		want  string
+	}{
+		{map[string]string{"config.providers": "file", "config.providers.file.class": "org.apache.kafka.common.config.provider.FileConfigProvider"},
+			`kafka.config.providers.file.class: "org.apache.kafka.common.config.provider.FileConfigProvider" is not supported: ksml resolves only Kafka's org.apache.kafka.common.config.provider.EnvVarConfigProvider, written ${file:NAME} in the runner configuration`},
+		{map[string]string{"config.providers": "env"},
+			"kafka.config.providers: provider env has no config.providers.env.class (ksml supports org.apache.kafka.common.config.provider.EnvVarConfigProvider)"},
+		{map[string]string{"config.providers": "env", "config.providers.env.class": "org.apache.kafka.common.config.provider.EnvVarConfigProvider", "config.providers.env.param.allowlist.pattern": "^KSML_.*"},
+			"kafka.config.providers.env.param.allowlist.pattern: is not supported: ksml resolves ${env:NAME} from any environment variable, with no parameters"},
+	} {
+		_, err := FromProperties(with(tc.props), Options{})
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("FromProperties(%v) error = %v\nwant %s", tc.props, err, tc.want)
 		}
 	}
 }

@@ -11,7 +11,8 @@
 //     (not in keys, and not inside inline definitions, whose Python code
 //     is left as written); $${ writes a literal ${. The default applies
 //     when the variable is unset or empty; an unset variable without a
-//     default is an error.
+//     default is an error. Kafka's env config provider form ${env:NAME},
+//     which upstream's Helm chart writes, reads the variable NAME.
 //   - errorHandling.<kind>.deadLetterTopic names a topic that receives
 //     records that failed, with headers describing the error.
 //   - ksml.properties overrides entries of the definitions'

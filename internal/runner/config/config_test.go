@@ -425,6 +425,13 @@ func TestExpandEnv(t *testing.T) {
 		{"${}", "", `invalid environment variable name "" in ${}`},
 		{"${1A}", "", `invalid environment variable name "1A" in ${1A}`},
 		{"${A", "", `unterminated ${ in "${A" (write $${ for a literal ${)`},
+		{"${env:A}", "1", ""},
+		{"pod-${env:A}", "pod-1", ""},
+		{"${env::A}", "1", ""},
+		{"${env:E}", "", ""},
+		{"${env:B}", "", "environment variable B is not set (${env:B} reads it through Kafka's env config provider)"},
+		{"${env:}", "", `invalid environment variable name "" in ${env:}`},
+		{"${envX:def}", "def", ""},
 	}
 	for _, c := range cases {
 		got, err := expandEnv(c.in, vars)
@@ -618,5 +625,23 @@ func TestMisspeltKafkaPropertiesAreErrors(t *testing.T) {
 	cfg := parse(t, "ksml: {definitions: {a: a.yaml}}\nkafka:\n  application.id: x\n  my.custom.setting: 1\n  consumer.fetch.min.bytes: 1\n  topic.cleanup.policy: compact\n", nil)
 	if cfg.Kafka.Properties["my.custom.setting"] != "1" {
 		t.Errorf("properties %v", cfg.Kafka.Properties)
+	}
+}
+
+// The kafka block of upstream's Helm chart (templates/configmap-runner.yaml)
+// reads the pod's name through Kafka's env config provider.
+func TestKafkaEnvConfigProvider(t *testing.T) {
+	cfg := parse(t, `ksml:
+  definitions:
+    main: main.yaml
+kafka:
+  config.providers: env
+  config.providers.env.class: 'org.apache.kafka.common.config.provider.EnvVarConfigProvider'
+  group.instance.id: '${env:KSML_GROUP_INSTANCE_ID}'
+  application.id: app
+  bootstrap.servers: k1:9092
+`, map[string]string{"KSML_GROUP_INSTANCE_ID": "ksml-0"})
+	if got := cfg.Kafka.Properties["group.instance.id"]; got != "ksml-0" {
+		t.Errorf("group.instance.id = %q, want ksml-0", got)
 	}
 }

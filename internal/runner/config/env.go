@@ -9,6 +9,12 @@ import (
 // the variable's value from lookup; $${ is a literal ${. The default is used
 // when the variable is unset or empty. It fails on an unset variable
 // without default, an empty or malformed name, and an unterminated ${.
+//
+// ${env:NAME} is Kafka's EnvVarConfigProvider form (config.providers: env),
+// which upstream's Helm chart writes for group.instance.id: it is the
+// variable NAME, never a variable called env with the default NAME. Unlike
+// Kafka, which leaves an unresolved reference in the value as written, an
+// unset NAME is an error.
 func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 	if !strings.Contains(s, "${") {
 		return s, nil
@@ -31,6 +37,20 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 		}
 		expr := s[i+2 : i+2+end]
 		name, def, hasDef := expr, "", false
+		if provided, ok := strings.CutPrefix(expr, envProvider+":"); ok {
+			// Kafka's ${provider:[path:]key}; the env provider has no path.
+			name = strings.TrimPrefix(provided, ":")
+			if !validEnvName(name) {
+				return "", fmt.Errorf("invalid environment variable name %q in ${%s}", name, expr)
+			}
+			val, ok := lookup(name)
+			if !ok {
+				return "", fmt.Errorf("environment variable %s is not set (${%s} reads it through Kafka's env config provider)", name, expr)
+			}
+			b.WriteString(val)
+			i += 2 + end + 1
+			continue
+		}
 		if c := strings.IndexByte(expr, ':'); c >= 0 {
 			name, def, hasDef = expr[:c], expr[c+1:], true
 			// ${NAME:-default} is the shell spelling of ${NAME:default}.
@@ -54,6 +74,10 @@ func expandEnv(s string, lookup func(string) (string, bool)) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// envProvider is the name Kafka's configurations give EnvVarConfigProvider
+// (config.providers: env).
+const envProvider = "env"
 
 func validEnvName(name string) bool {
 	if name == "" {
