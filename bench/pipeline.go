@@ -7,28 +7,14 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ksml-dev/ksml/bench/workload"
 	"github.com/ksml-dev/ksml/internal/runner"
 )
 
 // passthroughDefinition writes the KSML definition of the passthrough
 // measurement: the input stream straight to an output stream, both JSON.
 func (e *env) passthroughDefinition() (string, error) {
-	def := fmt.Sprintf(`streams:
-  events:
-    topic: %s
-    keyType: string
-    valueType: json
-  copied:
-    topic: %s
-    keyType: string
-    valueType: json
-pipelines:
-  passthrough:
-    from: events
-    to: copied
-`, inputTopic, passthroughTopic)
-	path := filepath.Join(e.work, "passthrough.yaml")
-	return path, os.WriteFile(path, []byte(def), 0o644)
+	return e.writeWorkload("passthrough", passthroughTopic, "passthrough.yaml")
 }
 
 // statefulCountDefinition writes the KSML definition of the stateful
@@ -36,33 +22,17 @@ pipelines:
 // logged to its changelog, every update written to the output topic, as
 // Kafka Streams emits without caching.
 func (e *env) statefulCountDefinition() (string, error) {
-	def := fmt.Sprintf(`streams:
-  events:
-    topic: %s
-    keyType: string
-    valueType: json
-  counts:
-    topic: %s
-    keyType: string
-    valueType: long
-stores:
-  event_counts:
-    type: keyValue
-    keyType: string
-    valueType: long
-    persistent: true
-    logging: true
-pipelines:
-  count_per_key:
-    from: events
-    via:
-      - type: groupByKey
-      - type: count
-        store: event_counts
-      - type: toStream
-    to: counts
-`, inputTopic, statefulTopic)
-	path := filepath.Join(e.work, "stateful-count.yaml")
+	return e.writeWorkload("count", statefulTopic, "stateful-count.yaml")
+}
+
+// writeWorkload writes workload w's definition, from the input topic to
+// out, into the work directory as file.
+func (e *env) writeWorkload(w, out, file string) (string, error) {
+	def, err := workload.KSML(w, inputTopic, out)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(e.work, file)
 	return path, os.WriteFile(path, []byte(def), 0o644)
 }
 

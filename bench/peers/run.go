@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/ksml-dev/ksml/bench/events"
+	"github.com/ksml-dev/ksml/bench/workload"
 )
 
 const (
@@ -360,7 +361,7 @@ func (e *env) startApp(w, sys, out string) (*proc, string, error) {
 	}
 	switch base {
 	case self:
-		def, err := ksmlDefinition(w, in, out)
+		def, err := workload.KSML(w, in, out)
 		if err != nil {
 			return nil, "", err
 		}
