@@ -113,4 +113,3 @@ pipelines:
 	}
 	return "", fmt.Errorf("unknown workload %q", w)
 }
-
