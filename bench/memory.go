@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/ksml-dev/ksml/internal/python"
 )
 
@@ -104,34 +102,7 @@ func (e *env) fillTo(ctx context.Context, total int) error {
 		return nil
 	}
 	e.say("memory: filling %s to %d records", inputTopic, total)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.seeds()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
-	if err != nil {
-		return err
-	}
-	defer cl.Close()
-	failed := make(chan error, 1)
-	now := time.Now()
-	for i := int(have); i < total; i++ {
-		ev := e.events[i%len(e.events)]
-		r := &kgo.Record{Topic: inputTopic, Key: ev.key, Value: ev.value, Timestamp: now.Add(time.Duration(i) * time.Microsecond)}
-		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-			if err != nil {
-				select {
-				case failed <- err:
-				default:
-				}
-			}
-		})
-	}
-	if err := cl.Flush(ctx); err != nil {
-		return err
-	}
-	select {
-	case err := <-failed:
-		return fmt.Errorf("filling %s: %w", inputTopic, err)
-	default:
-	}
-	return nil
+	return e.produceEvents(ctx, int(have), total)
 }
 
 func (e *env) endOffset(ctx context.Context, topic string) (int64, error) {

@@ -292,15 +292,22 @@ func (e *env) truncate(ctx context.Context, topic string) error {
 // fill produces the events to the input topic and waits until all are
 // acknowledged.
 func (e *env) fill(ctx context.Context) error {
+	return e.produceEvents(ctx, 0, len(e.events))
+}
+
+// produceEvents appends events from to to (the events repeated, the i-th
+// stamped i microseconds after now) to the input topic and waits until all
+// are acknowledged; the first failure is the error.
+func (e *env) produceEvents(ctx context.Context, from, to int) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(e.seeds()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	var first error
 	failed := make(chan error, 1)
 	now := time.Now()
-	for i, ev := range e.events {
+	for i := from; i < to; i++ {
+		ev := e.events[i%len(e.events)]
 		r := &kgo.Record{Topic: inputTopic, Key: ev.key, Value: ev.value, Timestamp: now.Add(time.Duration(i) * time.Microsecond)}
 		cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
 			if err != nil {
@@ -315,11 +322,9 @@ func (e *env) fill(ctx context.Context) error {
 		return err
 	}
 	select {
-	case first = <-failed:
+	case err := <-failed:
+		return fmt.Errorf("filling %s: %w", inputTopic, err)
 	default:
-	}
-	if first != nil {
-		return fmt.Errorf("filling %s: %w", inputTopic, first)
 	}
 	return nil
 }
