@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ksml-dev/ksml/internal/kafkatest"
+	"github.com/ksml-dev/ksml/internal/testgate"
 )
 
 // rejoinSessionTimeout is the session timeout of the crash-loop test: the
@@ -27,6 +28,7 @@ const rejoinSessionTimeout = 6 * time.Second
 // broker; that variant runs with KSML_SLOW_FAULT_TESTS=1 and reports the
 // wait.
 func TestCrashLoopRejoinsWithinASessionTimeout(t *testing.T) {
+	testgate.Long(t, "kills and restarts the ksml binary five times")
 	for _, c := range []struct {
 		name     string
 		instance map[string]string
