@@ -3,30 +3,13 @@ package python
 import (
 	"testing"
 
+	"github.com/ksml-dev/ksml/bench/workload"
 	"github.com/ksml-dev/ksml/internal/types"
 )
 
-// The CQRS mapper of the seed document.
-const cqrsCode = `# Transform write model to read model
-event_type = value.get("eventType")
-entity_id = value.get("entityId")
-data = value.get("data")
-
-read_model = {
-  "id": entity_id,
-  "timestamp": int(time.time() * 1000),
-  "type": event_type
-}
-
-# Add specific fields based on event type
-if event_type == "USER_CREATED":
-    read_model["username"] = data.get("username")
-    read_model["email"] = data.get("email")
-elif event_type == "USER_UPDATED":
-    read_model["updatedFields"] = data.get("changedFields")
-
-return read_model
-`
+// cqrsCode is the CQRS mapper of the seed document, as the benchmarks of
+// the whole pipeline run it.
+const cqrsCode = workload.CQRSMapper
 
 var cqrsInput = rawJSON(`{"eventType":"USER_CREATED","entityId":"user-42","data":{"username":"ann","email":"ann@example.com","plan":"pro"}}`)
 
