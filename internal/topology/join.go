@@ -529,19 +529,6 @@ func heldValues(b []byte) ([][]byte, error) {
 	return out, nil
 }
 
-// heldCount is the number of values in a held-back entry (at least one).
-func heldCount(b []byte) (int, error) {
-	n := 0
-	for len(b) > 0 {
-		if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
-			return 0, fmt.Errorf("malformed held-back join record")
-		}
-		b = b[4+int(binary.BigEndian.Uint32(b)):]
-		n++
-	}
-	return max(n, 1), nil
-}
-
 // emitUnmatched emits held-back unmatched records whose join window has
 // closed, in the order of time, side (right first) and key, with null for
 // the missing side, as Kafka Streams does: nothing happens until the
@@ -573,12 +560,12 @@ func (p *ssJoinProc) emitUnmatched(ctx *streams.ProcessorContext, after int64) e
 		// list and visits them one by one, setting minTime and checking
 		// whether both sides are open before each: a second value of an
 		// open entry ends the visit with minTime at that entry's time.
-		n, err := heldCount(v)
+		held, err := heldValues(v)
 		if err != nil {
 			heldErr = err
 			return false
 		}
-		for range n {
+		for range max(len(held), 1) {
 			t.minTime = ts
 			if leftOpen && rightOpen {
 				return false
