@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/ksml-dev/ksml/bench/workload"
 )
 
 // ksmlBinary returns the binary to start: -ksml, or ./cmd/ksml built into
@@ -44,57 +45,12 @@ func (e *env) ksmlBinary(ctx context.Context) (string, error) {
 	return bin, nil
 }
 
-// installChunk is the size of the writes that install the binary: what
-// extracting an image layer or a release archive writes at a time (Go's
-// archive/tar through io.Copy).
-const installChunk = 32 << 10
-
-// install copies the binary at src into the scratch directory with
-// installChunk writes and returns the copy's path; the measurements run the
-// copy, as users run an installed binary.
-//
-// How the file got into the page cache decides how much of it a process
-// maps: this kernel (6.x with large folios) maps a whole page-cache folio
-// when any page of it is touched. The linker writes its output through a
-// memory mapping, which leaves 2 MB folios, so a binary started right after
-// `go build` has all 35 MB of its code and read-only data resident; the same
-// file written by ordinary writes, or read back from disk after the page
-// cache dropped it, has small folios and about 26 MB resident. An installed
-// binary (a container image, a release archive, a package) is of the second
-// kind, so rss_mb is measured on a copy; rss_mb_build_output keeps the
-// first figure.
+// install copies the binary at src into the scratch directory as a user's
+// installation writes it (workload.InstallBinary) and returns the copy's
+// path: rss_mb is measured on the copy, rss_mb_build_output on src.
 func (e *env) install(src string) (string, error) {
 	dst := filepath.Join(e.work, "ksml")
-	in, err := os.Open(src)
-	if err != nil {
-		return "", fmt.Errorf("installing the binary: %w", err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
-	if err != nil {
-		return "", fmt.Errorf("installing the binary: %w", err)
-	}
-	buf := make([]byte, installChunk)
-	for {
-		n, rerr := in.Read(buf)
-		if n > 0 {
-			if _, err := out.Write(buf[:n]); err != nil {
-				out.Close()
-				return "", fmt.Errorf("installing the binary: %w", err)
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			out.Close()
-			return "", fmt.Errorf("installing the binary: %w", rerr)
-		}
-	}
-	if err := out.Close(); err != nil {
-		return "", fmt.Errorf("installing the binary: %w", err)
-	}
-	return dst, nil
+	return dst, workload.InstallBinary(src, dst)
 }
 
 // startupResult is what one run of the binary measured.
