@@ -138,3 +138,32 @@ type NodeError struct {
 
 func (e *NodeError) Error() string { return fmt.Sprintf("%s: %v", e.Node, e.Err) }
 func (e *NodeError) Unwrap() error { return e.Err }
+
+// StoreSerde returns serde bound to the changelog topic of the store
+// storeName (see BindTopic). Kafka Streams' state serdes are made with the
+// store's changelog topic, logged or not, so a registry-backed notation
+// registers and looks up a store's schemas under "<application id>-<store>-
+// changelog-key" and "-value", where Kafka Streams and upstream KSML put them.
+func StoreSerde(serde Serde, applicationID, storeName string) Serde {
+	return BindTopic(serde, ChangelogTopic(applicationID, storeName))
+}
+
+// BindTopic returns a serde that calls serde with topic, whatever topic it
+// is called with.
+func BindTopic(serde Serde, topic string) Serde {
+	return topicBoundSerde{inner: serde, topic: topic}
+}
+
+// topicBoundSerde hands its serde one fixed topic.
+type topicBoundSerde struct {
+	inner Serde
+	topic string
+}
+
+func (s topicBoundSerde) Serialize(_ string, headers *[]Header, v any) ([]byte, error) {
+	return s.inner.Serialize(s.topic, headers, v)
+}
+
+func (s topicBoundSerde) Deserialize(_ string, headers []Header, data []byte) (any, error) {
+	return s.inner.Deserialize(s.topic, headers, data)
+}

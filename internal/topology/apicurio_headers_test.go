@@ -123,8 +123,12 @@ pipelines:
 		}
 	}
 	// Changelog records carry no serde headers: the id is in the payload.
-	// Stores serialize for the subject of their store name.
-	want := contentID("test_sum-store-value")
+	// Stores serialize for their changelog topic's subject, as Kafka
+	// Streams' state serdes do; nothing is registered under the store name.
+	want := contentID(changelog + "-value")
+	if v := mem.Versions("test_sum-store-value"); len(v) != 0 {
+		t.Errorf("subject test_sum-store-value has versions %v, want none", v)
+	}
 	recs := h.drv.Output(changelog)
 	if len(recs) != 3 {
 		t.Fatalf("%s: %d records, want 3", changelog, len(recs))

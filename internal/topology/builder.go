@@ -96,6 +96,7 @@ func (b *builder) addStore(sd *definition.StoreDef, key, value types.UserType) e
 	if err != nil {
 		return errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
 	}
+	ks, vs = streams.StoreSerde(ks, b.opts.ApplicationID, sd.Name), streams.StoreSerde(vs, b.opts.ApplicationID, sd.Name)
 	// Upstream honours timestamped for persistent stores and for in-memory
 	// stores declared under stores:, not for inline operation stores.
 	timestamped := sd.Timestamped && (sd.Persistent || !sd.Inline)

@@ -9,9 +9,10 @@ import (
 )
 
 // Typed access to the byte-level stores of stateful processors. Keys and
-// values go through the serdes of the store, with the store name as the
-// serde topic (as store.KeyValue does), so stores written here read back
-// the same through store.KeyValueBuilder.Typed.
+// values go through the serdes of the store, which are bound to its
+// changelog topic (streams.StoreSerde; the store name passed as the topic
+// here and in store.KeyValue is not what they use), so stores written here
+// read back the same through store.KeyValueBuilder.Typed.
 
 // storeCodec turns a store's keys and values into bytes and back with the
 // store's serdes; errors name the store.

@@ -347,8 +347,9 @@ func (b *builder) storeTypes(sd *definition.StoreDef, key, value types.UserType)
 	return key, value, nil
 }
 
-// storeSerdes makes the serdes of a store's key and value types. Errors
-// name the store at its position.
+// storeSerdes makes the serdes of a store's key and value types, bound to
+// its changelog topic (streams.StoreSerde). Errors name the store at its
+// position.
 func (b *builder) storeSerdes(sd *definition.StoreDef, key, value types.UserType) (streams.Serde, streams.Serde, error) {
 	ks, err := b.opts.Serdes.Serde(key, true)
 	if err != nil {
@@ -358,7 +359,7 @@ func (b *builder) storeSerdes(sd *definition.StoreDef, key, value types.UserType
 	if err != nil {
 		return nil, nil, errAt(sd.Pos, "store %q value type: %v", sd.Name, err)
 	}
-	return ks, vs, nil
+	return streams.StoreSerde(ks, b.opts.ApplicationID, sd.Name), streams.StoreSerde(vs, b.opts.ApplicationID, sd.Name), nil
 }
 
 // kvStore registers a key/value store for an operation's state. It
@@ -753,7 +754,10 @@ func (b *builder) tableSource(td *definition.TopicDef, pos definition.Pos) (stre
 	name := b.uniqueName(src.node + "-materialize")
 	s := stream{node: name, key: src.key, value: src.value}
 	if td.Kind == definition.KindGlobalTable {
-		g := &globalTable{name: sd.Name, kv: store.NewMemoryKeyValue(sd.Name), ks: opts.KeySerde, vs: opts.ValueSerde}
+		// A global store's serdes see its source topic, which is its
+		// changelog, as in Kafka Streams.
+		g := &globalTable{name: sd.Name, kv: store.NewMemoryKeyValue(sd.Name),
+			ks: streams.BindTopic(opts.KeySerde, td.Topic), vs: streams.BindTopic(opts.ValueSerde, td.Topic)}
 		if err := b.topo.AddProcessor(name, func() streams.Processor { return &globalTableProc{g: g} }, src.node); err != nil {
 			return stream{}, errAt(pos, "%v", err)
 		}
