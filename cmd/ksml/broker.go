@@ -16,6 +16,7 @@ import (
 
 	"github.com/ksml-dev/ksml/internal/broker"
 	webconsole "github.com/ksml-dev/ksml/internal/console"
+	"github.com/ksml-dev/ksml/internal/residency"
 	"github.com/ksml-dev/ksml/internal/runner/observability"
 )
 
@@ -101,6 +102,7 @@ func runBroker(cmd *cobra.Command, _ []string) error {
 		}
 		defer stopConsole()
 	}
+	residency.ReleaseLogged(logger)
 
 	<-ctx.Done()
 	logger.Info("stopping embedded Kafka broker")

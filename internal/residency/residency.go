@@ -18,7 +18,11 @@
 // hold the process's own writes.
 package residency
 
-import "errors"
+import (
+	"errors"
+	"log/slog"
+	"time"
+)
 
 // Report says what Release did.
 type Report struct {
@@ -34,3 +38,19 @@ type Report struct {
 
 // ErrUnsupported is returned on systems where Release does nothing.
 var ErrUnsupported = errors.New("releasing start-up pages is supported on Linux only")
+
+// ReleaseLogged calls Release, for a long-running command once its start-up
+// is over, and logs the outcome at debug level: a failure changes nothing
+// else, so it is not the caller's concern.
+func ReleaseLogged(log *slog.Logger) {
+	start := time.Now()
+	rep, err := Release()
+	switch {
+	case errors.Is(err, ErrUnsupported):
+	case err != nil:
+		log.Debug("could not release start-up pages", "error", err)
+	default:
+		log.Debug("released start-up pages", "files", rep.Files,
+			"residentBeforeMB", rep.ResidentBefore>>20, "residentAfterMB", rep.ResidentAfter>>20, "took", time.Since(start))
+	}
+}

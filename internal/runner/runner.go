@@ -810,7 +810,9 @@ func (r *Runner) Run(ctx context.Context) (err error) {
 		started.Do(func() {
 			r.state.set(Started)
 			r.log.Info("runner started", "application.id", r.appID, "stateDir", r.StateDir())
-			r.releaseStartupPages()
+			// The pages only start-up used (package initializers,
+			// loading definitions, the interpreter's start): ~12 MB.
+			residency.ReleaseLogged(r.log)
 			if r.opts.OnStarted != nil {
 				r.opts.OnStarted()
 			}
@@ -1199,23 +1201,5 @@ func (r *Runner) logTopology() {
 		fmt.Fprintf(r.opts.Console, "Topology of application %s:\n%s", r.appID, t.Describe())
 	} else {
 		r.log.Info("topology description", "topology", t.Describe())
-	}
-}
-
-// releaseStartupPages hands back the pages of the executable and its
-// libraries that only start-up used (package initializers, definition
-// loading, the Python interpreter's start): about 10 MB of the resident set
-// of a running pipeline. Best effort: a failure is logged and changes
-// nothing else.
-func (r *Runner) releaseStartupPages() {
-	start := time.Now()
-	rep, err := residency.Release()
-	switch {
-	case errors.Is(err, residency.ErrUnsupported):
-	case err != nil:
-		r.log.Debug("could not release start-up pages", "error", err)
-	default:
-		r.log.Debug("released start-up pages", "files", rep.Files,
-			"residentBeforeMB", rep.ResidentBefore>>20, "residentAfterMB", rep.ResidentAfter>>20, "took", time.Since(start))
 	}
 }
