@@ -89,6 +89,12 @@ type retrier struct {
 	timeout time.Duration
 	since   time.Time // start of the current streak; zero when healthy
 	count   int
+	// answered: since the streak's last failure, Kafka answered
+	// something that needed it (an abort, a restore from the changelogs)
+	// although nothing has committed yet. The streak goes on, so failures
+	// that keep coming still end at task.timeout.ms, but Kafka is known
+	// to be reachable.
+	answered bool
 }
 
 // failed records that what failed with err. It returns nil while err is
@@ -100,6 +106,7 @@ func (r *retrier) failed(what string, err error) error {
 	}
 	now := time.Now()
 	r.count++
+	r.answered = false
 	if r.since.IsZero() {
 		r.since = now
 		r.log.Warn("Kafka is unavailable; the tasks pause and retry (task.timeout.ms bounds how long)",
@@ -120,11 +127,23 @@ func (r *retrier) succeeded(what string) {
 	}
 	r.log.Info("Kafka is available again; the tasks resume", "operation", what,
 		"pausedFor", time.Since(r.since).Round(time.Millisecond), "retries", r.count)
-	r.since, r.count = time.Time{}, 0
+	r.since, r.count, r.answered = time.Time{}, 0, false
 }
 
 // failing reports whether a streak of failures is under way.
 func (r *retrier) failing() bool { return !r.since.IsZero() }
+
+// reached records that Kafka answered an operation that needed it during
+// a streak, without ending the streak.
+func (r *retrier) reached() {
+	if r.failing() {
+		r.answered = true
+	}
+}
+
+// unavailable reports whether Kafka is taken to be unreachable: a streak of
+// failures is under way and Kafka has not answered since its last failure.
+func (r *retrier) unavailable() bool { return r.failing() && !r.answered }
 
 // recover handles a failure of what (a commit, producing, beginning a
 // transaction): within task.timeout.ms a transient failure is retried;
@@ -266,6 +285,9 @@ func (e *Engine) recoverTransaction(ctx context.Context) error {
 	if err := e.createTasks(ctx, assigned); err != nil {
 		return e.retry.failed("restoring the tasks", err)
 	}
+	// The abort and the restore both needed the broker: a stop from here
+	// on makes its final commit.
+	e.retry.reached()
 	return nil
 }
 
@@ -277,7 +299,7 @@ func (e *Engine) finalFlush(ctx context.Context) bool {
 		return true
 	}
 	e.out.bindFlush(ctx) // the run context is over; the stop deadline bounds the final commit
-	if e.txnBroken || e.retry.failing() {
+	if e.txnBroken || e.retry.unavailable() {
 		return false
 	}
 	if err := e.cl.Flush(ctx); err != nil {

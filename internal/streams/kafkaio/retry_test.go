@@ -64,3 +64,34 @@ func TestRetrierBoundsAStreakByTheTaskTimeout(t *testing.T) {
 		t.Errorf("pause logged %d times, want once per streak:\n%s", n, buf.String())
 	}
 }
+
+// Kafka answering during a streak (an abort, a restore) makes it reachable
+// again without ending the streak: the task timeout still bounds failures
+// that keep coming.
+func TestRetrierReachedDuringAStreak(t *testing.T) {
+	t.Parallel()
+	r := retrier{log: slog.New(slog.DiscardHandler), timeout: 50 * time.Millisecond}
+	r.reached() // no streak: nothing to record
+	if r.failing() || r.unavailable() {
+		t.Fatal("healthy retrier is failing")
+	}
+	if err := r.failed("commit", kerr.NotCoordinator); err != nil || !r.unavailable() {
+		t.Fatalf("after a transient failure: %v, unavailable %v", err, r.unavailable())
+	}
+	r.reached()
+	if !r.failing() || r.unavailable() {
+		t.Fatalf("after Kafka answered: failing %v (want true), unavailable %v (want false)", r.failing(), r.unavailable())
+	}
+	if err := r.failed("commit", kerr.NotCoordinator); err != nil || !r.unavailable() {
+		t.Fatalf("a failure after the answer: %v, unavailable %v (want true)", err, r.unavailable())
+	}
+	r.reached()
+	time.Sleep(60 * time.Millisecond) // let the streak outlast the timeout
+	if err := r.failed("commit", kerr.NotCoordinator); err == nil {
+		t.Fatal("the streak outlasted the task timeout without an error: reached ended it")
+	}
+	r.succeeded("commit")
+	if r.failing() || r.unavailable() {
+		t.Fatal("after success the retrier is still failing")
+	}
+}

@@ -215,3 +215,94 @@ func TestAbortRetriedAfterAPollDropsThePolledRecords(t *testing.T) {
 		t.Fatal("the poll between the failed and the retried abort returned no records: the interleaving under test did not happen")
 	}
 }
+
+// TestStopAfterARebuildMakesTheFinalCommit: under exactly_once_v2 a
+// transaction that cannot commit is aborted and the tasks rebuilt from the
+// changelogs; both need the broker, so a stop that comes before the next
+// commit still makes the final commit. The engine used to take Kafka for
+// unavailable until a commit succeeded, skip the final commit and abort
+// the records processed since the rebuild.
+func TestStopAfterARebuildMakesTheFinalCommit(t *testing.T) {
+	b := startBroker(t)
+	cl, _ := kgo.NewClient(kgo.SeedBrokers(b.BootstrapServers()))
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	ctx := context.Background()
+	created, err := adm.CreateTopics(ctx, 1, -1, nil, "in", "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outID := created["out"].ID
+	recovered := newSignal()
+	var logMu sync.Mutex
+	var logged []string
+	watch := logWatch{see: func(msg string, attrs map[string]string) {
+		logMu.Lock()
+		logged = append(logged, fmt.Sprintf("%s %v", msg, attrs))
+		logMu.Unlock()
+		if strings.HasPrefix(msg, "the transaction could not commit and was aborted") {
+			recovered.fire()
+		}
+	}}
+	cfg, err := kafkaclient.FromProperties(map[string]string{
+		"bootstrap.servers": b.BootstrapServers(), "application.id": "rebuilt", "processing.guarantee": "exactly_once_v2",
+		// No commit is due between the rebuild and the stop.
+		"commit.interval.ms": "30000", "transaction.timeout.ms": "60000",
+	}, kafkaclient.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first produce request to "out" fails with a transient error:
+	// the transaction cannot commit.
+	c := b.Cluster()
+	var failOnce sync.Once
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		pr := req.(*kmsg.ProduceRequest)
+		toOut := false
+		for _, tt := range pr.Topics {
+			toOut = toOut || tt.Topic == "out" || tt.TopicID == outID
+		}
+		failed := false
+		if toOut {
+			failOnce.Do(func() { failed = true })
+		}
+		if !failed {
+			return nil, nil, false
+		}
+		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+		for _, tt := range pr.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic, rt.TopicID = tt.Topic, tt.TopicID
+			for _, p := range tt.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition = p.Partition
+				rp.ErrorCode = kerr.UnknownServerError.Code
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp, nil, true
+	})
+	r := runEngine(t, kafkaio.Options{
+		Topology: passTopology(t, "rebuilt", streams.OffsetReset{}), Client: cfg,
+		Logger: slog.New(watch),
+	})
+	produce(t, cl, "in", "a=x")
+	recovered.wait(t, "the transaction was aborted and the tasks rebuilt")
+	// a is processed again after the rebuild, in a new transaction.
+	if got := keyValues(readTopic(t, b.BootstrapServers(), "out", 1)); got != "a=x" {
+		t.Fatalf("output after the rebuild %s, want a=x", got)
+	}
+	if err := r.stop(t); err != nil {
+		t.Fatalf("engine stopped with %v", err)
+	}
+	logMu.Lock()
+	all := strings.Join(logged, "\n")
+	logMu.Unlock()
+	if strings.Contains(all, "stopping without a final commit") {
+		t.Fatalf("the stop skipped the final commit after a successful rebuild:\n%s", all)
+	}
+	if got := readCommitted(t, b.BootstrapServers(), "out", 1); got != "a=x" {
+		t.Fatalf("committed output %s, want a=x", got)
+	}
+}
