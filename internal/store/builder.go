@@ -41,6 +41,9 @@ func (b *KeyValueBuilder) TaskDir(task streams.TaskID) string {
 // Logging reports whether changes go to a changelog topic.
 func (b *KeyValueBuilder) Logging() bool { return b.LoggingOn }
 
+// TimestampedValues implements streams.TimestampedBuilder.
+func (b *KeyValueBuilder) TimestampedValues() bool { return b.Timestamped }
+
 // Build returns a fresh empty store.
 func (b *KeyValueBuilder) Build(task streams.TaskID) (streams.StateStore, error) {
 	if b.StoreName == "" {

@@ -203,6 +203,9 @@ func (b *WindowBuilder) TaskDir(task streams.TaskID) string {
 // Logging reports whether changes go to a changelog topic.
 func (b *WindowBuilder) Logging() bool { return b.LoggingOn }
 
+// TimestampedValues implements streams.TimestampedBuilder.
+func (b *WindowBuilder) TimestampedValues() bool { return b.Timestamped }
+
 // Build returns a fresh empty store.
 func (b *WindowBuilder) Build(task streams.TaskID) (streams.StateStore, error) {
 	if b.StoreName == "" {

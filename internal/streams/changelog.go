@@ -52,12 +52,42 @@ func SplitSessionChangelogKey(b []byte) (key []byte, start, end int64, err error
 	return b[:n], int64(binary.BigEndian.Uint64(b[n+8:])), int64(binary.BigEndian.Uint64(b[n:])), nil
 }
 
+// changelogValue returns the value and timestamp of the changelog record
+// for a store write. A timestamped store's value (ValueAndTimestamp: an
+// 8-byte big-endian timestamp, then the value) goes out as the value alone
+// with its own timestamp, as Kafka Streams' ChangeLoggingTimestamped stores
+// write it; other values, and tombstones, go out as they are with the
+// current record's timestamp.
+func changelogValue(store string, value []byte, timestamped bool, recordTime int64) ([]byte, int64, error) {
+	if !timestamped || value == nil {
+		return value, recordTime, nil
+	}
+	if len(value) < 8 {
+		return nil, 0, fmt.Errorf("store %q: a value of %d bytes has no timestamp in front", store, len(value))
+	}
+	return value[8:], int64(binary.BigEndian.Uint64(value)), nil
+}
+
+// storedValue is the inverse of changelogValue, for restoring: a
+// timestamped store gets the changelog record's timestamp back in front of
+// its value.
+func storedValue(value []byte, timestamped bool, recordTime int64) []byte {
+	if !timestamped || value == nil {
+		return value
+	}
+	out := make([]byte, 8+len(value))
+	binary.BigEndian.PutUint64(out, uint64(recordTime))
+	copy(out[8:], value)
+	return out
+}
+
 // loggedWindowStore sends every write of a window store to its changelog.
 type loggedWindowStore struct {
 	WindowStore
-	task  *Task
-	topic string
-	seq   uint32
+	task        *Task
+	topic       string
+	seq         uint32
+	timestamped bool
 }
 
 func (l *loggedWindowStore) Put(key []byte, windowStart int64, value []byte) error {
@@ -69,7 +99,11 @@ func (l *loggedWindowStore) Put(key []byte, windowStart int64, value []byte) err
 		l.seq++
 		seq = l.seq
 	}
-	return l.task.collector.Send(l.topic, l.task.id.Partition, WindowChangelogKey(key, windowStart, seq), value, l.task.rc.Timestamp, nil)
+	v, ts, err := changelogValue(l.Name(), value, l.timestamped, l.task.rc.Timestamp)
+	if err != nil {
+		return err
+	}
+	return l.task.collector.Send(l.topic, l.task.id.Partition, WindowChangelogKey(key, windowStart, seq), v, ts, nil)
 }
 
 // loggedSessionStore sends every write of a session store to its changelog.
@@ -107,12 +141,12 @@ func (l *loggedSessionStore) ExpireBefore(t int64) {
 
 // logged wraps a store so its writes go to the changelog topic; stores of
 // other kinds are returned unchanged.
-func (t *Task) logged(st StateStore, topic string) StateStore {
+func (t *Task) logged(st StateStore, topic string, timestamped bool) StateStore {
 	switch s := st.(type) {
 	case KeyValueStore:
-		return &loggedKeyValueStore{KeyValueStore: s, task: t, topic: topic}
+		return &loggedKeyValueStore{KeyValueStore: s, task: t, topic: topic, timestamped: timestamped}
 	case WindowStore:
-		return &loggedWindowStore{WindowStore: s, task: t, topic: topic}
+		return &loggedWindowStore{WindowStore: s, task: t, topic: topic, timestamped: timestamped}
 	case SessionStore:
 		return &loggedSessionStore{SessionStore: s, task: t, topic: topic}
 	}
@@ -121,12 +155,12 @@ func (t *Task) logged(st StateStore, topic string) StateStore {
 
 // restoreWindowed applies a changelog record to a window or session store,
 // bypassing logging. handled is false for other store kinds.
-func restoreWindowed(st StateStore, key, value []byte) (handled bool, err error) {
+func restoreWindowed(st StateStore, key, value []byte, timestamp int64) (handled bool, err error) {
 	switch s := st.(type) {
 	case *loggedWindowStore:
-		return restoreWindowed(s.WindowStore, key, value)
+		return restoreWindowed(s.WindowStore, key, storedValue(value, s.timestamped, timestamp), timestamp)
 	case *loggedSessionStore:
-		return restoreWindowed(s.SessionStore, key, value)
+		return restoreWindowed(s.SessionStore, key, value, timestamp)
 	case WindowStore:
 		k, start, err := SplitWindowChangelogKey(key)
 		if err != nil {

@@ -141,7 +141,7 @@ func TestWindowAndSessionStoresLogAndRestore(t *testing.T) {
 	for _, cl := range task2.Changelogs() {
 		parts = append(parts, cl.Topic)
 		for _, rec := range col.sent[cl.Topic] {
-			if err := task2.Restore(cl.Store, rec[0], rec[1]); err != nil {
+			if err := task2.Restore(cl.Store, rec[0], rec[1], 0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -160,7 +160,7 @@ func TestWindowAndSessionStoresLogAndRestore(t *testing.T) {
 	if len(col2.sent) != 0 {
 		t.Errorf("restore logged %v", col2.sent)
 	}
-	if err := task2.Restore("w", []byte("short"), nil); err == nil {
+	if err := task2.Restore("w", []byte("short"), nil, 0); err == nil {
 		t.Error("a malformed changelog key must fail")
 	}
 }

@@ -66,3 +66,19 @@ type StoreBuilder interface {
 	Logging() bool
 	Build(task TaskID) (StateStore, error)
 }
+
+// TimestampedBuilder is implemented by builders whose stores keep Kafka
+// Streams' ValueAndTimestamp layout: every value is an 8-byte big-endian
+// timestamp followed by the value's bytes. As Kafka Streams' timestamped
+// stores do, their changelog records hold the value alone with that
+// timestamp as the record's timestamp, and restoring puts the record's
+// timestamp back in front of the value.
+type TimestampedBuilder interface {
+	TimestampedValues() bool
+}
+
+// timestampedValues reports whether b's stores keep timestamped values.
+func timestampedValues(b StoreBuilder) bool {
+	tb, ok := b.(TimestampedBuilder)
+	return ok && tb.TimestampedValues()
+}

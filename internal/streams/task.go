@@ -79,7 +79,7 @@ func NewTask(topo *Topology, sub *SubTopology, partition int32, collector Record
 			return nil, fmt.Errorf("creating store %q: %w", name, err)
 		}
 		if b.Logging() {
-			st = t.logged(st, ChangelogTopic(topo.ApplicationID, name))
+			st = t.logged(st, ChangelogTopic(topo.ApplicationID, name), timestampedValues(b))
 		}
 		t.stores[name] = st
 		t.storeList = append(t.storeList, st)
@@ -298,15 +298,22 @@ func deserialize(s Serde, topic string, headers []Header, data []byte) (any, err
 }
 
 // loggedKeyValueStore sends every change to the store's changelog topic,
-// to the task's partition, with the timestamp of the current record.
+// to the task's partition, with the timestamp of the current record; a
+// timestamped store's values go out as Kafka Streams writes them (see
+// changelogValue).
 type loggedKeyValueStore struct {
 	KeyValueStore
-	task  *Task
-	topic string
+	task        *Task
+	topic       string
+	timestamped bool
 }
 
 func (l *loggedKeyValueStore) log(key, value []byte) error {
-	return l.task.collector.Send(l.topic, l.task.id.Partition, key, value, l.task.rc.Timestamp, nil)
+	v, ts, err := changelogValue(l.Name(), value, l.timestamped, l.task.rc.Timestamp)
+	if err != nil {
+		return err
+	}
+	return l.task.collector.Send(l.topic, l.task.id.Partition, key, v, ts, nil)
 }
 
 func (l *loggedKeyValueStore) Put(key, value []byte) error {

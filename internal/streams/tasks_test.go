@@ -1,6 +1,8 @@
 package streams
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -142,17 +144,85 @@ func TestRestoreBypassesTheChangelog(t *testing.T) {
 	if got := task.Changelogs(); len(got) != 1 || got[0] != (ChangelogPartition{Store: "kv", Topic: "app-kv-changelog", Partition: 2}) {
 		t.Fatalf("changelogs: %+v", got)
 	}
-	if err := task.Restore("kv", []byte("k"), []byte("v")); err != nil {
+	if err := task.Restore("kv", []byte("k"), []byte("v"), 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := task.Restore("kv", []byte("gone"), nil); err != nil {
+	if err := task.Restore("kv", []byte("gone"), nil, 6); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := tasks.Store("kv", 2)
 	if v, _ := st.(KeyValueStore).Get([]byte("k")); string(v) != "v" || len(c.sent) != 0 {
 		t.Errorf("restored %q, changelog writes %v", v, c.sent)
 	}
-	if err := task.Restore("nope", nil, nil); err == nil {
+	if err := task.Restore("nope", nil, nil, 0); err == nil {
 		t.Error("unknown store must fail")
+	}
+}
+
+// tsKVBuilder builds a logged key/value store whose values carry Kafka
+// Streams' ValueAndTimestamp layout.
+type tsKVBuilder struct{ memKVBuilder }
+
+func (tsKVBuilder) TimestampedValues() bool { return true }
+
+// A timestamped store's changelog holds what Kafka Streams' timestamped
+// stores write: the value without its 8-byte timestamp, with that timestamp
+// as the record's; a tombstone carries the current record's timestamp.
+// Restoring puts the record's timestamp back in front of the value.
+func TestTimestampedStoreChangelogLayout(t *testing.T) {
+	topo := NewTopology("app")
+	if err := topo.AddSource("in", []string{"a"}, SourceOptions{KeySerde: bytesSerde{}, ValueSerde: bytesSerde{}}); err != nil {
+		t.Fatal(err)
+	}
+	// The processor stores "v<value>" stamped 100 less than the record,
+	// then deletes key "x".
+	if err := topo.AddProcessor("p", func() Processor {
+		return ProcessorFunc(func(ctx *ProcessorContext, r Record) error {
+			st, _ := ctx.Store("kv")
+			kv := st.(KeyValueStore)
+			stored := binary.BigEndian.AppendUint64(nil, uint64(r.Timestamp-100))
+			if err := kv.Put([]byte(r.Key.(string)), append(stored, r.Value.(string)...)); err != nil {
+				return err
+			}
+			_, err := kv.Delete([]byte("x"))
+			return err
+		})
+	}, "in"); err != nil {
+		t.Fatal(err)
+	}
+	if err := topo.AddStateStore(tsKVBuilder{}, "p"); err != nil {
+		t.Fatal(err)
+	}
+	c := &captureCollector{}
+	tasks, err := NewTasks(topo, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tasks.Assign(0); err != nil {
+		t.Fatal(err)
+	}
+	task := tasks.List()[0]
+	if err := task.Process(&RawRecord{Topic: "a", Timestamp: 1000, Key: []byte("k"), Value: []byte("v")}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"app-kv-changelog/0 k=v@900", "app-kv-changelog/0 x=@1000"}
+	if strings.Join(c.sent, " | ") != strings.Join(want, " | ") {
+		t.Errorf("changelog records:\n got %q\nwant %q", c.sent, want)
+	}
+
+	restored, err := NewTasks(topo, &captureCollector{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := restored.Assign(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := restored.List()[0].Restore("kv", []byte("k"), []byte("v"), 900); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := restored.Store("kv", 0)
+	got, _ := st.(KeyValueStore).Get([]byte("k"))
+	if wantV := append(binary.BigEndian.AppendUint64(nil, 900), 'v'); !bytes.Equal(got, wantV) {
+		t.Errorf("restored value % x, want % x", got, wantV)
 	}
 }

@@ -136,16 +136,19 @@ pipelines:
 	sums := []struct {
 		name  string
 		value int64
-	}{{"a", 1}, {"b", 2}, {"a", 5}}
+		ts    int64
+	}{{"a", 1, 1000}, {"b", 2, 1001}, {"a", 5, 1002}}
 	for i, r := range recs {
 		if _, count := lastID(r.Headers); count != 0 {
 			t.Errorf("%s[%d]: headers %v, want no id header", changelog, i, r.Headers)
 		}
-		// The aggregate's timestamp (aggregation stores keep Kafka Streams'
-		// ValueAndTimestamp layout), magic byte, 4-byte content id, then the
-		// Avro record.
-		framed := binary.BigEndian.AppendUint64(nil, uint64(r.Timestamp))
-		framed = binary.BigEndian.AppendUint32(append(framed, 0), uint32(want))
+		// As Kafka Streams' timestamped stores log: the value alone (magic
+		// byte, 4-byte content id, then the Avro record), with the
+		// aggregate's timestamp as the record's.
+		if r.Timestamp != sums[i].ts {
+			t.Errorf("%s[%d]: timestamp %d, want the aggregate's %d", changelog, i, r.Timestamp, sums[i].ts)
+		}
+		framed := binary.BigEndian.AppendUint32([]byte{0}, uint32(want))
 		framed = binary.AppendVarint(framed, int64(len(sums[i].name)))
 		framed = binary.AppendVarint(append(framed, sums[i].name...), sums[i].value)
 		if string(r.Value) != string(framed) {

@@ -466,7 +466,7 @@ pipelines:
 	if got := len(col.recs["out"]); got != 1 {
 		t.Fatalf("records at the commit: %d, want 1", got)
 	}
-	if v, _ := h.serde("long", false).Deserialize("out", nil, col.recs["out"][0][1]); v != int64(3) {
+	if v, _ := h.serde("long", false).Deserialize("out", nil, col.recs["out"][0].value); v != int64(3) {
 		t.Errorf("count at the commit: %v", v)
 	}
 }

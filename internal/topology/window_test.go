@@ -436,13 +436,18 @@ func TestTypedWindowAndSessionViews(t *testing.T) {
 }
 
 // collected keeps what a task sends, per topic.
-type collected struct{ recs map[string][][2][]byte }
+type collected struct{ recs map[string][]collectedRecord }
 
-func (c *collected) Send(topic string, _ int32, key, value []byte, _ int64, _ []streams.Header) error {
+type collectedRecord struct {
+	key, value []byte
+	timestamp  int64
+}
+
+func (c *collected) Send(topic string, _ int32, key, value []byte, ts int64, _ []streams.Header) error {
 	if c.recs == nil {
-		c.recs = map[string][][2][]byte{}
+		c.recs = map[string][]collectedRecord{}
 	}
-	c.recs[topic] = append(c.recs[topic], [2][]byte{key, value})
+	c.recs[topic] = append(c.recs[topic], collectedRecord{key, value, ts})
 	return nil
 }
 func (c *collected) Partitions(string) (int, error) { return 1, nil }
@@ -486,7 +491,7 @@ func TestSuppressBufferIsRestored(t *testing.T) {
 	defer task2.Close()
 	for _, cl := range task2.Changelogs() {
 		for _, r := range col.recs[cl.Topic] {
-			if err := task2.Restore(cl.Store, r[0], r[1]); err != nil {
+			if err := task2.Restore(cl.Store, r.key, r.value, r.timestamp); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -496,8 +501,8 @@ func TestSuppressBufferIsRestored(t *testing.T) {
 	if len(out) != 1 {
 		t.Fatalf("want the restored window, got %d records", len(out))
 	}
-	k, _ := h.serde("json:windowed(string)", true).Deserialize("out", nil, out[0][0])
-	v, _ := h.serde("long", false).Deserialize("out", nil, out[0][1])
+	k, _ := h.serde("json:windowed(string)", true).Deserialize("out", nil, out[0].key)
+	v, _ := h.serde("long", false).Deserialize("out", nil, out[0].value)
 	if got := windowedString(k) + "=" + Format(v); got != win("a", 0, 10000)+"=2" {
 		t.Errorf("restored window: %s", got)
 	}

@@ -288,7 +288,7 @@ func TestRestoreEndsAtLastStableOffset(t *testing.T) {
 	start := time.Now()
 	err = kafkaio.ChangelogRestorer{ReadCommitted: true}.Restore(context.Background(), []kgo.Opt{kgo.SeedBrokers(b.BootstrapServers())},
 		[]kafkaio.ChangelogStore{{Name: "s", Topic: "lso-changelog", Partition: 0,
-			Apply: func(k, v []byte) error { applied = append(applied, string(k)+"="+string(v)); return nil },
+			Apply: func(k, v []byte, _ int64) error { applied = append(applied, string(k)+"="+string(v)); return nil },
 			Done:  func(n, r int64) { next, records = n, r }}})
 	if err != nil {
 		t.Fatal(err)

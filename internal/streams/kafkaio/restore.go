@@ -25,7 +25,7 @@ type ChangelogStore struct {
 	From int64
 	// Apply writes one changelog record into the store without logging it
 	// again; a nil value deletes the key.
-	Apply func(key, value []byte) error
+	Apply func(key, value []byte, timestamp int64) error
 	// Done, if set, is told the offset the restore ended at (the store
 	// holds the changelog before it) and how many records it applied.
 	Done func(next, records int64)
@@ -146,7 +146,7 @@ func (r ChangelogRestorer) Restore(ctx context.Context, opts []kgo.Opt, stores [
 				return
 			}
 			if rec.Offset < end && !rec.Attrs.IsControl() {
-				if err := byTP[k].Apply(rec.Key, rec.Value); err != nil {
+				if err := byTP[k].Apply(rec.Key, rec.Value, rec.Timestamp.UnixMilli()); err != nil {
 					perr = fmt.Errorf("restoring %s[%d] offset %d: %w", rec.Topic, rec.Partition, rec.Offset, err)
 					return
 				}
@@ -240,7 +240,7 @@ func (e *Engine) restore(ctx context.Context, created []*streams.Task) error {
 				from0++
 			}
 			stores = append(stores, ChangelogStore{Task: t.ID(), Name: cp.Store, Topic: cp.Topic, Partition: cp.Partition, From: cp.From,
-				Apply: func(key, value []byte) error { return t.Restore(cp.Store, key, value) },
+				Apply: func(key, value []byte, timestamp int64) error { return t.Restore(cp.Store, key, value, timestamp) },
 				Done: func(next, records int64) {
 					t.Restored(cp.Store, next)
 					total += records
