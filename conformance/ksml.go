@@ -2,8 +2,11 @@ package conformance
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ksml-dev/ksml/internal/definition"
@@ -100,7 +103,40 @@ func (k *KSML) Run(s *Scenario) ([]Output, error) {
 		}
 		outs = append(outs, o)
 	}
+	if ChangelogsCompared(s) {
+		outs = append(outs, changelogOutputs(drv, "conformance")...)
+	}
 	return outs, nil
+}
+
+// changelogOutputs returns the records of the application's changelog
+// topics as the oracle reports them: per store in name order, topic
+// "changelog:<store>", key and value as hex.
+func changelogOutputs(drv *testdriver.Driver, appID string) []Output {
+	var topics []string
+	for _, t := range drv.Topics() {
+		if strings.HasPrefix(t, appID+"-") && strings.HasSuffix(t, "-changelog") {
+			topics = append(topics, t)
+		}
+	}
+	sort.Strings(topics)
+	var outs []Output
+	for _, t := range topics {
+		label := "changelog:" + strings.TrimSuffix(strings.TrimPrefix(t, appID+"-"), "-changelog")
+		for _, r := range drv.Output(t) {
+			o := Output{Topic: label, TS: r.Timestamp, Headers: []Header{}}
+			if r.Key != nil {
+				k := hex.EncodeToString(r.Key)
+				o.Key = &k
+			}
+			if r.Value != nil {
+				v := hex.EncodeToString(r.Value)
+				o.Value = &v
+			}
+			outs = append(outs, o)
+		}
+	}
+	return outs
 }
 
 func (k *KSML) serde(typ string, isKey bool) (streams.Serde, error) {

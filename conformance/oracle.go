@@ -98,6 +98,15 @@ func (o *Oracle) Run(scenarios ...*Scenario) ([][]Output, error) {
 		if r.Outputs == nil {
 			r.Outputs = []Output{}
 		}
+		if !ChangelogsCompared(scenarios[i]) {
+			kept := r.Outputs[:0]
+			for _, o := range r.Outputs {
+				if !strings.HasPrefix(o.Topic, "changelog:") {
+					kept = append(kept, o)
+				}
+			}
+			r.Outputs = kept
+		}
 		res = append(res, r.Outputs)
 	}
 	if err := <-werr; err != nil {

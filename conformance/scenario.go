@@ -205,8 +205,11 @@ func joinOp(t string) string {
 	return "join"
 }
 
+// storeYAML declares an operation's store. It is logged, as Kafka Streams'
+// DSL stores are (a store declared with store: is not logged unless it says
+// so), so both sides write the changelogs ChangelogsCompared compares.
 func storeYAML(name, typ string, caching bool) string {
-	return fmt.Sprintf("        store:\n          name: %s\n          type: %s\n          caching: %t\n", name, typ, caching)
+	return fmt.Sprintf("        store:\n          name: %s\n          type: %s\n          caching: %t\n          logging: true\n", name, typ, caching)
 }
 
 func (s *Scenario) aggregateKSML() (def, keyType, valueType string, err error) {
@@ -426,4 +429,19 @@ func (s *Scenario) Marshal() []byte {
 		panic(err) // plain data: cannot fail
 	}
 	return b
+}
+
+// ChangelogsCompared reports whether a scenario's changelog topics are
+// compared with Kafka Streams' as well as its output, record by record and
+// byte by byte (topic "changelog:<store>", after the output): stream
+// aggregations (windowed or not) and tables, without suppression or record
+// caches. An aggregation of a table is left out: Kafka Streams logs the
+// source table's store, ksml a store of the previous values of its own
+// (docs/stateful.md).
+func ChangelogsCompared(s *Scenario) bool {
+	switch s.Family {
+	case "aggregate", "totable":
+		return !s.Params.Caching && (s.Params.Suppress == "" || s.Params.Suppress == "none") && s.Params.Source != "table"
+	}
+	return false
 }

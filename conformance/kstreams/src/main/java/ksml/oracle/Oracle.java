@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Properties;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -133,8 +134,44 @@ public final class Oracle {
           }
         }
       }
+      // The changelog topics, after the output: every record as bytes
+      // (hex), per store, stores in name order. The Go side keeps them for
+      // the scenarios whose changelogs it compares (ChangelogsCompared).
+      java.util.TreeMap<String, String> labels = new java.util.TreeMap<>();
+      for (String name : drv.producedTopicNames()) {
+        if (name.endsWith("-changelog")) labels.put(changelogLabel(name), name);
+      }
+      for (var e : labels.entrySet()) {
+        TestOutputTopic<byte[], byte[]> t = drv.createOutputTopic(e.getValue(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        for (TestRecord<byte[], byte[]> o : t.readRecordsToList()) {
+          ObjectNode rec = outputs.addObject();
+          rec.put("topic", e.getKey());
+          rec.put("key", hex(o.key()));
+          rec.put("value", hex(o.value()));
+          rec.put("ts", o.timestamp());
+          rec.putArray("headers");
+        }
+      }
     }
     return outputs;
+  }
+
+  /**
+   * "changelog:" and the store's name; the names Kafka Streams generates for aggregation stores
+   * ("KSTREAM-AGGREGATE-STATE-STORE-0000000003", ...) become "agg", the name the scenarios give
+   * ksml's.
+   */
+  static String changelogLabel(String topic) {
+    String store = topic.substring("oracle-".length(), topic.length() - "-changelog".length());
+    if (store.matches("K(STREAM|TABLE)-(AGGREGATE|REDUCE)-STATE-STORE-\\d+")) store = "agg";
+    return "changelog:" + store;
+  }
+
+  static String hex(byte[] b) {
+    if (b == null) return null;
+    StringBuilder sb = new StringBuilder(2 * b.length);
+    for (byte x : b) sb.append(String.format("%02x", x));
+    return sb.toString();
   }
 
   private static String text(JsonNode n) {
