@@ -103,28 +103,37 @@ func (k *KSML) Run(s *Scenario) ([]Output, error) {
 		}
 		outs = append(outs, o)
 	}
-	if ChangelogsCompared(s) {
-		outs = append(outs, changelogOutputs(drv, "conformance")...)
-	}
+	outs = append(outs, internalOutputs(drv, "conformance", ChangelogsCompared(s))...)
 	return outs, nil
 }
 
-// changelogOutputs returns the records of the application's changelog
-// topics as the oracle reports them: per store in name order, topic
-// "changelog:<store>", key and value as hex.
-func changelogOutputs(drv *testdriver.Driver, appID string) []Output {
-	var topics []string
+// internalOutputs returns the records of the application's internal topics
+// as the oracle reports them, after the output: changelogs (when asked) as
+// "changelog:<store>", repartition topics as "repartition", in that order
+// of labels (then of topic names), key and value as hex.
+func internalOutputs(drv *testdriver.Driver, appID string, changelogs bool) []Output {
+	type topic struct{ label, name string }
+	var topics []topic
 	for _, t := range drv.Topics() {
-		if strings.HasPrefix(t, appID+"-") && strings.HasSuffix(t, "-changelog") {
-			topics = append(topics, t)
+		name, ok := strings.CutPrefix(t, appID+"-")
+		switch {
+		case !ok:
+		case changelogs && strings.HasSuffix(name, "-changelog"):
+			topics = append(topics, topic{"changelog:" + strings.TrimSuffix(name, "-changelog"), t})
+		case strings.HasSuffix(name, "-repartition"):
+			topics = append(topics, topic{"repartition", t})
 		}
 	}
-	sort.Strings(topics)
+	sort.Slice(topics, func(i, j int) bool {
+		if topics[i].label != topics[j].label {
+			return topics[i].label < topics[j].label
+		}
+		return topics[i].name < topics[j].name
+	})
 	var outs []Output
 	for _, t := range topics {
-		label := "changelog:" + strings.TrimSuffix(strings.TrimPrefix(t, appID+"-"), "-changelog")
-		for _, r := range drv.Output(t) {
-			o := Output{Topic: label, TS: r.Timestamp, Headers: []Header{}}
+		for _, r := range drv.Output(t.name) {
+			o := Output{Topic: t.label, TS: r.Timestamp, Headers: []Header{}}
 			if r.Key != nil {
 				k := hex.EncodeToString(r.Key)
 				o.Key = &k
@@ -132,6 +141,10 @@ func changelogOutputs(drv *testdriver.Driver, appID string) []Output {
 			if r.Value != nil {
 				v := hex.EncodeToString(r.Value)
 				o.Value = &v
+			}
+			for _, h := range r.Headers {
+				hv := string(h.Value)
+				o.Headers = append(o.Headers, Header{Key: h.Key, Value: &hv})
 			}
 			outs = append(outs, o)
 		}

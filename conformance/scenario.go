@@ -432,8 +432,9 @@ func (s *Scenario) Marshal() []byte {
 }
 
 // ChangelogsCompared reports whether a scenario's changelog topics are
-// compared with Kafka Streams' as well as its output, record by record and
-// byte by byte (topic "changelog:<store>", after the output): stream
+// compared with Kafka Streams' as well as its output and its repartition
+// topics (which always are), record by record and byte by byte (topic
+// "changelog:<store>", after the output): stream
 // aggregations (windowed or not) and tables, without suppression or record
 // caches. An aggregation of a table is left out: Kafka Streams logs the
 // source table's store, ksml a store of the previous values of its own

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -26,10 +27,13 @@ type tableChange struct {
 	newValue, oldValue any
 }
 
-// changeSerde writes a table change to a repartition topic as one record:
-// a flag byte (1: has old, 2: has new), the length of the old value's bytes
-// (4 bytes), the old value's bytes and the new value's bytes, each in the
-// value serde.
+// changeSerde writes a table change to a repartition topic as one record,
+// in Kafka Streams' layout (ChangedSerializer, 3.5 and later), each value in
+// the value serde:
+//
+//	old value only:  old bytes | 0x00
+//	new value only:  new bytes | 0x01
+//	both:            zigzag varint len(new) | new bytes | old bytes | 0x02
 type changeSerde struct{ inner streams.Serde }
 
 func (c changeSerde) Serialize(topic string, headers *[]streams.Header, v any) ([]byte, error) {
@@ -37,45 +41,61 @@ func (c changeSerde) Serialize(topic string, headers *[]streams.Header, v any) (
 	if !ok {
 		return nil, fmt.Errorf("a grouped table repartition topic takes table updates, got %s", types.KindName(v))
 	}
-	var flags byte
 	var ob, nb []byte
 	var err error
 	if ch.oldValue != nil {
-		flags |= 1
 		if ob, err = c.inner.Serialize(topic, nil, ch.oldValue); err != nil {
 			return nil, err
 		}
 	}
 	if ch.newValue != nil {
-		flags |= 2
 		if nb, err = c.inner.Serialize(topic, nil, ch.newValue); err != nil {
 			return nil, err
 		}
 	}
-	out := make([]byte, 0, 5+len(ob)+len(nb))
-	out = append(out, flags)
-	out = binary.BigEndian.AppendUint32(out, uint32(len(ob)))
-	out = append(out, ob...)
-	return append(out, nb...), nil
+	switch {
+	case ch.oldValue != nil && ch.newValue != nil:
+		out := binary.AppendVarint(make([]byte, 0, binary.MaxVarintLen32+len(nb)+len(ob)+1), int64(len(nb)))
+		out = append(append(out, nb...), ob...)
+		return append(out, 2), nil
+	case ch.newValue != nil:
+		return append(append(make([]byte, 0, len(nb)+1), nb...), 1), nil
+	case ch.oldValue != nil:
+		return append(append(make([]byte, 0, len(ob)+1), ob...), 0), nil
+	}
+	return nil, errors.New("a table update with neither an old nor a new value")
 }
 
 func (c changeSerde) Deserialize(topic string, headers []streams.Header, b []byte) (any, error) {
-	if len(b) < 5 {
-		return nil, fmt.Errorf("table update of %d bytes is too short", len(b))
+	if len(b) == 0 {
+		return nil, errors.New("table update of 0 bytes: no encoding flag")
 	}
-	flags, n := b[0], int(binary.BigEndian.Uint32(b[1:5]))
-	if 5+n > len(b) {
-		return nil, fmt.Errorf("table update: old value of %d bytes does not fit", n)
+	body := b[:len(b)-1]
+	var ob, nb []byte
+	var hasOld, hasNew bool
+	switch flag := b[len(b)-1]; flag {
+	case 0:
+		ob, hasOld = body, true
+	case 1:
+		nb, hasNew = body, true
+	case 2:
+		n, k := binary.Varint(body)
+		if k <= 0 || n < 0 || int64(len(body)-k) < n {
+			return nil, fmt.Errorf("table update of %d bytes: the new value's length does not fit", len(b))
+		}
+		nb, ob, hasNew, hasOld = body[k:k+int(n)], body[k+int(n):], true, true
+	default:
+		return nil, fmt.Errorf("table update with unknown encoding flag %d", flag)
 	}
 	var ch tableChange
 	var err error
-	if flags&1 != 0 {
-		if ch.oldValue, err = c.inner.Deserialize(topic, nil, b[5:5+n]); err != nil {
+	if hasOld {
+		if ch.oldValue, err = c.inner.Deserialize(topic, nil, ob); err != nil {
 			return nil, err
 		}
 	}
-	if flags&2 != 0 {
-		if ch.newValue, err = c.inner.Deserialize(topic, nil, b[5+n:]); err != nil {
+	if hasNew {
+		if ch.newValue, err = c.inner.Deserialize(topic, nil, nb); err != nil {
 			return nil, err
 		}
 	}

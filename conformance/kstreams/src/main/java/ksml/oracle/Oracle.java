@@ -134,18 +134,21 @@ public final class Oracle {
           }
         }
       }
-      // The changelog topics, after the output: every record as bytes
-      // (hex), per store, stores in name order. The Go side keeps them for
-      // the scenarios whose changelogs it compares (ChangelogsCompared).
-      java.util.TreeMap<String, String> labels = new java.util.TreeMap<>();
+      // The internal topics, after the output: every record as bytes (hex),
+      // per topic in label order (then name order). The Go side keeps them
+      // for the scenarios whose internal topics it compares
+      // (InternalTopicsCompared).
+      java.util.List<String[]> internal = new java.util.ArrayList<>();
       for (String name : drv.producedTopicNames()) {
-        if (name.endsWith("-changelog")) labels.put(changelogLabel(name), name);
+        if (name.endsWith("-changelog")) internal.add(new String[] {changelogLabel(name), name});
+        if (name.endsWith("-repartition")) internal.add(new String[] {"repartition", name});
       }
-      for (var e : labels.entrySet()) {
-        TestOutputTopic<byte[], byte[]> t = drv.createOutputTopic(e.getValue(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      internal.sort(java.util.Comparator.<String[], String>comparing(e -> e[0]).thenComparing(e -> e[1]));
+      for (String[] e : internal) {
+        TestOutputTopic<byte[], byte[]> t = drv.createOutputTopic(e[1], new ByteArrayDeserializer(), new ByteArrayDeserializer());
         for (TestRecord<byte[], byte[]> o : t.readRecordsToList()) {
           ObjectNode rec = outputs.addObject();
-          rec.put("topic", e.getKey());
+          rec.put("topic", e[0]);
           rec.put("key", hex(o.key()));
           rec.put("value", hex(o.value()));
           rec.put("ts", o.timestamp());
