@@ -434,14 +434,14 @@ func (s *Scenario) Marshal() []byte {
 // ChangelogsCompared reports whether a scenario's changelog topics are
 // compared with Kafka Streams' as well as its output and its repartition
 // topics (which always are), record by record and byte by byte (topic
-// "changelog:<store>", after the output): stream
-// aggregations (windowed or not) and tables, without suppression or record
-// caches. An aggregation of a table is left out: Kafka Streams logs the
-// source table's store, ksml a store of the previous values of its own
-// (docs/stateful.md).
+// "changelog:<store>", after the output): tables, and stream aggregations
+// and cogroups (windowed or not), without suppression or record caches.
+// Left out: aggregations of tables (Kafka Streams logs the source table's
+// store, ksml a store of the previous values of its own) and joins, whose
+// stores differ (docs/stateful.md).
 func ChangelogsCompared(s *Scenario) bool {
 	switch s.Family {
-	case "aggregate", "totable":
+	case "aggregate", "totable", "cogroup":
 		return !s.Params.Caching && (s.Params.Suppress == "" || s.Params.Suppress == "none") && s.Params.Source != "table"
 	}
 	return false

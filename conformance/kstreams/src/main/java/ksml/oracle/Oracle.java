@@ -166,7 +166,7 @@ public final class Oracle {
    */
   static String changelogLabel(String topic) {
     String store = topic.substring("oracle-".length(), topic.length() - "-changelog".length());
-    if (store.matches("K(STREAM|TABLE)-(AGGREGATE|REDUCE)-STATE-STORE-\\d+")) store = "agg";
+    if (store.matches("(COGROUP)?K(STREAM|TABLE)-(AGGREGATE|REDUCE)-STATE-STORE-\\d+")) store = "agg";
     return "changelog:" + store;
   }
 
