@@ -137,7 +137,7 @@ func (s *Scenario) KSML() (def, keyType, valueType string, err error) {
 			d := p.Diff
 			fmt.Fprintf(&b, "        timeDifference: %d\n        grace: %d\n", d, p.Grace)
 			for _, st := range []string{"thisStore", "otherStore"} {
-				fmt.Fprintf(&b, "        %s:\n          name: %s\n          type: window\n          windowSize: %d\n          retention: %d\n          retainDuplicates: true\n",
+				fmt.Fprintf(&b, "        %s:\n          name: %s\n          type: window\n          windowSize: %d\n          retention: %d\n          retainDuplicates: true\n          logging: true\n",
 					st, strings.TrimSuffix(st, "Store")+"_store", 2*d, 2*d+p.Grace)
 			}
 		}
@@ -434,15 +434,18 @@ func (s *Scenario) Marshal() []byte {
 // ChangelogsCompared reports whether a scenario's changelog topics are
 // compared with Kafka Streams' as well as its output and its repartition
 // topics (which always are), record by record and byte by byte (topic
-// "changelog:<store>", after the output): tables, and stream aggregations
-// and cogroups (windowed or not), without suppression or record caches.
-// Left out: aggregations of tables (Kafka Streams logs the source table's
-// store, ksml a store of the previous values of its own) and joins, whose
-// stores differ (docs/stateful.md).
+// "changelog:<store>", after the output): tables, stream aggregations and
+// cogroups (windowed or not) without suppression or record caches, and
+// inner stream-stream joins. Left out: aggregations of tables (Kafka
+// Streams logs the source table's store, ksml a store of the previous
+// values of its own) and the other joins, whose stores differ
+// (docs/stateful.md).
 func ChangelogsCompared(s *Scenario) bool {
 	switch s.Family {
 	case "aggregate", "totable", "cogroup":
 		return !s.Params.Caching && (s.Params.Suppress == "" || s.Params.Suppress == "none") && s.Params.Source != "table"
+	case "join":
+		return s.Params.Left == "stream" && s.Params.Right == "stream" && (s.Params.Type == "" || s.Params.Type == "inner")
 	}
 	return false
 }

@@ -94,6 +94,10 @@ func (l *loggedWindowStore) Put(key []byte, windowStart int64, value []byte) err
 	if err := l.WindowStore.Put(key, windowStart, value); err != nil {
 		return err
 	}
+	return l.log(key, windowStart, value)
+}
+
+func (l *loggedWindowStore) log(key []byte, windowStart int64, value []byte) error {
 	var seq uint32
 	if d, ok := l.WindowStore.(interface{ RetainsDuplicates() bool }); ok && d.RetainsDuplicates() {
 		l.seq++
@@ -104,6 +108,22 @@ func (l *loggedWindowStore) Put(key []byte, windowStart int64, value []byte) err
 		return err
 	}
 	return l.task.collector.Send(l.topic, l.task.id.Partition, WindowChangelogKey(key, windowStart, seq), v, ts, nil)
+}
+
+// SkippedPutLogger is implemented by logged window stores. LogSkippedPut
+// writes to the changelog a put that the caller does not make to the store
+// because the store would skip it (a null value in a store that keeps
+// duplicates, a record older than the retention): Kafka Streams' logging
+// window store logs every put it is handed, whatever the store under it
+// keeps, and counts it in the sequence numbers of a store that keeps
+// duplicates.
+type SkippedPutLogger interface {
+	LogSkippedPut(key []byte, windowStart int64, value []byte) error
+}
+
+// LogSkippedPut implements SkippedPutLogger.
+func (l *loggedWindowStore) LogSkippedPut(key []byte, windowStart int64, value []byte) error {
+	return l.log(key, windowStart, value)
 }
 
 // loggedSessionStore sends every write of a session store to its changelog.

@@ -297,21 +297,29 @@ func (p *joinWindowProc) Process(ctx *streams.ProcessorContext, r streams.Record
 	// refuses those older than its retention.
 	observed := max(p.times.observed[p.side], r.Timestamp)
 	p.times.observed[p.side] = observed
-	if r.Value == nil {
-		return ctx.Forward(r.WithKey(key))
+	kb, err := p.st.keyBytes(key)
+	if err != nil {
+		return err
 	}
-	if r.Timestamp > observed-p.retention {
-		kb, err := p.st.keyBytes(key)
-		if err != nil {
+	var vb []byte
+	if r.Value != nil {
+		if vb, err = p.st.encode(r.Value); err != nil {
 			return err
 		}
-		vb, err := p.st.encode(r.Value)
-		if err != nil {
-			return err
-		}
+	}
+	if r.Value != nil && r.Timestamp > observed-p.retention {
 		if err := p.st.st.Put(kb, r.Timestamp, vb); err != nil {
 			return err
 		}
+	} else if l, ok := p.st.st.(streams.SkippedPutLogger); ok {
+		// The store keeps neither, but its changelog records the put,
+		// as Kafka Streams' does.
+		if err := l.LogSkippedPut(kb, r.Timestamp, vb); err != nil {
+			return err
+		}
+	}
+	if r.Value == nil {
+		return ctx.Forward(r.WithKey(key))
 	}
 	if cutoff := observed - p.retention; p.expiry.due(cutoff, p.retention) {
 		if err := p.st.st.ExpireBefore(cutoff); err != nil {

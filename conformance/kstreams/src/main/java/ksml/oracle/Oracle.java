@@ -167,6 +167,8 @@ public final class Oracle {
   static String changelogLabel(String topic) {
     String store = topic.substring("oracle-".length(), topic.length() - "-changelog".length());
     if (store.matches("(COGROUP)?K(STREAM|TABLE)-(AGGREGATE|REDUCE)-STATE-STORE-\\d+")) store = "agg";
+    if (store.matches("KSTREAM-JOINTHIS-\\d+-store")) store = "this_store";
+    if (store.matches("KSTREAM-JOINOTHER-\\d+-store")) store = "other_store";
     return "changelog:" + store;
   }
 
