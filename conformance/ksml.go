@@ -119,7 +119,11 @@ func internalOutputs(drv *testdriver.Driver, appID string, changelogs bool) []Ou
 		switch {
 		case !ok:
 		case changelogs && strings.HasSuffix(name, "-changelog"):
-			topics = append(topics, topic{"changelog:" + strings.TrimSuffix(name, "-changelog"), t})
+			store := strings.TrimSuffix(name, "-changelog")
+			if strings.HasSuffix(store, "-outer-shared-join-store") {
+				store = "outer-shared" // named after the join, as Kafka Streams names it after its node
+			}
+			topics = append(topics, topic{"changelog:" + store, t})
 		case strings.HasSuffix(name, "-repartition"):
 			topics = append(topics, topic{"repartition", t})
 		}

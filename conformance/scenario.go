@@ -436,16 +436,15 @@ func (s *Scenario) Marshal() []byte {
 // topics (which always are), record by record and byte by byte (topic
 // "changelog:<store>", after the output): tables, stream aggregations and
 // cogroups (windowed or not) without suppression or record caches, and
-// inner stream-stream joins. Left out: aggregations of tables (Kafka
-// Streams logs the source table's store, ksml a store of the previous
-// values of its own) and the other joins, whose stores differ
-// (docs/stateful.md).
+// stream-stream joins. Left out: aggregations of tables (Kafka Streams logs
+// the source table's store, ksml a store of the previous values of its
+// own) and the joins with tables, whose stores differ (docs/stateful.md).
 func ChangelogsCompared(s *Scenario) bool {
 	switch s.Family {
 	case "aggregate", "totable", "cogroup":
 		return !s.Params.Caching && (s.Params.Suppress == "" || s.Params.Suppress == "none") && s.Params.Source != "table"
 	case "join":
-		return s.Params.Left == "stream" && s.Params.Right == "stream" && (s.Params.Type == "" || s.Params.Type == "inner")
+		return s.Params.Left == "stream" && s.Params.Right == "stream"
 	}
 	return false
 }

@@ -3,7 +3,7 @@ package topology
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
+	"errors"
 	"math"
 	"sync"
 
@@ -478,8 +478,18 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 			return err
 		}
 		if p.outer != nil {
-			if _, err := p.outer.Delete(outerKey(m.ts, !p.left, kb)); err != nil {
+			// The matched record is no longer waiting for a match. As in
+			// Kafka Streams (putIfAbsent of null on its list store), the
+			// entry is removed, and the removal logged, only if it is there.
+			ok := outerKey(m.ts, !p.left, kb)
+			held, err := p.outer.Get(ok)
+			if err != nil {
 				return err
+			}
+			if held != nil {
+				if _, err := p.outer.Delete(ok); err != nil {
+					return err
+				}
 			}
 		}
 		v, err := p.join(ctx, key, r.Value, theirs)
@@ -519,20 +529,80 @@ func (p *ssJoinProc) Process(ctx *streams.ProcessorContext, r streams.Record) er
 	if err != nil {
 		return err
 	}
-	buf := binary.BigEndian.AppendUint32(bytes.Clone(held), uint32(len(vb)))
-	return p.outer.Put(ok, append(buf, vb...))
+	buf, err := heldAppend(held, p.left, vb)
+	if err != nil {
+		return err
+	}
+	return p.outer.Put(ok, buf)
 }
 
-// heldValues splits a held-back entry into its values (each length-prefixed).
-func heldValues(b []byte) ([][]byte, error) {
-	var out [][]byte
-	for len(b) > 0 {
-		if len(b) < 4 || int(binary.BigEndian.Uint32(b)) > len(b)-4 {
-			return nil, fmt.Errorf("malformed held-back join record")
+// A held-back entry of an outer join's shared store is laid out as Kafka
+// Streams lays out the values of its outer join store, so their changelogs
+// hold the same bytes: a list (ListSerializer: the strategy byte 1 for
+// entries of variable size, the number of entries, then each entry's
+// length and bytes, length -1 for null) of LeftOrRightValue entries (a byte,
+// 1 for a value of the left side and 0 for one of the right, then the
+// value's bytes; a null value is a null entry).
+const (
+	heldListVariableSize = 1
+	heldNullEntry        = 0xffffffff
+)
+
+// heldAppend returns held with one more value, of the left side or the
+// right one.
+func heldAppend(held []byte, left bool, vb []byte) ([]byte, error) {
+	var out []byte
+	if len(held) == 0 {
+		out = binary.BigEndian.AppendUint32([]byte{heldListVariableSize}, 1)
+	} else {
+		if _, err := heldValues(held); err != nil {
+			return nil, err
 		}
-		n := int(binary.BigEndian.Uint32(b))
-		out = append(out, b[4:4+n])
-		b = b[4+n:]
+		out = bytes.Clone(held)
+		binary.BigEndian.PutUint32(out[1:], binary.BigEndian.Uint32(out[1:])+1)
+	}
+	if vb == nil {
+		return binary.BigEndian.AppendUint32(out, heldNullEntry), nil
+	}
+	out = binary.BigEndian.AppendUint32(out, uint32(1+len(vb)))
+	side := byte(0)
+	if left {
+		side = 1
+	}
+	return append(append(out, side), vb...), nil
+}
+
+// heldValues splits a held-back entry into its values (nil for a null
+// one), without their side bytes.
+func heldValues(b []byte) ([][]byte, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	malformed := errors.New("malformed held-back join record")
+	if len(b) < 5 || b[0] != heldListVariableSize {
+		return nil, malformed
+	}
+	n := binary.BigEndian.Uint32(b[1:])
+	b = b[5:]
+	out := make([][]byte, 0, min(n, 64))
+	for range n {
+		if len(b) < 4 {
+			return nil, malformed
+		}
+		size := binary.BigEndian.Uint32(b)
+		b = b[4:]
+		if size == heldNullEntry {
+			out = append(out, nil)
+			continue
+		}
+		if size == 0 || uint64(size) > uint64(len(b)) {
+			return nil, malformed
+		}
+		out = append(out, b[1:size])
+		b = b[size:]
+	}
+	if len(b) != 0 {
+		return nil, malformed
 	}
 	return out, nil
 }

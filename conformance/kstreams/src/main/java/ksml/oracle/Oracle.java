@@ -167,8 +167,9 @@ public final class Oracle {
   static String changelogLabel(String topic) {
     String store = topic.substring("oracle-".length(), topic.length() - "-changelog".length());
     if (store.matches("(COGROUP)?K(STREAM|TABLE)-(AGGREGATE|REDUCE)-STATE-STORE-\\d+")) store = "agg";
-    if (store.matches("KSTREAM-JOINTHIS-\\d+-store")) store = "this_store";
-    if (store.matches("KSTREAM-JOINOTHER-\\d+-store")) store = "other_store";
+    if (store.matches("KSTREAM-(JOIN|OUTER)THIS-\\d+-store")) store = "this_store";
+    if (store.matches("KSTREAM-(JOIN|OUTER)OTHER-\\d+-store")) store = "other_store";
+    if (store.matches("KSTREAM-OUTERSHARED-\\d+-store")) store = "outer-shared";
     return "changelog:" + store;
   }
 
