@@ -185,6 +185,11 @@ func declare(topics map[string]string, outKey, outValue string) string {
 				kt, vt = outKey, outValue
 			}
 			fmt.Fprintf(&b, "  %s:\n    topic: %s\n    keyType: %s\n    valueType: %s\n", name, name, kt, vt)
+			if kind == "table" {
+				// Materialized and logged under the name the oracle's
+				// Materialized.as gives it.
+				fmt.Fprintf(&b, "    store:\n      name: %s_table\n      type: keyValue\n      logging: true\n", name)
+			}
 		}
 	}
 	return b.String()
@@ -436,15 +441,16 @@ func (s *Scenario) Marshal() []byte {
 // topics (which always are), record by record and byte by byte (topic
 // "changelog:<store>", after the output): tables, stream aggregations and
 // cogroups (windowed or not) without suppression or record caches, and
-// stream-stream joins. Left out: aggregations of tables (Kafka Streams logs
-// the source table's store, ksml a store of the previous values of its
-// own) and the joins with tables, whose stores differ (docs/stateful.md).
+// stream-stream and stream-table joins. Left out: aggregations of tables
+// (Kafka Streams logs the source table's store, ksml a store of the
+// previous values of its own as well), table-table joins (ksml logs a store
+// of the result) and foreign-key joins (docs/stateful.md).
 func ChangelogsCompared(s *Scenario) bool {
 	switch s.Family {
 	case "aggregate", "totable", "cogroup":
 		return !s.Params.Caching && (s.Params.Suppress == "" || s.Params.Suppress == "none") && s.Params.Source != "table"
 	case "join":
-		return s.Params.Left == "stream" && s.Params.Right == "stream"
+		return s.Params.Left == "stream" && (s.Params.Right == "stream" || s.Params.Right == "table")
 	}
 	return false
 }
