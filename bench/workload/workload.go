@@ -31,6 +31,12 @@ elif event_type == "USER_UPDATED":
 return read_model
 `
 
+// CQRSMapperFunction is CQRSMapper as a Python function of value named
+// name, for a peer that calls a function on every record.
+func CQRSMapperFunction(name string) string {
+	return "def " + name + "(value):\n" + indent(CQRSMapper, "    ")
+}
+
 func indent(s, pad string) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	for i, l := range lines {
