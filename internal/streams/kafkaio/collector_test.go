@@ -47,19 +47,7 @@ func TestRetriesWithAFullProducerBuffer(t *testing.T) {
 			return nil, nil, false
 		}
 		rejected.Add(1)
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tt := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tt.Topic, tt.TopicID
-			for _, p := range tt.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.InvalidRecord.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
+		return failedProduce(pr, kerr.InvalidRecord), nil, true
 	})
 	var in []string
 	var want []string

@@ -150,27 +150,11 @@ func TestAbortRetriedAfterAPollDropsThePolledRecords(t *testing.T) {
 	produceFailed := newSignal()
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		pr := req.(*kmsg.ProduceRequest)
-		toOut := false
-		for _, tt := range pr.Topics {
-			toOut = toOut || tt.Topic == "out" || tt.TopicID == outID
-		}
-		if !toOut {
+		if !producesTo(pr, "out", outID) {
 			return nil, nil, false // the test's own produce requests; kept
 		}
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tt := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tt.Topic, tt.TopicID
-			for _, p := range tt.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.UnknownServerError.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
 		produceFailed.fire()
-		return resp, nil, true
+		return failedProduce(pr, kerr.UnknownServerError), nil, true
 	})
 	// The first abort's EndTxn is held until the abort gave up (its
 	// deadline passed, the engine logged the failure); the broker then
@@ -258,30 +242,14 @@ func TestStopAfterARebuildMakesTheFinalCommit(t *testing.T) {
 	var failOnce sync.Once
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		pr := req.(*kmsg.ProduceRequest)
-		toOut := false
-		for _, tt := range pr.Topics {
-			toOut = toOut || tt.Topic == "out" || tt.TopicID == outID
-		}
 		failed := false
-		if toOut {
+		if producesTo(pr, "out", outID) {
 			failOnce.Do(func() { failed = true })
 		}
 		if !failed {
 			return nil, nil, false
 		}
-		resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-		for _, tt := range pr.Topics {
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Topic, rt.TopicID = tt.Topic, tt.TopicID
-			for _, p := range tt.Partitions {
-				rp := kmsg.NewProduceResponseTopicPartition()
-				rp.Partition = p.Partition
-				rp.ErrorCode = kerr.UnknownServerError.Code
-				rt.Partitions = append(rt.Partitions, rp)
-			}
-			resp.Topics = append(resp.Topics, rt)
-		}
-		return resp, nil, true
+		return failedProduce(pr, kerr.UnknownServerError), nil, true
 	})
 	r := runEngine(t, kafkaio.Options{
 		Topology: passTopology(t, "rebuilt", streams.OffsetReset{}), Client: cfg,
@@ -305,4 +273,32 @@ func TestStopAfterARebuildMakesTheFinalCommit(t *testing.T) {
 	if got := readCommitted(t, b.BootstrapServers(), "out", 1); got != "a=x" {
 		t.Fatalf("committed output %s, want a=x", got)
 	}
+}
+
+// producesTo reports whether a produce request writes to topic, named or,
+// in newer requests, given by its id.
+func producesTo(pr *kmsg.ProduceRequest, topic string, id [16]byte) bool {
+	for _, tt := range pr.Topics {
+		if tt.Topic == topic || tt.TopicID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// failedProduce answers a produce request with err for every partition.
+func failedProduce(pr *kmsg.ProduceRequest, err *kerr.Error) *kmsg.ProduceResponse {
+	resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+	for _, tt := range pr.Topics {
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Topic, rt.TopicID = tt.Topic, tt.TopicID
+		for _, p := range tt.Partitions {
+			rp := kmsg.NewProduceResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.ErrorCode = err.Code
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
 }
