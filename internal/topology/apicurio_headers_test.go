@@ -18,19 +18,9 @@ import (
 // the repartition topic and out of the sink, while the store's changelog
 // (whose records carry no serde headers) frames the id in the payload.
 func TestApicurioHeadersModeOnTheTestDriver(t *testing.T) {
-	dir := t.TempDir()
-	const schema = `{"type": "record", "name": "Sensor", "fields": [{"name": "name", "type": "string"}, {"name": "value", "type": "long"}]}`
-	if err := os.WriteFile(filepath.Join(dir, "Sensor.avsc"), []byte(schema), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	mem := schemaregistry.NewMemory()
-	reg, err := environment.New(environment.Config{SchemaDirs: []string{dir}, Notations: []environment.Entry{{
-		Name: "avro", Type: "apicurio_avro", Registry: mem,
-		Config: map[string]string{"apicurio.registry.headers.enabled": "true", "apicurio.registry.auto-register": "true"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := `streams:
+	h := sensorHarness(t, environment.Entry{Name: "avro", Type: "apicurio_avro", Registry: mem,
+		Config: map[string]string{"apicurio.registry.headers.enabled": "true", "apicurio.registry.auto-register": "true"}}, `streams:
   sensors_in: {topic: sensors-in, keyType: string, valueType: avro:Sensor}
   sensors_out: {topic: sensors-out, keyType: string, valueType: avro:Sensor}
 pipelines:
@@ -50,19 +40,7 @@ pipelines:
           resultType: avro:Sensor
       - type: toStream
     to: sensors_out
-`
-	path := filepath.Join(dir, "def.yaml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	def, err := definition.Load(path, definition.Options{Namespace: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := buildDefWith(t, def, NotationSerdes{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	h.mustPipe("sensors-in", "string", "avro:Sensor", "k1", apicurioSensor("a", 1), 1000)
 	h.mustPipe("sensors-in", "string", "avro:Sensor", "k2", apicurioSensor("b", 2), 1001)
 	h.mustPipe("sensors-in", "string", "avro:Sensor", "k3", apicurioSensor("a", 4), 1002)
@@ -155,6 +133,35 @@ pipelines:
 			t.Errorf("%s[%d]: payload % x, want % x", changelog, i, r.Value, framed)
 		}
 	}
+}
+
+// sensorHarness builds the definition src (namespace "test") with the
+// Avro schema Sensor {name: string, value: long} in its schema directory and
+// the notation entry (its registry set by the caller).
+func sensorHarness(t *testing.T, entry environment.Entry, src string) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	const schema = `{"type": "record", "name": "Sensor", "fields": [{"name": "name", "type": "string"}, {"name": "value", "type": "long"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "Sensor.avsc"), []byte(schema), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := environment.New(environment.Config{SchemaDirs: []string{dir}, Notations: []environment.Entry{entry}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "def.yaml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	def, err := definition.Load(path, definition.Options{Namespace: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := buildDefWith(t, def, NotationSerdes{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 func apicurioSensor(name string, value int64) map[string]any {

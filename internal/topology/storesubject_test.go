@@ -1,12 +1,9 @@
 package topology
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 
-	"github.com/ksml-dev/ksml/internal/definition"
 	"github.com/ksml-dev/ksml/internal/notation/environment"
 	"github.com/ksml-dev/ksml/internal/schemaregistry"
 )
@@ -17,18 +14,8 @@ import (
 // Streams' state serdes do, for stores declared under stores: and written
 // by a function as for the store of an aggregation.
 func TestStoreSerdesRegisterUnderTheChangelogSubject(t *testing.T) {
-	dir := t.TempDir()
-	const schema = `{"type": "record", "name": "Sensor", "fields": [{"name": "name", "type": "string"}, {"name": "value", "type": "long"}]}`
-	if err := os.WriteFile(filepath.Join(dir, "Sensor.avsc"), []byte(schema), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	mem := schemaregistry.NewMemory()
-	reg, err := environment.New(environment.Config{SchemaDirs: []string{dir}, Notations: []environment.Entry{{
-		Name: "avro", Type: "confluent_avro", Registry: mem}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := `streams:
+	h := sensorHarness(t, environment.Entry{Name: "avro", Type: "confluent_avro", Registry: mem}, `streams:
   sensors_in: {topic: sensors-in, keyType: string, valueType: avro:Sensor}
   sensors_out: {topic: sensors-out, keyType: string, valueType: avro:Sensor}
 stores:
@@ -50,19 +37,7 @@ pipelines:
           resultType: avro:Sensor
       - type: toStream
     to: sensors_out
-`
-	path := filepath.Join(dir, "def.yaml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	def, err := definition.Load(path, definition.Options{Namespace: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := buildDefWith(t, def, NotationSerdes{Registry: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	h.mustPipe("sensors-in", "string", "avro:Sensor", "a", apicurioSensor("a", 1), 1000)
 	h.mustPipe("sensors-in", "string", "avro:Sensor", "a", apicurioSensor("a", 2), 1001)
 	expect(t, "sensors-out", h.out("sensors-out", "string", "avro:Sensor"),
