@@ -302,13 +302,7 @@ pipelines:
 			for i := range b.N {
 				cl.Produce(context.Background(), &kgo.Record{Topic: "bench-threads-in", Key: []byte("k" + strconv.Itoa(i%50000)), Value: []byte("v")}, nil)
 			}
-			for r.Counters().Get("produced", "bench-threads-counts") < int64(b.N) {
-				select {
-				case err := <-done:
-					b.Fatalf("runner stopped: %v", err)
-				case <-time.After(2 * time.Millisecond):
-				}
-			}
+			waitProduced(b, r, done, "bench-threads-counts", b.N)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 			// The cores this process kept busy (threads, clients, the
