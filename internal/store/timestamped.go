@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/ksml-dev/ksml/internal/streams"
@@ -118,22 +117,22 @@ func (s timestampedSerde) Serialize(topic string, headers *[]streams.Header, v a
 	if err != nil {
 		return nil, err
 	}
-	out := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(vb)), uint64(tsv))
-	return append(out, vb...), nil
+	return streams.WithTimestamp(tsv, vb), nil
 }
 
 func (s timestampedSerde) Deserialize(topic string, headers []streams.Header, b []byte) (any, error) {
 	if b == nil {
 		return nil, nil
 	}
-	if len(b) < 8 {
+	ts, vb, ok := streams.SplitTimestamp(b)
+	if !ok {
 		return nil, fmt.Errorf("timestamped value of %d bytes has no timestamp", len(b))
 	}
-	v, err := s.value.Deserialize(topic, nil, b[8:])
+	v, err := s.value.Deserialize(topic, nil, vb)
 	if err != nil {
 		return nil, err
 	}
-	return valueAndTimestamp(v, int64(binary.BigEndian.Uint64(b[:8]))), nil
+	return valueAndTimestamp(v, ts), nil
 }
 
 // plainTimestampedSerde hides the timestamp of a timestamped store.

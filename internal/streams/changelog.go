@@ -62,10 +62,11 @@ func changelogValue(store string, value []byte, timestamped bool, recordTime int
 	if !timestamped || value == nil {
 		return value, recordTime, nil
 	}
-	if len(value) < 8 {
+	ts, v, ok := SplitTimestamp(value)
+	if !ok {
 		return nil, 0, fmt.Errorf("store %q: a value of %d bytes has no timestamp in front", store, len(value))
 	}
-	return value[8:], int64(binary.BigEndian.Uint64(value)), nil
+	return v, ts, nil
 }
 
 // storedValue is the inverse of changelogValue, for restoring: a
@@ -75,10 +76,27 @@ func storedValue(value []byte, timestamped bool, recordTime int64) []byte {
 	if !timestamped || value == nil {
 		return value
 	}
+	return WithTimestamp(recordTime, value)
+}
+
+// WithTimestamp returns value in Kafka Streams' ValueAndTimestamp layout,
+// the layout of timestamped stores: the 8-byte big-endian timestamp, then
+// the value's bytes.
+func WithTimestamp(ts int64, value []byte) []byte {
 	out := make([]byte, 8+len(value))
-	binary.BigEndian.PutUint64(out, uint64(recordTime))
+	binary.BigEndian.PutUint64(out, uint64(ts))
 	copy(out[8:], value)
 	return out
+}
+
+// SplitTimestamp splits a ValueAndTimestamp (see WithTimestamp) into its
+// timestamp and the value's bytes; ok is false when b is too short to hold
+// a timestamp.
+func SplitTimestamp(b []byte) (ts int64, value []byte, ok bool) {
+	if len(b) < 8 {
+		return 0, nil, false
+	}
+	return int64(binary.BigEndian.Uint64(b)), b[8:], true
 }
 
 // loggedWindowStore sends every write of a window store to its changelog.

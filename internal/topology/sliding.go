@@ -44,7 +44,7 @@ func (p *slidingAggregateProc) windows(kb []byte, from, to int64) ([]slidingWind
 	var out []slidingWindow
 	var ferr error
 	err := p.st.st.FetchRange(kb, kb, from, to, true, func(_ []byte, start int64, b []byte) bool {
-		ts, vb, ok := splitTimestamp(b)
+		ts, vb, ok := streams.SplitTimestamp(b)
 		if !ok {
 			ferr = fmt.Errorf("store %q: malformed sliding window value", p.store)
 			return false
@@ -65,7 +65,7 @@ func (p *slidingAggregateProc) put(ctx *streams.ProcessorContext, r streams.Reco
 	if err != nil {
 		return err
 	}
-	if err := p.st.st.Put(kb, start, withTimestamp(agg.ts, vb)); err != nil {
+	if err := p.st.st.Put(kb, start, streams.WithTimestamp(agg.ts, vb)); err != nil {
 		return err
 	}
 	out := streams.Record{Key: types.Windowed{Key: key, Start: start, End: start + p.d}, Value: agg.value, Timestamp: agg.ts, Headers: r.Headers}

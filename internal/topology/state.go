@@ -1,7 +1,6 @@
 package topology
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/ksml-dev/ksml/internal/streams"
@@ -41,7 +40,7 @@ func (c *storeCodec) decodeValue(vb []byte) (any, int64, error) {
 	ts := int64(-1)
 	if c.ts {
 		var ok bool
-		if ts, vb, ok = splitTimestamp(vb); !ok {
+		if ts, vb, ok = streams.SplitTimestamp(vb); !ok {
 			return nil, -1, fmt.Errorf("store %q: value without a timestamp", c.name)
 		}
 	}
@@ -60,7 +59,7 @@ func (c *storeCodec) encodeValue(v any, ts int64) ([]byte, error) {
 		return nil, fmt.Errorf("store %q: serializing value: %w", c.name, err)
 	}
 	if c.ts {
-		vb = withTimestamp(ts, vb)
+		vb = streams.WithTimestamp(ts, vb)
 	}
 	return vb, nil
 }
@@ -208,23 +207,10 @@ func (s *windowState) encode(v any) ([]byte, error) {
 	return s.encodeValue(v, -1)
 }
 
-// timestamped values carry the timestamp of the record that last wrote
-// them in front of the value bytes, as Kafka Streams' timestamped stores do;
-// aggregations need it for the output timestamp (the highest timestamp of
-// the records in the aggregate).
-func withTimestamp(ts int64, vb []byte) []byte {
-	out := make([]byte, 8+len(vb))
-	binary.BigEndian.PutUint64(out, uint64(ts))
-	copy(out[8:], vb)
-	return out
-}
-
-func splitTimestamp(b []byte) (int64, []byte, bool) {
-	if len(b) < 8 {
-		return 0, nil, false
-	}
-	return int64(binary.BigEndian.Uint64(b)), b[8:], true
-}
+// Timestamped values carry the timestamp of the record that last wrote
+// them in front of the value bytes (streams.WithTimestamp), as Kafka
+// Streams' timestamped stores do; aggregations need it for the output
+// timestamp (the highest timestamp of the records in the aggregate).
 
 // resolved resolves Deferred values so they can be compared and stored.
 func resolved(v any) (any, error) { return types.Resolve(v) }
