@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // vma is one mapping of /proc/self/smaps.
@@ -163,10 +165,7 @@ func sameFile(f *os.File, m vma) bool {
 	if !ok {
 		return false
 	}
-	dev := uint64(st.Dev)
-	major := uint32((dev>>8)&0xfff | (dev>>32)&^0xfff)
-	minor := uint32(dev&0xff | (dev>>12)&^0xff)
-	return st.Ino == m.inode && major == m.major && minor == m.minor
+	return st.Ino == m.inode && unix.Major(st.Dev) == m.major && unix.Minor(st.Dev) == m.minor
 }
 
 // byFile groups the file mappings by file, in address order.

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // canary is initialized data: it lives in the executable's writable data
@@ -86,12 +88,7 @@ func TestReleasableSkipsWritableSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	dev := uint64(st.Dev)
-	base := vma{
-		inode: st.Ino, path: exe,
-		major: uint32((dev>>8)&0xfff | (dev>>32)&^0xfff),
-		minor: uint32(dev&0xff | (dev>>12)&^0xff),
-	}
+	base := vma{inode: st.Ino, path: exe, major: unix.Major(st.Dev), minor: unix.Minor(st.Dev)}
 	page := uint64(os.Getpagesize())
 	var ro, rw []vma
 	for _, p := range ef.Progs {
